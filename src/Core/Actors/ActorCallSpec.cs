@@ -1,0 +1,74 @@
+using Ray.Objects;
+using Ray.Tasks;
+
+namespace Ray.Actors;
+
+/// <summary>
+/// A call to an actor method. Calls are queued in the actor's mailbox in submission order and
+/// run on the actor's thread; a call whose argument is not ready yet waits for it there, so
+/// order is kept (as Ray's actor task submitter does).
+/// </summary>
+internal abstract class ActorCallSpec : TaskSpec
+{
+    /// <summary>Waits for every ref argument; returns the 1-based index of the first failed one, or 0.</summary>
+    internal abstract int WaitDependencies(out ObjectEntry? failed);
+
+    /// <summary>True when the method is async (returns a task).</summary>
+    internal abstract bool IsAsync { get; }
+
+    /// <summary>Runs the method on <paramref name="instance"/>; returns the pending task of an async method.</summary>
+    internal abstract Task? Start(object instance);
+
+    protected static bool WaitFor(ObjectEntry? dependency, out ObjectEntry? failed)
+    {
+        failed = null;
+        if (dependency is null) return false;
+        dependency.WaitCompleted(Timeout.InfiniteTimeSpan);
+        if (dependency.IsFailed || dependency.IsFreed) failed = dependency;
+        return failed is not null;
+    }
+
+    /// <summary>
+    /// Runs the call on the actor's thread. Returns null when it finished synchronously, else a
+    /// task that completes (never faults) when the async method is done and its result stored.
+    /// </summary>
+    internal Task? RunOn(object instance)
+    {
+        var index = WaitDependencies(out var failed);
+        if (index != 0)
+        {
+            FailDependencyBeforeRun(index, failed!);
+            return null;
+        }
+        if (!TryMarkRunning()) return null; // cancelled while queued
+        Task? pending;
+        try
+        {
+            pending = Start(instance);
+        }
+        catch (Exception e)
+        {
+            CompleteFailure(e);
+            return null;
+        }
+        if (pending is null)
+        {
+            CompleteSuccess();
+            return null;
+        }
+        return ObserveAsync(pending);
+    }
+
+    private async Task ObserveAsync(Task pending)
+    {
+        try
+        {
+            await pending;
+            CompleteSuccess();
+        }
+        catch (Exception e)
+        {
+            CompleteFailure(e);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Ray.Objects;
+using Ray.Scheduling;
+using Ray.Tasks;
+using Ray.Workers;
+
+namespace Ray.Actors;
+
+/// <summary>
+/// A live actor: its own worker thread, mailbox and state. The in-process form of Ray's
+/// dedicated actor worker.
+///
+/// 1. Created: resources for its life are acquired (waiting if they are busy), then the
+///    constructor runs on the actor's thread. If it throws, the actor is dead.
+/// 2. Calls are taken from the mailbox in submission order. With MaxConcurrency 1 each call
+///    finishes before the next starts (an async one included); above 1, sync calls run on
+///    the thread pool and async calls interleave at awaits on the actor thread.
+/// 3. Killed (or the runtime stops): queued and running calls fail with ActorDied, the name
+///    is released, then the resources.
+/// </summary>
+internal sealed class ActorInstance
+{
+    private readonly ConcurrentQueue<ActorCallSpec> _calls = new();
+    private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _posted = new();
+    private readonly HashSet<ActorCallSpec> _running = new();
+    private readonly Parker _parker = new();
+    private readonly Func<object> _factory;
+    private readonly Thread _thread;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly WorkerContext _context;
+    private object? _instance;
+    private volatile Exception? _death;
+    private int _inFlight;
+
+    internal ActorInstance(Runtime.RuntimeCore core, ActorId id, Type type, ActorOptions options,
+        ResourceSet request, Func<object> factory)
+    {
+        Core = core;
+        Id = id;
+        ActorType = type;
+        Options = options;
+        Request = request;
+        _factory = factory;
+        _context = new WorkerContext(core, pool: null);
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"ray-actor-{type.Name}" };
+    }
+
+    internal Runtime.RuntimeCore Core { get; }
+    internal ActorId Id { get; }
+    internal Type ActorType { get; }
+    internal ActorOptions Options { get; }
+    internal ResourceSet Request { get; }
+    internal bool IsDead => _death is not null;
+    internal bool IsOnActorThread => Thread.CurrentThread == _thread;
+    internal Exception? DeathCause => _death;
+
+    internal void Start() => _thread.Start();
+
+    internal ObjectRef<TR> Submit<TR>(ActorCallSpec spec, FunctionDescriptor descriptor)
+    {
+        var result = Core.Store.CreatePending<TR>();
+        spec.Init(Core, Core.NewTaskId(), Core.ActorClass, TaskOptions.Default, descriptor.Name, result);
+        spec.MarkQueued();
+        Core.Stats.OnSubmitted();
+        _calls.Enqueue(spec);
+        // Checked after enqueueing: a kill that raced us either sees this call in the queue
+        // or we see the death here; failing twice is harmless (the first wins).
+        if (_death is { } death) spec.FailSystem(death);
+        else _parker.TryWake();
+        return new ObjectRef<TR>(result);
+    }
+
+    internal void Post(SendOrPostCallback callback, object? state)
+    {
+        _posted.Enqueue((callback, state));
+        _parker.TryWake();
+    }
+
+    internal void Kill(Exception cause)
+    {
+        if (Interlocked.CompareExchange(ref _death, cause, null) is not null) return;
+        _stop.Cancel();
+        _parker.TryWake();
+    }
+
+    internal void Join(TimeSpan timeout)
+    {
+        if (_thread.IsAlive && !IsOnActorThread) _thread.Join(timeout);
+    }
+
+    private void Loop()
+    {
+        WorkerContext.Install(_context);
+        var acquired = false;
+        try
+        {
+            try
+            {
+                Core.Scheduler.AcquireForActorAsync(Request, _stop.Token).GetAwaiter().GetResult();
+                acquired = true;
+                SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(this));
+                _instance = _factory();
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e)
+            {
+                var inner = e is System.Reflection.TargetInvocationException { InnerException: { } i } ? i : e;
+                Kill(ExceptionFactory.ActorCreationFailed(Id, ActorType.Name, inner));
+            }
+            while (_death is null) RunOnce();
+        }
+        finally
+        {
+            Drain();
+            if (_instance is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
+            if (acquired) Core.Scheduler.ReleaseFromActor(Request);
+            Core.OnActorExited(this);
+        }
+    }
+
+    private void RunOnce()
+    {
+        while (_posted.TryDequeue(out var p)) p.Callback(p.State);
+        if (Volatile.Read(ref _inFlight) < Options.MaxConcurrency && _calls.TryDequeue(out var call))
+        {
+            Dispatch(call);
+            return;
+        }
+        if (!_posted.IsEmpty) return;
+        if (Spin()) return;
+        _parker.Prepare();
+        if (!_posted.IsEmpty || (!_calls.IsEmpty && Volatile.Read(ref _inFlight) < Options.MaxConcurrency) || _death is not null)
+        {
+            _parker.Cancel();
+            return;
+        }
+        _parker.Park(TimeSpan.FromSeconds(1));
+    }
+
+    private bool Spin()
+    {
+        var start = Stopwatch.GetTimestamp();
+        var sw = new SpinWait();
+        while (Stopwatch.GetTimestamp() - start < Core.Store.SpinTicks)
+        {
+            if (!_posted.IsEmpty || _death is not null) return true;
+            if (!_calls.IsEmpty && Volatile.Read(ref _inFlight) < Options.MaxConcurrency) return true;
+            sw.SpinOnce(sleep1Threshold: -1);
+        }
+        return false;
+    }
+
+    private void Dispatch(ActorCallSpec call)
+    {
+        var instance = _instance!;
+        if (Options.MaxConcurrency > 1 && !call.IsAsync)
+        {
+            Track(call, true);
+            ThreadPool.UnsafeQueueUserWorkItem(static s =>
+            {
+                var (self, c, inst) = s;
+                var ctx = WorkerContext.Swap(self._context);
+                try { c.RunOn(inst); }
+                finally
+                {
+                    WorkerContext.Swap(ctx);
+                    self.Untrack(c);
+                }
+            }, (this, call, instance), preferLocal: false);
+            return;
+        }
+        Track(call, true);
+        _context.CurrentTask = call;
+        Task? pending;
+        try { pending = call.RunOn(instance); }
+        finally { _context.CurrentTask = null; }
+        if (pending is null) Untrack(call);
+        else _ = AwaitCall(call, pending);
+    }
+
+    private async Task AwaitCall(ActorCallSpec call, Task pending)
+    {
+        await pending; // never faults; resumes on the actor thread
+        Untrack(call);
+    }
+
+    private void Track(ActorCallSpec call, bool add)
+    {
+        Interlocked.Increment(ref _inFlight);
+        lock (_running) _running.Add(call);
+    }
+
+    private void Untrack(ActorCallSpec call)
+    {
+        lock (_running) _running.Remove(call);
+        Interlocked.Decrement(ref _inFlight);
+        if (!IsOnActorThread) _parker.TryWake();
+    }
+
+    private void Drain()
+    {
+        var death = _death ?? ExceptionFactory.ActorShutdown(Id, ActorType.Name);
+        while (_calls.TryDequeue(out var c)) c.FailSystem(death);
+        ActorCallSpec[] running;
+        lock (_running) running = _running.ToArray();
+        foreach (var c in running) c.FailSystem(death);
+    }
+}

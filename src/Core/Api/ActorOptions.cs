@@ -1,0 +1,30 @@
+namespace Ray;
+
+/// <summary>Options for creating an actor, as Ray's <c>Actor.options(...)</c>.</summary>
+public sealed record ActorOptions
+{
+    /// <summary>The defaults: holds no CPU while alive (as in Ray), one call at a time.</summary>
+    public static ActorOptions Default { get; } = new();
+
+    /// <summary>CPUs the actor holds for its whole life. Default 0, as in Ray.</summary>
+    public double NumCpus { get; init; }
+
+    /// <summary>GPUs the actor holds for its whole life.</summary>
+    public double NumGpus { get; init; }
+
+    /// <summary>Memory in bytes the actor reserves for its whole life.</summary>
+    public long MemoryBytes { get; init; }
+
+    /// <summary>Custom resources the actor holds for its whole life.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>Registers the actor under this name, so <c>GetActor</c> finds it.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>
+    /// Calls that may run at once. 1 (default) runs calls one at a time in submission order.
+    /// Above 1, synchronous methods run on up to this many threads and async methods interleave
+    /// at their awaits (Ray's threaded and async actors); order is then not guaranteed.
+    /// </summary>
+    public int MaxConcurrency { get; init; } = 1;
+}

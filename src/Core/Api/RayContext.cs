@@ -1,0 +1,22 @@
+using Ray.Workers;
+
+namespace Ray;
+
+/// <summary>What user code running inside a task or actor call can learn about it.</summary>
+public static class RayContext
+{
+    /// <summary>True on a worker or actor thread while a task or call runs.</summary>
+    public static bool IsInsideTask => WorkerContext.Current?.CurrentTask is not null;
+
+    /// <summary>The id of the task or actor call running now.</summary>
+    public static TaskId? TaskId => WorkerContext.Current?.CurrentTask?.Id;
+
+    /// <summary>
+    /// Signalled when the running task is cancelled. Cancellation in .NET is cooperative:
+    /// long tasks should check it (Ray interrupts the Python thread instead).
+    /// </summary>
+    public static CancellationToken CancellationToken =>
+        WorkerContext.Current?.CurrentTask?.GetCancellationToken() ?? CancellationToken.None;
+
+    internal static RayRuntime? CurrentRuntime => WorkerContext.Current?.Core.Facade;
+}

@@ -1,0 +1,152 @@
+using Ray.Runtime;
+
+namespace Ray;
+
+/// <summary>
+/// An embedded Ray runtime: tasks, actors and objects in this process, scheduled by resources.
+/// <code>
+/// await using var ray = RayRuntime.Start();
+/// var sum = ray.Task(Fns.Add).Remote(1, 2);
+/// Console.WriteLine(await sum);
+/// </code>
+/// </summary>
+public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
+{
+    private static RayRuntime? s_last;
+
+    private RayRuntime(RuntimeCore core)
+    {
+        Core = core;
+        core.Facade = this;
+    }
+
+    internal RuntimeCore Core { get; }
+
+    /// <summary>Starts an embedded runtime. Resources default to the machine's CPUs and memory, no GPU.</summary>
+    public static RayRuntime Start(RuntimeOptions? options = null)
+    {
+        var rt = new RayRuntime(new RuntimeCore(options ?? new RuntimeOptions()));
+        s_last = rt;
+        return rt;
+    }
+
+    /// <summary>
+    /// The runtime running the current task or actor call, else the most recently started one
+    /// that is still running. Use it for nested submission from inside tasks.
+    /// </summary>
+    public static RayRuntime Current =>
+        RayContext.CurrentRuntime ?? (s_last is { IsShutdown: false } last ? last
+            : throw new InvalidOperationException("No Ray runtime is running; call RayRuntime.Start() first."));
+
+    /// <summary>True after <see cref="Shutdown"/>.</summary>
+    public bool IsShutdown => Core.IsStopped;
+
+    // ---- tasks ----
+
+    /// <summary>
+    /// A remote function from a static method or a lambda that captures nothing, e.g.
+    /// <c>Task(Fns.Add).Remote(1, 2)</c>. Up to six arguments; async methods and methods
+    /// returning nothing work too.
+    /// </summary>
+    /// <exception cref="ArgumentException">The delegate is bound to an instance or captures state.</exception>
+    public RemoteFunction<TDelegate> Task<TDelegate>(TDelegate function) where TDelegate : Delegate
+    {
+        Tasks.FunctionDescriptor.For(function ?? throw new ArgumentNullException(nameof(function)));
+        return new(this, function, null);
+    }
+
+    // ---- objects ----
+
+    /// <summary>Stores a copy of <paramref name="value"/> and returns a reference to it.</summary>
+    public ObjectRef<T> Put<T>(T value) => Core.Put(value);
+
+    /// <summary>Blocks until every object is ready; returns the values in order.</summary>
+    /// <exception cref="GetTimeoutException">When <paramref name="timeout"/> passes first; objects stay intact.</exception>
+    public T[] Get<T>(IReadOnlyList<ObjectRef<T>> refs, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(refs);
+        var limit = timeout ?? Timeout.InfiniteTimeSpan;
+        var deadline = limit == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + limit;
+        var values = new T[refs.Count];
+        for (var i = 0; i < refs.Count; i++)
+        {
+            var r = refs[i] ?? throw new ArgumentException($"refs[{i}] is null.", nameof(refs));
+            if (!r.IsReady)
+            {
+                var left = deadline == DateTime.MaxValue ? Timeout.InfiniteTimeSpan : deadline - DateTime.UtcNow;
+                if (left < TimeSpan.Zero || !r.WaitReady(left < TimeSpan.Zero ? TimeSpan.Zero : left))
+                    throw ExceptionFactory.GetManyTimeout(refs.Count(x => x.IsReady), refs.Count, limit);
+            }
+            values[i] = r.Get();
+        }
+        return values;
+    }
+
+    /// <summary>Awaits every object; returns the values in order.</summary>
+    public async Task<T[]> GetAsync<T>(IReadOnlyList<ObjectRef<T>> refs)
+    {
+        ArgumentNullException.ThrowIfNull(refs);
+        var values = new T[refs.Count];
+        for (var i = 0; i < refs.Count; i++) values[i] = await refs[i];
+        return values;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="numReturns"/> of <paramref name="refs"/> are ready or the
+    /// timeout passes (Ray's <c>ray.wait</c>). Ready holds at most numReturns refs; both lists
+    /// keep the input order. Refs must be unique.
+    /// </summary>
+    public WaitResult<TRef> Wait<TRef>(IReadOnlyList<TRef> refs, int numReturns = 1, TimeSpan? timeout = null)
+        where TRef : ObjectRef => Waiter.Wait(refs, numReturns, timeout ?? Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// Cancels the task that produces <paramref name="objectRef"/>. A queued task never runs; a
+    /// running one sees <see cref="RayContext.CancellationToken"/> signalled. Either way its
+    /// result fails with <see cref="TaskCancelledException"/>. Returns false if it had finished.
+    /// </summary>
+    public bool Cancel(ObjectRef objectRef) => Core.Cancel(objectRef ?? throw new ArgumentNullException(nameof(objectRef)));
+
+    // ---- actors ----
+
+    /// <summary>Starts creating an actor of <typeparamref name="TActor"/>: call <c>.Remote(ctorArgs)</c>.</summary>
+    public ActorCreator<TActor> Actor<TActor>(ActorOptions? options = null) where TActor : class => new(this, options);
+
+    /// <summary>The live actor registered under <paramref name="name"/>.</summary>
+    /// <exception cref="ActorNotFoundException">No live actor has that name, or it has another type.</exception>
+    public ActorHandle<TActor> GetActor<TActor>(string name) where TActor : class => Core.FindActor<TActor>(name, true)!;
+
+    /// <summary>The live actor registered under <paramref name="name"/>, or null.</summary>
+    public ActorHandle<TActor>? TryGetActor<TActor>(string name) where TActor : class => Core.FindActor<TActor>(name, false);
+
+    /// <summary>Kills the actor: queued and running calls fail with <see cref="ActorDiedException"/>, its name is freed.</summary>
+    public void Kill<TActor>(ActorHandle<TActor> actor) where TActor : class =>
+        Core.Kill((actor ?? throw new ArgumentNullException(nameof(actor))).Instance);
+
+    // ---- state ----
+
+    /// <summary>A snapshot of counters and resources.</summary>
+    public RuntimeStats Stats => Core.Snapshot();
+
+    /// <summary>Total resources of this runtime.</summary>
+    public IReadOnlyDictionary<string, double> ClusterResources => Core.Snapshot().ResourcesTotal;
+
+    /// <summary>Resources not held by running tasks or live actors.</summary>
+    public IReadOnlyDictionary<string, double> AvailableResources => Core.Snapshot().ResourcesAvailable;
+
+    /// <summary>Stops workers and actors. Pending tasks fail with <see cref="RuntimeShutdownException"/>.</summary>
+    public void Shutdown()
+    {
+        Core.Dispose();
+        Interlocked.CompareExchange(ref s_last, null, this);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Shutdown();
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Shutdown();
+        return ValueTask.CompletedTask;
+    }
+}

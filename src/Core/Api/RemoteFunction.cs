@@ -1,0 +1,24 @@
+namespace Ray;
+
+/// <summary>
+/// A function to run as tasks, from <c>runtime.Task(Fns.Add)</c>. Call <c>Remote(args)</c> to
+/// submit one (an extension method per delegate shape, so argument types are checked at
+/// compile time), or <see cref="Options"/> for resources and retries.
+/// </summary>
+public readonly struct RemoteFunction<TDelegate> where TDelegate : Delegate
+{
+    internal RemoteFunction(RayRuntime runtime, TDelegate function, TaskOptions? options)
+    {
+        Runtime = runtime;
+        Function = function;
+        TaskOptions = options;
+    }
+
+    internal RayRuntime Runtime { get; }
+    internal TDelegate Function { get; }
+    internal TaskOptions? TaskOptions { get; }
+
+    /// <summary>The same function with these options (resources, retries, name).</summary>
+    public RemoteFunction<TDelegate> Options(TaskOptions options) =>
+        new(Runtime, Function, options ?? throw new ArgumentNullException(nameof(options)));
+}

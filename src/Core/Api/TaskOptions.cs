@@ -1,0 +1,47 @@
+namespace Ray;
+
+/// <summary>Per-task options, as Ray's <c>.options(...)</c>. Immutable; reuse instances freely.</summary>
+public sealed record TaskOptions
+{
+    /// <summary>The defaults: 1 CPU, 3 retries on system failures, no retry on exceptions.</summary>
+    public static TaskOptions Default { get; } = new();
+
+    /// <summary>CPUs the task holds while it runs (fractions allowed). Default 1.</summary>
+    public double NumCpus { get; init; } = 1;
+
+    /// <summary>GPUs the task holds while it runs (fractions allowed). Default 0.</summary>
+    public double NumGpus { get; init; }
+
+    /// <summary>Memory in bytes the task reserves while it runs. Default 0.</summary>
+    public long MemoryBytes { get; init; }
+
+    /// <summary>Custom resources the task holds while it runs.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>Retries after a system failure (the worker died). Default 3, as in Ray.</summary>
+    public int MaxRetries { get; init; } = 3;
+
+    /// <summary>
+    /// Also retry (up to <see cref="MaxRetries"/>) when user code throws. Off by default, as in Ray.
+    /// </summary>
+    public bool RetryExceptions { get; init; }
+
+    /// <summary>
+    /// Retry only when the thrown exception is one of these types (or derives from one);
+    /// implies <see cref="RetryExceptions"/>.
+    /// </summary>
+    public IReadOnlyList<Type>? RetryExceptionTypes { get; init; }
+
+    /// <summary>A display name for errors and statistics; defaults to <c>Type.Method</c>.</summary>
+    public string? Name { get; init; }
+
+    internal bool ShouldRetry(Exception e)
+    {
+        if (RetryExceptionTypes is { Count: > 0 } types)
+        {
+            foreach (var t in types) if (t.IsInstanceOfType(e)) return true;
+            return false;
+        }
+        return RetryExceptions;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace Ray;
+
+/// <summary>
+/// Every runtime error is made here, so messages are consistent and full of detail.
+/// Throw helpers are not inlined to keep hot paths small.
+/// </summary>
+internal static class ExceptionFactory
+{
+    internal static RayTaskException TaskFailed(string taskName, TaskId id, Exception error)
+    {
+        var type = error.GetType().FullName ?? error.GetType().Name;
+        return new RayTaskException(taskName, id, type, error.Message, error.StackTrace, error,
+            $"Task {taskName} ({id}) failed: {type}: {error.Message}");
+    }
+
+    internal static RayTaskException DependencyFailed(string taskName, TaskId id, int argIndex, ObjectId arg, Exception cause)
+    {
+        var msg = $"Task {taskName} ({id}) did not run: its argument {argIndex} (object {arg}) failed: {cause.Message}";
+        return new RayTaskException(taskName, id, typeof(RayTaskException).FullName!, msg, null, cause, msg);
+    }
+
+    internal static GetTimeoutException GetTimeout(ObjectId id, TimeSpan timeout) =>
+        new($"Get timed out after {timeout.TotalMilliseconds:0.###} ms waiting for object {id}; the object is intact and can be fetched later.");
+
+    internal static GetTimeoutException GetManyTimeout(int ready, int total, TimeSpan timeout) =>
+        new($"Get timed out after {timeout.TotalMilliseconds:0.###} ms: {ready} of {total} objects were ready; the objects are intact.");
+
+    internal static TaskCancelledException Cancelled(string taskName, TaskId id) =>
+        new(id, $"Task {taskName} ({id}) was cancelled.");
+
+    internal static ObjectLostException ObjectFreed(ObjectId id) =>
+        new(id, $"Object {id} was freed because no reference to it was left; it can no longer be read.");
+
+    internal static ObjectLostException UnknownObject(ObjectId id) =>
+        new(id, $"Object {id} is unknown to this runtime (freed, or owned by another runtime).");
+
+    internal static RaySerializationException CannotSerialize(Type type, string where, Exception inner) =>
+        new(type, $"Cannot serialize {where} of type '{type.FullName}': {inner.Message} " +
+                  "Mark the type [MemoryPackable] (and partial), or use a primitive, string, array or unmanaged struct.", inner);
+
+    internal static RaySerializationException CannotDeserialize(Type type, Exception inner) =>
+        new(type, $"Cannot deserialize a value of type '{type.FullName}': {inner.Message}", inner);
+
+    internal static ResourcesUnsatisfiableException Unsatisfiable(string what, string request, string total) =>
+        new($"{what} requests {request}, but the whole runtime has only {total}; it could never be scheduled.");
+
+    internal static ActorDiedException ActorKilled(ActorId id, string typeName) =>
+        new(id, $"Actor {typeName} ({id}) was killed; calls to it fail.");
+
+    internal static ActorDiedException ActorCreationFailed(ActorId id, string typeName, Exception cause) =>
+        new(id, $"Actor {typeName} ({id}) died: its constructor threw {cause.GetType().FullName}: {cause.Message}", cause);
+
+    internal static ActorDiedException ActorShutdown(ActorId id, string typeName) =>
+        new(id, $"Actor {typeName} ({id}) died: the runtime shut down.");
+
+    internal static ActorNotFoundException ActorNotFound(string name) =>
+        new($"No live actor is named '{name}'.");
+
+    internal static ActorNotFoundException ActorWrongType(string name, Type actual, Type requested) =>
+        new($"The actor named '{name}' is a {actual.FullName}, not a {requested.FullName}.");
+
+    internal static RuntimeShutdownException Shutdown() =>
+        new("The Ray runtime has been shut down.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowArgument(string message, string paramName) =>
+        throw new ArgumentException(message, paramName);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowShutdown() => throw Shutdown();
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Ray.Objects;
+
+/// <summary>
+/// One object in the owner's memory store: its state, value (in the typed subclass), error,
+/// listeners and reference count. This is both the small-object store's slot and the
+/// owner-side reference table's row, so the hot path touches one object.
+///
+/// Lifecycle:
+/// 1. Created pending (a task result) or ready (a put), with one reference: the first handle.
+/// 2. Completed once: ready with a value, or failed with an error. Listeners and blocked
+///    getters are released then.
+/// 3. References: each live <see cref="ObjectRef"/> handle, each pending task that takes it as
+///    an argument, and each stored object that contains it hold one. The last release frees
+///    the value (and releases the objects it contains); reads after that raise ObjectLost.
+/// </summary>
+internal abstract class ObjectEntry
+{
+    private const int Pending = 0, Ready = 1, Failed = 2, Freed = 3;
+
+    private int _state;
+    private int _refs = 1;
+    private int _blockedGetters;
+    private bool _orphaned;
+    private object? _listeners; // IObjectListener or List<IObjectListener>
+    private Exception? _error;
+
+    protected ObjectEntry(ObjectId id, ObjectStore store)
+    {
+        Id = id;
+        Store = store;
+    }
+
+    internal ObjectId Id { get; }
+    internal ObjectStore Store { get; }
+
+    /// <summary>Objects whose references this object's value contains (kept alive by it).</summary>
+    internal ObjectEntry[]? Contained { get; set; }
+
+    /// <summary>The task that will produce this object, while it has not finished (for cancel).</summary>
+    internal Tasks.TaskSpec? Producer { get; set; }
+
+    /// <summary>Serialized size in bytes (0 for values stored directly).</summary>
+    internal long SizeBytes { get; set; }
+
+    /// <summary>True once the object is marked exported (its id may be looked up by value).</summary>
+    internal bool Exported { get; set; }
+
+    internal bool IsCompleted => Volatile.Read(ref _state) != Pending;
+    internal bool IsFailed => Volatile.Read(ref _state) == Failed;
+    internal bool IsFreed => Volatile.Read(ref _state) == Freed;
+    internal Exception? Error => _error;
+    internal int RefCount => Volatile.Read(ref _refs);
+
+    internal abstract Type ValueType { get; }
+
+    // ---- references ----
+
+    internal void AddRef() => Interlocked.Increment(ref _refs);
+
+    internal void Release()
+    {
+        var left = Interlocked.Decrement(ref _refs);
+        if (left == 0) FreeValue();
+        Debug.Assert(left >= 0, "object released more often than referenced");
+    }
+
+    private void FreeValue()
+    {
+        lock (this)
+        {
+            if (_state == Pending)
+            {
+                // The task is still running; free its value as soon as it lands.
+                _orphaned = true;
+                return;
+            }
+            if (_state == Freed) return;
+            _state = Freed;
+        }
+        ClearValue();
+        Store.OnFreed(this);
+        var contained = Contained;
+        Contained = null;
+        if (contained is not null) foreach (var c in contained) c.Release();
+    }
+
+    // ---- completion ----
+
+    protected abstract void ClearValue();
+
+    /// <summary>Marks the value stored by the subclass as ready. Returns false if already completed.</summary>
+    protected bool CompleteReady() => Complete(Ready, null);
+
+    internal bool Fail(Exception error) => Complete(Failed, error);
+
+    private bool Complete(int state, Exception? error)
+    {
+        object? listeners;
+        bool orphaned;
+        lock (this)
+        {
+            if (_state != Pending) return false;
+            _error = error;
+            _state = state;
+            listeners = _listeners;
+            _listeners = null;
+            orphaned = _orphaned;
+            if (_blockedGetters > 0) Monitor.PulseAll(this);
+        }
+        Store.OnCompleted(this);
+        if (listeners is IObjectListener one) one.OnObjectCompleted(this);
+        else if (listeners is List<IObjectListener> many) foreach (var l in many) l.OnObjectCompleted(this);
+        if (orphaned) FreeValue();
+        return true;
+    }
+
+    /// <summary>
+    /// Registers a listener. Returns false (and does not register) when the object is already
+    /// completed: the caller handles that case itself, so nothing runs twice.
+    /// </summary>
+    internal bool TryAddListener(IObjectListener listener)
+    {
+        lock (this)
+        {
+            if (_state != Pending) return false;
+            if (_listeners is null) _listeners = listener;
+            else if (_listeners is List<IObjectListener> list) list.Add(listener);
+            else _listeners = new List<IObjectListener> { (IObjectListener)_listeners, listener };
+            return true;
+        }
+    }
+
+    internal void RemoveListener(IObjectListener listener)
+    {
+        lock (this)
+        {
+            if (ReferenceEquals(_listeners, listener)) _listeners = null;
+            else if (_listeners is List<IObjectListener> list) list.Remove(listener);
+        }
+    }
+
+    // ---- waiting ----
+
+    /// <summary>
+    /// Waits until completed or the timeout passes. Spins briefly first (waking a parked thread
+    /// costs tens of microseconds here), then blocks; a worker thread that blocks gives its CPU
+    /// back to the scheduler meanwhile, so nested gets cannot starve the pool.
+    /// </summary>
+    internal bool WaitCompleted(TimeSpan timeout)
+    {
+        if (IsCompleted) return true;
+        var spinTicks = Store.SpinTicks;
+        var start = Stopwatch.GetTimestamp();
+        var timeoutTicks = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var sw = new SpinWait();
+        while (Stopwatch.GetTimestamp() - start < Math.Min(spinTicks, timeoutTicks))
+        {
+            if (IsCompleted) return true;
+            sw.SpinOnce(sleep1Threshold: -1);
+        }
+        if (IsCompleted) return true;
+        if (timeoutTicks <= spinTicks) return false;
+        return BlockUntilCompleted(start, timeoutTicks);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool BlockUntilCompleted(long start, long timeoutTicks)
+    {
+        var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+        try
+        {
+            lock (this)
+            {
+                _blockedGetters++;
+                try
+                {
+                    while (_state == Pending)
+                    {
+                        if (timeoutTicks == long.MaxValue) { Monitor.Wait(this); continue; }
+                        var left = timeoutTicks - (Stopwatch.GetTimestamp() - start);
+                        if (left <= 0) return false;
+                        Monitor.Wait(this, TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency));
+                    }
+                    return true;
+                }
+                finally { _blockedGetters--; }
+            }
+        }
+        finally { blocked?.Dispose(); }
+    }
+
+    /// <summary>Throws the stored error, or ObjectLost when freed. Call only once completed.</summary>
+    internal void ThrowIfNotReady()
+    {
+        var s = Volatile.Read(ref _state);
+        if (s == Ready) return;
+        if (s == Failed) throw Rethrowable(_error!);
+        if (s == Freed) throw ExceptionFactory.ObjectFreed(Id);
+        throw new InvalidOperationException($"Object {Id} is not completed.");
+    }
+
+    /// <summary>
+    /// Stored errors are shared by every getter; a fresh typed exception per throw would lose
+    /// the remote stack, so the same instance is rethrown (its remote data is immutable).
+    /// </summary>
+    private static Exception Rethrowable(Exception e) => e;
+}

@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Ray.Serialization;
+
+namespace Ray.Objects;
+
+/// <summary>
+/// The owner's in-process store of small objects and its reference table. Entries are found
+/// through the handles that point at them; only objects whose ids were written into another
+/// serialized value are put into the id index (exported), since only those are ever looked up
+/// by id. That keeps a hash insert and delete off the per-task path.
+/// </summary>
+internal sealed class ObjectStore
+{
+    private readonly ulong _owner;
+    private readonly ConcurrentDictionary<ObjectId, ObjectEntry> _exported = new();
+    private long _nextSequence;
+    private long _created;
+    private long _freed;
+    private long _liveBytes;
+
+    internal ObjectStore(ulong owner, TimeSpan spin, long bufferBudget)
+    {
+        _owner = owner;
+        SpinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
+        Buffers = new LargeBufferPool(bufferBudget);
+    }
+
+    internal long SpinTicks { get; }
+    internal LargeBufferPool Buffers { get; }
+
+    internal long Created => Interlocked.Read(ref _created);
+    internal long Freed => Interlocked.Read(ref _freed);
+    internal long LiveBytes => Interlocked.Read(ref _liveBytes);
+
+    internal ObjectId NewId() => new(_owner, (ulong)Interlocked.Increment(ref _nextSequence));
+
+    internal ObjectEntry<T> CreatePending<T>()
+    {
+        Interlocked.Increment(ref _created);
+        return new ObjectEntry<T>(NewId(), this);
+    }
+
+    internal void Export(ObjectEntry entry)
+    {
+        if (entry.Exported) return;
+        entry.Exported = true;
+        _exported.TryAdd(entry.Id, entry);
+    }
+
+    internal bool TryLookup(ObjectId id, out ObjectEntry entry) => _exported.TryGetValue(id, out entry!);
+
+    internal void OnCompleted(ObjectEntry entry)
+    {
+        if (entry.SizeBytes != 0) Interlocked.Add(ref _liveBytes, entry.SizeBytes);
+    }
+
+    internal void OnFreed(ObjectEntry entry)
+    {
+        Interlocked.Increment(ref _freed);
+        if (entry.SizeBytes != 0) Interlocked.Add(ref _liveBytes, -entry.SizeBytes);
+        if (entry.Exported) _exported.TryRemove(entry.Id, out _);
+    }
+}

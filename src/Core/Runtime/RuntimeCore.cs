@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Ray.Actors;
+using Ray.Objects;
+using Ray.Scheduling;
+using Ray.Serialization;
+using Ray.Tasks;
+using Ray.Workers;
+
+namespace Ray.Runtime;
+
+/// <summary>
+/// The core worker of the driver plus the node's parts, wired together for embedded mode:
+/// object store and reference table, scheduler, worker pool and actors.
+/// </summary>
+internal sealed partial class RuntimeCore : IDisposable
+{
+    private static long s_nextOwner;
+
+    private readonly ConcurrentDictionary<string, ActorInstance> _named = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ActorId, ActorInstance> _actors = new();
+    private readonly ConditionalWeakTable<TaskOptions, SchedulingClass> _classByOptions = new();
+    private long _nextTask;
+    private long _nextActor;
+    private volatile bool _stopped;
+
+    internal RuntimeCore(RuntimeOptions options)
+    {
+        Formatters.EnsureRegistered();
+        Options = options;
+        Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Ray.Runtime");
+        OwnerId = ((ulong)Environment.ProcessId << 24) | (ulong)Interlocked.Increment(ref s_nextOwner);
+
+        var cpus = options.NumCpus ?? Environment.ProcessorCount;
+        var gpus = options.NumGpus ?? 0;
+        var memory = options.MemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (cpus < 0 || gpus < 0 || memory < 0)
+            ExceptionFactory.ThrowArgument("Resource amounts must not be negative.", nameof(options));
+        var registry = new ResourceRegistry(options.Resources?.Keys ?? Enumerable.Empty<string>());
+        var total = registry.Build(cpus, gpus, memory, options.Resources, out _);
+        Scheduler = new LocalScheduler(registry, total);
+        Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8));
+        DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task");
+        ActorClass = Scheduler.ClassFor(new ResourceSet(new long[registry.Count]), "An actor call");
+
+        var initial = options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(cpus));
+        var max = options.MaxWorkers ?? 64 + 4 * Math.Max(1, (int)Math.Ceiling(cpus));
+        if (initial < 0 || max < 1) ExceptionFactory.ThrowArgument("Worker counts must be positive.", nameof(options));
+        Pool = new InProcessWorkerPool(this, initial, max);
+        Scheduler.Pool = Pool;
+        Log.Started(Logger, OwnerId, Scheduler.FormatTotal(), initial);
+    }
+
+    internal RuntimeOptions Options { get; }
+    internal RayRuntime? Facade { get; set; }
+    internal ILogger Logger { get; }
+    internal ulong OwnerId { get; }
+    internal LocalScheduler Scheduler { get; }
+    internal ObjectStore Store { get; }
+    internal InProcessWorkerPool Pool { get; }
+    internal StatsCounters Stats { get; } = new();
+    internal SchedulingClass DefaultClass { get; }
+    internal SchedulingClass ActorClass { get; }
+    internal bool IsStopped => _stopped;
+
+    internal TaskId NewTaskId() => new(OwnerId, (ulong)Interlocked.Increment(ref _nextTask));
+
+    internal void ThrowIfStopped()
+    {
+        if (_stopped) ExceptionFactory.ThrowShutdown();
+    }
+
+    // ---- tasks ----
+
+    internal ObjectRef<TR> SubmitTask<TR>(TaskSpec spec, FunctionDescriptor fn, TaskOptions? options)
+    {
+        if (_stopped)
+        {
+            spec.AbandonArguments();
+            ExceptionFactory.ThrowShutdown();
+        }
+        SchedulingClass cls;
+        try
+        {
+            cls = options is null ? DefaultClass : ClassFor(options, fn);
+        }
+        catch
+        {
+            spec.AbandonArguments();
+            throw;
+        }
+        var result = Store.CreatePending<TR>();
+        spec.Init(this, NewTaskId(), cls, options ?? TaskOptions.Default, options?.Name ?? fn.Name, result);
+        Stats.OnSubmitted();
+        spec.RegisterDependencies();
+        spec.DependenciesRegistered();
+        return new ObjectRef<TR>(result);
+    }
+
+    private SchedulingClass ClassFor(TaskOptions options, FunctionDescriptor fn)
+    {
+        if (_classByOptions.TryGetValue(options, out var cls)) return cls;
+        if (options.MaxRetries < 0) ExceptionFactory.ThrowArgument("MaxRetries must not be negative.", nameof(options));
+        cls = Scheduler.ClassFor(BuildRequest(options), $"Task {options.Name ?? fn.Name}");
+        _classByOptions.AddOrUpdate(options, cls);
+        return cls;
+    }
+
+    private ResourceSet BuildRequest(TaskOptions o) =>
+        Build(o.NumCpus, o.NumGpus, o.MemoryBytes, o.Resources, $"Task {o.Name}");
+
+    private ResourceSet Build(double cpus, double gpus, long memory, IReadOnlyDictionary<string, double>? custom, string what)
+    {
+        if (cpus < 0 || gpus < 0 || memory < 0 || double.IsNaN(cpus) || double.IsNaN(gpus))
+            ExceptionFactory.ThrowArgument($"{what}: resource amounts must not be negative.", "options");
+        var request = Scheduler.Registry.Build(cpus, gpus, memory, custom, out var unknown);
+        if (unknown is not null)
+            throw ExceptionFactory.Unsatisfiable(what, "{" + string.Join(", ", unknown) + "}", Scheduler.FormatTotal());
+        return request;
+    }
+
+    // ---- objects ----
+
+    internal ObjectRef<T> Put<T>(in T value)
+    {
+        ThrowIfStopped();
+        var entry = Store.CreatePending<T>();
+        try
+        {
+            entry.SetValue(value, "the value passed to Put");
+        }
+        catch
+        {
+            entry.Release(); // never handed out
+            throw;
+        }
+        return new ObjectRef<T>(entry);
+    }
+
+    internal bool Cancel(ObjectRef objectRef)
+    {
+        var producer = objectRef.Entry.Producer;
+        GC.KeepAlive(objectRef);
+        return producer is not null && producer.Cancel();
+    }
+
+    // ---- actors ----
+
+    internal ActorHandle<TActor> CreateActor<TActor>(ActorOptions options, Func<object> factory) where TActor : class
+    {
+        ThrowIfStopped();
+        if (options.MaxConcurrency < 1) ExceptionFactory.ThrowArgument("MaxConcurrency must be at least 1.", nameof(options));
+        var what = $"Actor {typeof(TActor).Name}";
+        var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
+        Scheduler.EnsureFeasible(request, what);
+        var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
+            typeof(TActor), options, request, factory);
+        if (options.Name is { } name && !_named.TryAdd(name, instance))
+            throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
+        _actors[instance.Id] = instance;
+        instance.Start();
+        return new ActorHandle<TActor>(instance);
+    }
+
+    internal ActorHandle<TActor>? FindActor<TActor>(string name, bool throwIfMissing) where TActor : class
+    {
+        if (!_named.TryGetValue(name, out var instance) || instance.IsDead)
+            return throwIfMissing ? throw ExceptionFactory.ActorNotFound(name) : null;
+        if (instance.ActorType != typeof(TActor))
+            throw ExceptionFactory.ActorWrongType(name, instance.ActorType, typeof(TActor));
+        return new ActorHandle<TActor>(instance);
+    }
+
+    internal void Kill(ActorInstance actor)
+    {
+        Release(actor);
+        actor.Kill(ExceptionFactory.ActorKilled(actor.Id, actor.ActorType.Name));
+    }
+
+    internal void OnActorExited(ActorInstance actor) => Release(actor);
+
+    private void Release(ActorInstance actor)
+    {
+        if (actor.Options.Name is { } name) _named.TryRemove(new KeyValuePair<string, ActorInstance>(name, actor));
+        _actors.TryRemove(actor.Id, out _);
+    }
+
+    internal int ActorsAlive => _actors.Count;
+
+    // ---- stats and shutdown ----
+
+    internal RuntimeStats Snapshot()
+    {
+        var (total, available) = Scheduler.Snapshot();
+        return new RuntimeStats
+        {
+            TasksSubmitted = Stats.Submitted,
+            TasksFinished = Stats.Finished,
+            TasksFailed = Stats.Failed,
+            TasksRetried = Stats.Retried,
+            TasksCancelled = Stats.Cancelled,
+            TasksQueued = Scheduler.ReadyCount,
+            ObjectsCreated = Store.Created,
+            ObjectsFreed = Store.Freed,
+            ObjectBytesLive = Store.LiveBytes,
+            ActorsAlive = ActorsAlive,
+            Workers = Pool.WorkerCount,
+            WorkersBlocked = Pool.BlockedCount,
+            ResourcesTotal = ToDictionary(total),
+            ResourcesAvailable = ToDictionary(available),
+        };
+    }
+
+    internal Dictionary<string, double> ToDictionary(ResourceSet set)
+    {
+        var d = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var i = 0; i < set.Amounts.Length; i++)
+        {
+            var name = Scheduler.Registry.NameOf(i);
+            d[name] = name == ResourceRegistry.Memory ? set.Amounts[i] / ResourceSet.Unit : set.Amounts[i] / (double)ResourceSet.Unit;
+        }
+        return d;
+    }
+
+    public void Dispose()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        var shutdown = ExceptionFactory.Shutdown();
+        foreach (var actor in _actors.Values) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
+        Pool.Dispose();
+        // Fail whatever is still queued so no caller waits forever.
+        foreach (var cls in Scheduler.AllClasses)
+            while (Scheduler.TryDequeue(cls, out var t)) t.FailSystem(shutdown);
+        foreach (var actor in _actors.Values) actor.Join(TimeSpan.FromSeconds(2));
+        Log.Stopped(Logger, OwnerId);
+    }
+}

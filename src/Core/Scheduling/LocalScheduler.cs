@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using Ray.Tasks;
+using Ray.Workers;
+
+namespace Ray.Scheduling;
+
+/// <summary>
+/// Resource accounting and the ready queues of one node. The same part the raylet hosts.
+///
+/// 1. A task whose arguments are ready is enqueued on its scheduling class's queue.
+/// 2. An idle worker asks for a lease: the first class (round robin) with queued tasks whose
+///    shape fits the available resources is granted, and its resources are subtracted.
+/// 3. The worker runs that class's tasks back to back; when the queue stays empty (after a
+///    short spin) or another class is starved of resources, it returns the lease.
+/// 4. A worker blocked in Get gives its lease's resources back until it resumes.
+/// Requests larger than the runtime's total are refused when their class is made.
+/// </summary>
+internal sealed class LocalScheduler
+{
+    private readonly object _lock = new();
+    private readonly ResourceSet _total;
+    private readonly ResourceSet _available;
+    private readonly ConcurrentDictionary<ResourceSet, SchedulingClass> _classByShape = new();
+    private SchedulingClass[] _classes = [];
+    private int _nextScan;
+    private int _readyCount;
+    private volatile bool _starving;
+    private volatile bool _spareCpu = true;
+    private readonly LinkedList<ResourceWaiter> _waiters = new();
+
+    internal LocalScheduler(ResourceRegistry registry, ResourceSet total)
+    {
+        Registry = registry;
+        _total = total.Clone();
+        _available = total.Clone();
+        _spareCpu = _available.Amounts[ResourceRegistry.CpuIndex] > 0;
+    }
+
+    internal ResourceRegistry Registry { get; }
+    internal InProcessWorkerPool Pool { get; set; } = null!;
+
+    internal int ReadyCount => Volatile.Read(ref _readyCount);
+
+    internal IReadOnlyList<SchedulingClass> AllClasses => _classes;
+
+    /// <summary>Some class has queued tasks that did not fit; lease holders should yield.</summary>
+    internal bool Starving => _starving;
+
+    /// <summary>A cheap hint that more leases might be granted (used to grow the pool).</summary>
+    internal bool SpareCpu => _spareCpu;
+
+    internal string FormatTotal() => _total.Format(Registry);
+
+    internal (ResourceSet Total, ResourceSet Available) Snapshot()
+    {
+        lock (_lock) return (_total.Clone(), _available.Clone());
+    }
+
+    /// <summary>The class for a shape; throws when the shape can never fit this runtime.</summary>
+    internal SchedulingClass ClassFor(ResourceSet request, string what)
+    {
+        if (_classByShape.TryGetValue(request, out var cls)) return cls;
+        EnsureFeasible(request, what);
+        lock (_lock)
+        {
+            if (_classByShape.TryGetValue(request, out cls)) return cls;
+            cls = new SchedulingClass(_classes.Length, request, request.Format(Registry));
+            _classes = [.. _classes, cls];
+            _classByShape[request] = cls;
+            return cls;
+        }
+    }
+
+    internal void EnsureFeasible(ResourceSet request, string what)
+    {
+        if (!_total.Covers(request))
+            throw ExceptionFactory.Unsatisfiable(what, request.Format(Registry), _total.Format(Registry));
+    }
+
+    internal void Enqueue(TaskSpec task)
+    {
+        task.Class.Ready.Enqueue(task);
+        Interlocked.Increment(ref _readyCount);
+        Pool.NotifyWork();
+    }
+
+    internal bool TryDequeue(SchedulingClass cls, out TaskSpec task)
+    {
+        if (!cls.Ready.TryDequeue(out task!)) return false;
+        Interlocked.Decrement(ref _readyCount);
+        return true;
+    }
+
+    /// <summary>Grants a lease on some class with queued work that fits, or returns null.</summary>
+    internal SchedulingClass? TryAcquireLease()
+    {
+        if (ReadyCount == 0) return null;
+        lock (_lock)
+        {
+            var classes = _classes;
+            var pending = false;
+            for (var i = 0; i < classes.Length; i++)
+            {
+                var cls = classes[(_nextScan + i) % classes.Length];
+                if (cls.Ready.IsEmpty) continue;
+                pending = true;
+                if (!_available.Covers(cls.Request)) continue;
+                _available.Subtract(cls.Request);
+                cls.Leases++;
+                _nextScan = (cls.Index + 1) % classes.Length;
+                _starving = false;
+                UpdateHints();
+                return cls;
+            }
+            _starving = pending;
+            return null;
+        }
+    }
+
+    internal void ReturnLease(SchedulingClass cls)
+    {
+        lock (_lock)
+        {
+            cls.Leases--;
+            _available.Add(cls.Request);
+            UpdateHints();
+            GrantWaiters();
+        }
+        if (ReadyCount > 0) Pool.NotifyWork();
+    }
+
+    /// <summary>A worker blocked in Get hands its resources back until it resumes.</summary>
+    internal void ReleaseWhileBlocked(ResourceSet held)
+    {
+        lock (_lock)
+        {
+            _available.Add(held);
+            UpdateHints();
+            GrantWaiters();
+        }
+    }
+
+    /// <summary>
+    /// Takes the resources back when the blocked worker resumes, even if that oversubscribes
+    /// for a moment (as Ray does): making a resumed task wait could deadlock its caller.
+    /// </summary>
+    internal void ReacquireAfterBlocked(ResourceSet held)
+    {
+        lock (_lock)
+        {
+            _available.Subtract(held);
+            UpdateHints();
+        }
+    }
+
+    /// <summary>Holds resources for an actor's life; waits (without a thread) until they fit.</summary>
+    internal Task AcquireForActorAsync(ResourceSet request, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            if (_waiters.Count == 0 && _available.Covers(request))
+            {
+                _available.Subtract(request);
+                UpdateHints();
+                return Task.CompletedTask;
+            }
+            var waiter = new ResourceWaiter(request);
+            _waiters.AddLast(waiter);
+            if (cancel.CanBeCanceled)
+                cancel.Register(() => { lock (_lock) { if (_waiters.Remove(waiter)) waiter.Done.TrySetCanceled(); } });
+            return waiter.Done.Task;
+        }
+    }
+
+    internal void ReleaseFromActor(ResourceSet request)
+    {
+        lock (_lock)
+        {
+            _available.Add(request);
+            UpdateHints();
+            GrantWaiters();
+        }
+        if (ReadyCount > 0) Pool.NotifyWork();
+    }
+
+    // Actors waiting for resources are served first, in order, as they were asked earlier.
+    private void GrantWaiters()
+    {
+        while (_waiters.First is { } node && _available.Covers(node.Value.Request))
+        {
+            _waiters.RemoveFirst();
+            _available.Subtract(node.Value.Request);
+            node.Value.Done.TrySetResult();
+        }
+        UpdateHints();
+    }
+
+    private void UpdateHints() => _spareCpu = _available.Amounts[ResourceRegistry.CpuIndex] > 0;
+
+    private sealed class ResourceWaiter(ResourceSet request)
+    {
+        internal ResourceSet Request { get; } = request;
+        internal TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,22 @@
+using System.Collections.Concurrent;
+using Ray.Tasks;
+
+namespace Ray.Scheduling;
+
+/// <summary>
+/// Tasks with the same resource shape share a class: one ready queue, and leases granted per
+/// class. A worker holding a lease runs the class's tasks back to back without going through
+/// the scheduler again, which is how Ray reuses a leased worker for many tasks.
+/// </summary>
+internal sealed class SchedulingClass(int index, ResourceSet request, string description)
+{
+    internal int Index { get; } = index;
+    internal ResourceSet Request { get; } = request;
+    internal string Description { get; } = description;
+
+    /// <summary>Tasks whose arguments are ready, in submission order.</summary>
+    internal ConcurrentQueue<TaskSpec> Ready { get; } = new();
+
+    /// <summary>Leases of this class held by workers (guarded by the scheduler's lock).</summary>
+    internal int Leases { get; set; }
+}

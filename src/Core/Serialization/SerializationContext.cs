@@ -1,0 +1,43 @@
+using Ray.Objects;
+
+namespace Ray.Serialization;
+
+/// <summary>
+/// Ambient state for one serialize or deserialize call on this thread: the store that
+/// resolves object ids, and the objects a serialized value refers to (so the store can keep
+/// them alive as long as the outer object lives, as Ray's "contained in" references do).
+/// </summary>
+internal static class SerializationContext
+{
+    [ThreadStatic] private static ObjectStore? t_store;
+    [ThreadStatic] private static List<ObjectEntry>? t_contained;
+
+    internal static ObjectStore Store =>
+        t_store ?? throw new InvalidOperationException("ObjectRef values can only be (de)serialized by the Ray runtime.");
+
+    internal static Scope Enter(ObjectStore store, bool collect)
+    {
+        var prevStore = t_store;
+        var prevList = t_contained;
+        t_store = store;
+        t_contained = collect ? new List<ObjectEntry>() : null;
+        return new Scope(prevStore, prevList);
+    }
+
+    internal static void NoteContained(ObjectEntry entry) => t_contained?.Add(entry);
+
+    internal static ObjectEntry[]? TakeContained()
+    {
+        var list = t_contained;
+        return list is { Count: > 0 } ? list.ToArray() : null;
+    }
+
+    internal readonly struct Scope(ObjectStore? store, List<ObjectEntry>? contained) : IDisposable
+    {
+        public void Dispose()
+        {
+            t_store = store;
+            t_contained = contained;
+        }
+    }
+}

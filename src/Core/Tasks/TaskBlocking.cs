@@ -1,0 +1,25 @@
+namespace Ray.Tasks;
+
+/// <summary>Waits for an async remote function's task on its worker, giving the CPU back meanwhile.</summary>
+internal static class TaskBlocking
+{
+    internal static T Wait<T>(Task<T> task)
+    {
+        if (!task.IsCompleted)
+        {
+            using var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+            ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+        }
+        return task.GetAwaiter().GetResult();
+    }
+
+    internal static void Wait(Task task)
+    {
+        if (!task.IsCompleted)
+        {
+            using var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+            ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+        }
+        task.GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,226 @@
+using Ray.Objects;
+using Ray.Scheduling;
+
+namespace Ray.Tasks;
+
+/// <summary>
+/// A submitted task (or actor call): what to run, its arguments, options and result object.
+/// Typed subclasses (generated per arity) hold the delegate and arguments, so running a task
+/// is a direct delegate call: no reflection and no boxing per call.
+///
+/// 1. Submitted: arguments that are refs to pending objects are tracked; the task waits.
+/// 2. When the last one is ready, it is queued on its scheduling class (a failed argument
+///    fails the task at once, with the cause chained).
+/// 3. A worker runs it: arguments are resolved, user code runs, the result is stored.
+/// 4. On an exception: retried if allowed, else the result fails with the remote error.
+/// Cancellation moves a waiting or queued task straight to cancelled; a running one gets its
+/// token signalled and its result fails as cancelled.
+/// </summary>
+internal abstract class TaskSpec : IObjectListener
+{
+    private const int Waiting = 0, Queued = 1, Running = 2, Done = 3, Cancelled = 4;
+
+    private int _status;
+    private int _pendingDeps = 1; // a guard released once all dependencies are registered
+    private int _argsReleased;
+    private CancellationTokenSource? _cts;
+
+    internal Runtime.RuntimeCore Core { get; private set; } = null!;
+    internal TaskId Id { get; private set; }
+    internal SchedulingClass Class { get; private set; } = null!;
+    internal TaskOptions Options { get; private set; } = null!;
+    internal string Name { get; private set; } = "";
+    internal ObjectEntry Result { get; private set; } = null!;
+    internal int Attempt { get; private set; }
+
+    internal bool IsCancellationRequested => Volatile.Read(ref _status) == Cancelled;
+
+    internal void Init(Runtime.RuntimeCore core, TaskId id, SchedulingClass cls, TaskOptions options, string name, ObjectEntry result)
+    {
+        Core = core;
+        Id = id;
+        Class = cls;
+        Options = options;
+        Name = name;
+        Result = result;
+        result.Producer = this;
+    }
+
+    // ---- dependencies ----
+
+    /// <summary>Registers every ref argument (generated per arity).</summary>
+    internal abstract void RegisterDependencies();
+
+    protected void Track(ObjectEntry? dependency)
+    {
+        if (dependency is null) return;
+        if (dependency.IsCompleted)
+        {
+            if (dependency.IsFailed) FailFromDependency(dependency);
+            return;
+        }
+        Interlocked.Increment(ref _pendingDeps);
+        if (!dependency.TryAddListener(this)) OnObjectCompleted(dependency);
+    }
+
+    /// <summary>Drops the registration guard: queues the task if nothing is pending.</summary>
+    internal void DependenciesRegistered() => DependencyDone();
+
+    public void OnObjectCompleted(ObjectEntry entry)
+    {
+        if (entry.IsFailed) FailFromDependency(entry);
+        DependencyDone();
+    }
+
+    private void DependencyDone()
+    {
+        if (Interlocked.Decrement(ref _pendingDeps) != 0) return;
+        if (Interlocked.CompareExchange(ref _status, Queued, Waiting) == Waiting) Core.Scheduler.Enqueue(this);
+    }
+
+    private void FailFromDependency(ObjectEntry dependency)
+    {
+        if (Interlocked.CompareExchange(ref _status, Done, Waiting) != Waiting) return;
+        var index = ArgumentIndexOf(dependency);
+        Finish(ExceptionFactory.DependencyFailed(Name, Id, index, dependency.Id, dependency.Error!), failed: true);
+    }
+
+    /// <summary>The 1-based position of a ref argument (generated per arity).</summary>
+    internal abstract int ArgumentIndexOf(ObjectEntry dependency);
+
+    // ---- running ----
+
+    /// <summary>Resolves arguments, runs user code and stores the result (generated per arity).</summary>
+    protected abstract void Invoke();
+
+    /// <summary>Releases the references the arguments hold (generated per arity).</summary>
+    protected abstract void ReleaseArguments();
+
+    /// <summary>Releases arguments captured so far when submission fails half way.</summary>
+    internal abstract void AbandonArguments();
+
+    internal void Run()
+    {
+        if (!TryMarkRunning()) return; // cancelled while queued
+        try
+        {
+            Invoke();
+            CompleteSuccess();
+        }
+        catch (Exception e)
+        {
+            if (!TryRetry(e)) CompleteFailure(e);
+        }
+    }
+
+    /// <summary>Queued to running; false when the task was cancelled meanwhile.</summary>
+    protected bool TryMarkRunning() => Interlocked.CompareExchange(ref _status, Running, Queued) == Queued;
+
+    /// <summary>Marks a task queued without dependency tracking (actor calls keep mailbox order instead).</summary>
+    internal void MarkQueued()
+    {
+        Interlocked.CompareExchange(ref _status, Queued, Waiting);
+        Interlocked.Exchange(ref _pendingDeps, 0);
+    }
+
+    protected void CompleteSuccess()
+    {
+        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(null, failed: false);
+        else ReleaseArgsOnce(); // cancelled while running: the result already failed
+    }
+
+    protected void CompleteFailure(Exception e)
+    {
+        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(ToTaskError(e), failed: true);
+        else ReleaseArgsOnce();
+    }
+
+    /// <summary>Fails a task whose argument failed, before it ran (actor calls check on the actor).</summary>
+    protected void FailDependencyBeforeRun(int index, ObjectEntry dependency)
+    {
+        if (Interlocked.CompareExchange(ref _status, Done, Queued) != Queued) return;
+        Exception cause = dependency.IsFailed ? dependency.Error! : ExceptionFactory.ObjectFreed(dependency.Id);
+        Finish(ExceptionFactory.DependencyFailed(Name, Id, index, dependency.Id, cause), failed: true);
+    }
+
+    private bool TryRetry(Exception e)
+    {
+        if (e is ResultStoreException || Volatile.Read(ref _status) == Cancelled) return false;
+        if (Attempt >= Options.MaxRetries || !Options.ShouldRetry(e)) return false;
+        if (Interlocked.CompareExchange(ref _status, Queued, Running) != Running) return false;
+        Attempt++;
+        Core.Stats.OnRetried();
+        Core.Scheduler.Enqueue(this);
+        return true;
+    }
+
+    /// <summary>User exceptions become a typed task error; the runtime's own result errors pass through.</summary>
+    protected Exception ToTaskError(Exception e) =>
+        e is ResultStoreException store ? store.InnerException! : ExceptionFactory.TaskFailed(Name, Id, e);
+
+    /// <summary>Stores the value user code returned; a serialization failure is not user code's and is not retried.</summary>
+    protected void StoreResult<TResult>(in TResult value)
+    {
+        try { ((ObjectEntry<TResult>)Result).SetValue(value, "the result of " + Name); }
+        catch (RaySerializationException e) { throw new ResultStoreException(e); }
+    }
+
+    /// <summary>Records a failure that is not user code's (e.g. the runtime shut down).</summary>
+    internal void FailSystem(Exception error)
+    {
+        while (true)
+        {
+            var s = Volatile.Read(ref _status);
+            if (s is Done or Cancelled) return;
+            if (Interlocked.CompareExchange(ref _status, Done, s) == s) break;
+        }
+        Finish(error, failed: true);
+    }
+
+    internal bool Cancel()
+    {
+        while (true)
+        {
+            var s = Volatile.Read(ref _status);
+            if (s is Done or Cancelled) return false;
+            if (Interlocked.CompareExchange(ref _status, Cancelled, s) != s) continue;
+            Core.Stats.OnCancelled();
+            Result.Fail(ExceptionFactory.Cancelled(Name, Id));
+            Result.Producer = null;
+            lock (this) _cts?.Cancel();
+            if (s != Running) ReleaseArgsOnce(); // a running task releases them when it returns
+            return true;
+        }
+    }
+
+    /// <summary>The token user code sees through <see cref="RayContext.CancellationToken"/>.</summary>
+    internal CancellationToken GetCancellationToken()
+    {
+        lock (this)
+        {
+            _cts ??= new CancellationTokenSource();
+            if (Volatile.Read(ref _status) == Cancelled) _cts.Cancel();
+            return _cts.Token;
+        }
+    }
+
+    protected void Finish(Exception? error, bool failed)
+    {
+        if (failed)
+        {
+            Result.Fail(error!);
+            Core.Stats.OnFailed();
+        }
+        else Core.Stats.OnFinished();
+        Result.Producer = null;
+        ReleaseArgsOnce();
+    }
+
+    protected void ReleaseArgsOnce()
+    {
+        if (Interlocked.Exchange(ref _argsReleased, 1) == 0) ReleaseArguments();
+    }
+}
+
+/// <summary>Carries a result-serialization failure out of generated code, unwrapped by the runner.</summary>
+internal sealed class ResultStoreException(Exception inner) : Exception(inner.Message, inner);

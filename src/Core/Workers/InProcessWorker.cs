@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Ray.Scheduling;
+using Ray.Tasks;
+
+namespace Ray.Workers;
+
+/// <summary>
+/// One worker thread. Holds at most one lease; runs the leased class's tasks back to back,
+/// spins briefly when the queue empties (cheaper than a park/wake pair on these VMs), then
+/// returns the lease and parks.
+/// </summary>
+internal sealed class InProcessWorker
+{
+    private readonly InProcessWorkerPool _pool;
+    private readonly Runtime.RuntimeCore _core;
+    private readonly Thread _thread;
+    private readonly WorkerContext _context;
+
+    internal InProcessWorker(InProcessWorkerPool pool, Runtime.RuntimeCore core, int index)
+    {
+        _pool = pool;
+        _core = core;
+        Id = new WorkerId(core.OwnerId, index);
+        _context = new WorkerContext(core, pool);
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"ray-worker-{index}" };
+    }
+
+    internal WorkerId Id { get; }
+    internal Parker Parker { get; } = new();
+
+    internal void Start() => _thread.Start();
+
+    internal void Join(TimeSpan timeout) => _thread.Join(timeout);
+
+    private void Loop()
+    {
+        WorkerContext.Install(_context);
+        var scheduler = _pool.Scheduler;
+        SchedulingClass? lease = null;
+        while (!_pool.Stopping)
+        {
+            if (lease is not null)
+            {
+                if (scheduler.TryDequeue(lease, out var task))
+                {
+                    if (!lease.Ready.IsEmpty) _pool.NotifyWork(); // more work: bring a helper
+                    Run(task, lease);
+                    if (scheduler.Starving) { scheduler.ReturnLease(lease); lease = null; }
+                    continue;
+                }
+                if (SpinFor(lease)) continue;
+                scheduler.ReturnLease(lease);
+                lease = null;
+            }
+            lease = scheduler.TryAcquireLease();
+            if (lease is not null) continue;
+
+            Parker.Prepare();
+            _pool.OnParking(this);
+            if (scheduler.ReadyCount > 0 && !scheduler.Starving) { Parker.Cancel(); continue; }
+            if (_pool.Stopping) { Parker.Cancel(); break; }
+            Parker.Park(TimeSpan.FromSeconds(1));
+        }
+        if (lease is not null) scheduler.ReturnLease(lease);
+    }
+
+    private bool SpinFor(SchedulingClass lease)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var limit = _pool.SpinTicks;
+        var sw = new SpinWait();
+        while (Stopwatch.GetTimestamp() - start < limit)
+        {
+            if (!lease.Ready.IsEmpty) return true;
+            if (_pool.Stopping || _pool.Scheduler.Starving) return false;
+            sw.SpinOnce(sleep1Threshold: -1);
+        }
+        return !lease.Ready.IsEmpty;
+    }
+
+    private void Run(TaskSpec task, SchedulingClass lease)
+    {
+        _context.CurrentTask = task;
+        _context.Held = lease.Request;
+        try { task.Run(); }
+        finally
+        {
+            _context.CurrentTask = null;
+            _context.Held = null;
+        }
+    }
+}

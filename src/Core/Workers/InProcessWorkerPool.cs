@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Ray.Scheduling;
+
+namespace Ray.Workers;
+
+/// <summary>
+/// The worker pool of the embedded runtime: in-process worker threads. The raylet later puts
+/// worker processes behind the same scheduler; the lease protocol is the same.
+///
+/// 1. Starts <c>NumWorkers</c> threads, which park until there is work.
+/// 2. <see cref="NotifyWork"/> wakes one parked worker; if none is parked and the scheduler
+///    may still have spare CPU (fractional or zero-CPU tasks), it starts another thread.
+/// 3. A worker that blocks in Get is compensated with a new thread when none is idle, so
+///    nested tasks always find a worker (bounded by <c>MaxWorkers</c>).
+/// </summary>
+internal sealed class InProcessWorkerPool : IDisposable
+{
+    private readonly Runtime.RuntimeCore _core;
+    private readonly List<InProcessWorker> _workers = new();
+    private readonly ConcurrentStack<InProcessWorker> _parked = new();
+    private readonly int _maxWorkers;
+    private int _blocked;
+    private volatile bool _stopping;
+
+    internal InProcessWorkerPool(Runtime.RuntimeCore core, int initial, int max)
+    {
+        _core = core;
+        _maxWorkers = Math.Max(max, initial);
+        for (var i = 0; i < initial; i++) StartWorker();
+    }
+
+    internal LocalScheduler Scheduler => _core.Scheduler;
+    internal bool Stopping => _stopping;
+    internal long SpinTicks => _core.Store.SpinTicks;
+
+    internal int WorkerCount
+    {
+        get { lock (_workers) return _workers.Count; }
+    }
+
+    internal int BlockedCount => Volatile.Read(ref _blocked);
+
+    internal void NotifyWork()
+    {
+        while (_parked.TryPop(out var w))
+            if (w.Parker.TryWake()) return; // else a stale entry: that worker is running already
+        if (Scheduler.SpareCpu) TryGrow();
+    }
+
+    internal void OnParking(InProcessWorker worker) => _parked.Push(worker);
+
+    internal void OnWorkerBlocked()
+    {
+        Interlocked.Increment(ref _blocked);
+        // Its CPU went back to the scheduler; make sure a thread exists to use it.
+        if (Scheduler.ReadyCount > 0) NotifyWork();
+        else if (_parked.IsEmpty) TryGrow();
+    }
+
+    internal void OnWorkerUnblocked() => Interlocked.Decrement(ref _blocked);
+
+    private void TryGrow()
+    {
+        if (_stopping) return;
+        lock (_workers)
+        {
+            if (_workers.Count >= _maxWorkers) return;
+            // Only grow when every existing worker is busy (none parked) - else wake those.
+            if (!_parked.IsEmpty) return;
+            StartWorkerLocked();
+        }
+    }
+
+    private void StartWorker()
+    {
+        lock (_workers) StartWorkerLocked();
+    }
+
+    private void StartWorkerLocked()
+    {
+        var worker = new InProcessWorker(this, _core, _workers.Count);
+        _workers.Add(worker);
+        worker.Start();
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        InProcessWorker[] all;
+        lock (_workers) all = _workers.ToArray();
+        foreach (var w in all) w.Parker.TryWake();
+        foreach (var w in all) w.Join(TimeSpan.FromSeconds(5));
+    }
+}

@@ -1,0 +1,58 @@
+using Ray.Scheduling;
+using Ray.Tasks;
+
+namespace Ray.Workers;
+
+/// <summary>
+/// What the current thread is running: set on worker and actor threads. Lets Get give the
+/// worker's resources back while it blocks, and lets user code reach its task's context.
+/// </summary>
+internal sealed class WorkerContext
+{
+    [ThreadStatic] private static WorkerContext? t_current;
+
+    internal WorkerContext(Runtime.RuntimeCore core, InProcessWorkerPool? pool)
+    {
+        Core = core;
+        Pool = pool;
+    }
+
+    internal static WorkerContext? Current => t_current;
+
+    internal Runtime.RuntimeCore Core { get; }
+    internal InProcessWorkerPool? Pool { get; }
+
+    /// <summary>The task or actor call running now, if any.</summary>
+    internal TaskSpec? CurrentTask { get; set; }
+
+    /// <summary>Resources held by what runs now (a task's lease); given back while blocked.</summary>
+    internal ResourceSet? Held { get; set; }
+
+    internal static void Install(WorkerContext context) => t_current = context;
+
+    internal static WorkerContext? Swap(WorkerContext? context)
+    {
+        var prev = t_current;
+        t_current = context;
+        return prev;
+    }
+
+    /// <summary>Called before this thread blocks in Get or Wait; dispose after it resumes.</summary>
+    internal BlockedScope? EnterBlocked()
+    {
+        if (CurrentTask is null) return null;
+        var held = Held;
+        if (held is not null) Core.Scheduler.ReleaseWhileBlocked(held);
+        Pool?.OnWorkerBlocked();
+        return new BlockedScope(this, held);
+    }
+
+    internal sealed class BlockedScope(WorkerContext context, ResourceSet? held) : IDisposable
+    {
+        public void Dispose()
+        {
+            context.Pool?.OnWorkerUnblocked();
+            if (held is not null) context.Core.Scheduler.ReacquireAfterBlocked(held);
+        }
+    }
+}
