@@ -7,8 +7,10 @@ namespace Ray;
 /// a reference keeps the object alive; when no reference is left (handles collected, no
 /// pending task takes it, no stored object contains it) the object is freed.
 /// </summary>
-public abstract class ObjectRef
+public abstract class ObjectRef : IDisposable
 {
+    private int _released;
+
     private protected ObjectRef(ObjectEntry entry) => Entry = entry;
 
     internal ObjectEntry Entry { get; }
@@ -19,12 +21,37 @@ public abstract class ObjectRef
     /// <summary>True once the object has a value or an error (Ray's "ready" in <c>Wait</c>).</summary>
     public bool IsReady => Entry.IsCompleted;
 
-    /// <summary>The handle is the last user of the object's reference it holds.</summary>
-    ~ObjectRef() => Entry.Release();
+    /// <summary>A collected handle gives its reference back (the usual way objects are freed).</summary>
+    ~ObjectRef()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) Entry.Release();
+    }
+
+    /// <summary>
+    /// Gives this handle's reference back now instead of when the handle is collected, as
+    /// dropping the last reference does in Python; a large object is freed at once when no
+    /// other reference is left. The handle cannot be used afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0) return;
+        GC.SuppressFinalize(this);
+        Entry.Release();
+    }
+
+    /// <summary>Throws when the handle was disposed.</summary>
+    internal void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _released) != 0) ThrowDisposed();
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowDisposed() => throw new ObjectDisposedException(ToString(), "This object reference was disposed.");
 
     /// <summary>Waits until the object is ready or <paramref name="timeout"/> passes; returns which.</summary>
     public bool WaitReady(TimeSpan timeout)
     {
+        ThrowIfDisposed();
         var done = Entry.WaitCompleted(timeout);
         GC.KeepAlive(this);
         return done;

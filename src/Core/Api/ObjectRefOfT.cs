@@ -22,6 +22,7 @@ public sealed class ObjectRef<T> : ObjectRef
     /// </summary>
     public T Get(TimeSpan timeout)
     {
+        ThrowIfDisposed();
         var entry = TypedEntry;
         if (!entry.IsCompleted && !entry.WaitCompleted(timeout))
             throw ExceptionFactory.GetTimeout(entry.Id, timeout);

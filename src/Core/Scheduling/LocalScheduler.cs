@@ -79,9 +79,10 @@ internal sealed class LocalScheduler
 
     internal void Enqueue(TaskSpec task)
     {
-        task.Class.Ready.Enqueue(task);
+        var cls = task.Class;
+        cls.Ready.Enqueue(task);
         Interlocked.Increment(ref _readyCount);
-        Pool.NotifyWork();
+        if (Volatile.Read(ref cls.Spinners) == 0) Pool.NotifyWork();
     }
 
     internal bool TryDequeue(SchedulingClass cls, out TaskSpec task)

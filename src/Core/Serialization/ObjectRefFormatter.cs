@@ -18,6 +18,7 @@ internal sealed class ObjectRefFormatter<T> : MemoryPackFormatter<ObjectRef<T>>
             writer.WriteUnmanaged((byte)0);
             return;
         }
+        value.ThrowIfDisposed();
         var entry = value.Entry;
         SerializationContext.Store.Export(entry);
         entry.AddRef(); // owned by the outer value from now on; released when it is freed

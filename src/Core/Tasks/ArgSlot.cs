@@ -23,6 +23,7 @@ internal struct ArgSlot<T>
         var slot = new ArgSlot<T>();
         if (arg.Ref is { } r)
         {
+            r.ThrowIfDisposed();
             var entry = r.TypedEntry;
             entry.AddRef(); // a submitted-task reference
             GC.KeepAlive(r);

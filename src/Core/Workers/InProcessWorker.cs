@@ -69,12 +69,17 @@ internal sealed class InProcessWorker
         var start = Stopwatch.GetTimestamp();
         var limit = _pool.SpinTicks;
         var sw = new SpinWait();
-        while (Stopwatch.GetTimestamp() - start < limit)
+        Interlocked.Increment(ref lease.Spinners);
+        try
         {
-            if (!lease.Ready.IsEmpty) return true;
-            if (_pool.Stopping || _pool.Scheduler.Starving) return false;
-            sw.SpinOnce(sleep1Threshold: -1);
+            while (Stopwatch.GetTimestamp() - start < limit)
+            {
+                if (!lease.Ready.IsEmpty) return true;
+                if (_pool.Stopping || _pool.Scheduler.Starving) return false;
+                sw.SpinOnce(sleep1Threshold: -1);
+            }
         }
+        finally { Interlocked.Decrement(ref lease.Spinners); }
         return !lease.Ready.IsEmpty;
     }
 

@@ -1,0 +1,127 @@
+using System.Runtime.InteropServices;
+using Ray;
+
+namespace Ray.Perf;
+
+/// <summary>The functions and actor that Ray's ray_perf uses: tiny bodies returning at once.</summary>
+public static class PerfFns
+{
+    public static int SmallValue() => 0;
+}
+
+/// <summary>Ray's microbenchmark actor: a method returning a small value.</summary>
+public sealed class PerfActor
+{
+    public int SmallValue() => 0;
+
+    /// <summary>Sends <paramref name="n"/> calls round robin to the actors and waits for all (1_n, n_n).</summary>
+    public static int CallMany(ActorHandle<PerfActor>[] actors, int n)
+    {
+        var refs = new ObjectRef<int>[n];
+        for (var i = 0; i < n; i++) refs[i] = actors[i % actors.Length].Task(a => a.SmallValue()).Remote();
+        foreach (var r in refs) r.Get();
+        return n;
+    }
+}
+
+/// <summary>The embedded-mode cases, named as in Ray's microbenchmark table.</summary>
+public static class EmbeddedCases
+{
+    public static void Run(PerfHarness h, RayRuntime rt)
+    {
+        var fn = rt.Task(PerfFns.SmallValue);
+        var clients = Math.Max(2, Environment.ProcessorCount);
+
+        h.Rate("single_client_tasks_sync", () => fn.Remote().Get());
+        h.Latency("single_client_tasks_sync_latency", () => fn.Remote().Get());
+
+        var batch = new ObjectRef<int>[1000];
+        h.Rate("single_client_tasks_async", () =>
+        {
+            for (var i = 0; i < batch.Length; i++) batch[i] = fn.Remote();
+            for (var i = 0; i < batch.Length; i++) batch[i].Get();
+        }, batch.Length);
+
+        h.Rate("multi_client_tasks_async", () =>
+        {
+            Parallel.For(0, clients, new ParallelOptions { MaxDegreeOfParallelism = clients }, _ =>
+            {
+                var refs = new ObjectRef<int>[1000];
+                for (var i = 0; i < refs.Length; i++) refs[i] = fn.Remote();
+                foreach (var r in refs) r.Get();
+            });
+        }, clients * 1000);
+
+        var actor = rt.Actor<PerfActor>().Remote();
+        var method = actor.Task(a => a.SmallValue());
+        h.Rate("1_1_actor_calls_sync", () => method.Remote().Get());
+        h.Rate("1_1_actor_calls_async", () =>
+        {
+            for (var i = 0; i < batch.Length; i++) batch[i] = method.Remote();
+            for (var i = 0; i < batch.Length; i++) batch[i].Get();
+        }, batch.Length);
+
+        var actors = Enumerable.Range(0, clients).Select(_ => rt.Actor<PerfActor>().Remote()).ToArray();
+        h.Rate("1_n_actor_calls_async", () => PerfActor.CallMany(actors, 1000 * actors.Length), 1000 * actors.Length);
+        h.Rate("n_n_actor_calls_async", () =>
+        {
+            Parallel.For(0, clients, new ParallelOptions { MaxDegreeOfParallelism = clients },
+                _ => PerfActor.CallMany(actors, 1000));
+        }, clients * 1000);
+
+        h.Rate("single_client_put_calls", () => rt.Put(0));
+        var stored = rt.Put(0);
+        h.Rate("single_client_get_calls", () => stored.Get());
+
+        if (h.Selected("single_client_put_gigabytes"))
+        {
+            // Ray puts a 100M-element int64 array (800 MB) per call.
+            var big = new long[100 * 1024 * 1024];
+            big.AsSpan().Fill(1);
+            // Dispose drops the reference at once, as Python's refcount does when ray_perf discards the ref.
+            h.Bandwidth("single_client_put_gigabytes", () => rt.Put(big).Dispose(), (long)big.Length * sizeof(long));
+            big = null;
+            GC.Collect();
+        }
+
+        h.Rate("single_client_wait_1k_refs", () =>
+        {
+            var notReady = new List<ObjectRef<int>>(1000);
+            for (var i = 0; i < 1000; i++) notReady.Add(fn.Remote());
+            IReadOnlyList<ObjectRef<int>> rest = notReady;
+            for (var i = 0; i < 1000; i++) rest = rt.Wait(rest).NotReady;
+        });
+
+        if (h.Selected("single_client_get_object_containing_10k_refs"))
+        {
+            var inner = new List<ObjectRef<int>>(10_000);
+            for (var i = 0; i < 10_000; i++) inner.Add(rt.Put(i));
+            var outer = rt.Put(inner);
+            h.Rate("single_client_get_object_containing_10k_refs", () => outer.Get());
+        }
+    }
+}
+
+/// <summary>Floors measured with the same harness in the same run.</summary>
+public static class Floors
+{
+    private static async Task AwaitMany(int n)
+    {
+        for (var i = 0; i < n; i++) await Task.Run(static () => 1);
+    }
+
+    public static void Run(PerfHarness h)
+    {
+        // Sequential `await Task.Run(() => 1)`, as ../shared/peers/dotnet-baselines measures it.
+        h.Rate("floor_task_roundtrip", () => AwaitMany(1000).GetAwaiter().GetResult(), 1000, unitMode: "floor");
+        if (h.Selected("floor_memcpy_gbps"))
+        {
+            const int size = 256 << 20;
+            var src = GC.AllocateUninitializedArray<byte>(size, pinned: true);
+            var dst = GC.AllocateUninitializedArray<byte>(size, pinned: true);
+            src.AsSpan().Fill(1);
+            dst.AsSpan().Fill(2);
+            h.Bandwidth("floor_memcpy_gbps", () => src.AsSpan().CopyTo(dst), size, minCalls: 5);
+        }
+    }
+}
