@@ -66,15 +66,17 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(refs);
         var limit = timeout ?? Timeout.InfiniteTimeSpan;
-        var deadline = limit == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + limit;
+        var infinite = limit == Timeout.InfiniteTimeSpan;
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var values = new T[refs.Count];
         for (var i = 0; i < refs.Count; i++)
         {
             var r = refs[i] ?? throw new ArgumentException($"refs[{i}] is null.", nameof(refs));
             if (!r.IsReady)
             {
-                var left = deadline == DateTime.MaxValue ? Timeout.InfiniteTimeSpan : deadline - DateTime.UtcNow;
-                if (left < TimeSpan.Zero || !r.WaitReady(left < TimeSpan.Zero ? TimeSpan.Zero : left))
+                var left = infinite ? Timeout.InfiniteTimeSpan : limit - System.Diagnostics.Stopwatch.GetElapsedTime(start);
+                if (!infinite && left < TimeSpan.Zero) left = TimeSpan.Zero;
+                if (!r.WaitReady(left))
                     throw ExceptionFactory.GetManyTimeout(refs.Count(x => x.IsReady), refs.Count, limit);
             }
             values[i] = r.Get();

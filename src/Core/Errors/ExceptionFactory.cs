@@ -18,7 +18,10 @@ internal static class ExceptionFactory
 
     internal static RayTaskException DependencyFailed(string taskName, TaskId id, int argIndex, ObjectId arg, Exception cause)
     {
-        var msg = $"Task {taskName} ({id}) did not run: its argument {argIndex} (object {arg}) failed: {cause.Message}";
+        var root = cause is RayTaskException rt ? rt.RootCause : null;
+        var msg = root is null
+            ? $"Task {taskName} ({id}) did not run: its argument {argIndex} (object {arg}) failed: {cause.Message}"
+            : $"Task {taskName} ({id}) did not run: its argument {argIndex} (object {arg}) failed; root cause in {root.TaskName}: {root.RemoteExceptionType}: {root.RemoteMessage}";
         return new RayTaskException(taskName, id, typeof(RayTaskException).FullName!, msg, null, cause, msg);
     }
 

@@ -33,6 +33,20 @@ public sealed class RayTaskException : RayException
     /// <summary>The stack trace where user code threw.</summary>
     public string? RemoteStackTrace { get; }
 
+    /// <summary>
+    /// The task error at the bottom of a chain of dependency failures (this one if it is not a
+    /// dependency failure): where user code actually threw.
+    /// </summary>
+    public RayTaskException RootCause
+    {
+        get
+        {
+            var e = this;
+            while (e.IsDependencyFailure && e.InnerException is RayTaskException inner) e = inner;
+            return e;
+        }
+    }
+
     /// <summary>True when this task never ran because an argument it depended on failed.</summary>
     public bool IsDependencyFailure => InnerException is RayTaskException && RemoteExceptionType == typeof(RayTaskException).FullName;
 }

@@ -87,9 +87,11 @@ internal sealed class InProcessWorker
     {
         _context.CurrentTask = task;
         _context.Held = lease.Request;
+        _pool.OnTaskStarted();
         try { task.Run(); }
         finally
         {
+            _pool.OnTaskEnded();
             _context.CurrentTask = null;
             _context.Held = null;
         }

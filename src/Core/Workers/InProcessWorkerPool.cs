@@ -20,6 +20,7 @@ internal sealed class InProcessWorkerPool : IDisposable
     private readonly ConcurrentStack<InProcessWorker> _parked = new();
     private readonly int _maxWorkers;
     private int _blocked;
+    private int _busy;
     private volatile bool _stopping;
 
     internal InProcessWorkerPool(Runtime.RuntimeCore core, int initial, int max)
@@ -49,6 +50,10 @@ internal sealed class InProcessWorkerPool : IDisposable
 
     internal void OnParking(InProcessWorker worker) => _parked.Push(worker);
 
+    internal void OnTaskStarted() => Interlocked.Increment(ref _busy);
+
+    internal void OnTaskEnded() => Interlocked.Decrement(ref _busy);
+
     internal void OnWorkerBlocked()
     {
         Interlocked.Increment(ref _blocked);
@@ -65,8 +70,9 @@ internal sealed class InProcessWorkerPool : IDisposable
         lock (_workers)
         {
             if (_workers.Count >= _maxWorkers) return;
-            // Only grow when every existing worker is busy (none parked) - else wake those.
-            if (!_parked.IsEmpty) return;
+            // Only grow when every worker is inside a task (running or blocked in Get): an
+            // idle one, parked or on its way to park, will pick the work up itself.
+            if (!_parked.IsEmpty || Volatile.Read(ref _busy) < _workers.Count) return;
             StartWorkerLocked();
         }
     }
