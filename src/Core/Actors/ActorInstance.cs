@@ -156,7 +156,7 @@ internal sealed class ActorInstance
         var instance = _instance!;
         if (Options.MaxConcurrency > 1 && !call.IsAsync)
         {
-            Track(call, true);
+            Track(call);
             ThreadPool.UnsafeQueueUserWorkItem(static s =>
             {
                 var (self, c, inst) = s;
@@ -170,13 +170,15 @@ internal sealed class ActorInstance
             }, (this, call, instance), preferLocal: false);
             return;
         }
-        Track(call, true);
+        // On the actor thread. A sync call finishes before the next starts, so it needs no
+        // tracking; an async one is tracked until its task completes.
         _context.CurrentTask = call;
         Task? pending;
         try { pending = call.RunOn(instance); }
         finally { _context.CurrentTask = null; }
-        if (pending is null) Untrack(call);
-        else _ = AwaitCall(call, pending);
+        if (pending is null) return;
+        Track(call);
+        _ = AwaitCall(call, pending);
     }
 
     private async Task AwaitCall(ActorCallSpec call, Task pending)
@@ -185,7 +187,7 @@ internal sealed class ActorInstance
         Untrack(call);
     }
 
-    private void Track(ActorCallSpec call, bool add)
+    private void Track(ActorCallSpec call)
     {
         Interlocked.Increment(ref _inFlight);
         lock (_running) _running.Add(call);

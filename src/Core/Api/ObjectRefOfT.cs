@@ -76,15 +76,27 @@ public readonly struct ObjectRefAwaiter<T> : ICriticalNotifyCompletion
 
     private void Schedule(Action continuation, bool flowContext)
     {
-        var listener = new ContinuationListener(continuation, flowContext ? ExecutionContext.Capture() : null);
+        // Like Task's awaiter: resume on the caller's synchronization context when it has one
+        // (an async actor's thread, a UI thread), else on the thread pool.
+        var sc = SynchronizationContext.Current;
+        if (sc is not null && sc.GetType() == typeof(SynchronizationContext)) sc = null;
+        var listener = new ContinuationListener(continuation, flowContext ? ExecutionContext.Capture() : null, sc);
         if (!_ref.Entry.TryAddListener(listener)) listener.OnObjectCompleted(_ref.Entry);
     }
 }
 
-/// <summary>Runs an await continuation on the thread pool, never on the completing worker.</summary>
-internal sealed class ContinuationListener(Action continuation, ExecutionContext? context) : IObjectListener, IThreadPoolWorkItem
+/// <summary>
+/// Runs an await continuation on the awaiting code's synchronization context, or on the
+/// thread pool; never inline on the completing worker, which holds a lease.
+/// </summary>
+internal sealed class ContinuationListener(Action continuation, ExecutionContext? context, SynchronizationContext? sync)
+    : IObjectListener, IThreadPoolWorkItem
 {
-    public void OnObjectCompleted(ObjectEntry entry) => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    public void OnObjectCompleted(ObjectEntry entry)
+    {
+        if (sync is not null) sync.Post(static s => ((ContinuationListener)s!).Execute(), this);
+        else ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
 
     public void Execute()
     {

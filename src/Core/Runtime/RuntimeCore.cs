@@ -59,7 +59,7 @@ internal sealed partial class RuntimeCore : IDisposable
     internal ulong OwnerId { get; }
     internal LocalScheduler Scheduler { get; }
     internal ObjectStore Store { get; }
-    internal InProcessWorkerPool Pool { get; }
+    internal IWorkerPool Pool { get; }
     internal StatsCounters Stats { get; } = new();
     internal SchedulingClass DefaultClass { get; }
     internal SchedulingClass ActorClass { get; }
@@ -131,9 +131,10 @@ internal sealed partial class RuntimeCore : IDisposable
         {
             entry.SetValue(value, "the value passed to Put");
         }
-        catch
+        catch (Exception e)
         {
-            entry.Release(); // never handed out
+            entry.Fail(e); // never handed out: complete and free it so the counts stay true
+            entry.Release();
             throw;
         }
         return new ObjectRef<T>(entry);

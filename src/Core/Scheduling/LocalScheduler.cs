@@ -37,7 +37,7 @@ internal sealed class LocalScheduler
     }
 
     internal ResourceRegistry Registry { get; }
-    internal InProcessWorkerPool Pool { get; set; } = null!;
+    internal IWorkerPool Pool { get; set; } = null!;
 
     internal int ReadyCount => Volatile.Read(ref _readyCount);
 

@@ -13,7 +13,7 @@ namespace Ray.Workers;
 /// 3. A worker that blocks in Get is compensated with a new thread when none is idle, so
 ///    nested tasks always find a worker (bounded by <c>MaxWorkers</c>).
 /// </summary>
-internal sealed class InProcessWorkerPool : IDisposable
+internal sealed class InProcessWorkerPool : IWorkerPool
 {
     private readonly Runtime.RuntimeCore _core;
     private readonly List<InProcessWorker> _workers = new();
@@ -34,14 +34,14 @@ internal sealed class InProcessWorkerPool : IDisposable
     internal bool Stopping => _stopping;
     internal long SpinTicks => _core.Store.SpinTicks;
 
-    internal int WorkerCount
+    public int WorkerCount
     {
         get { lock (_workers) return _workers.Count; }
     }
 
-    internal int BlockedCount => Volatile.Read(ref _blocked);
+    public int BlockedCount => Volatile.Read(ref _blocked);
 
-    internal void NotifyWork()
+    public void NotifyWork()
     {
         while (_parked.TryPop(out var w))
             if (w.Parker.TryWake()) return; // else a stale entry: that worker is running already
@@ -54,7 +54,7 @@ internal sealed class InProcessWorkerPool : IDisposable
 
     internal void OnTaskEnded() => Interlocked.Decrement(ref _busy);
 
-    internal void OnWorkerBlocked()
+    public void OnWorkerBlocked()
     {
         Interlocked.Increment(ref _blocked);
         // Its CPU went back to the scheduler; make sure a thread exists to use it.
@@ -62,7 +62,7 @@ internal sealed class InProcessWorkerPool : IDisposable
         else if (_parked.IsEmpty) TryGrow();
     }
 
-    internal void OnWorkerUnblocked() => Interlocked.Decrement(ref _blocked);
+    public void OnWorkerUnblocked() => Interlocked.Decrement(ref _blocked);
 
     private void TryGrow()
     {

@@ -11,7 +11,7 @@ internal sealed class WorkerContext
 {
     [ThreadStatic] private static WorkerContext? t_current;
 
-    internal WorkerContext(Runtime.RuntimeCore core, InProcessWorkerPool? pool)
+    internal WorkerContext(Runtime.RuntimeCore core, IWorkerPool? pool)
     {
         Core = core;
         Pool = pool;
@@ -20,7 +20,7 @@ internal sealed class WorkerContext
     internal static WorkerContext? Current => t_current;
 
     internal Runtime.RuntimeCore Core { get; }
-    internal InProcessWorkerPool? Pool { get; }
+    internal IWorkerPool? Pool { get; }
 
     /// <summary>The task or actor call running now, if any.</summary>
     internal TaskSpec? CurrentTask { get; set; }
