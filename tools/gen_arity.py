@@ -61,6 +61,7 @@ def remote_functions():
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<{tpc}TR>(invoke);
+        spec.Bind(core);
         try
         {{
 {slots if slots else "            // no arguments"}
@@ -222,6 +223,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, {g}>(_sync, _async);
+        spec.Bind(core);
         try
         {{
 {slots if slots else "            // no arguments"}

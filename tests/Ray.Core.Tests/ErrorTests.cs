@@ -150,7 +150,7 @@ public class ErrorTests
     {
         await using var rt = Util.Start();
         var h = rt.Actor<TouchyActor>().Remote();
-        h.Task((TouchyActor a, int x) => a.Add(x)).Remote(5);
+        _ = h.Task((TouchyActor a, int x) => a.Add(x)).Remote(5);
         var e = Assert.Throws<RayTaskException>(() => h.Task((TouchyActor a, int x) => a.Fail(x)).Remote(9).Get(Util.Long));
         Assert.Equal(typeof(InvalidOperationException).FullName, e.RemoteExceptionType);
         Assert.Equal("actor boom 9", e.RemoteMessage);

@@ -24,7 +24,7 @@ public class SmokeTests
         var r2 = rt.Task(Fns.Add).Remote(r, 10);
         Assert.Equal(13, r2.Get(TimeSpan.FromSeconds(5)));
         var c = rt.Actor<Counter>().Remote(5);
-        c.Task((Counter a, int x) => a.Add(x)).Remote(2);
+        _ = c.Task((Counter a, int x) => a.Add(x)).Remote(2);
         Assert.Equal(7, c.Task(a => a.Value).Remote().Get());
         var p = rt.Put(new List<int> { 1, 2 });
         Assert.Equal(2, p.Get().Count);

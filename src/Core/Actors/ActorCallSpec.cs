@@ -34,6 +34,7 @@ internal abstract class ActorCallSpec : TaskSpec
     /// </summary>
     internal Task? RunOn(object instance)
     {
+        if (IsFinished) return null; // failed by a kill, or cancelled, before it started
         var index = WaitDependencies(out var failed);
         if (index != 0)
         {

@@ -31,6 +31,7 @@ internal sealed class ActorInstance
     private readonly WorkerContext _context;
     private object? _instance;
     private volatile Exception? _death;
+    private volatile ActorCallSpec? _current; // the sync call running on the actor thread
     private int _inFlight;
 
     internal ActorInstance(Runtime.RuntimeCore core, ActorId id, Type type, ActorOptions options,
@@ -77,10 +78,16 @@ internal sealed class ActorInstance
         _parker.TryWake();
     }
 
+    /// <summary>
+    /// Marks the actor dead and fails its queued and running calls at once, as Ray's kill does.
+    /// User code already running cannot be interrupted in .NET: it runs to its end, but its
+    /// result is discarded; the thread exits after it.
+    /// </summary>
     internal void Kill(Exception cause)
     {
         if (Interlocked.CompareExchange(ref _death, cause, null) is not null) return;
         _stop.Cancel();
+        Drain();
         _parker.TryWake();
     }
 
@@ -173,9 +180,15 @@ internal sealed class ActorInstance
         // On the actor thread. A sync call finishes before the next starts, so it needs no
         // tracking; an async one is tracked until its task completes.
         _context.CurrentTask = call;
+        _current = call;
+        if (_death is { } death) call.FailSystem(death); // killed between dequeue and start
         Task? pending;
         try { pending = call.RunOn(instance); }
-        finally { _context.CurrentTask = null; }
+        finally
+        {
+            _current = null;
+            _context.CurrentTask = null;
+        }
         if (pending is null) return;
         Track(call);
         _ = AwaitCall(call, pending);
@@ -204,6 +217,7 @@ internal sealed class ActorInstance
     {
         var death = _death ?? ExceptionFactory.ActorShutdown(Id, ActorType.Name);
         while (_calls.TryDequeue(out var c)) c.FailSystem(death);
+        _current?.FailSystem(death);
         ActorCallSpec[] running;
         lock (_running) running = _running.ToArray();
         foreach (var c in running) c.FailSystem(death);

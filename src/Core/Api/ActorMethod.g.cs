@@ -227,6 +227,7 @@ public readonly struct ActorMethod<TActor, TR> where TActor : class
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             // no arguments
@@ -263,6 +264,7 @@ public readonly struct ActorMethod<TActor, T1, TR> where TActor : class
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, T1, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -299,6 +301,7 @@ public readonly struct ActorMethod<TActor, T1, T2, TR> where TActor : class
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, T1, T2, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -336,6 +339,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, TR> where TActor : class
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, T1, T2, T3, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -374,6 +378,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, TR> where TActor : cl
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, T1, T2, T3, T4, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -413,6 +418,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, TR> where TActor 
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -453,6 +459,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> where TAc
         var core = _handle.Instance.Core;
         var descriptor = FunctionDescriptor.For(_source);
         var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(_sync, _async);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);

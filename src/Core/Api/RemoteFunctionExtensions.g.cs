@@ -41,6 +41,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<TR>(invoke);
+        spec.Bind(core);
         try
         {
             // no arguments
@@ -87,6 +88,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<T1, TR>(invoke);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -133,6 +135,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<T1, T2, TR>(invoke);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -180,6 +183,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<T1, T2, T3, TR>(invoke);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -228,6 +232,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<T1, T2, T3, T4, TR>(invoke);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -277,6 +282,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<T1, T2, T3, T4, T5, TR>(invoke);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);
@@ -327,6 +333,7 @@ public static class RemoteFunctionExtensions
         var core = f.Runtime.Core;
         var descriptor = FunctionDescriptor.For(f.Function);
         var spec = new FuncTask<T1, T2, T3, T4, T5, T6, TR>(invoke);
+        spec.Bind(core);
         try
         {
             spec.A1 = ArgSlot<T1>.From(arg1, core.Store, descriptor, 1);

@@ -43,7 +43,8 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler = new LocalScheduler(registry, total);
         Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8));
         DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task");
-        ActorClass = Scheduler.ClassFor(new ResourceSet(new long[registry.Count]), "An actor call");
+        // Actor calls run on their actor's thread, never through a lease: a class of their own.
+        ActorClass = new SchedulingClass(-1, new ResourceSet(new long[registry.Count]), "actor call");
 
         var initial = options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(cpus));
         var max = options.MaxWorkers ?? 64 + 4 * Math.Max(1, (int)Math.Ceiling(cpus));
@@ -230,12 +231,13 @@ internal sealed partial class RuntimeCore : IDisposable
         if (_stopped) return;
         _stopped = true;
         var shutdown = ExceptionFactory.Shutdown();
-        foreach (var actor in _actors.Values) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
+        // Workers first: killing actors frees their resources, which must not start queued tasks.
         Pool.Dispose();
-        // Fail whatever is still queued so no caller waits forever.
         foreach (var cls in Scheduler.AllClasses)
-            while (Scheduler.TryDequeue(cls, out var t)) t.FailSystem(shutdown);
-        foreach (var actor in _actors.Values) actor.Join(TimeSpan.FromSeconds(2));
+            while (Scheduler.TryDequeue(cls, out var t)) t.FailSystem(shutdown); // no caller waits forever
+        var actors = _actors.Values.ToArray();
+        foreach (var actor in actors) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
+        foreach (var actor in actors) actor.Join(TimeSpan.FromSeconds(2));
         Log.Stopped(Logger, OwnerId);
     }
 }

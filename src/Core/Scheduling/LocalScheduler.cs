@@ -25,7 +25,8 @@ internal sealed class LocalScheduler
     private int _nextScan;
     private int _readyCount;
     private volatile bool _starving;
-    private volatile bool _spareCpu = true;
+    private volatile bool _mayGrantMore = true;
+    private bool _hasZeroCpuClass;
     private readonly LinkedList<ResourceWaiter> _waiters = new();
 
     internal LocalScheduler(ResourceRegistry registry, ResourceSet total)
@@ -33,7 +34,7 @@ internal sealed class LocalScheduler
         Registry = registry;
         _total = total.Clone();
         _available = total.Clone();
-        _spareCpu = _available.Amounts[ResourceRegistry.CpuIndex] > 0;
+        UpdateHints();
     }
 
     internal ResourceRegistry Registry { get; }
@@ -46,8 +47,23 @@ internal sealed class LocalScheduler
     /// <summary>Some class has queued tasks that did not fit; lease holders should yield.</summary>
     internal bool Starving => _starving;
 
-    /// <summary>A cheap hint that more leases might be granted (used to grow the pool).</summary>
-    internal bool SpareCpu => _spareCpu;
+    /// <summary>
+    /// A cheap hint that another lease might be granted: CPU is free, or some class needs no
+    /// CPU. The pool checks <see cref="CanGrantAny"/> before it actually starts a thread.
+    /// </summary>
+    internal bool MayGrantMore => _mayGrantMore;
+
+    /// <summary>True when some class with queued tasks fits the free resources now.</summary>
+    internal bool CanGrantAny()
+    {
+        if (ReadyCount == 0) return false;
+        lock (_lock)
+        {
+            foreach (var cls in _classes)
+                if (!cls.Ready.IsEmpty && _available.Covers(cls.Request)) return true;
+            return false;
+        }
+    }
 
     internal string FormatTotal() => _total.Format(Registry);
 
@@ -67,6 +83,8 @@ internal sealed class LocalScheduler
             cls = new SchedulingClass(_classes.Length, request, request.Format(Registry));
             _classes = [.. _classes, cls];
             _classByShape[request] = cls;
+            if (request.Amounts[ResourceRegistry.CpuIndex] == 0) _hasZeroCpuClass = true;
+            UpdateHints();
             return cls;
         }
     }
@@ -196,7 +214,7 @@ internal sealed class LocalScheduler
         UpdateHints();
     }
 
-    private void UpdateHints() => _spareCpu = _available.Amounts[ResourceRegistry.CpuIndex] > 0;
+    private void UpdateHints() => _mayGrantMore = _available.Amounts[ResourceRegistry.CpuIndex] > 0 || _hasZeroCpuClass;
 
     private sealed class ResourceWaiter(ResourceSet request)
     {

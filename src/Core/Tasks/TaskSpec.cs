@@ -35,6 +35,12 @@ internal abstract class TaskSpec : IObjectListener
 
     internal bool IsCancellationRequested => Volatile.Read(ref _status) == Cancelled;
 
+    /// <summary>Done or cancelled: nothing is left to run.</summary>
+    internal bool IsFinished => Volatile.Read(ref _status) >= Done;
+
+    /// <summary>Attaches the runtime before arguments are captured (so a failed capture can release them).</summary>
+    internal void Bind(Runtime.RuntimeCore core) => Core = core;
+
     internal void Init(Runtime.RuntimeCore core, TaskId id, SchedulingClass cls, TaskOptions options, string name, ObjectEntry result)
     {
         Core = core;

@@ -43,6 +43,7 @@ internal sealed class InProcessWorker
             {
                 if (scheduler.TryDequeue(lease, out var task))
                 {
+                    _pool.OnTaskStarted(); // counted busy first, so the pool knows to grow for the rest
                     if (!lease.Ready.IsEmpty) _pool.NotifyWork(); // more work: bring a helper
                     Run(task, lease);
                     if (scheduler.Starving) { scheduler.ReturnLease(lease); lease = null; }
@@ -87,7 +88,6 @@ internal sealed class InProcessWorker
     {
         _context.CurrentTask = task;
         _context.Held = lease.Request;
-        _pool.OnTaskStarted();
         try { task.Run(); }
         finally
         {

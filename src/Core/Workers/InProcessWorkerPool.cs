@@ -45,7 +45,7 @@ internal sealed class InProcessWorkerPool : IWorkerPool
     {
         while (_parked.TryPop(out var w))
             if (w.Parker.TryWake()) return; // else a stale entry: that worker is running already
-        if (Scheduler.SpareCpu) TryGrow();
+        if (Scheduler.MayGrantMore) TryGrow();
     }
 
     internal void OnParking(InProcessWorker worker) => _parked.Push(worker);
@@ -73,6 +73,7 @@ internal sealed class InProcessWorkerPool : IWorkerPool
             // Only grow when every worker is inside a task (running or blocked in Get): an
             // idle one, parked or on its way to park, will pick the work up itself.
             if (!_parked.IsEmpty || Volatile.Read(ref _busy) < _workers.Count) return;
+            if (!Scheduler.CanGrantAny()) return; // queued work does not fit: a thread would only park
             StartWorkerLocked();
         }
     }
