@@ -19,6 +19,12 @@ def gen_params(n, result="TR"):
     return ", ".join(ts(n) + [result])
 
 
+def slot_lines(n):
+    """Captures each argument into its typed slot (shared by tasks and actor calls)."""
+    lines = "\n".join(f"            spec.A{i} = ArgSlot<T{i}>.From(arg{i}, core.Store, descriptor, {i});" for i in range(1, n + 1))
+    return lines if lines else "            // no arguments"
+
+
 def write(rel, text):
     path = os.path.join(ROOT, rel)
     with open(path, "w") as f:
@@ -53,7 +59,7 @@ def remote_functions():
         return Submit(f, {invoker if invoker != "f.Function" else "fn"}{passthru});
     }}
 ''')
-        slots = "\n".join(f"            spec.A{i} = ArgSlot<T{i}>.From(arg{i}, core.Store, descriptor, {i});" for i in range(1, n + 1))
+        slots = slot_lines(n)
         out.append(f'''
     private static ObjectRef<TR> Submit<{tpc}TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<{tpc}TR> invoke{args})
         where TDelegate : Delegate
@@ -64,7 +70,7 @@ def remote_functions():
         spec.Bind(core);
         try
         {{
-{slots if slots else "            // no arguments"}
+{slots}
         }}
         catch
         {{
@@ -198,7 +204,7 @@ def actor_methods():
         g = gen_params(n)
         tpc = (", ".join(ts(n)) + ", ") if n else ""
         args = ", ".join(f"Arg<T{i}> arg{i}" for i in range(1, n + 1))
-        slots = "\n".join(f"            spec.A{i} = ArgSlot<T{i}>.From(arg{i}, core.Store, descriptor, {i});" for i in range(1, n + 1))
+        slots = slot_lines(n)
         out.append(f'''
 /// <summary>A method of an actor; call <see cref="Remote"/> to send the call.</summary>
 public readonly struct ActorMethod<TActor, {g}> where TActor : class
@@ -226,7 +232,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         spec.Bind(core);
         try
         {{
-{slots if slots else "            // no arguments"}
+{slots}
         }}
         catch
         {{

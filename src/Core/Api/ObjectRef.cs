@@ -57,6 +57,12 @@ public abstract class ObjectRef : IDisposable
         return done;
     }
 
+    /// <summary>Two handles are equal when they reference the same object (as Ray's ObjectRefs).</summary>
+    public override bool Equals(object? obj) => obj is ObjectRef other && other.Id == Id;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => Id.GetHashCode();
+
     /// <inheritdoc />
     public override string ToString() => $"ObjectRef({Id})";
 }
