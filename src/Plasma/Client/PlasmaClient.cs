@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Ray.Plasma.Server;
+using Ray.Plasma.Store;
+using Ray.Protocol;
+
+namespace Ray.Plasma.Client;
+
+/// <summary>
+/// A client in another process: requests go over the node's Unix socket (pipelined: many may
+/// be in flight), data never does. The arena is mapped once at connect, and every get returns
+/// a view into that mapping, with no copy.
+/// </summary>
+public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
+{
+    private readonly Connection _connection;
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<byte[]>> _pending = new();
+    private long _nextRequest;
+    private PlasmaArena? _arena;
+
+    private PlasmaClient(Socket socket) => _connection = new Connection(this, socket);
+
+    /// <inheritdoc />
+    public PlasmaArena Arena => _arena ?? throw new InvalidOperationException("not connected");
+
+    /// <summary>Connects to the store at <paramref name="socketPath"/> and maps its arena.</summary>
+    public static async Task<PlasmaClient> ConnectAsync(string socketPath, CancellationToken cancel = default)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var client = new PlasmaClient(socket);
+        _ = client._connection.RunAsync();
+        try
+        {
+            Span<byte> p = stackalloc byte[4];
+            var b = new PayloadBuilder(p);
+            b.U32(PlasmaProtocol.Version);
+            var reply = await client.RequestAsync(PlasmaMessageKind.Hello, b.Written).ConfigureAwait(false);
+            var r = new PayloadReader(new ReadOnlySequence<byte>(reply), (ushort)PlasmaMessageKind.Hello);
+            r.U32();
+            var capacity = (long)r.U64();
+            var path = r.Utf8();
+            client._arena = PlasmaArena.Open(path, capacity);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<PlasmaWriteBuffer> CreateAsync(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true)
+    {
+        var reply = await RequestAsync(PlasmaMessageKind.Create, Encode(id, dataSize, typeTag, pinned)).ConfigureAwait(false);
+        var offset = BitConverter.ToInt64(reply);
+        return NewWriteBuffer(id, offset, dataSize);
+    }
+
+    private unsafe PlasmaWriteBuffer NewWriteBuffer(PlasmaObjectId id, long offset, long size) => new(this, id, Arena.Base + offset, size);
+
+    /// <inheritdoc />
+    public async ValueTask<PlasmaBuffer> GetAsync(PlasmaObjectId id, TimeSpan timeout)
+    {
+        var us = timeout == Timeout.InfiniteTimeSpan ? -1L : (long)timeout.TotalMicroseconds;
+        var reply = await RequestAsync(PlasmaMessageKind.Get, EncodeIdAnd(id, us)).ConfigureAwait(false);
+        var offset = BitConverter.ToInt64(reply);
+        var size = BitConverter.ToInt64(reply, 8);
+        var tag = BitConverter.ToUInt32(reply, 16);
+        return NewView(new PlasmaObjectInfo(id, offset, size, tag));
+    }
+
+    private unsafe PlasmaBuffer NewView(PlasmaObjectInfo info)
+    {
+        if (info.DataOffset < 0 || info.DataOffset + info.DataSize > Arena.Capacity)
+            throw new PlasmaException(PlasmaStatus.InvalidRequest, $"the store answered a range outside the arena for {info.Id}");
+        return new PlasmaBuffer(this, info, Arena.Base + info.DataOffset);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ContainsAsync(PlasmaObjectId id) =>
+        (await RequestAsync(PlasmaMessageKind.Contains, EncodeId(id)).ConfigureAwait(false))[0] != 0;
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DeleteAsync(PlasmaObjectId id) =>
+        (await RequestAsync(PlasmaMessageKind.Delete, EncodeId(id)).ConfigureAwait(false))[0] != 0;
+
+    /// <inheritdoc />
+    public async ValueTask<PlasmaStats> StatsAsync()
+    {
+        var reply = await RequestAsync(PlasmaMessageKind.Stats, default).ConfigureAwait(false);
+        return new PlasmaStats
+        {
+            CapacityBytes = BitConverter.ToInt64(reply, 0),
+            UsedBytes = BitConverter.ToInt64(reply, 8),
+            Objects = (int)BitConverter.ToUInt32(reply, 16),
+            Evictions = BitConverter.ToInt64(reply, 20),
+            SpilledBytes = BitConverter.ToInt64(reply, 28),
+            RestoredBytes = BitConverter.ToInt64(reply, 36),
+        };
+    }
+
+    async ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Seal, EncodeId(id)).ConfigureAwait(false);
+
+    async ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Abort, EncodeId(id)).ConfigureAwait(false);
+
+    void IPlasmaReleaser.Release(PlasmaObjectId id)
+    {
+        if (_connection.CloseReason is not null) return; // the store released everything of ours already
+        _connection.Send((ushort)PlasmaMessageKind.Release, FrameFlags.NoReply, NextId(), EncodeId(id));
+    }
+
+    // ---- requests ----
+
+    private ulong NextId() => (ulong)Interlocked.Increment(ref _nextRequest);
+
+    private Task<byte[]> RequestAsync(PlasmaMessageKind kind, ReadOnlySpan<byte> payload)
+    {
+        var id = NextId();
+        var tcs = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = tcs;
+        if (_connection.CloseReason is { } reason || !_connection.Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
+        {
+            _pending.TryRemove(id, out _);
+            tcs.TrySetException(Disconnected(_connection.CloseReason ?? "closed"));
+        }
+        return tcs.Task;
+    }
+
+    private void OnReply(in Frame frame)
+    {
+        var h = frame.Header;
+        if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the store sent a request frame (kind {h.Kind})");
+        if (!_pending.TryRemove(h.RequestId, out var tcs)) throw new ProtocolException($"the store answered unknown request {h.RequestId}");
+        if ((h.Flags & FrameFlags.Error) != 0)
+        {
+            var r = new PayloadReader(frame.Payload, h.Kind);
+            var status = (PlasmaStatus)r.U16();
+            tcs.TrySetException(new PlasmaException(status, r.Utf8()));
+            return;
+        }
+        tcs.TrySetResult(frame.Payload.ToArray());
+    }
+
+    private void OnClosed(string reason)
+    {
+        foreach (var id in _pending.Keys)
+            if (_pending.TryRemove(id, out var tcs)) tcs.TrySetException(Disconnected(reason));
+    }
+
+    private static PlasmaException Disconnected(string reason) => new(PlasmaStatus.Disconnected, "lost the connection to the object store: " + reason);
+
+    private static byte[] EncodeId(PlasmaObjectId id) => EncodeIdAnd(id, null);
+
+    private static byte[] EncodeIdAnd(PlasmaObjectId id, long? extra)
+    {
+        var buf = new byte[extra is null ? 16 : 24];
+        BitConverter.TryWriteBytes(buf, id.Owner);
+        BitConverter.TryWriteBytes(buf.AsSpan(8), id.Sequence);
+        if (extra is { } x) BitConverter.TryWriteBytes(buf.AsSpan(16), x);
+        return buf;
+    }
+
+    private static byte[] Encode(PlasmaObjectId id, long size, uint tag, bool pinned)
+    {
+        var buf = new byte[29];
+        var b = new PayloadBuilder(buf);
+        b.U64(id.Owner); b.U64(id.Sequence); b.I64(size); b.U32(tag); b.U8(pinned ? (byte)1 : (byte)0);
+        return buf;
+    }
+
+    /// <summary>Closes the connection; the store releases this client's views and unsealed objects.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _arena?.Dispose();
+    }
+
+    private sealed class Connection(PlasmaClient owner, Socket socket) : FramedConnection(socket, PlasmaProtocol.MaxPayload)
+    {
+        protected override void OnFrame(in Frame frame) => owner.OnReply(frame);
+
+        protected override void OnClosed(string reason) => owner.OnClosed(reason);
+    }
+}

@@ -1,0 +1,74 @@
+using Ray.Plasma.Store;
+
+namespace Ray.Plasma.Client;
+
+/// <summary>
+/// The in-process client: direct calls into the store, no socket. Used by the embedded runtime
+/// and by the process that hosts the store. Its synchronous methods are the fast path.
+/// </summary>
+public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
+{
+    /// <summary>The store.</summary>
+    public PlasmaStore Store { get; } = store;
+
+    /// <inheritdoc />
+    public PlasmaArena Arena => Store.Arena;
+
+    /// <summary>Reserves an object and returns its writable bytes.</summary>
+    public unsafe PlasmaWriteBuffer Create(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true)
+    {
+        var offset = Store.Create(id, dataSize, typeTag, pinned);
+        return new PlasmaWriteBuffer(this, id, Arena.Base + offset, dataSize);
+    }
+
+    /// <summary>A view of a sealed object, or null when it is not sealed (or unknown).</summary>
+    public PlasmaBuffer? TryGet(PlasmaObjectId id) => Store.TryGet(id, out var info) ? View(info) : null;
+
+    /// <summary>A view, waiting up to <paramref name="timeout"/> for the seal.</summary>
+    public PlasmaBuffer Get(PlasmaObjectId id, TimeSpan timeout)
+    {
+        return View(Store.Get(id, timeout));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<PlasmaWriteBuffer> CreateAsync(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true) =>
+        ValueTask.FromResult(Create(id, dataSize, typeTag, pinned));
+
+    /// <inheritdoc />
+    public ValueTask<PlasmaBuffer> GetAsync(PlasmaObjectId id, TimeSpan timeout)
+    {
+        var view = TryGet(id);
+        return view is not null ? ValueTask.FromResult(view) : new ValueTask<PlasmaBuffer>(GetSlowAsync(id, timeout));
+    }
+
+    private async Task<PlasmaBuffer> GetSlowAsync(PlasmaObjectId id, TimeSpan timeout) =>
+        View(await Store.GetAsync(id, timeout).ConfigureAwait(false));
+
+    private unsafe PlasmaBuffer View(PlasmaObjectInfo info) => new(this, info, Arena.Base + info.DataOffset);
+
+    /// <inheritdoc />
+    public ValueTask<bool> ContainsAsync(PlasmaObjectId id) => ValueTask.FromResult(Store.Contains(id));
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteAsync(PlasmaObjectId id) => ValueTask.FromResult(Store.Delete(id));
+
+    /// <inheritdoc />
+    public ValueTask<PlasmaStats> StatsAsync() => ValueTask.FromResult(Store.Stats);
+
+    void IPlasmaReleaser.Release(PlasmaObjectId id) => Store.Release(id);
+
+    ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id)
+    {
+        Store.Seal(id);
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id)
+    {
+        Store.Abort(id);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,38 @@
+namespace Ray.Plasma.Server;
+
+/// <summary>
+/// Message kinds of the store protocol (documented in docs/PROTOCOL.md). A reply has the same
+/// kind and request id with the Reply flag; an error reply adds the Error flag and carries
+/// <c>u16 status | utf8 message</c>.
+/// </summary>
+public enum PlasmaMessageKind : ushort
+{
+    /// <summary>u32 version -> u32 version, u64 capacity, utf8 arena path.</summary>
+    Hello = 1,
+    /// <summary>id, u64 size, u32 type tag, u8 pinned -> u64 data offset.</summary>
+    Create = 2,
+    /// <summary>id -> empty.</summary>
+    Seal = 3,
+    /// <summary>id -> empty.</summary>
+    Abort = 4,
+    /// <summary>id, i64 timeout in microseconds (-1 = forever) -> u64 data offset, u64 size, u32 type tag.</summary>
+    Get = 5,
+    /// <summary>id; one way (NoReply).</summary>
+    Release = 6,
+    /// <summary>id -> u8 deleted.</summary>
+    Delete = 7,
+    /// <summary>id -> u8 contained.</summary>
+    Contains = 8,
+    /// <summary>empty -> u64 capacity, u64 used, u32 objects, u64 evictions, u64 spilled bytes, u64 restored bytes.</summary>
+    Stats = 9,
+}
+
+/// <summary>Protocol constants shared by the server and client.</summary>
+public static class PlasmaProtocol
+{
+    /// <summary>The protocol version a client announces; the server refuses others.</summary>
+    public const uint Version = 1;
+
+    /// <summary>Control messages are small; anything bigger is malformed.</summary>
+    public const int MaxPayload = 64 * 1024;
+}

@@ -1,0 +1,145 @@
+using Ray.Protocol;
+
+namespace Ray.Plasma.Server;
+
+/// <summary>One client of the store server: decodes its requests and answers them.</summary>
+internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Sockets.Socket socket, long clientId)
+    : FramedConnection(socket, PlasmaProtocol.MaxPayload)
+{
+    private bool _helloDone;
+
+    internal long ClientId { get; } = clientId;
+
+    protected override void OnClosed(string reason) => server.OnClientClosed(ClientId, reason);
+
+    protected override void OnFrame(in Frame frame)
+    {
+        var h = frame.Header;
+        if ((h.Flags & FrameFlags.Reply) != 0) throw new ProtocolException($"client {ClientId} sent a reply frame (kind {h.Kind})");
+        var kind = (PlasmaMessageKind)h.Kind;
+        if (!_helloDone && kind != PlasmaMessageKind.Hello) throw new ProtocolException($"client {ClientId} sent kind {h.Kind} before Hello");
+        var r = new PayloadReader(frame.Payload, h.Kind);
+        var store = server.Store;
+        Span<byte> reply = stackalloc byte[4096];
+        var b = new PayloadBuilder(reply);
+        try
+        {
+            switch (kind)
+            {
+                case PlasmaMessageKind.Hello:
+                {
+                    var version = r.U32();
+                    r.End();
+                    if (version != PlasmaProtocol.Version)
+                        throw new ProtocolException($"client {ClientId} speaks protocol version {version}, this store speaks {PlasmaProtocol.Version}");
+                    _helloDone = true;
+                    b.U32(PlasmaProtocol.Version);
+                    b.U64((ulong)store.Arena.Capacity);
+                    b.Utf8(store.Arena.Path);
+                    break;
+                }
+                case PlasmaMessageKind.Create:
+                {
+                    var id = ReadId(ref r);
+                    var size = r.I64();
+                    var tag = r.U32();
+                    var pinned = r.U8() != 0;
+                    r.End();
+                    b.I64(store.Create(id, size, tag, pinned, ClientId));
+                    break;
+                }
+                case PlasmaMessageKind.Seal:
+                    store.Seal(ReadIdOnly(ref r), ClientId);
+                    break;
+                case PlasmaMessageKind.Abort:
+                    store.Abort(ReadIdOnly(ref r), ClientId);
+                    break;
+                case PlasmaMessageKind.Release:
+                    store.Release(ReadIdOnly(ref r), ClientId);
+                    break;
+                case PlasmaMessageKind.Delete:
+                    b.U8(store.Delete(ReadIdOnly(ref r)) ? (byte)1 : (byte)0);
+                    break;
+                case PlasmaMessageKind.Contains:
+                    b.U8(store.Contains(ReadIdOnly(ref r)) ? (byte)1 : (byte)0);
+                    break;
+                case PlasmaMessageKind.Get:
+                {
+                    var id = ReadId(ref r);
+                    var timeoutUs = r.I64();
+                    r.End();
+                    if (store.TryGet(id, out var info, ClientId))
+                    {
+                        WriteInfo(ref b, info);
+                        break;
+                    }
+                    var timeout = timeoutUs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(timeoutUs);
+                    _ = GetSlowAsync(h.RequestId, id, timeout);
+                    return; // replied later
+                }
+                case PlasmaMessageKind.Stats:
+                {
+                    r.End();
+                    var s = store.Stats;
+                    b.I64(s.CapacityBytes); b.I64(s.UsedBytes); b.U32((uint)s.Objects);
+                    b.I64(s.Evictions); b.I64(s.SpilledBytes); b.I64(s.RestoredBytes);
+                    break;
+                }
+                default:
+                    throw new ProtocolException($"client {ClientId} sent unknown message kind {h.Kind}");
+            }
+        }
+        catch (PlasmaException e)
+        {
+            if ((h.Flags & FrameFlags.NoReply) == 0) SendError(h.Kind, h.RequestId, e.Status, e.Message);
+            return;
+        }
+        if ((h.Flags & FrameFlags.NoReply) == 0) Send(h.Kind, FrameFlags.Reply, h.RequestId, b.Written);
+    }
+
+    private async Task GetSlowAsync(ulong requestId, PlasmaObjectId id, TimeSpan timeout)
+    {
+        try
+        {
+            var info = await server.Store.GetAsync(id, timeout, ClientId).ConfigureAwait(false);
+            if (CloseReason is not null)
+            {
+                server.Store.Release(id, ClientId); // the client is gone; do not leak its view
+                return;
+            }
+            var buf = new byte[20];
+            var b = new PayloadBuilder(buf);
+            WriteInfo(ref b, info);
+            Send((ushort)PlasmaMessageKind.Get, FrameFlags.Reply, requestId, b.Written);
+        }
+        catch (PlasmaException e)
+        {
+            SendError((ushort)PlasmaMessageKind.Get, requestId, e.Status, e.Message);
+        }
+    }
+
+    private void SendError(ushort kind, ulong requestId, PlasmaStatus status, string message)
+    {
+        var buf = new byte[8 + 4002];
+        var b = new PayloadBuilder(buf);
+        b.U16((ushort)status);
+        b.Utf8(message);
+        Send(kind, FrameFlags.Reply | FrameFlags.Error, requestId, b.Written);
+    }
+
+    private static void WriteInfo(ref PayloadBuilder b, PlasmaObjectInfo info)
+    {
+        b.I64(info.DataOffset);
+        b.I64(info.DataSize);
+        b.U32(info.TypeTag);
+    }
+
+    private static PlasmaObjectId ReadId(ref PayloadReader r) => new(r.U64(), r.U64());
+
+    private static PlasmaObjectId ReadIdOnly(ref PayloadReader r)
+    {
+        var id = ReadId(ref r);
+        r.End();
+        return id;
+    }
+}

@@ -1,0 +1,91 @@
+using Ray.Plasma.Native;
+
+namespace Ray.Plasma.Store;
+
+/// <summary>
+/// The store's shared memory: one file (under /dev/shm by default) mapped into every process
+/// of the node at its own address. Offsets, never pointers, cross process boundaries. The
+/// owner pre-faults all pages with MAP_POPULATE: first touch costs a page fault per 4 KiB
+/// (about 0.5 GB/s here), twenty times slower than a copy into warm pages.
+/// </summary>
+public sealed unsafe class PlasmaArena : IDisposable
+{
+    private nint _base;
+
+    private PlasmaArena(string path, long capacity, nint address, bool owner)
+    {
+        Path = path;
+        Capacity = capacity;
+        _base = address;
+        IsOwner = owner;
+    }
+
+    /// <summary>The mapped file.</summary>
+    public string Path { get; }
+
+    /// <summary>Bytes mapped.</summary>
+    public long Capacity { get; }
+
+    /// <summary>True for the store that created the file (and deletes it on dispose).</summary>
+    public bool IsOwner { get; }
+
+    /// <summary>The start of the mapping in this process.</summary>
+    public byte* Base => (byte*)(_base != 0 ? _base : throw new ObjectDisposedException(nameof(PlasmaArena)));
+
+    /// <summary>Creates the file and maps it, pre-faulting every page.</summary>
+    public static PlasmaArena Create(string path, long capacity)
+    {
+        if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), "capacity must be positive");
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL, 0x180 /* 0600 */);
+        if (fd < 0) throw new IOException($"cannot create the plasma arena {path}: {Libc.LastError()}");
+        try
+        {
+            if (Libc.Ftruncate(fd, capacity) != 0)
+                throw new IOException($"cannot size the plasma arena {path} to {capacity} bytes: {Libc.LastError()}");
+            return new PlasmaArena(path, capacity, Map(fd, capacity, path, populate: true), owner: true);
+        }
+        catch
+        {
+            Libc.Unlink(path);
+            throw;
+        }
+        finally { Libc.Close(fd); }
+    }
+
+    /// <summary>Maps an arena another process created (clients). Pages are shared, already faulted.</summary>
+    public static PlasmaArena Open(string path, long capacity)
+    {
+        var fd = Libc.Open(path, Libc.O_RDWR, 0);
+        if (fd < 0) throw new IOException($"cannot open the plasma arena {path}: {Libc.LastError()}");
+        try
+        {
+            return new PlasmaArena(path, capacity, Map(fd, capacity, path, populate: false), owner: false);
+        }
+        finally { Libc.Close(fd); }
+    }
+
+    private static nint Map(int fd, long capacity, string path, bool populate)
+    {
+        var flags = Libc.MAP_SHARED | (populate ? Libc.MAP_POPULATE : 0);
+        var addr = Libc.Mmap(0, (nuint)capacity, Libc.PROT_READ | Libc.PROT_WRITE, flags, fd, 0);
+        if (addr == Libc.MAP_FAILED) throw new IOException($"cannot map the plasma arena {path} ({capacity} bytes): {Libc.LastError()}");
+        return addr;
+    }
+
+    /// <summary>A span over part of the arena.</summary>
+    public Span<byte> Slice(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset + length > Capacity || length > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"range {offset}+{length} is outside the arena of {Capacity} bytes");
+        return new Span<byte>(Base + offset, (int)length);
+    }
+
+    /// <summary>Unmaps; the owner also removes the file.</summary>
+    public void Dispose()
+    {
+        var addr = Interlocked.Exchange(ref _base, 0);
+        if (addr == 0) return;
+        Libc.Munmap(addr, (nuint)Capacity);
+        if (IsOwner) Libc.Unlink(Path);
+    }
+}

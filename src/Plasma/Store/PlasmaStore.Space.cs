@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Ray.Plasma.Store;
+
+// Making room: eviction of unpinned objects, spilling of pinned ones, restore on get.
+public sealed partial class PlasmaStore
+{
+    private long _evictions, _spillCount, _spilledBytes, _restoreCount, _restoredBytes;
+    private double _spillSeconds, _restoreSeconds;
+
+    /// <summary>
+    /// Allocates, evicting least-recently-used unpinned objects and then spilling the oldest
+    /// pinned ones (neither while referenced) until the block fits.
+    /// </summary>
+    private long AllocateLocked(long size)
+    {
+        while (true)
+        {
+            if (_allocator.TryAllocate(size, out var offset)) return offset;
+            if (_lru.First is { } victim)
+            {
+                Evict(victim.Value);
+                continue;
+            }
+            if (_pinned.First is { } oldest)
+            {
+                SpillLocked(oldest.Value);
+                continue;
+            }
+            var inUse = _allocator.Capacity - _allocator.FreeBytes;
+            throw new ObjectStoreFullException(size, _allocator.Capacity, inUse, _allocator.LargestFree);
+        }
+    }
+
+    private void Evict(StoreEntry e)
+    {
+        RemoveLocked(e);
+        _evictions++;
+        Log.Evicted(_logger, e.Id, e.DataSize);
+    }
+
+    private unsafe void SpillLocked(StoreEntry e)
+    {
+        var path = System.IO.Path.Combine(SpillDirectory, e.Id + ".spill");
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, e.DataSize);
+            WriteAll(file, Arena.Base + e.DataOffset, e.DataSize);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDeleteFile(path);
+            throw new PlasmaException(PlasmaStatus.IoError, $"spilling object {e.Id} ({e.DataSize} bytes) to {path} failed: {ex.Message}");
+        }
+        Untrack(e);
+        _allocator.Free(e.Offset, e.AllocationSize);
+        e.Offset = -1;
+        e.State = EntryState.Spilled;
+        e.SpillPath = path;
+        _spillCount++;
+        _spilledBytes += e.DataSize;
+        _spillSeconds += sw.Elapsed.TotalSeconds;
+        Log.Spilled(_logger, e.Id, e.DataSize, path);
+    }
+
+    private unsafe void RestoreLocked(StoreEntry e)
+    {
+        var sw = Stopwatch.StartNew();
+        var offset = AllocateLocked(HeaderSize + e.DataSize);
+        try
+        {
+            using var file = File.OpenHandle(e.SpillPath!, FileMode.Open, FileAccess.Read, FileShare.Read);
+            ReadAll(file, Arena.Base + offset + HeaderSize, e.DataSize);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _allocator.Free(offset, HeaderSize + e.DataSize);
+            throw new PlasmaException(PlasmaStatus.IoError, $"restoring object {e.Id} from {e.SpillPath} failed: {ex.Message}");
+        }
+        e.Offset = offset;
+        WriteHeader(e);
+        TryDeleteFile(e.SpillPath!);
+        e.SpillPath = null;
+        e.State = EntryState.Sealed;
+        _restoreCount++;
+        _restoredBytes += e.DataSize;
+        _restoreSeconds += sw.Elapsed.TotalSeconds;
+        Log.Restored(_logger, e.Id, e.DataSize);
+        Track(e);
+    }
+
+    private static unsafe void WriteAll(Microsoft.Win32.SafeHandles.SafeFileHandle file, byte* data, long length)
+    {
+        const int chunk = 64 << 20;
+        for (long done = 0; done < length; done += chunk)
+            RandomAccess.Write(file, new ReadOnlySpan<byte>(data + done, (int)Math.Min(chunk, length - done)), done);
+    }
+
+    private static unsafe void ReadAll(Microsoft.Win32.SafeHandles.SafeFileHandle file, byte* data, long length)
+    {
+        long done = 0;
+        while (done < length)
+        {
+            var n = RandomAccess.Read(file, new Span<byte>(data + done, (int)Math.Min(64 << 20, length - done)), done);
+            if (n <= 0) throw new IOException($"spill file ended after {done} of {length} bytes");
+            done += n;
+        }
+    }
+
+    private static void TryDeleteFile(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Evicted object {Id} ({Size} bytes)")]
+        public static partial void Evicted(ILogger logger, PlasmaObjectId id, long size);
+
+        [LoggerMessage(2, LogLevel.Information, "Spilled object {Id} ({Size} bytes) to {Path}")]
+        public static partial void Spilled(ILogger logger, PlasmaObjectId id, long size, string path);
+
+        [LoggerMessage(3, LogLevel.Debug, "Restored object {Id} ({Size} bytes)")]
+        public static partial void Restored(ILogger logger, PlasmaObjectId id, long size);
+    }
+}
