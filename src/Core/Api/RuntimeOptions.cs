@@ -32,6 +32,24 @@ public sealed record RuntimeOptions
     /// </summary>
     public TimeSpan SpinBeforePark { get; init; } = TimeSpan.FromMicroseconds(50);
 
+    /// <summary>
+    /// Objects whose serialized size is at least this go to the shared-memory object store
+    /// (Plasma); smaller ones stay inline in the owner's memory. Default 100 KiB, as Ray.
+    /// </summary>
+    public long LargeObjectThresholdBytes { get; init; } = 100 * 1024;
+
+    /// <summary>
+    /// Shared-memory store capacity; default 30 % of memory capped at 2 GiB (an embedded
+    /// runtime should not take a third of the machine unasked). Created on the first large object.
+    /// </summary>
+    public long? ObjectStoreMemoryBytes { get; init; }
+
+    /// <summary>Directory of the store's memory-mapped file; default /dev/shm.</summary>
+    public string? ObjectStoreDirectory { get; init; }
+
+    /// <summary>Directory where the store spills objects when full of pinned ones; default under the temp directory.</summary>
+    public string? SpillDirectory { get; init; }
+
     /// <summary>Logger factory for runtime diagnostics; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 }

@@ -23,6 +23,14 @@ public sealed record RuntimeStats
     public long ObjectsLive => ObjectsCreated - ObjectsFreed;
     /// <summary>Bytes held by live serialized objects.</summary>
     public long ObjectBytesLive { get; init; }
+    /// <summary>Bytes allocated in the shared-memory store (0 until the first large object).</summary>
+    public long SharedMemoryUsedBytes { get; init; }
+    /// <summary>Objects in the shared-memory store.</summary>
+    public int SharedMemoryObjects { get; init; }
+    /// <summary>Bytes spilled to disk so far.</summary>
+    public long SpilledBytes { get; init; }
+    /// <summary>Bytes restored from disk so far.</summary>
+    public long RestoredBytes { get; init; }
     /// <summary>Actors alive now.</summary>
     public int ActorsAlive { get; init; }
     /// <summary>Task worker threads.</summary>
@@ -38,7 +46,8 @@ public sealed record RuntimeStats
     public override string ToString() =>
         $"tasks: {TasksSubmitted} submitted, {TasksFinished} finished, {TasksFailed} failed, {TasksRetried} retried, " +
         $"{TasksCancelled} cancelled, {TasksQueued} queued | objects: {ObjectsCreated} created, {ObjectsFreed} freed, " +
-        $"{ObjectsLive} live ({ObjectBytesLive} B) | actors: {ActorsAlive} | workers: {Workers} ({WorkersBlocked} blocked) | " +
+        $"{ObjectsLive} live ({ObjectBytesLive} B; shared memory {SharedMemoryObjects} objects, {SharedMemoryUsedBytes} B, " +
+        $"spilled {SpilledBytes} B, restored {RestoredBytes} B) | actors: {ActorsAlive} | workers: {Workers} ({WorkersBlocked} blocked) | " +
         $"resources available: {Format(ResourcesAvailable)} of {Format(ResourcesTotal)}";
 
     private static string Format(IReadOnlyDictionary<string, double> r) =>

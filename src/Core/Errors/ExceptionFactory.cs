@@ -25,6 +25,9 @@ internal static class ExceptionFactory
         return new RayTaskException(taskName, id, typeof(RayTaskException).FullName!, msg, null, cause, msg);
     }
 
+    internal static ObjectStoreFullException StoreFull(ObjectId id, long size, Exception inner) =>
+        new(id, $"Object {id} ({size} bytes) does not fit in the object store: {inner.Message}", inner);
+
     internal static GetTimeoutException GetTimeout(ObjectId id, TimeSpan timeout) =>
         new($"Get timed out after {timeout.TotalMilliseconds:0.###} ms waiting for object {id}; the object is intact and can be fetched later.");
 

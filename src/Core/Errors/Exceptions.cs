@@ -123,3 +123,16 @@ public sealed class WorkerDiedException : RayException
 {
     internal WorkerDiedException(string message, Exception? inner = null) : base(RayErrorCode.WorkerDied, message, inner) { }
 }
+
+/// <summary>
+/// The object store has no room for an object even after eviction and spilling. The inner
+/// exception (Ray.Plasma.ObjectStoreFullException) names the sizes involved.
+/// </summary>
+public sealed class ObjectStoreFullException : RayException
+{
+    internal ObjectStoreFullException(ObjectId objectId, string message, Exception? inner)
+        : base(RayErrorCode.ObjectStoreFull, message, inner) => ObjectId = objectId;
+
+    /// <summary>The object that did not fit.</summary>
+    public ObjectId ObjectId { get; }
+}

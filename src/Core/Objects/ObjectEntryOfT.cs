@@ -13,6 +13,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     private byte[]? _buffer;
     private int _length;
     private bool _pooled;
+    private bool _inPlasma; // the bytes live in the shared-memory store under this object's id
 
     internal ObjectEntry(ObjectId id, ObjectStore store) : base(id, store) { }
 
@@ -26,12 +27,36 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         {
             _value = value;
         }
+        else if (Codec<T>.Kind == CodecKind.RawArray && value is not null && Codec<T>.RawBytes(value).Length >= Store.LargeObjects.Threshold)
+        {
+            // A large unmanaged array: one copy, straight into shared memory.
+            var bytes = Codec<T>.RawBytes(value);
+            Store.LargeObjects.Put(Id, bytes);
+            _inPlasma = true;
+            _length = bytes.Length;
+            SizeBytes = bytes.Length;
+        }
         else
         {
             var s = Codec<T>.Serialize(value, Store, where);
-            SetSerialized(s);
+            if (s.Length >= Store.LargeObjects.Threshold)
+            {
+                try { Store.LargeObjects.Put(Id, s.Span); }
+                catch { ReleaseContained(s.Contained); throw; }
+                finally { if (s.Pooled) Store.Buffers.Return(s.Buffer); }
+                _inPlasma = true;
+                _length = s.Length;
+                SizeBytes = s.Length;
+                Contained = s.Contained;
+            }
+            else SetSerialized(s);
         }
         if (!CompleteReady()) ClearValue();
+    }
+
+    private static void ReleaseContained(ObjectEntry[]? contained)
+    {
+        if (contained is not null) foreach (var c in contained) c.Release();
     }
 
     /// <summary>Stores bytes that were serialized earlier (a put's copy) and completes.</summary>
@@ -55,13 +80,46 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     {
         ThrowIfNotReady();
         if (Codec<T>.IsDirect) return _value!;
+        if (_inPlasma)
+        {
+            using var view = Store.LargeObjects.View(Id);
+            return Codec<T>.Deserialize(view.Span, _length, Store);
+        }
         var buffer = _buffer;
         if (buffer is null) throw ExceptionFactory.ObjectFreed(Id);
         return Codec<T>.Deserialize(new ReadOnlySpan<byte>(buffer, 0, Math.Max(0, _length)), _length, Store);
     }
 
+    /// <summary>
+    /// A zero-copy view of an unmanaged array's bytes: in shared memory for large objects,
+    /// else the store's own immutable copy. Holds a reference to the object until disposed.
+    /// </summary>
+    internal ObjectView<TElement> OpenView<TElement>() where TElement : unmanaged
+    {
+        ThrowIfNotReady();
+        if (Codec<T>.Kind != CodecKind.RawArray)
+            throw new InvalidOperationException($"Object {Id} holds a {typeof(T).Name}, not an array of unmanaged values; views need raw array bytes.");
+        AddRef();
+        try
+        {
+            return _inPlasma
+                ? new ObjectView<TElement>(this, Store.LargeObjects.View(Id))
+                : new ObjectView<TElement>(this, _buffer ?? throw ExceptionFactory.ObjectFreed(Id), Math.Max(0, _length));
+        }
+        catch
+        {
+            Release();
+            throw;
+        }
+    }
+
     protected override void ClearValue()
     {
+        if (_inPlasma)
+        {
+            _inPlasma = false;
+            Store.LargeObjects.Delete(Id);
+        }
         _value = default;
         var buffer = _buffer;
         _buffer = null;

@@ -19,14 +19,18 @@ internal sealed class ObjectStore
     private long _freed;
     private long _liveBytes;
 
-    internal ObjectStore(ulong owner, TimeSpan spin, long bufferBudget)
+    internal ObjectStore(ulong owner, TimeSpan spin, long bufferBudget, RuntimeOptions options)
     {
         _owner = owner;
+        LargeObjects = new LargeObjectStore(options);
         SpinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
         Buffers = new LargeBufferPool(bufferBudget);
     }
 
     internal long SpinTicks { get; }
+
+    /// <summary>Objects at or above the threshold live in the node's shared-memory store.</summary>
+    internal LargeObjectStore LargeObjects { get; }
     internal LargeBufferPool Buffers { get; }
 
     internal long Created => Interlocked.Read(ref _created);

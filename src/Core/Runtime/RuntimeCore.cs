@@ -41,7 +41,8 @@ internal sealed partial class RuntimeCore : IDisposable
         var registry = new ResourceRegistry(options.Resources?.Keys ?? Enumerable.Empty<string>());
         var total = registry.Build(cpus, gpus, memory, options.Resources, out _);
         Scheduler = new LocalScheduler(registry, total);
-        Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8));
+        if (options.LargeObjectThresholdBytes < 0) ExceptionFactory.ThrowArgument("LargeObjectThresholdBytes must not be negative.", nameof(options));
+        Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options);
         DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task");
         // Actor calls run on their actor's thread, never through a lease: a class of their own.
         ActorClass = new SchedulingClass(-1, new ResourceSet(new long[registry.Count]), "actor call");
@@ -196,8 +197,13 @@ internal sealed partial class RuntimeCore : IDisposable
     internal RuntimeStats Snapshot()
     {
         var (total, available) = Scheduler.Snapshot();
+        var plasma = Store.LargeObjects.Stats;
         return new RuntimeStats
         {
+            SharedMemoryUsedBytes = plasma?.UsedBytes ?? 0,
+            SharedMemoryObjects = plasma?.Objects ?? 0,
+            SpilledBytes = plasma?.SpilledBytes ?? 0,
+            RestoredBytes = plasma?.RestoredBytes ?? 0,
             TasksSubmitted = Stats.Submitted,
             TasksFinished = Stats.Finished,
             TasksFailed = Stats.Failed,
@@ -238,6 +244,7 @@ internal sealed partial class RuntimeCore : IDisposable
         var actors = _actors.Values.ToArray();
         foreach (var actor in actors) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
         foreach (var actor in actors) actor.Join(TimeSpan.FromSeconds(2));
+        Store.LargeObjects.Dispose();
         Log.Stopped(Logger, OwnerId);
     }
 }

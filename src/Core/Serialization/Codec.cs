@@ -60,6 +60,9 @@ internal static class Codec<T>
         }
     }
 
+    /// <summary>The raw bytes of an unmanaged array (RawArray types only): no copy.</summary>
+    internal static ReadOnlySpan<byte> RawBytes(in T value) => Raw!.AsBytes(value!);
+
     internal static T Deserialize(ReadOnlySpan<byte> data, int length, ObjectStore store)
     {
         if (Kind == CodecKind.RawArray)
@@ -80,6 +83,7 @@ internal static class Codec<T>
 internal interface IRawArrayCodec
 {
     SerializedValue Serialize(object array, LargeBufferPool pool);
+    ReadOnlySpan<byte> AsBytes(object array);
     object Deserialize(ReadOnlySpan<byte> data);
 }
 
@@ -103,6 +107,8 @@ internal sealed class RawArrayCodec<TElement> : IRawArrayCodec where TElement : 
         src.CopyTo(buffer);
         return new SerializedValue(buffer, src.Length, pooled, null);
     }
+
+    public ReadOnlySpan<byte> AsBytes(object array) => MemoryMarshal.AsBytes(((TElement[])array).AsSpan());
 
     public object Deserialize(ReadOnlySpan<byte> data)
     {

@@ -25,6 +25,11 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     internal static partial int Munmap(nint addr, nuint length);
 
+    internal const int MADV_POPULATE_WRITE = 23; // Linux 5.14+: fault pages in writable without touching their bytes
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    internal static partial int Madvise(nint addr, nuint length, int advice);
+
     [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Unlink(string path);
 

@@ -32,8 +32,8 @@ public sealed unsafe class PlasmaArena : IDisposable
     /// <summary>The start of the mapping in this process.</summary>
     public byte* Base => (byte*)(_base != 0 ? _base : throw new ObjectDisposedException(nameof(PlasmaArena)));
 
-    /// <summary>Creates the file and maps it, pre-faulting every page.</summary>
-    public static PlasmaArena Create(string path, long capacity)
+    /// <summary>Creates the file and maps it, pre-faulting pages as <paramref name="prefault"/> says.</summary>
+    public static PlasmaArena Create(string path, long capacity, PrefaultMode prefault = PrefaultMode.Eager)
     {
         if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), "capacity must be positive");
         var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL, 0x180 /* 0600 */);
@@ -42,7 +42,11 @@ public sealed unsafe class PlasmaArena : IDisposable
         {
             if (Libc.Ftruncate(fd, capacity) != 0)
                 throw new IOException($"cannot size the plasma arena {path} to {capacity} bytes: {Libc.LastError()}");
-            return new PlasmaArena(path, capacity, Map(fd, capacity, path, populate: true), owner: true);
+            var arena = new PlasmaArena(path, capacity, Map(fd, capacity, path, populate: false), owner: true);
+            if (prefault == PrefaultMode.Eager) arena.Populate(0, capacity);
+            else if (prefault == PrefaultMode.Background)
+                new Thread(() => arena.Populate(0, capacity)) { IsBackground = true, Name = "plasma-prefault", Priority = ThreadPriority.BelowNormal }.Start();
+            return arena;
         }
         catch
         {
@@ -70,6 +74,21 @@ public sealed unsafe class PlasmaArena : IDisposable
         var addr = Libc.Mmap(0, (nuint)capacity, Libc.PROT_READ | Libc.PROT_WRITE, flags, fd, 0);
         if (addr == Libc.MAP_FAILED) throw new IOException($"cannot map the plasma arena {path} ({capacity} bytes): {Libc.LastError()}");
         return addr;
+    }
+
+    /// <summary>
+    /// Faults pages in, writable, without changing their bytes (MADV_POPULATE_WRITE), in 64 MiB
+    /// steps so a background run yields to writers; safe while the arena is in use.
+    /// </summary>
+    internal void Populate(long from, long length)
+    {
+        const long step = 64L << 20;
+        for (var o = from; o < from + length; o += step)
+        {
+            var b = _base;
+            if (b == 0) return; // disposed meanwhile
+            if (Libc.Madvise(b + (nint)o, (nuint)Math.Min(step, from + length - o), Libc.MADV_POPULATE_WRITE) != 0) return; // old kernel: fault on touch
+        }
     }
 
     /// <summary>A span over part of the arena.</summary>

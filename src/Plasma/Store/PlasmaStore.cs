@@ -46,7 +46,7 @@ public sealed partial class PlasmaStore : IDisposable
         var name = options.Name ?? $"ray-plasma-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var capacity = ArenaAllocator.RoundUp(options.ResolveCapacity());
         System.IO.Directory.CreateDirectory(options.Directory);
-        Arena = PlasmaArena.Create(System.IO.Path.Combine(options.Directory, name), capacity);
+        Arena = PlasmaArena.Create(System.IO.Path.Combine(options.Directory, name), capacity, options.Prefault);
         _allocator = new ArenaAllocator(capacity);
         SpillDirectory = options.SpillDirectory ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), name + "-spill");
         System.IO.Directory.CreateDirectory(SpillDirectory);

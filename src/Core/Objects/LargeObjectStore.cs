@@ -1,0 +1,95 @@
+using Ray.Plasma;
+using Ray.Plasma.Client;
+using Ray.Plasma.Store;
+
+namespace Ray.Objects;
+
+/// <summary>
+/// The owner's door to the node's shared-memory store: objects at or above the threshold live
+/// there as pinned primary copies (spilled, never evicted, when space runs out) and are read
+/// through zero-copy views. The store is created on the first large object, so runtimes that
+/// never make one never map an arena.
+/// </summary>
+internal sealed class LargeObjectStore : IDisposable
+{
+    private readonly RuntimeOptions _options;
+    private readonly object _lock = new();
+    private PlasmaLocalClient? _client;
+    private bool _disposed;
+
+    internal LargeObjectStore(RuntimeOptions options)
+    {
+        _options = options;
+        Threshold = options.LargeObjectThresholdBytes;
+    }
+
+    internal long Threshold { get; }
+
+    internal bool IsCreated => Volatile.Read(ref _client) is not null;
+
+    internal PlasmaLocalClient Client
+    {
+        get
+        {
+            var c = Volatile.Read(ref _client);
+            if (c is not null) return c;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_client is not null) return _client;
+                var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+                var store = new PlasmaStore(new PlasmaStoreOptions
+                {
+                    CapacityBytes = _options.ObjectStoreMemoryBytes ?? Math.Min((long)(memory * 0.3), 2L << 30),
+                    Directory = _options.ObjectStoreDirectory ?? "/dev/shm",
+                    SpillDirectory = _options.SpillDirectory,
+                    // Usable at once; pages fault in behind (a first touch costs 20x a copy).
+                    Prefault = PrefaultMode.Background,
+                });
+                Volatile.Write(ref _client, new PlasmaLocalClient(store));
+                return _client!;
+            }
+        }
+    }
+
+    internal static PlasmaObjectId ToPlasma(ObjectId id) => new(id.Owner, id.Sequence);
+
+    /// <summary>Creates, fills and seals an object; translates a full store into the runtime's error.</summary>
+    internal void Put(ObjectId id, ReadOnlySpan<byte> data)
+    {
+        PlasmaWriteBuffer buffer;
+        try
+        {
+            buffer = Client.Create(ToPlasma(id), data.Length);
+        }
+        catch (PlasmaException e) when (e.Status is PlasmaStatus.StoreFull or PlasmaStatus.TooLarge)
+        {
+            throw ExceptionFactory.StoreFull(id, data.Length, e);
+        }
+        data.CopyTo(buffer.Span);
+        buffer.SealAsync().GetAwaiter().GetResult(); // synchronous for the local client
+    }
+
+    /// <summary>A view of the object (restored from disk first if it was spilled).</summary>
+    internal PlasmaBuffer View(ObjectId id) =>
+        Client.TryGet(ToPlasma(id)) ?? throw ExceptionFactory.ObjectFreed(id);
+
+    internal void Delete(ObjectId id)
+    {
+        var c = Volatile.Read(ref _client);
+        if (c is null || _disposed) return;
+        try { c.Store.Delete(ToPlasma(id)); }
+        catch (PlasmaException) { /* already gone or store shut down */ }
+    }
+
+    internal PlasmaStats? Stats => Volatile.Read(ref _client)?.Store.Stats;
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _client?.Store.Dispose();
+        }
+    }
+}
