@@ -122,6 +122,14 @@ public static class Floors
             src.AsSpan().Fill(1);
             dst.AsSpan().Fill(2);
             h.Bandwidth("floor_memcpy_gbps", () => src.AsSpan().CopyTo(dst), size, minCalls: 5);
+            if (h.Selected("floor_memcpy_shm_gbps"))
+            {
+                // The same copy into a pre-faulted shared-memory mapping (/dev/shm, 4 KiB pages).
+                var dir = Directory.CreateTempSubdirectory("ray-perf-shm-");
+                using var arena = Ray.Plasma.Store.PlasmaArena.Create(Path.Combine("/dev/shm", "ray-perf-" + Guid.NewGuid().ToString("N")), size);
+                h.Bandwidth("floor_memcpy_shm_gbps", () => src.AsSpan().CopyTo(arena.Slice(0, size)), size, minCalls: 5);
+                dir.Delete();
+            }
         }
     }
 }

@@ -3,6 +3,8 @@ using Ray.Perf;
 
 // make perf: Ray's microbenchmark cases on an embedded runtime, beside this machine's floors.
 // Usage: Ray.Perf [--out PATH] [--filter SUBSTRING] [--trial-ms N] [--trials N]
+if (args.Length >= 3 && args[0] == "--plasma-client") return await PlasmaCases.ClientMainAsync(args[1], int.Parse(args[2]));
+
 var outPath = "bench/results/perf.json";
 string? filter = null;
 var trialMs = 1000;
@@ -24,10 +26,14 @@ var floors = new PerfHarness("floor", TimeSpan.FromMilliseconds(trialMs), trials
 Floors.Run(floors);
 
 var h = new PerfHarness("embedded", TimeSpan.FromMilliseconds(trialMs), trials, filter);
-await using (var rt = RayRuntime.Start())
+// A 3 GiB shared-memory store, faulted in at start: room for the 1 GiB puts and views.
+await using (var rt = RayRuntime.Start(new RuntimeOptions { ObjectStoreMemoryBytes = 3L << 30, ObjectStorePrefault = Ray.Plasma.Store.PrefaultMode.Eager }))
 {
     EmbeddedCases.Run(h, rt);
+    PlasmaCases.RunEmbedded(h, rt);
 }
+PlasmaCases.RunCrossProcess(h, TimeSpan.FromMilliseconds(trialMs));
+PlasmaCases.RunSpill(h);
 
 var all = new PerfHarness("all", TimeSpan.Zero, 1, null);
 foreach (var r in floors.Results.Concat(h.Results)) all.AddQuiet(r);
@@ -35,6 +41,9 @@ var memcpy = floors.Value("floor_memcpy_gbps");
 var put = h.Value("single_client_put_gigabytes");
 if (!double.IsNaN(memcpy) && !double.IsNaN(put))
     Console.WriteLine($"ratio single_client_put_gigabytes / floor_memcpy_gbps = {put / memcpy:0.00}");
+var put1g = h.Value("single_client_put_gigabytes_1GiB");
+if (!double.IsNaN(memcpy) && !double.IsNaN(put1g))
+    Console.WriteLine($"ratio single_client_put_gigabytes_1GiB (Plasma) / floor_memcpy_gbps = {put1g / memcpy:0.00}");
 all.Write(outPath);
 Console.WriteLine($"wrote {outPath}");
 return 0;

@@ -21,6 +21,7 @@ internal sealed class LargeObjectStore : IDisposable
     {
         _options = options;
         Threshold = options.LargeObjectThresholdBytes;
+        if (options.ObjectStorePrefault == PrefaultMode.Eager) _ = Client; // asked to pay at start-up
     }
 
     internal long Threshold { get; }
@@ -43,8 +44,7 @@ internal sealed class LargeObjectStore : IDisposable
                     CapacityBytes = _options.ObjectStoreMemoryBytes ?? Math.Min((long)(memory * 0.3), 2L << 30),
                     Directory = _options.ObjectStoreDirectory ?? "/dev/shm",
                     SpillDirectory = _options.SpillDirectory,
-                    // Usable at once; pages fault in behind (a first touch costs 20x a copy).
-                    Prefault = PrefaultMode.Background,
+                    Prefault = _options.ObjectStorePrefault,
                 });
                 Volatile.Write(ref _client, new PlasmaLocalClient(store));
                 return _client!;
