@@ -199,3 +199,20 @@ public class LargeObjectTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class PutBytesTests
+{
+    [Fact]
+    public async Task PutBytes_SmallAndLarge_RoundTrip()
+    {
+        await using var rt = RayRuntime.Start(new RuntimeOptions { NumCpus = 2, ObjectStoreMemoryBytes = 32 << 20 });
+        var small = rt.PutBytes(new byte[] { 1, 2, 3 });
+        Assert.Equal(new byte[] { 1, 2, 3 }, small.Get(Util.Long));
+        var data = Enumerable.Range(0, 200_000).Select(i => (byte)(i * 7)).ToArray();
+        var large = rt.PutBytes(data);
+        Assert.Equal(1, rt.Stats.SharedMemoryObjects);
+        using var v = large.GetView();
+        Assert.True(v.IsShared);
+        Assert.True(v.Span.SequenceEqual(data));
+    }
+}

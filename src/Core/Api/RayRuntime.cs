@@ -60,6 +60,12 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// <summary>Stores a copy of <paramref name="value"/> and returns a reference to it.</summary>
     public ObjectRef<T> Put<T>(T value) => Core.Put(value);
 
+    /// <summary>
+    /// Stores a copy of <paramref name="data"/> as a byte array object, copying once (straight
+    /// into shared memory when large). For callers that hold bytes outside a managed array.
+    /// </summary>
+    public ObjectRef<byte[]> PutBytes(ReadOnlySpan<byte> data) => Core.PutBytes(data);
+
     /// <summary>Blocks until every object is ready; returns the values in order.</summary>
     /// <exception cref="GetTimeoutException">When <paramref name="timeout"/> passes first; objects stay intact.</exception>
     public T[] Get<T>(IReadOnlyList<ObjectRef<T>> refs, TimeSpan? timeout = null)

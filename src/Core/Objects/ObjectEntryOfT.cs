@@ -54,6 +54,26 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         if (!CompleteReady()) ClearValue();
     }
 
+    /// <summary>Stores the raw bytes of an unmanaged array (RawArray types) without an intermediate array.</summary>
+    internal void SetRawBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (Codec<T>.Kind != CodecKind.RawArray) throw new InvalidOperationException($"{typeof(T).Name} is not an array of unmanaged values");
+        if (bytes.Length >= Store.LargeObjects.Threshold)
+        {
+            Store.LargeObjects.Put(Id, bytes);
+            _inPlasma = true;
+            _length = bytes.Length;
+            SizeBytes = bytes.Length;
+        }
+        else
+        {
+            var copy = GC.AllocateUninitializedArray<byte>(bytes.Length);
+            bytes.CopyTo(copy);
+            SetSerialized(new SerializedValue(copy, copy.Length, false, null));
+        }
+        if (!CompleteReady()) ClearValue();
+    }
+
     private static void ReleaseContained(ObjectEntry[]? contained)
     {
         if (contained is not null) foreach (var c in contained) c.Release();

@@ -142,6 +142,23 @@ internal sealed partial class RuntimeCore : IDisposable
         return new ObjectRef<T>(entry);
     }
 
+    internal ObjectRef<byte[]> PutBytes(ReadOnlySpan<byte> data)
+    {
+        ThrowIfStopped();
+        var entry = Store.CreatePending<byte[]>();
+        try
+        {
+            entry.SetRawBytes(data);
+        }
+        catch (Exception e)
+        {
+            entry.Fail(e);
+            entry.Release();
+            throw;
+        }
+        return new ObjectRef<byte[]>(entry);
+    }
+
     internal bool Cancel(ObjectRef objectRef)
     {
         var producer = objectRef.Entry.Producer;
