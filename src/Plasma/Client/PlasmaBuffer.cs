@@ -6,7 +6,7 @@ namespace Ray.Plasma.Client;
 /// <summary>Gives a reference back to whoever handed out a view (the store or a remote client).</summary>
 internal interface IPlasmaReleaser
 {
-    void Release(PlasmaObjectId id);
+    void Release(PlasmaBuffer view);
 }
 
 /// <summary>
@@ -93,8 +93,11 @@ public sealed unsafe class PlasmaBuffer : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
-        _releaser.Release(Id);
+        _releaser.Release(this);
     }
+
+    /// <summary>The mapping is going away: mark released without giving the reference back (nobody is left to take it).</summary>
+    internal void Invalidate() => Interlocked.Exchange(ref _released, 1);
 
     private sealed class PlasmaMemoryManager<T>(PlasmaBuffer owner, byte* data, int length) : MemoryManager<T> where T : unmanaged
     {

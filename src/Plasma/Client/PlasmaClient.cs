@@ -16,6 +16,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 {
     private readonly Connection _connection;
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<byte[]>> _pending = new();
+    private readonly ViewRegistry _views = new();
     private long _nextRequest;
     private PlasmaArena? _arena;
 
@@ -84,7 +85,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     {
         if (info.DataOffset < 0 || info.DataOffset + info.DataSize > Arena.Capacity)
             throw new PlasmaException(PlasmaStatus.InvalidRequest, $"the store answered a range outside the arena for {info.Id}");
-        return new PlasmaBuffer(this, info, Arena.Base + info.DataOffset);
+        return _views.Add(new PlasmaBuffer(this, info, Arena.Base + info.DataOffset));
     }
 
     /// <inheritdoc />
@@ -99,25 +100,19 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     public async ValueTask<PlasmaStats> StatsAsync()
     {
         var reply = await RequestAsync(PlasmaMessageKind.Stats, default).ConfigureAwait(false);
-        return new PlasmaStats
-        {
-            CapacityBytes = BitConverter.ToInt64(reply, 0),
-            UsedBytes = BitConverter.ToInt64(reply, 8),
-            Objects = (int)BitConverter.ToUInt32(reply, 16),
-            Evictions = BitConverter.ToInt64(reply, 20),
-            SpilledBytes = BitConverter.ToInt64(reply, 28),
-            RestoredBytes = BitConverter.ToInt64(reply, 36),
-        };
+        var r = new PayloadReader(new ReadOnlySequence<byte>(reply), (ushort)PlasmaMessageKind.Stats);
+        return PlasmaStatsCodec.Read(ref r);
     }
 
     async ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Seal, EncodeId(id)).ConfigureAwait(false);
 
     async ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Abort, EncodeId(id)).ConfigureAwait(false);
 
-    void IPlasmaReleaser.Release(PlasmaObjectId id)
+    void IPlasmaReleaser.Release(PlasmaBuffer view)
     {
+        if (!_views.Remove(view)) return;
         if (_connection.CloseReason is not null) return; // the store released everything of ours already
-        _connection.Send((ushort)PlasmaMessageKind.Release, FrameFlags.NoReply, NextId(), EncodeId(id));
+        _connection.Send((ushort)PlasmaMessageKind.Release, FrameFlags.NoReply, NextId(), EncodeId(view.Id));
     }
 
     // ---- requests ----
@@ -154,6 +149,8 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 
     private void OnClosed(string reason)
     {
+        // The store dropped our references: the bytes under our views may be reused now.
+        _views.InvalidateAll();
         foreach (var id in _pending.Keys)
             if (_pending.TryRemove(id, out var tcs)) tcs.TrySetException(Disconnected(reason));
     }
@@ -183,6 +180,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     public async ValueTask DisposeAsync()
     {
         await _connection.DisposeAsync().ConfigureAwait(false);
+        _views.InvalidateAll();
         _arena?.Dispose();
     }
 

@@ -44,7 +44,7 @@ public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasm
     private async Task<PlasmaBuffer> GetSlowAsync(PlasmaObjectId id, TimeSpan timeout) =>
         View(await Store.GetAsync(id, timeout).ConfigureAwait(false));
 
-    private unsafe PlasmaBuffer View(PlasmaObjectInfo info) => new(this, info, Arena.Base + info.DataOffset);
+    private unsafe PlasmaBuffer View(PlasmaObjectInfo info) => Store.LocalViews.Add(new(this, info, Arena.Base + info.DataOffset));
 
     /// <inheritdoc />
     public ValueTask<bool> ContainsAsync(PlasmaObjectId id) => ValueTask.FromResult(Store.Contains(id));
@@ -55,7 +55,10 @@ public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasm
     /// <inheritdoc />
     public ValueTask<PlasmaStats> StatsAsync() => ValueTask.FromResult(Store.Stats);
 
-    void IPlasmaReleaser.Release(PlasmaObjectId id) => Store.Release(id);
+    void IPlasmaReleaser.Release(PlasmaBuffer view)
+    {
+        if (Store.LocalViews.Remove(view)) Store.Release(view.Id);
+    }
 
     ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id)
     {

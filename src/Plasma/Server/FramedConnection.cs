@@ -25,8 +25,9 @@ internal abstract class FramedConnection : IAsyncDisposable
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream);
-        _writer = PipeWriter.Create(_stream);
+        // The pipes leave the stream open: it is disposed last, after both pipes completed.
+        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+        _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
         _parser = new FrameParser(maxPayload);
     }
 
@@ -74,6 +75,7 @@ internal abstract class FramedConnection : IAsyncDisposable
         }
         catch (ProtocolException e) { reason = "protocol error: " + e.Message; }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { reason = "connection lost: " + e.Message; }
+        catch (Exception e) { reason = $"internal error while {_status}: {e.GetType().Name}: {e.Message}"; } // never a zombie connection
         await CloseAsync(reason).ConfigureAwait(false);
     }
 
@@ -104,8 +106,9 @@ internal abstract class FramedConnection : IAsyncDisposable
         OnClosed(reason);
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         if (_sendLoop is not null) { try { await _sendLoop.ConfigureAwait(false); } catch { /* already closing */ } }
-        await _reader.CompleteAsync().ConfigureAwait(false);
-        await _writer.CompleteAsync().ConfigureAwait(false);
+        // Unsent bytes may remain buffered in the writer; completing must not throw for them.
+        try { await _writer.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
+        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
         await _stream.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -23,7 +23,7 @@ public enum PlasmaMessageKind : ushort
     Delete = 7,
     /// <summary>id -> u8 contained.</summary>
     Contains = 8,
-    /// <summary>empty -> u64 capacity, u64 used, u32 objects, u64 evictions, u64 spilled bytes, u64 restored bytes.</summary>
+    /// <summary>empty -> the fields of PlasmaStats in declaration order (see PlasmaStatsCodec).</summary>
     Stats = 9,
 }
 

@@ -72,8 +72,8 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     private async Task RunConnectionAsync(PlasmaServerConnection connection)
     {
         await Task.Yield();
-        await connection.RunAsync().ConfigureAwait(false);
-        _connections.TryRemove(connection.ClientId, out _);
+        try { await connection.RunAsync().ConfigureAwait(false); }
+        finally { _connections.TryRemove(connection.ClientId, out _); }
     }
 
     internal void OnClientClosed(long clientId, string reason)

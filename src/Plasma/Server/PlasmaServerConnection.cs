@@ -68,21 +68,22 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     var id = ReadId(ref r);
                     var timeoutUs = r.I64();
                     r.End();
+                    if ((h.Flags & FrameFlags.NoReply) != 0)
+                        throw new ProtocolException($"client {ClientId} sent a one-way Get: its reference could never be released");
                     if (store.TryGet(id, out var info, ClientId))
                     {
                         WriteInfo(ref b, info);
                         break;
                     }
-                    var timeout = timeoutUs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(timeoutUs);
+                    // Negative, or longer than a timer can wait (about 49 days): wait forever.
+                    var timeout = timeoutUs < 0 || timeoutUs > (long)int.MaxValue * 1000 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(timeoutUs);
                     _ = GetSlowAsync(h.RequestId, id, timeout);
                     return; // replied later
                 }
                 case PlasmaMessageKind.Stats:
                 {
                     r.End();
-                    var s = store.Stats;
-                    b.I64(s.CapacityBytes); b.I64(s.UsedBytes); b.U32((uint)s.Objects);
-                    b.I64(s.Evictions); b.I64(s.SpilledBytes); b.I64(s.RestoredBytes);
+                    PlasmaStatsCodec.Write(ref b, store.Stats);
                     break;
                 }
                 default:

@@ -15,6 +15,15 @@ public sealed partial class PlasmaStore
     /// </summary>
     private long AllocateLocked(long size)
     {
+        // Fail fast, before evicting or spilling anything, when even all of that would not be enough.
+        if (_allocator.LargestFree < ArenaAllocator.RoundUp(size))
+        {
+            long reclaimable = _allocator.FreeBytes;
+            foreach (var e in _lru) reclaimable += ArenaAllocator.RoundUp(e.AllocationSize);
+            foreach (var e in _pinned) reclaimable += ArenaAllocator.RoundUp(e.AllocationSize);
+            if (reclaimable < ArenaAllocator.RoundUp(size))
+                throw new ObjectStoreFullException(size, _allocator.Capacity, _allocator.Capacity - reclaimable, _allocator.LargestFree);
+        }
         while (true)
         {
             if (_allocator.TryAllocate(size, out var offset)) return offset;
@@ -84,6 +93,7 @@ public sealed partial class PlasmaStore
         TryDeleteFile(e.SpillPath!);
         e.SpillPath = null;
         e.State = EntryState.Sealed;
+        e.Sequence = ++_sequence;
         _restoreCount++;
         _restoredBytes += e.DataSize;
         _restoreSeconds += sw.Elapsed.TotalSeconds;

@@ -55,6 +55,9 @@ public sealed partial class PlasmaStore : IDisposable
     /// <summary>The shared memory.</summary>
     public PlasmaArena Arena { get; }
 
+    /// <summary>Views handed out in this process, invalidated before the arena is unmapped.</summary>
+    internal Client.ViewRegistry LocalViews { get; } = new();
+
     /// <summary>Where spilled objects go.</summary>
     public string SpillDirectory { get; }
 
@@ -147,18 +150,21 @@ public sealed partial class PlasmaStore : IDisposable
                 tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 list.Add(tcs);
             }
-            var left = timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout - System.Diagnostics.Stopwatch.GetElapsedTime(start);
+            // Longer than a timer can wait (about 49 days) is forever.
+            var infinite = timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= int.MaxValue;
+            var left = infinite ? Timeout.InfiniteTimeSpan : timeout - System.Diagnostics.Stopwatch.GetElapsedTime(start);
             try
             {
-                if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero) throw new TimeoutException();
+                if (!infinite && left <= TimeSpan.Zero) throw new TimeoutException();
                 await tcs.Task.WaitAsync(left, cancel).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
             {
                 lock (_lock)
                 {
                     if (_sealWaiters.TryGetValue(id, out var list) && list.Remove(tcs) && list.Count == 0) _sealWaiters.Remove(id);
                 }
+                if (e is OperationCanceledException) throw;
                 if (TryGet(id, out var late, client)) return late;
                 throw new PlasmaException(PlasmaStatus.Timeout, $"object {id} was not sealed within {timeout.TotalMilliseconds:0.###} ms");
             }
@@ -350,6 +356,7 @@ public sealed partial class PlasmaStore : IDisposable
             _sealWaiters.Clear();
         }
         foreach (var w in waiters) w.TrySetException(new PlasmaException(PlasmaStatus.Disconnected, "the object store was shut down"));
+        LocalViews.InvalidateAll();
         Arena.Dispose();
         try { System.IO.Directory.Delete(SpillDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

@@ -6,7 +6,8 @@ internal enum EntryState { Created, Sealed, Spilled }
 internal sealed class StoreEntry(PlasmaObjectId id, long sequence)
 {
     internal PlasmaObjectId Id { get; } = id;
-    internal long Sequence { get; } = sequence;
+    /// <summary>Age for spilling (oldest first); renewed on restore so a restored object is not spilled straight back.</summary>
+    internal long Sequence { get; set; } = sequence;
     internal EntryState State { get; set; }
     /// <summary>Start of the allocation (header), or -1 while spilled.</summary>
     internal long Offset { get; set; } = -1;

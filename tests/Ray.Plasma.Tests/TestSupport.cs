@@ -1,0 +1,379 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text;
+using Ray.Plasma.Client;
+using Ray.Plasma.Server;
+using Ray.Plasma.Store;
+using Ray.Protocol;
+
+namespace Ray.Plasma.Tests;
+
+/// <summary>
+/// A store on a fresh arena directory (under /dev/shm when it exists) and a fresh spill
+/// directory; both removed on dispose.
+/// </summary>
+internal sealed class StoreScope : IDisposable
+{
+    public StoreScope(long capacity)
+    {
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        var shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        ArenaDirectory = Path.Combine(shm, "rp-test-" + tag);
+        SpillDirectory = Path.Combine(Path.GetTempPath(), "rp-spill-" + tag);
+        Store = new PlasmaStore(new PlasmaStoreOptions
+        {
+            Directory = ArenaDirectory,
+            SpillDirectory = SpillDirectory,
+            CapacityBytes = capacity,
+            Name = "arena",
+        });
+    }
+
+    public string ArenaDirectory { get; }
+    public string SpillDirectory { get; }
+    public PlasmaStore Store { get; }
+
+    public void Dispose()
+    {
+        try { Store.Dispose(); }
+        finally
+        {
+            TryDeleteDirectory(ArenaDirectory);
+            TryDeleteDirectory(SpillDirectory);
+        }
+    }
+
+    internal static void TryDeleteDirectory(string path)
+    {
+        try { if (Directory.Exists(path)) Directory.Delete(path, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>A store served on its own short Unix socket path (/tmp/rp-xxxxxxxx.sock).</summary>
+internal sealed class ServerScope : IAsyncDisposable
+{
+    private readonly StoreScope _store;
+
+    private ServerScope(StoreScope store, PlasmaServer server)
+    {
+        _store = store;
+        Server = server;
+    }
+
+    public static ServerScope Start(long capacity)
+    {
+        var store = new StoreScope(capacity);
+        try
+        {
+            var server = new PlasmaServer(store.Store, NewSocketPath()).Start();
+            return new ServerScope(store, server);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    public static string NewSocketPath() => $"/tmp/rp-{Guid.NewGuid().ToString("N")[..8]}.sock";
+
+    public PlasmaServer Server { get; }
+    public PlasmaStore Store => _store.Store;
+    public string SocketPath => Server.SocketPath;
+    public StoreScope StoreScope => _store;
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            // A hung dispose must not hang the whole run.
+            var dispose = Server.DisposeAsync().AsTask();
+            if (await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromSeconds(10))) != dispose)
+                throw new TimeoutException("PlasmaServer.DisposeAsync did not finish within 10 s");
+            await dispose;
+        }
+        finally
+        {
+            _store.Dispose();
+            try { File.Delete(SocketPath); } catch (IOException) { }
+        }
+    }
+}
+
+internal static class TestUtil
+{
+    private static long s_owner = Environment.TickCount64 & 0xffff;
+
+    /// <summary>A fresh owner, so ids never collide between tests.</summary>
+    public static ulong NewOwner() => (ulong)Interlocked.Increment(ref s_owner) << 20 | 0x5eed;
+
+    public static PlasmaObjectId Id(ulong owner, ulong seq) => new(owner, seq);
+
+    /// <summary>FNV-1a 64, the same function the TestClient prints.</summary>
+    public static ulong Fnv1a(ReadOnlySpan<byte> data)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in data)
+        {
+            h ^= b;
+            h *= 1099511628211UL;
+        }
+        return h;
+    }
+
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    /// <summary>Bytes the allocator charges for an object of <paramref name="dataSize"/>.</summary>
+    public static long Charge(long dataSize) => ArenaAllocator.RoundUp(PlasmaStore.HeaderSize + dataSize);
+
+    /// <summary>Puts a sealed object through the store's own API.</summary>
+    public static unsafe PlasmaObjectInfo Put(PlasmaStore store, PlasmaObjectId id, ReadOnlySpan<byte> data, bool pinned = true, uint typeTag = 0)
+    {
+        var offset = store.Create(id, data.Length, typeTag, pinned);
+        data.CopyTo(store.Arena.Slice(offset, data.Length));
+        store.Seal(id);
+        return new PlasmaObjectInfo(id, offset, data.Length, typeTag);
+    }
+
+    public static async Task Eventually(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > timeout) Assert.Fail($"not true within {timeout.TotalSeconds:0.#} s: {describe()}");
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task<T> WithTimeout<T>(Task<T> task, TimeSpan timeout, string what)
+    {
+        if (await Task.WhenAny(task, Task.Delay(timeout)) != task) Assert.Fail($"{what} did not finish within {timeout.TotalSeconds:0.#} s");
+        return await task;
+    }
+
+    public static async Task WithTimeout(Task task, TimeSpan timeout, string what)
+    {
+        if (await Task.WhenAny(task, Task.Delay(timeout)) != task) Assert.Fail($"{what} did not finish within {timeout.TotalSeconds:0.#} s");
+        await task;
+    }
+}
+
+/// <summary>Frames over a raw socket, for tests that speak the protocol by hand.</summary>
+internal sealed class RawConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly FrameParser _parser = new(PlasmaProtocol.MaxPayload);
+    private byte[] _pending = [];
+
+    private RawConnection(Socket socket) => _socket = socket;
+
+    public static async Task<RawConnection> ConnectAsync(string socketPath)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+        return new RawConnection(socket);
+    }
+
+    public static byte[] Frame(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        FrameWriter.Write(w, kind, flags, requestId, payload);
+        return w.WrittenSpan.ToArray();
+    }
+
+    public static byte[] HelloFrame(ulong requestId = 1)
+    {
+        var p = new byte[4];
+        BitConverter.TryWriteBytes(p, PlasmaProtocol.Version);
+        return Frame((ushort)PlasmaMessageKind.Hello, FrameFlags.None, requestId, p);
+    }
+
+    public async Task SendAsync(byte[] bytes) => await _socket.SendAsync(bytes, SocketFlags.None);
+
+    /// <summary>Sends Hello and checks the reply.</summary>
+    public async Task HelloAsync()
+    {
+        await SendAsync(HelloFrame());
+        var reply = await ReadFrameAsync(TimeSpan.FromSeconds(5));
+        Assert.NotNull(reply);
+        Assert.Equal((ushort)PlasmaMessageKind.Hello, reply.Value.Header.Kind);
+        Assert.Equal(FrameFlags.Reply, reply.Value.Header.Flags);
+    }
+
+    /// <summary>The next frame, or null when the peer closed the connection.</summary>
+    public async Task<(FrameHeader Header, byte[] Payload)?> ReadFrameAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var seq = new ReadOnlySequence<byte>(_pending);
+            if (_parser.TryParseFrame(ref seq, out var frame))
+            {
+                var result = (frame.Header, frame.Payload.ToArray());
+                _pending = seq.ToArray();
+                return result;
+            }
+            int n;
+            try { n = await _socket.ReceiveAsync(chunk, SocketFlags.None, cts.Token); }
+            catch (OperationCanceledException) { throw new TimeoutException($"no frame and no close within {timeout.TotalSeconds:0.#} s"); }
+            catch (SocketException) { return null; } // reset by the peer: closed too
+            if (n == 0) return null;
+            _pending = [.. _pending, .. chunk.AsSpan(0, n)];
+        }
+    }
+
+    /// <summary>True when the server closes the connection (EOF or reset) within the timeout, ignoring frames.</summary>
+    public async Task<bool> ClosedByPeerAsync(TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            while (sw.Elapsed < timeout)
+                if (await ReadFrameAsync(timeout - sw.Elapsed) is null) return true;
+        }
+        catch (TimeoutException) { return false; }
+        catch (ProtocolException) { return false; }
+        return false;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The Ray.Plasma.TestClient program in a second dotnet process. Killed by its pid on dispose,
+/// whatever the test's outcome.
+/// </summary>
+internal sealed class TestClientProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+    private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _stdout = new();
+
+    private TestClientProcess(Process process) => _process = process;
+
+    public int Pid => _process.Id;
+
+    public static string DllPath { get; } = FindDll();
+
+    private static string FindDll()
+    {
+        var candidates = new List<string>();
+        var fromBuild = typeof(TestClientProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "TestClientPath")?.Value;
+        if (fromBuild is not null) candidates.Add(fromBuild);
+        // bin/<Configuration>/<tfm>/ of this assembly -> ../../../../Ray.Plasma.TestClient/bin/<Configuration>/<tfm>/
+        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var tfm = baseDir.Name;
+        var configuration = baseDir.Parent?.Name ?? "Release";
+        var testsDir = baseDir.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
+        foreach (var c in new[] { configuration, "Release", "Debug" }.Distinct())
+            candidates.Add(Path.Combine(testsDir, "Ray.Plasma.TestClient", "bin", c, tfm, "Ray.Plasma.TestClient.dll"));
+        return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException("Ray.Plasma.TestClient.dll not found; looked in: " + string.Join(", ", candidates));
+    }
+
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet") return self;
+        return "dotnet";
+    }
+
+    public static TestClientProcess Start(params string[] args)
+    {
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(DllPath);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var child = new TestClientProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) { child._lines.Writer.TryComplete(); return; }
+            lock (child._stdout) child._stdout.AppendLine(e.Data);
+            child._lines.Writer.TryWrite(e.Data);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (child._stderr) child._stderr.AppendLine(e.Data);
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Every stdout line so far.</summary>
+    public string[] StdoutLines()
+    {
+        lock (_stdout) return _stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    public string Describe()
+    {
+        string o, e;
+        lock (_stdout) o = _stdout.ToString();
+        lock (_stderr) e = _stderr.ToString();
+        var exit = _process.HasExited ? _process.ExitCode.ToString() : "running";
+        return $"TestClient pid {Pid} (exit {exit}) stdout: [{o.Trim()}] stderr: [{e.Trim()}]";
+    }
+
+    /// <summary>The next line of stdout; fails the test on timeout or early exit.</summary>
+    public async Task<string> ReadLineAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            if (await _lines.Reader.WaitToReadAsync(cts.Token) && _lines.Reader.TryRead(out var line)) return line;
+        }
+        catch (OperationCanceledException) { }
+        Assert.Fail($"no line from the TestClient within {timeout.TotalSeconds:0.#} s; {Describe()}");
+        return "";
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { Assert.Fail($"the TestClient did not exit within {timeout.TotalSeconds:0.#} s; {Describe()}"); }
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL, as a crash would: no dispose, no goodbye to the store.</summary>
+    public void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: false);
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { } // never started or already gone
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+}
