@@ -55,6 +55,37 @@ public sealed unsafe class PlasmaBuffer : IDisposable
     /// <summary>The bytes.</summary>
     public ReadOnlySpan<byte> Span => AsSpan<byte>();
 
+    /// <summary>
+    /// Page-locks this object's bytes for device copies (the GPU hook). The pin is undone when
+    /// the returned handle or this view is disposed, whichever comes first.
+    /// </summary>
+    public IDisposable PinForDevice(IDevicePinner pinner)
+    {
+        ArgumentNullException.ThrowIfNull(pinner);
+        ThrowIfReleased();
+        var pin = pinner.Pin((nint)_data, Length);
+        lock (this) (_pins ??= new()).Add(pin);
+        return new PinHandle(this, pin);
+    }
+
+    private List<IDisposable>? _pins;
+
+    private sealed class PinHandle(PlasmaBuffer view, IDisposable pin) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (view) { if (view._pins is null || !view._pins.Remove(pin)) return; }
+            pin.Dispose();
+        }
+    }
+
+    private void UnpinAll()
+    {
+        IDisposable[]? pins;
+        lock (this) { pins = _pins?.ToArray(); _pins = null; }
+        if (pins is not null) foreach (var p in pins) p.Dispose();
+    }
+
     /// <summary>The bytes, as memory that can be stored and sliced.</summary>
     public ReadOnlyMemory<byte> Memory => AsMemory<byte>();
 
@@ -93,11 +124,16 @@ public sealed unsafe class PlasmaBuffer : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
+        UnpinAll(); // before the store may move or reuse the bytes
         _releaser.Release(this);
     }
 
     /// <summary>The mapping is going away: mark released without giving the reference back (nobody is left to take it).</summary>
-    internal void Invalidate() => Interlocked.Exchange(ref _released, 1);
+    internal void Invalidate()
+    {
+        Interlocked.Exchange(ref _released, 1);
+        UnpinAll();
+    }
 
     private sealed class PlasmaMemoryManager<T>(PlasmaBuffer owner, byte* data, int length) : MemoryManager<T> where T : unmanaged
     {

@@ -258,6 +258,38 @@ public sealed partial class PlasmaStore : IDisposable
         }
     }
 
+    // ---- GPU hook ----
+
+    /// <summary>
+    /// Page-locks the whole arena through <paramref name="pinner"/> (one registration covers every
+    /// object, present and future). Dispose the result to unpin; the store unpins on dispose too.
+    /// </summary>
+    public unsafe IDisposable PinArena(IDevicePinner pinner)
+    {
+        ArgumentNullException.ThrowIfNull(pinner);
+        lock (_lock)
+        {
+            ThrowIfDisposed();
+            var pin = pinner.Pin((nint)Arena.Base, Arena.Capacity);
+            _arenaPins.Add(pin);
+            return new PinLease(this, pin);
+        }
+    }
+
+    private readonly List<IDisposable> _arenaPins = new();
+
+    private sealed class PinLease(PlasmaStore store, IDisposable pin) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (store._lock)
+            {
+                if (!store._arenaPins.Remove(pin)) return;
+            }
+            pin.Dispose();
+        }
+    }
+
     // ---- helpers ----
 
     private void AddReader(StoreEntry e, long client)
@@ -357,6 +389,9 @@ public sealed partial class PlasmaStore : IDisposable
         }
         foreach (var w in waiters) w.TrySetException(new PlasmaException(PlasmaStatus.Disconnected, "the object store was shut down"));
         LocalViews.InvalidateAll();
+        IDisposable[] pins;
+        lock (_lock) { pins = _arenaPins.ToArray(); _arenaPins.Clear(); }
+        foreach (var pin in pins) pin.Dispose(); // unpin before the memory goes away
         Arena.Dispose();
         try { System.IO.Directory.Delete(SpillDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

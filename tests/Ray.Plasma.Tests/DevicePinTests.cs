@@ -1,0 +1,64 @@
+using Ray.Plasma.Client;
+
+namespace Ray.Plasma.Tests;
+
+/// <summary>The GPU hook: what the store asks a device pinner to page-lock, and when it unpins.</summary>
+public class DevicePinTests
+{
+    private sealed class RecordingPinner : IDevicePinner
+    {
+        public readonly List<(nint Address, long Length)> Pinned = new();
+        public readonly List<(nint Address, long Length)> Unpinned = new();
+
+        public IDisposable Pin(nint address, long length)
+        {
+            lock (this) Pinned.Add((address, length));
+            return new Unpin(this, address, length);
+        }
+
+        private sealed class Unpin(RecordingPinner owner, nint address, long length) : IDisposable
+        {
+            private int _done;
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _done, 1) != 0) throw new InvalidOperationException("unpinned twice");
+                lock (owner) owner.Unpinned.Add((address, length));
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void PinArena_PinsTheWholeMapping_AndUnpinsOnDisposeOrStoreShutdown()
+    {
+        var pinner = new RecordingPinner();
+        using (var scope = new StoreScope(1 << 20))
+        {
+            var lease = scope.Store.PinArena(pinner);
+            Assert.Equal(((nint)scope.Store.Arena.Base, scope.Store.Arena.Capacity), Assert.Single(pinner.Pinned));
+            lease.Dispose();
+            lease.Dispose(); // harmless
+            Assert.Single(pinner.Unpinned);
+            scope.Store.PinArena(pinner); // left pinned: the store must unpin before unmapping
+        }
+        Assert.Equal(2, pinner.Unpinned.Count);
+    }
+
+    [Fact]
+    public void PinForDevice_PinsTheObjectsBytes_AndTheViewsReleaseUnpins()
+    {
+        using var scope = new StoreScope(1 << 20);
+        var client = new PlasmaLocalClient(scope.Store);
+        var id = new PlasmaObjectId(1, 1);
+        client.PutAsync(id, new byte[4096]).AsTask().GetAwaiter().GetResult();
+        var pinner = new RecordingPinner();
+        var view = client.TryGet(id)!;
+        var pin = view.PinForDevice(pinner);
+        Assert.Equal((view.Pointer, 4096L), Assert.Single(pinner.Pinned));
+        pin.Dispose();
+        Assert.Single(pinner.Unpinned);
+        view.PinForDevice(pinner);
+        view.Dispose(); // releasing the view unpins what is still pinned
+        Assert.Equal(2, pinner.Unpinned.Count);
+        Assert.Throws<ObjectDisposedException>(() => view.PinForDevice(pinner));
+    }
+}
