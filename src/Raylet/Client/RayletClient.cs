@@ -1,0 +1,204 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Ray.Protocol;
+using Ray.Raylet.Messages;
+
+namespace Ray.Raylet.Client;
+
+/// <summary>
+/// A connection to a raylet's TCP port: connects, says Hello with the cluster token, then sends
+/// requests. Requests may be pipelined (many in flight from many threads); a receive loop matches
+/// replies to requests by id. Used by the CLI today; drivers and workers will speak the same
+/// protocol once the codec moves below Ray.Core (Core cannot reference Ray.Raylet).
+/// </summary>
+public sealed class RayletClient : IAsyncDisposable
+{
+    /// <summary>The default time to wait for a connection or a reply.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _reader;
+    private readonly PipeWriter _writer;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(FrameFlags Flags, byte[] Payload)>> _pending = new();
+    private readonly FrameParser _parser = new(RayletProtocol.MaxPayload);
+    private readonly TimeSpan _timeout;
+    private readonly Task _receiveLoop;
+    private long _nextRequest;
+    private volatile string _status = "connected";
+    private volatile string? _closeReason;
+
+    private RayletClient(Socket socket, string address, TimeSpan timeout)
+    {
+        _socket = socket;
+        Address = address;
+        _timeout = timeout;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+        _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
+        _receiveLoop = Task.Run(ReceiveLoopAsync);
+    }
+
+    /// <summary>The raylet's address as given.</summary>
+    public string Address { get; }
+
+    /// <summary>The raylet's answer to Hello (node id, object store socket and file).</summary>
+    public HelloReply Hello { get; private set; } = new(0, "", "", "");
+
+    /// <summary>
+    /// Connects to <paramref name="address"/> (host:port) and authenticates with
+    /// <paramref name="token"/>.
+    /// </summary>
+    /// <exception cref="RayletException">No connection, or the raylet refused the token or version.</exception>
+    /// <exception cref="TimeoutException">No connection or no Hello reply within the timeout.</exception>
+    public static async Task<RayletClient> ConnectAsync(string address, string token, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var limit = timeout ?? DefaultTimeout;
+        System.Net.IPEndPoint[] endpoints;
+        try { endpoints = await RayletEndpoint.ResolveAsync(address, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (e is FormatException or SocketException) { throw new RayletException(RayletErrorCode.Unknown, $"cannot resolve the raylet address '{address}': {e.Message}", e); }
+        Socket? socket = null;
+        Exception? last = null;
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            cts.CancelAfter(limit);
+            foreach (var endpoint in endpoints)
+            {
+                var s = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await s.ConnectAsync(endpoint, cts.Token).ConfigureAwait(false);
+                    socket = s;
+                    break;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    s.Dispose();
+                    throw new TimeoutException($"no connection to the raylet at {address} within {limit.TotalSeconds:0.#} s");
+                }
+                catch (SocketException e)
+                {
+                    s.Dispose();
+                    last = e;
+                }
+            }
+        }
+        if (socket is null)
+            throw new RayletException(RayletErrorCode.Unknown, $"cannot connect to the raylet at {address}: {last?.Message ?? "no address"} (is it running? `ray start --head` starts one)", last);
+        var client = new RayletClient(socket, address, limit);
+        try
+        {
+            var reply = await client.RequestAsync(RayletMessageKind.Hello, RayletCodec.EncodeHello(RayletProtocol.Version, token), cancellationToken).ConfigureAwait(false);
+            client.Hello = RayletCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply));
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The node's status.</summary>
+    public async Task<RayletStatusReport> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(RayletMessageKind.Status, [], cancellationToken).ConfigureAwait(false);
+        return RayletCodec.DecodeStatus(new ReadOnlySequence<byte>(reply));
+    }
+
+    /// <summary>Asks the raylet to stop gracefully; returns when it has acknowledged.</summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken = default) =>
+        await RequestAsync(RayletMessageKind.Shutdown, [], cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Sends a request and returns the reply's payload.</summary>
+    /// <exception cref="RayletException">An error reply, or the connection closed first.</exception>
+    /// <exception cref="TimeoutException">No reply within the client's timeout.</exception>
+    private async Task<byte[]> RequestAsync(RayletMessageKind kind, byte[] payload, CancellationToken cancellationToken)
+    {
+        var id = (ulong)Interlocked.Increment(ref _nextRequest);
+        var tcs = new TaskCompletionSource<(FrameFlags, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = tcs;
+        try
+        {
+            if (_closeReason is { } closed) throw Closed(closed);
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                FrameWriter.Write(_writer, (ushort)kind, FrameFlags.None, id, payload);
+                await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                throw Closed("sending failed: " + e.Message, e);
+            }
+            finally { _writeLock.Release(); }
+            (FrameFlags flags, byte[] reply) result;
+            try { result = await tcs.Task.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false); }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"no reply to {kind} (request {id}) from the raylet at {Address} within {_timeout.TotalSeconds:0.#} s; receive loop: {_status}");
+            }
+            if ((result.flags & FrameFlags.Error) != 0)
+            {
+                var (code, message) = RayletCodec.DecodeError(new ReadOnlySequence<byte>(result.reply), (ushort)kind);
+                throw new RayletException(code, message);
+            }
+            return result.reply;
+        }
+        finally { _pending.TryRemove(id, out _); }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var reason = "the raylet closed the connection";
+        try
+        {
+            while (true)
+            {
+                _status = "reading";
+                var result = await _reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    _status = "parsing";
+                    while (_parser.TryParseFrame(ref buffer, out var frame))
+                    {
+                        var h = frame.Header;
+                        if ((h.Flags & FrameFlags.Reply) == 0)
+                            throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this client takes replies only");
+                        if (_pending.TryGetValue(h.RequestId, out var tcs)) tcs.TrySetResult((h.Flags, frame.Payload.ToArray()));
+                        // else: the request timed out and was forgotten.
+                    }
+                }
+                finally { _reader.AdvanceTo(buffer.Start, buffer.End); }
+                if (result.IsCompleted) break;
+            }
+        }
+        catch (ProtocolException e) { reason = "protocol error: " + e.Message; }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { reason = "connection lost: " + e.Message; }
+        _closeReason = reason;
+        _status = "closed: " + reason;
+        foreach (var tcs in _pending.Values) tcs.TrySetException(Closed(reason));
+        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
+    }
+
+    private RayletException Closed(string reason, Exception? inner = null) =>
+        new(RayletErrorCode.Unknown, $"the connection to the raylet at {Address} is closed: {reason}", inner);
+
+    /// <summary>Closes the connection; requests in flight fail.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _closeReason ??= "closed locally";
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        try { await _receiveLoop.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); } catch (TimeoutException) { }
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try { await _writer.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
+        finally { _writeLock.Release(); }
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _writeLock.Dispose();
+    }
+}

@@ -1,0 +1,26 @@
+namespace Ray.Raylet.Messages;
+
+/// <summary>Constants of the raylet protocol shared by the server and its clients.</summary>
+public static class RayletProtocol
+{
+    /// <summary>The protocol version a peer announces in Hello; the raylet refuses others.</summary>
+    public const uint Version = 1;
+
+    /// <summary>
+    /// The largest payload accepted once a connection has said Hello. Today's messages are
+    /// small control messages; the bound keeps a peer from making the raylet buffer without limit.
+    /// </summary>
+    public const int MaxPayload = 1 << 20;
+
+    /// <summary>
+    /// The largest payload accepted before Hello succeeded: an unauthenticated peer can make the
+    /// raylet buffer at most this much.
+    /// </summary>
+    public const int MaxHelloPayload = 4096;
+
+    /// <summary>The longest cluster token accepted in Hello, in UTF-8 bytes.</summary>
+    public const int MaxTokenLength = 256;
+
+    /// <summary>Resource amounts travel in fixed point: this many per unit (as Ray and Ray.Core do).</summary>
+    public const long ResourceUnit = 10_000;
+}

@@ -1,0 +1,43 @@
+using Ray.Raylet.Server;
+
+namespace Ray.Raylet.Node;
+
+/// <summary>Configuration of one raylet (what <c>ray start</c> passes to the daemon).</summary>
+public sealed record RayletOptions
+{
+    /// <summary>The session directory (address file, logs, sockets, spill files).</summary>
+    public required string SessionDir { get; init; }
+
+    /// <summary>The address to bind; loopback unless told otherwise.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>The TCP port; 0 picks a free one (the address file tells which).</summary>
+    public int Port { get; init; }
+
+    /// <summary>True for the head node (the only kind today).</summary>
+    public bool IsHead { get; init; } = true;
+
+    /// <summary>CPUs to offer; default the machine's processor count.</summary>
+    public int? NumCpus { get; init; }
+
+    /// <summary>GPUs to offer; default 0.</summary>
+    public int? NumGpus { get; init; }
+
+    /// <summary>Custom resources.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>
+    /// Object store capacity in bytes; default 30 % of the machine's memory, capped at 90 % of
+    /// the free space of the store's directory (/dev/shm), as Ray sizes it.
+    /// </summary>
+    public long? ObjectStoreMemoryBytes { get; init; }
+
+    /// <summary>Directory of the store's shared-memory file; default /dev/shm.</summary>
+    public string ObjectStoreDirectory { get; init; } = "/dev/shm";
+
+    /// <summary>Limits of the socket server.</summary>
+    public RayletServerOptions Server { get; init; } = new();
+
+    /// <summary>The smallest object store accepted.</summary>
+    public const long MinObjectStoreBytes = 1 << 20;
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ray.Raylet.Server;
+
+internal sealed partial class RayletServer
+{
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Connection {Connection} from {Peer} accepted")]
+        public static partial void Accepted(ILogger logger, long connection, string peer);
+
+        [LoggerMessage(2, LogLevel.Information, "Connection {Connection} from {Peer} authenticated")]
+        public static partial void Authenticated(ILogger logger, long connection, string peer);
+
+        [LoggerMessage(3, LogLevel.Information, "Connection {Connection} from {Peer} closed: {Reason}")]
+        public static partial void Closed(ILogger logger, long connection, string peer, string reason);
+
+        [LoggerMessage(4, LogLevel.Warning, "Connection {Connection} from {Peer} closed: {Reason}")]
+        public static partial void ClosedBadPeer(ILogger logger, long connection, string peer, string reason);
+
+        [LoggerMessage(5, LogLevel.Warning, "Accept failed: {Error}")]
+        public static partial void AcceptFailed(ILogger logger, string error);
+
+        [LoggerMessage(6, LogLevel.Warning, "Refused a connection from {Peer}: {Max} connections are open")]
+        public static partial void TooManyConnections(ILogger logger, string peer, int max);
+
+        [LoggerMessage(7, LogLevel.Error, "Connection {Connection} from {Peer} failed")]
+        public static partial void ConnectionCrashed(ILogger logger, long connection, string peer, Exception error);
+
+        [LoggerMessage(8, LogLevel.Warning, "{Count} connections did not finish closing within 5 s")]
+        public static partial void SlowClose(ILogger logger, int count);
+    }
+}

@@ -1,0 +1,288 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text;
+using Ray.Protocol;
+using Ray.Raylet.Messages;
+using Ray.Raylet.Session;
+
+// The raylet runs on Linux (/proc, Unix sockets, /dev/shm, signals); so do its tests.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
+namespace Ray.Raylet.Tests;
+
+/// <summary>What one run of the `ray` CLI printed and returned.</summary>
+internal sealed record CliResult(string[] Args, int ExitCode, string Stdout, string Stderr)
+{
+    public string Describe() => $"`ray {string.Join(' ', Args)}` exited {ExitCode}\n--- stdout ---\n{Stdout.TrimEnd()}\n--- stderr ---\n{Stderr.TrimEnd()}";
+}
+
+/// <summary>Runs the built `ray` program as a process: <c>dotnet ray.dll ARGS</c>.</summary>
+internal static class RayCliProcess
+{
+    public static string DllPath { get; } = FindDll();
+
+    private static string FindDll()
+    {
+        var candidates = new List<string>();
+        var fromBuild = typeof(RayCliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "RayDllPath")?.Value;
+        if (fromBuild is not null) candidates.Add(fromBuild);
+        // tests/Ray.Raylet.Tests/bin/<Configuration>/<tfm>/ -> src/Raylet/bin/<Configuration>/<tfm>/
+        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var tfm = baseDir.Name;
+        var configuration = baseDir.Parent?.Name ?? "Release";
+        var repo = baseDir.Parent?.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
+        foreach (var c in new[] { configuration, "Release", "Debug" }.Distinct())
+            candidates.Add(Path.Combine(repo, "src", "Raylet", "bin", c, tfm, "ray.dll"));
+        return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException("ray.dll not found; looked in: " + string.Join(", ", candidates));
+    }
+
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet") return self;
+        return "dotnet";
+    }
+
+    /// <summary>
+    /// Runs `ray ARGS` and waits for it. RAY_ADDRESS and RAY_CLUSTER_TOKEN are cleared unless
+    /// <paramref name="env"/> sets them. Fails the test if it runs past <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(DllPath);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("RAY_ADDRESS");
+        psi.Environment.Remove("RAY_CLUSTER_TOKEN");
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var process = Process.Start(psi)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            // Reading to EOF also proves the daemon did not inherit our pipes.
+            await Task.WhenAll(stdout, stderr, process.WaitForExitAsync()).WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            Assert.Fail($"`ray {string.Join(' ', args)}` did not finish within {limit.TotalSeconds:0} s (pid {process.Id})");
+        }
+        return new CliResult(args, process.ExitCode, await stdout, await stderr);
+    }
+}
+
+/// <summary>
+/// One test's raylet: a fresh short session directory under /tmp, and on dispose a SIGKILL
+/// for every raylet process of that session that is still alive (found by the pids the test
+/// saw and by scanning /proc for the session path, so even a start that failed half-way is
+/// cleaned up), then its shared-memory file and the directory are removed.
+/// </summary>
+internal sealed class RayletScope : IAsyncDisposable
+{
+    private readonly HashSet<int> _pids = [];
+    private readonly HashSet<string> _arenas = [];
+
+    public RayletScope()
+    {
+        SessionDir = Path.Combine("/tmp", "rlt-" + Guid.NewGuid().ToString("N")[..10]);
+        Session = new SessionLayout(SessionDir);
+    }
+
+    public string SessionDir { get; }
+    public SessionLayout Session { get; }
+
+    /// <summary>`ray start --head --port 0 --session-dir DIR --object-store-memory 16 MiB EXTRA`; asserts success.</summary>
+    public async Task<(RayletAddressInfo Info, CliResult Result)> StartAsync(params string[] extra)
+    {
+        var result = await RunAsync(["start", "--head", "--port", "0", "--session-dir", SessionDir, "--object-store-memory", (16 << 20).ToString(CultureInfo.InvariantCulture), .. extra]);
+        var info = AddressFile.TryRead(Session.AddressFile);
+        if (info is not null) Track(info);
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.NotNull(info);
+        return (info!, result);
+    }
+
+    public void Track(RayletAddressInfo info)
+    {
+        _pids.Add(info.Pid);
+        _arenas.Add(info.ObjectStorePath);
+    }
+
+    public Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? env = null) => RayCliProcess.RunAsync(args, env);
+
+    public string Log() => File.Exists(Session.RayletLog) ? File.ReadAllText(Session.RayletLog) : "(no log)";
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pid in _pids.Concat(FindBySession()).Distinct().ToList())
+        {
+            if (!RayletProcess.IsRaylet(pid)) continue;
+            RayletProcess.Signal(pid, RayletProcess.SigKill);
+            await RayletProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(5));
+        }
+        foreach (var arena in _arenas)
+            if (Path.GetFileName(arena).StartsWith("ray-raylet-", StringComparison.Ordinal)) try { File.Delete(arena); } catch (IOException) { }
+        try { Directory.Delete(SessionDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Raylet processes whose command line names this session.</summary>
+    public IReadOnlyList<int> FindBySession()
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (args.Contains(RayletProcess.DaemonCommand) && args.Contains(SessionDir)) found.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+}
+
+/// <summary>Frames over a raw TCP socket, for tests that speak the raylet protocol by hand (or badly).</summary>
+internal sealed class RawRayletConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly FrameParser _parser = new(RayletProtocol.MaxPayload);
+    private byte[] _pending = [];
+
+    private RawRayletConnection(Socket socket) => _socket = socket;
+
+    public static async Task<RawRayletConnection> ConnectAsync(string address)
+    {
+        var endpoint = IPEndPoint.Parse(address);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endpoint);
+        return new RawRayletConnection(socket);
+    }
+
+    public static byte[] Frame(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        FrameWriter.Write(w, kind, flags, requestId, payload);
+        return w.WrittenSpan.ToArray();
+    }
+
+    public static byte[] HelloFrame(string token, uint version = RayletProtocol.Version, ulong requestId = 1) =>
+        Frame((ushort)RayletMessageKind.Hello, FrameFlags.None, requestId, RayletCodec.EncodeHello(version, token));
+
+    public async Task SendAsync(byte[] bytes) => await _socket.SendAsync(bytes, SocketFlags.None);
+
+    /// <summary>Says Hello with <paramref name="token"/> and checks the reply is a success.</summary>
+    public async Task HelloAsync(string token)
+    {
+        await SendAsync(HelloFrame(token));
+        var reply = await ReadFrameAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(reply);
+        Assert.Equal(FrameFlags.Reply, reply.Value.Header.Flags);
+        RayletCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply.Value.Payload));
+    }
+
+    /// <summary>The next frame, or null when the peer closed the connection.</summary>
+    public async Task<(FrameHeader Header, byte[] Payload)?> ReadFrameAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var seq = new ReadOnlySequence<byte>(_pending);
+            if (_parser.TryParseFrame(ref seq, out var frame))
+            {
+                var result = (frame.Header, frame.Payload.ToArray());
+                _pending = seq.ToArray();
+                return result;
+            }
+            int n;
+            try { n = await _socket.ReceiveAsync(chunk, SocketFlags.None, cts.Token); }
+            catch (OperationCanceledException) { throw new TimeoutException($"no frame and no close within {timeout.TotalSeconds:0.#} s"); }
+            catch (SocketException) { return null; } // reset by the peer: closed too
+            if (n == 0) return null;
+            _pending = [.. _pending, .. chunk.AsSpan(0, n)];
+        }
+    }
+
+    /// <summary>Reads the error reply that must come next: its code and message.</summary>
+    public async Task<(RayletErrorCode Code, string Message)> ReadErrorAsync(ushort kind, ulong requestId)
+    {
+        var frame = await ReadFrameAsync(TimeSpan.FromSeconds(10));
+        Assert.True(frame is not null, "the connection closed without an error reply");
+        Assert.Equal(FrameFlags.Reply | FrameFlags.Error, frame.Value.Header.Flags);
+        Assert.Equal(kind, frame.Value.Header.Kind);
+        Assert.Equal(requestId, frame.Value.Header.RequestId);
+        return RayletCodec.DecodeError(new ReadOnlySequence<byte>(frame.Value.Payload), kind);
+    }
+
+    /// <summary>True when the server closes the connection (EOF or reset) within the timeout, ignoring frames.</summary>
+    public async Task<bool> ClosedByPeerAsync(TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            while (sw.Elapsed < timeout)
+                if (await ReadFrameAsync(timeout - sw.Elapsed) is null) return true;
+        }
+        catch (TimeoutException) { return false; }
+        catch (ProtocolException) { return false; }
+        return false;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal static class TestUtil
+{
+    public static async Task Eventually(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > timeout) Assert.Fail($"not true within {timeout.TotalSeconds:0.#} s: {describe()}");
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (sw.Elapsed > timeout) Assert.Fail($"not true within {timeout.TotalSeconds:0.#} s: {describe()}");
+            await Task.Delay(20);
+        }
+    }
+
+    public static byte[] RandomBytes(int length, Random rng)
+    {
+        var data = new byte[length];
+        rng.NextBytes(data);
+        return data;
+    }
+
+    public static string Utf8(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+}
