@@ -5,7 +5,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: all build run test perf bench generate clean
+.PHONY: all build run test test-dotnet test-native perf bench bench-native generate native clean
 
 all: build
 
@@ -16,9 +16,43 @@ build:
 run:
 	$(DOTNET) run --project examples/Ray.Demo -c $(CONFIG)
 
-# Builds and runs every test.
-test:
+# Builds and runs every test: the .NET suites, then the native library's C, C++ and Python tests.
+test: test-dotnet test-native
+
+test-dotnet:
 	$(DOTNET) test Runtime.sln -c $(CONFIG) -nologo --logger "console;verbosity=normal"
+
+# ---- native interop: libray_runtime.so (NativeAOT) and its C, C++ and Python clients ----
+NATIVE_BUILD := native/build
+NATIVE_LIB := $(NATIVE_BUILD)/libray_runtime.so
+NATIVE_PUBLISH := native/Ray.Native/bin/Release/net10.0/linux-x64/publish
+CC = gcc
+CXX = g++
+PYTHON ?= python3
+NATIVE_CFLAGS := -O2 -g -Wall -Wextra -Werror -Inative/include
+NATIVE_LDFLAGS := -L$(NATIVE_BUILD) -lray_runtime -Wl,-rpath,'$$ORIGIN'
+
+# Publishes the library with NativeAOT and builds the C/C++ programs next to it.
+native:
+	$(DOTNET) publish native/Ray.Native -r linux-x64 -c Release -nologo -v quiet -p:PublishAot=true -p:NativeLib=Shared
+	mkdir -p $(NATIVE_BUILD)
+	cp $(NATIVE_PUBLISH)/Ray.Native.so $(NATIVE_LIB)
+	$(CC) -std=c11 $(NATIVE_CFLAGS) native/examples/example.c -o $(NATIVE_BUILD)/example $(NATIVE_LDFLAGS)
+	$(CC) -std=c11 $(NATIVE_CFLAGS) native/tests/test_ray_runtime.c -o $(NATIVE_BUILD)/test_ray_runtime $(NATIVE_LDFLAGS) -lpthread
+	$(CXX) -std=c++17 $(NATIVE_CFLAGS) native/tests/test_cpp.cpp -o $(NATIVE_BUILD)/test_cpp $(NATIVE_LDFLAGS)
+	$(CC) -std=c11 $(NATIVE_CFLAGS) native/bench/bench.c -o $(NATIVE_BUILD)/bench $(NATIVE_LDFLAGS)
+
+# Runs the example, the C test, the C++ test and the Python (ctypes) test against the library.
+test-native: native
+	$(NATIVE_BUILD)/example
+	$(NATIVE_BUILD)/test_ray_runtime
+	$(NATIVE_BUILD)/test_cpp
+	RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/test_ray_runtime.py -v
+
+# Put/get round trips and a zero-copy 1 GiB get, from C, Python and C# in one run each.
+bench-native: native
+	$(NATIVE_BUILD)/bench
+	RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/bench_ray_runtime.py
 
 # Quick microbenchmark (under 3 minutes): one line per case, and bench/results/perf.json.
 perf:
@@ -34,4 +68,4 @@ generate:
 
 clean:
 	$(DOTNET) clean Runtime.sln -nologo -v quiet
-	rm -rf bench/results
+	rm -rf bench/results native/build

@@ -44,12 +44,12 @@ public class DevicePinTests
     }
 
     [Fact]
-    public void PinForDevice_PinsTheObjectsBytes_AndTheViewsReleaseUnpins()
+    public async Task PinForDevice_PinsTheObjectsBytes_AndTheViewsReleaseUnpins()
     {
         using var scope = new StoreScope(1 << 20);
         var client = new PlasmaLocalClient(scope.Store);
         var id = new PlasmaObjectId(1, 1);
-        client.PutAsync(id, new byte[4096]).AsTask().GetAwaiter().GetResult();
+        await client.PutAsync(id, new byte[4096]);
         var pinner = new RecordingPinner();
         var view = client.TryGet(id)!;
         var pin = view.PinForDevice(pinner);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryPack;
@@ -63,6 +64,10 @@ internal static class Codec<T>
     /// <summary>The raw bytes of an unmanaged array (RawArray types only): no copy.</summary>
     internal static ReadOnlySpan<byte> RawBytes(in T value) => Raw!.AsBytes(value!);
 
+    // MemoryPack annotates T for its reflection fallback (formatters of types without generated
+    // code). Under NativeAOT (native/) only Direct and RawArray types reach the store, and
+    // [MemoryPackable] types bring source-generated formatters, so nothing here needs it.
+    [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "MemoryPack formatters are source-generated; see above.")]
     internal static T Deserialize(ReadOnlySpan<byte> data, int length, ObjectStore store)
     {
         if (Kind == CodecKind.RawArray)
@@ -87,14 +92,66 @@ internal interface IRawArrayCodec
     object Deserialize(ReadOnlySpan<byte> data);
 }
 
+/// <summary>
+/// Makes the raw codec of an element type. The common element types are built without
+/// reflection, so NativeAOT (the C library, native/) has their code compiled ahead of time;
+/// other unmanaged structs are instantiated by reflection where the runtime can generate code
+/// (JIT), and go through MemoryPack where it cannot (NativeAOT).
+/// </summary>
 internal static class RawArrayCodecFactory
 {
     internal static bool IsUnmanaged(Type t) =>
-        t.IsValueType && !(bool)typeof(RuntimeHelpers).GetMethod(nameof(RuntimeHelpers.IsReferenceOrContainsReferences))!
+        t.IsValueType && (IsKnown(t) || (RuntimeFeature.IsDynamicCodeSupported && IsUnmanagedByReflection(t)));
+
+    internal static IRawArrayCodec Create(Type arrayType)
+    {
+        var e = arrayType.GetElementType()!;
+        return CreateKnown(e) ?? (RuntimeFeature.IsDynamicCodeSupported
+            ? CreateByReflection(e)
+            : throw new NotSupportedException($"No ahead-of-time raw codec for arrays of {e.FullName}."));
+    }
+
+    private static bool IsKnown(Type t) =>
+        t == typeof(byte) || t == typeof(sbyte) || t == typeof(short) || t == typeof(ushort) ||
+        t == typeof(int) || t == typeof(uint) || t == typeof(long) || t == typeof(ulong) ||
+        t == typeof(float) || t == typeof(double) || t == typeof(Half) || t == typeof(char) ||
+        t == typeof(bool) || t == typeof(nint) || t == typeof(nuint) || t == typeof(decimal) ||
+        t == typeof(Guid) || t == typeof(DateTime) || t == typeof(TimeSpan);
+
+    private static IRawArrayCodec? CreateKnown(Type t)
+    {
+        if (t == typeof(byte)) return new RawArrayCodec<byte>();
+        if (t == typeof(sbyte)) return new RawArrayCodec<sbyte>();
+        if (t == typeof(short)) return new RawArrayCodec<short>();
+        if (t == typeof(ushort)) return new RawArrayCodec<ushort>();
+        if (t == typeof(int)) return new RawArrayCodec<int>();
+        if (t == typeof(uint)) return new RawArrayCodec<uint>();
+        if (t == typeof(long)) return new RawArrayCodec<long>();
+        if (t == typeof(ulong)) return new RawArrayCodec<ulong>();
+        if (t == typeof(float)) return new RawArrayCodec<float>();
+        if (t == typeof(double)) return new RawArrayCodec<double>();
+        if (t == typeof(Half)) return new RawArrayCodec<Half>();
+        if (t == typeof(char)) return new RawArrayCodec<char>();
+        if (t == typeof(bool)) return new RawArrayCodec<bool>();
+        if (t == typeof(nint)) return new RawArrayCodec<nint>();
+        if (t == typeof(nuint)) return new RawArrayCodec<nuint>();
+        if (t == typeof(decimal)) return new RawArrayCodec<decimal>();
+        if (t == typeof(Guid)) return new RawArrayCodec<Guid>();
+        if (t == typeof(DateTime)) return new RawArrayCodec<DateTime>();
+        if (t == typeof(TimeSpan)) return new RawArrayCodec<TimeSpan>();
+        return null;
+    }
+
+    [RequiresDynamicCode("Instantiates a generic method over a value type at run time.")]
+    private static bool IsUnmanagedByReflection(Type t) =>
+        !(bool)typeof(RuntimeHelpers).GetMethod(nameof(RuntimeHelpers.IsReferenceOrContainsReferences))!
             .MakeGenericMethod(t).Invoke(null, null)!;
 
-    internal static IRawArrayCodec Create(Type arrayType) =>
-        (IRawArrayCodec)Activator.CreateInstance(typeof(RawArrayCodec<>).MakeGenericType(arrayType.GetElementType()!))!;
+    [RequiresDynamicCode("Instantiates a generic type over a value type at run time.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2071", Justification = "RawArrayCodec<T> has a public parameterless constructor, kept by its direct uses above.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2076", Justification = "RawArrayCodec<T> has a public parameterless constructor, kept by its direct uses above.")]
+    private static IRawArrayCodec CreateByReflection(Type element) =>
+        (IRawArrayCodec)Activator.CreateInstance(typeof(RawArrayCodec<>).MakeGenericType(element))!;
 }
 
 internal sealed class RawArrayCodec<TElement> : IRawArrayCodec where TElement : unmanaged

@@ -1,0 +1,403 @@
+using System.Runtime.InteropServices;
+
+namespace Ray.Native;
+
+/// <summary>ray_options (v1 layout), read only as far as the caller's struct_size says.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeOptions
+{
+    internal uint StructSize;
+    internal uint AbiVersion;
+    internal double NumCpus;
+    internal int NumWorkers;
+    internal int Prefault;
+    internal long ObjectStoreBytes;
+    internal long LargeObjectThresholdBytes;
+    internal byte* ObjectStoreDirectory;
+    internal byte* SpillDirectory;
+}
+
+/// <summary>ray_view: what ray_get fills in.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeViewInfo
+{
+    internal ulong Handle;
+    internal byte* Data;
+    internal ulong Size;
+    internal int IsShared;
+    internal int Reserved;
+}
+
+/// <summary>
+/// The exported C functions of libray_runtime.so (see native/include/ray_runtime.h for the
+/// contract). Every export catches everything: an exception never crosses into C; it becomes a
+/// status code and the thread's last error message. Out-parameters are cleared first, so a
+/// failed call never leaves garbage behind.
+/// </summary>
+internal static unsafe class Exports
+{
+    internal const uint AbiVersion = 1;
+    private static readonly byte* s_version = Utf8.Copy($"ray_runtime 0.1.0 (abi {AbiVersion}, .NET {Environment.Version}, NativeAOT)");
+
+    // ---- version and errors ----
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_abi_version")]
+    private static uint RayAbiVersion() => AbiVersion;
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_version")]
+    private static byte* RayVersion() => s_version;
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_last_error")]
+    private static byte* RayLastError() => LastError.Message;
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_last_status")]
+    private static int RayLastStatus() => (int)LastError.Code;
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_status_name")]
+    private static byte* RayStatusName(int status) => LastError.Name(status);
+
+    // ---- runtime ----
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_start")]
+    private static int RayStart(NativeOptions* options, ulong* outRuntime)
+    {
+        try
+        {
+            if (outRuntime is null) throw Null("out_runtime");
+            *outRuntime = 0;
+            var runtime = RayRuntime.Start(ToRuntimeOptions(options));
+            var native = new NativeRuntime(runtime);
+            try
+            {
+                native.Handle = Handles.Add(HandleKind.Runtime, native);
+            }
+            catch
+            {
+                runtime.Shutdown();
+                throw;
+            }
+            *outRuntime = native.Handle;
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_start", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_connect")]
+    private static int RayConnect(byte* address, NativeOptions* options, ulong* outRuntime)
+    {
+        try
+        {
+            if (outRuntime is null) throw Null("out_runtime");
+            *outRuntime = 0;
+            var text = Utf8.Read(address, "address");
+            if (text.Length == 0) throw new NativeException(Status.InvalidArgument, "address is empty; expected host:port of a raylet");
+            _ = ToRuntimeOptions(options); // bad options are reported as such
+            throw new NativeException(Status.Unavailable,
+                $"cannot connect to '{text}': cluster mode is not built yet (there is no raylet to connect to); use ray_start for an embedded runtime");
+        }
+        catch (Exception e) { return LastError.Fail("ray_connect", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_shutdown")]
+    private static int RayShutdown(ulong runtime)
+    {
+        try
+        {
+            var entry = Handles.Remove(runtime, HandleKind.Runtime);
+            ((NativeRuntime)entry.Target).Shutdown();
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_shutdown", e); }
+    }
+
+    // ---- objects ----
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_put")]
+    private static int RayPut(ulong runtime, byte* data, nuint size, ulong* outObject)
+    {
+        try
+        {
+            if (outObject is null) throw Null("out_object");
+            *outObject = 0;
+            var rt = GetRuntime(runtime);
+            var span = Bytes(data, size, "data");
+            var objectRef = rt.Runtime.PutBytes(span);
+            *outObject = AddObject(objectRef, rt);
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_put", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_get")]
+    private static int RayGet(ulong obj, long timeoutMs, NativeViewInfo* outView)
+    {
+        try
+        {
+            if (outView is null) throw Null("out_view");
+            *outView = default;
+            var entry = Handles.Find(obj, HandleKind.Object);
+            outView->Handle = Views.Open((ObjectRef<byte[]>)entry.Target, entry.Owner, Timeout(timeoutMs), out var data, out var length, out var shared);
+            outView->Data = data;
+            outView->Size = (ulong)length;
+            outView->IsShared = shared ? 1 : 0;
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_get", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_get_copy")]
+    private static int RayGetCopy(ulong obj, long timeoutMs, byte* buffer, nuint capacity, nuint* outSize)
+    {
+        try
+        {
+            if (outSize is not null) *outSize = 0;
+            if (buffer is null && capacity != 0) throw Null("buffer", $" with capacity {capacity}");
+            var entry = Handles.Find(obj, HandleKind.Object);
+            using var view = ((ObjectRef<byte[]>)entry.Target).GetView(Timeout(timeoutMs));
+            var span = view.Span;
+            if (outSize is not null) *outSize = (nuint)span.Length;
+            if ((nuint)span.Length > capacity)
+                throw new NativeException(Status.BufferTooSmall,
+                    $"the object has {span.Length} bytes but the buffer holds {capacity}; *out_size tells the size needed");
+            span.CopyTo(new Span<byte>(buffer, span.Length));
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_get_copy", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_view_release")]
+    private static int RayViewRelease(ulong view)
+    {
+        try
+        {
+            var entry = Handles.Remove(view, HandleKind.View);
+            Views.Close(entry);
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_view_release", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_object_release")]
+    private static int RayObjectRelease(ulong obj)
+    {
+        try
+        {
+            var entry = Handles.Remove(obj, HandleKind.Object);
+            ((ObjectRef)entry.Target).Dispose();
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_object_release", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_wait")]
+    private static int RayWait(ulong runtime, ulong* objects, nuint count, nuint numReturns, long timeoutMs, byte* outReady, nuint* outNumReady)
+    {
+        try
+        {
+            if (outNumReady is not null) *outNumReady = 0;
+            if (objects is null && count != 0) throw Null("objects", $" with count {count}");
+            if (count > int.MaxValue) throw new NativeException(Status.InvalidArgument, $"count {count} is too large");
+            if (outReady is not null) new Span<byte>(outReady, (int)count).Clear();
+            var rt = GetRuntime(runtime);
+            if (numReturns > count)
+                throw new NativeException(Status.InvalidArgument, $"num_returns ({numReturns}) is larger than count ({count})");
+            var refs = new ObjectRef[(int)count];
+            for (var i = 0; i < refs.Length; i++)
+            {
+                if (!Handles.TryFind(objects[i], HandleKind.Object, out var entry))
+                {
+                    var e = Handles.Invalid(objects[i], HandleKind.Object);
+                    throw new NativeException(e.Status, $"objects[{i}]: {e.Message}");
+                }
+                if (entry.Owner != rt.Id)
+                    throw new NativeException(Status.InvalidArgument, $"objects[{i}] belongs to another runtime");
+                refs[i] = (ObjectRef)entry.Target;
+            }
+            var result = rt.Runtime.Wait(refs, (int)numReturns, Timeout(timeoutMs));
+            var ready = result.Ready;
+            for (int i = 0, j = 0; i < refs.Length && j < ready.Count; i++)
+            {
+                if (!ReferenceEquals(refs[i], ready[j])) continue;
+                if (outReady is not null) outReady[i] = 1;
+                j++;
+            }
+            if (outNumReady is not null) *outNumReady = (nuint)ready.Count;
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_wait", e); }
+    }
+
+    // ---- functions and tasks ----
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_register_function")]
+    private static int RayRegisterFunction(ulong runtime, byte* name, delegate* unmanaged<void*, byte*, nuint, ulong, int> function, void* userData)
+    {
+        try
+        {
+            var rt = GetRuntime(runtime);
+            var text = FunctionName(name);
+            if (function is null) throw Null("function");
+            rt.Register(new CFunction(text, function, userData));
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_register_function", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_unregister_function")]
+    private static int RayUnregisterFunction(ulong runtime, byte* name)
+    {
+        try
+        {
+            GetRuntime(runtime).Unregister(FunctionName(name));
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_unregister_function", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_submit")]
+    private static int RaySubmit(ulong runtime, byte* name, byte* arg, nuint argSize, ulong* outResult)
+    {
+        try
+        {
+            if (outResult is null) throw Null("out_result");
+            *outResult = 0;
+            var rt = GetRuntime(runtime);
+            var function = FindFunction(rt, name);
+            var bytes = Bytes(arg, argSize, "arg").ToArray();
+            var result = rt.Runtime.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, bytes);
+            *outResult = AddObject(result, rt);
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_submit", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_submit_object")]
+    private static int RaySubmitObject(ulong runtime, byte* name, ulong arg, ulong* outResult)
+    {
+        try
+        {
+            if (outResult is null) throw Null("out_result");
+            *outResult = 0;
+            var rt = GetRuntime(runtime);
+            var function = FindFunction(rt, name);
+            var entry = Handles.Find(arg, HandleKind.Object);
+            if (entry.Owner != rt.Id) throw new NativeException(Status.InvalidArgument, "arg belongs to another runtime");
+            var result = rt.Runtime.Task(NativeFunctions.InvokeDelegate).Options(function.Options)
+                .Remote(function.Name, (ObjectRef<byte[]>)entry.Target);
+            *outResult = AddObject(result, rt);
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_submit_object", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_output_set")]
+    private static int RayOutputSet(ulong output, byte* data, nuint size)
+    {
+        try
+        {
+            var entry = Handles.Find(output, HandleKind.Output);
+            ((FunctionOutput)entry.Target).Result = Bytes(data, size, "data").ToArray();
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_output_set", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ray_output_set_error")]
+    private static int RayOutputSetError(ulong output, byte* message)
+    {
+        try
+        {
+            var entry = Handles.Find(output, HandleKind.Output);
+            ((FunctionOutput)entry.Target).Error = Utf8.Read(message, "message");
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_output_set_error", e); }
+    }
+
+    // ---- helpers ----
+
+    internal static NativeRuntime GetRuntime(ulong handle)
+    {
+        var entry = Handles.Find(handle, HandleKind.Runtime);
+        return (NativeRuntime)entry.Target;
+    }
+
+    internal static ulong AddObject(ObjectRef<byte[]> objectRef, NativeRuntime owner)
+    {
+        try
+        {
+            var handle = Handles.Add(HandleKind.Object, objectRef, owner.Id);
+            if (owner.IsShutdown && Handles.TryRemove(handle, HandleKind.Object, out _))
+                throw new NativeException(Status.Shutdown, "the runtime was shut down");
+            return handle;
+        }
+        catch
+        {
+            objectRef.Dispose();
+            throw;
+        }
+    }
+
+    private static NativeFunction FindFunction(NativeRuntime rt, byte* name)
+    {
+        var text = FunctionName(name);
+        return rt.Find(text) ?? throw new NativeException(Status.NotFound,
+            $"no function named '{text}' is registered (register it with ray_register_function first)");
+    }
+
+    private static string FunctionName(byte* name)
+    {
+        var text = Utf8.Read(name, "name");
+        if (text.Length == 0) throw new NativeException(Status.InvalidArgument, "name is empty");
+        return text;
+    }
+
+    private static ReadOnlySpan<byte> Bytes(byte* data, nuint size, string parameter)
+    {
+        if (size == 0) return default;
+        if (data is null) throw Null(parameter, $" with size {size}");
+        if (size > int.MaxValue)
+            throw new NativeException(Status.InvalidArgument, $"{parameter} has {size} bytes; objects are limited to {int.MaxValue} bytes");
+        return new ReadOnlySpan<byte>(data, (int)size);
+    }
+
+    private static TimeSpan? Timeout(long ms) => ms < 0 ? null : TimeSpan.FromMilliseconds(ms);
+
+    private static NativeException Null(string parameter, string detail = "") =>
+        new(Status.InvalidArgument, $"{parameter} is NULL{detail}");
+
+    private static RuntimeOptions ToRuntimeOptions(NativeOptions* options)
+    {
+        if (options is null) return new RuntimeOptions();
+        var size = options->StructSize;
+        if (size < (uint)sizeof(NativeOptions))
+            throw new NativeException(Status.VersionMismatch,
+                $"options->struct_size is {size}, smaller than ray_options of ABI {AbiVersion} ({sizeof(NativeOptions)} bytes); initialize it with ray_options_init");
+        if (options->AbiVersion != AbiVersion)
+            throw new NativeException(Status.VersionMismatch,
+                $"options were built for ABI {options->AbiVersion}, this library implements ABI {AbiVersion}");
+        var o = *options;
+        if (double.IsNaN(o.NumCpus) || o.NumCpus < 0) throw new NativeException(Status.InvalidArgument, $"num_cpus {o.NumCpus} is negative");
+        if (o.NumWorkers < 0) throw new NativeException(Status.InvalidArgument, $"num_workers {o.NumWorkers} is negative");
+        if (o.ObjectStoreBytes < 0) throw new NativeException(Status.InvalidArgument, $"object_store_bytes {o.ObjectStoreBytes} is negative");
+        if (o.LargeObjectThresholdBytes < 0) throw new NativeException(Status.InvalidArgument, $"large_object_threshold_bytes {o.LargeObjectThresholdBytes} is negative");
+        var prefault = o.Prefault switch
+        {
+            0 => Ray.Plasma.Store.PrefaultMode.Background,
+            1 => Ray.Plasma.Store.PrefaultMode.Eager,
+            2 => Ray.Plasma.Store.PrefaultMode.None,
+            _ => throw new NativeException(Status.InvalidArgument, $"prefault {o.Prefault} is not one of RAY_PREFAULT_BACKGROUND (0), _EAGER (1), _NONE (2)"),
+        };
+        var defaults = new RuntimeOptions();
+        return defaults with
+        {
+            NumCpus = o.NumCpus > 0 ? o.NumCpus : null,
+            NumWorkers = o.NumWorkers > 0 ? o.NumWorkers : null,
+            ObjectStoreMemoryBytes = o.ObjectStoreBytes > 0 ? o.ObjectStoreBytes : null,
+            LargeObjectThresholdBytes = o.LargeObjectThresholdBytes > 0 ? o.LargeObjectThresholdBytes : defaults.LargeObjectThresholdBytes,
+            ObjectStorePrefault = prefault,
+            ObjectStoreDirectory = Utf8.ReadOptional(o.ObjectStoreDirectory),
+            SpillDirectory = Utf8.ReadOptional(o.SpillDirectory),
+        };
+    }
+}

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Ray.Native;
+
+/// <summary>A runtime started from C: the embedded runtime plus the functions C registered on it.</summary>
+internal sealed class NativeRuntime
+{
+    private static readonly ConditionalWeakTable<RayRuntime, NativeRuntime> s_byRuntime = new();
+    private static int s_nextId;
+    private readonly ConcurrentDictionary<string, NativeFunction> _functions = new(StringComparer.Ordinal);
+    private int _shutdown;
+
+    internal NativeRuntime(RayRuntime runtime)
+    {
+        Runtime = runtime;
+        Id = Interlocked.Increment(ref s_nextId);
+        s_byRuntime.AddOrUpdate(runtime, this);
+    }
+
+    internal RayRuntime Runtime { get; }
+
+    /// <summary>Owner id of this runtime's handles (never 0).</summary>
+    internal int Id { get; }
+
+    internal ulong Handle { get; set; }
+
+    internal bool IsShutdown => Volatile.Read(ref _shutdown) != 0;
+
+    /// <summary>The native runtime wrapping <paramref name="runtime"/>, if C started it.</summary>
+    internal static NativeRuntime? For(RayRuntime runtime) => s_byRuntime.TryGetValue(runtime, out var n) ? n : null;
+
+    /// <summary>A function registered on this runtime from C, else a global one (C# built-ins).</summary>
+    internal NativeFunction? Find(string name) =>
+        _functions.TryGetValue(name, out var f) ? f : NativeFunctions.FindGlobal(name);
+
+    internal void Register(NativeFunction function)
+    {
+        if (NativeFunctions.FindGlobal(function.Name) is not null)
+            throw new NativeException(Status.AlreadyExists, $"'{function.Name}' is a built-in function of the library; pick another name");
+        if (!_functions.TryAdd(function.Name, function))
+            throw new NativeException(Status.AlreadyExists, $"a function named '{function.Name}' is already registered on this runtime; unregister it first");
+    }
+
+    internal void Unregister(string name)
+    {
+        if (!_functions.TryRemove(name, out _))
+            throw new NativeException(Status.NotFound, NativeFunctions.FindGlobal(name) is not null
+                ? $"'{name}' is a built-in function and cannot be unregistered"
+                : $"no function named '{name}' is registered on this runtime");
+    }
+
+    /// <summary>Releases every handle of this runtime, then stops it. Only the first call does anything.</summary>
+    internal bool Shutdown()
+    {
+        if (Interlocked.Exchange(ref _shutdown, 1) != 0) return false;
+        // Every handle of this runtime stops working; views are closed before the store goes.
+        // Object references are left to their finalizers: a thread still blocked in ray_get on
+        // one then sees the shutdown error of its task instead of a freed object.
+        var entries = Handles.RemoveAll(Id);
+        foreach (var e in entries) if (e.Target is not ObjectRef) Views.Close(e);
+        Runtime.Shutdown();
+        _functions.Clear();
+        return true;
+    }
+}
+
+/// <summary>
+/// The views handed to C, by how their bytes are held: a shared-memory object is viewed in place
+/// (zero copy; the handle holds the <see cref="ObjectView{T}"/>); an inline object of at most
+/// <see cref="CopyThreshold"/> bytes is copied into native memory (cheaper than pinning for small
+/// objects); a larger inline object is pinned in place (<see cref="PinnedView"/>).
+/// </summary>
+internal static unsafe class Views
+{
+    internal const int CopyThreshold = 1024;
+
+    /// <summary>The target of a view whose bytes were copied into native memory (Aux).</summary>
+    internal static readonly object Copied = new();
+
+    internal static ulong Open(ObjectRef<byte[]> objectRef, int owner, TimeSpan? timeout, out byte* data, out int length, out bool shared)
+    {
+        var view = objectRef.GetView(timeout);
+        try
+        {
+            length = view.Length;
+            shared = view.IsShared;
+            if (shared)
+            {
+                // Shared memory is native and never moves while the view is open: no pin needed.
+                data = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(view.Span));
+                return Handles.Add(HandleKind.View, view, owner, (nint)data);
+            }
+            if (length <= CopyThreshold)
+            {
+                data = length == 0 ? null : (byte*)NativeMemory.Alloc((nuint)length);
+                view.Span.CopyTo(new Span<byte>(data, length));
+                view.Dispose();
+                try { return Handles.Add(HandleKind.View, Copied, owner, (nint)data); }
+                catch { NativeMemory.Free(data); throw; }
+            }
+            var pinned = new PinnedView(view);
+            data = pinned.Data;
+            return Handles.Add(HandleKind.View, pinned, owner, (nint)data);
+        }
+        catch
+        {
+            view.Dispose(); // a second dispose does nothing
+            throw;
+        }
+    }
+
+    /// <summary>Closes a view whose handle was removed.</summary>
+    internal static void Close(in HandleEntry entry)
+    {
+        switch (entry.Target)
+        {
+            case ObjectView<byte> shared: shared.Dispose(); break;
+            case PinnedView pinned: pinned.Dispose(); break;
+            default: NativeMemory.Free((void*)entry.Aux); break; // Copied
+        }
+    }
+
+    /// <summary>An inline object's bytes pinned in place while the view is open.</summary>
+    internal sealed class PinnedView : IDisposable
+    {
+        private readonly ObjectView<byte> _view;
+        private System.Buffers.MemoryHandle _pin;
+
+        internal PinnedView(ObjectView<byte> view)
+        {
+            _view = view;
+            _pin = view.Memory.Pin();
+            Data = (byte*)_pin.Pointer;
+        }
+
+        internal byte* Data { get; }
+
+        public void Dispose()
+        {
+            _pin.Dispose();
+            _view.Dispose();
+        }
+    }
+}
