@@ -19,11 +19,14 @@ internal abstract class ActorCallSpec : TaskSpec
     /// <summary>Runs the method on <paramref name="instance"/>; returns the pending task of an async method.</summary>
     internal abstract Task? Start(object instance);
 
-    protected static bool WaitFor(ObjectEntry? dependency, out ObjectEntry? failed)
+    protected bool WaitFor(ObjectEntry? dependency, out ObjectEntry? failed)
     {
         failed = null;
         if (dependency is null) return false;
-        dependency.WaitCompleted(Timeout.InfiniteTimeSpan);
+        // Wait in slices: a kill fails this call meanwhile, and the actor must not stay blocked
+        // (holding its resources) on an argument nobody needs any more.
+        while (!dependency.WaitCompleted(TimeSpan.FromMilliseconds(50)))
+            if (IsFinished) return false;
         if (dependency.IsFailed || dependency.IsFreed) failed = dependency;
         return failed is not null;
     }
@@ -36,6 +39,7 @@ internal abstract class ActorCallSpec : TaskSpec
     {
         if (IsFinished) return null; // failed by a kill, or cancelled, before it started
         var index = WaitDependencies(out var failed);
+        if (IsFinished) return null; // killed while waiting for an argument
         if (index != 0)
         {
             FailDependencyBeforeRun(index, failed!);

@@ -167,7 +167,8 @@ internal sealed class ActorInstance
             ThreadPool.UnsafeQueueUserWorkItem(static s =>
             {
                 var (self, c, inst) = s;
-                var ctx = WorkerContext.Swap(self._context);
+                // Each threaded call gets its own context, so RayContext sees this call.
+                var ctx = WorkerContext.Swap(new WorkerContext(self.Core, pool: null) { CurrentTask = c });
                 try { c.RunOn(inst); }
                 finally
                 {
@@ -196,8 +197,9 @@ internal sealed class ActorInstance
 
     private async Task AwaitCall(ActorCallSpec call, Task pending)
     {
-        await pending; // never faults; resumes on the actor thread
-        Untrack(call);
+        try { await pending; } // resumes on the actor thread
+        catch (Exception e) { call.FailSystem(e); } // should not happen: the call's own wrapper catches everything
+        finally { Untrack(call); }
     }
 
     private void Track(ActorCallSpec call)

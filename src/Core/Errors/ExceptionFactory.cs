@@ -12,8 +12,10 @@ internal static class ExceptionFactory
     internal static RayTaskException TaskFailed(string taskName, TaskId id, Exception error)
     {
         var type = error.GetType().FullName ?? error.GetType().Name;
-        return new RayTaskException(taskName, id, type, error.Message, error.StackTrace, error,
-            $"Task {taskName} ({id}) failed: {type}: {error.Message}");
+        var message = Safe(() => error.Message, "(its Message threw)") ?? "";
+        var stack = Safe(() => error.StackTrace, null);
+        return new RayTaskException(taskName, id, type, message, stack, error,
+            $"Task {taskName} ({id}) failed: {type}: {message}");
     }
 
     internal static RayTaskException DependencyFailed(string taskName, TaskId id, int argIndex, ObjectId arg, Exception cause)
@@ -27,6 +29,13 @@ internal static class ExceptionFactory
 
     internal static ObjectStoreFullException StoreFull(ObjectId id, long size, Exception inner) =>
         new(id, $"Object {id} ({size} bytes) does not fit in the object store: {inner.Message}", inner);
+
+    // User exceptions run user code in their getters; a throwing getter must not kill a worker.
+    private static string? Safe(Func<string?> read, string? fallback)
+    {
+        try { return read(); }
+        catch { return fallback; }
+    }
 
     internal static GetTimeoutException GetTimeout(ObjectId id, TimeSpan timeout) =>
         new($"Get timed out after {timeout.TotalMilliseconds:0.###} ms waiting for object {id}; the object is intact and can be fetched later.");

@@ -37,7 +37,8 @@ internal abstract class ObjectEntry
     internal ObjectStore Store { get; }
 
     /// <summary>Objects whose references this object's value contains (kept alive by it).</summary>
-    internal ObjectEntry[]? Contained { get; set; }
+    internal ObjectEntry[]? Contained { get => _contained; set => _contained = value; }
+    private ObjectEntry[]? _contained;
 
     /// <summary>The task that will produce this object, while it has not finished (for cancel).</summary>
     internal Tasks.TaskSpec? Producer { get; set; }
@@ -82,9 +83,21 @@ internal abstract class ObjectEntry
         }
         ClearValue();
         Store.OnFreed(this);
-        var contained = Contained;
-        Contained = null;
+        ReleaseContained();
+    }
+
+    /// <summary>Releases the objects the value referred to, once (whoever swaps the array out does it).</summary>
+    protected void ReleaseContained()
+    {
+        var contained = Interlocked.Exchange(ref _contained, null);
         if (contained is not null) foreach (var c in contained) c.Release();
+    }
+
+    /// <summary>A value that arrived after the object was already completed (cancelled, killed): drop it entirely.</summary>
+    protected void DiscardLateValue()
+    {
+        ClearValue();
+        ReleaseContained();
     }
 
     // ---- completion ----

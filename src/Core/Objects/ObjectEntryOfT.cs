@@ -13,7 +13,8 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     private byte[]? _buffer;
     private int _length;
     private bool _pooled;
-    private bool _inPlasma; // the bytes live in the shared-memory store under this object's id
+    private int _inPlasmaFlag; // 1: the bytes live in the shared-memory store under this object's id
+    private bool _inPlasma { get => Volatile.Read(ref _inPlasmaFlag) != 0; set => Volatile.Write(ref _inPlasmaFlag, value ? 1 : 0); }
 
     internal ObjectEntry(ObjectId id, ObjectStore store) : base(id, store) { }
 
@@ -51,7 +52,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
             }
             else SetSerialized(s);
         }
-        if (!CompleteReady()) ClearValue();
+        if (!CompleteReady()) DiscardLateValue();
     }
 
     /// <summary>Stores the raw bytes of an unmanaged array (RawArray types) without an intermediate array.</summary>
@@ -71,7 +72,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
             bytes.CopyTo(copy);
             SetSerialized(new SerializedValue(copy, copy.Length, false, null));
         }
-        if (!CompleteReady()) ClearValue();
+        if (!CompleteReady()) DiscardLateValue();
     }
 
     private static void ReleaseContained(ObjectEntry[]? contained)
@@ -92,7 +93,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     internal void CompleteWithSerialized(in SerializedValue s)
     {
         SetSerialized(s);
-        if (!CompleteReady()) ClearValue();
+        if (!CompleteReady()) DiscardLateValue();
     }
 
     /// <summary>The value; the object must be completed. Throws its error if it failed.</summary>
@@ -133,16 +134,12 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
     }
 
+    // Idempotent and race-free: a late value and a free may both clear; each resource goes back once.
     protected override void ClearValue()
     {
-        if (_inPlasma)
-        {
-            _inPlasma = false;
-            Store.LargeObjects.Delete(Id);
-        }
+        if (Interlocked.Exchange(ref _inPlasmaFlag, 0) == 1) Store.LargeObjects.Delete(Id);
         _value = default;
-        var buffer = _buffer;
-        _buffer = null;
+        var buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null && _pooled) Store.Buffers.Return(buffer);
     }
 }

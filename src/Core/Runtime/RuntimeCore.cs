@@ -253,11 +253,12 @@ internal sealed partial class RuntimeCore : IDisposable
     {
         if (_stopped) return;
         _stopped = true;
-        var shutdown = ExceptionFactory.Shutdown();
-        // Workers first: killing actors frees their resources, which must not start queued tasks.
+        // Queued tasks fail first (so parents blocked on them resume), and tasks that become
+        // ready later fail instead of queueing; then workers stop; only then are actors killed,
+        // since freeing their resources must not start anything.
+        Scheduler.Stop();
         Pool.Dispose();
-        foreach (var cls in Scheduler.AllClasses)
-            while (Scheduler.TryDequeue(cls, out var t)) t.FailSystem(shutdown); // no caller waits forever
+        Scheduler.DrainAll();
         var actors = _actors.Values.ToArray();
         foreach (var actor in actors) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
         foreach (var actor in actors) actor.Join(TimeSpan.FromSeconds(2));

@@ -97,10 +97,33 @@ internal sealed class LocalScheduler
 
     internal void Enqueue(TaskSpec task)
     {
+        if (_stopped)
+        {
+            task.FailSystem(ExceptionFactory.Shutdown());
+            return;
+        }
         var cls = task.Class;
         cls.Ready.Enqueue(task);
         Interlocked.Increment(ref _readyCount);
-        if (Volatile.Read(ref cls.Spinners) == 0) Pool.NotifyWork();
+        if (_stopped) DrainAll(); // raced with shutdown's drain: nobody would ever run it
+        else if (Volatile.Read(ref cls.Spinners) == 0) Pool.NotifyWork();
+    }
+
+    private volatile bool _stopped;
+
+    /// <summary>Shutdown: from now on tasks that become ready fail instead of queueing.</summary>
+    internal void Stop()
+    {
+        _stopped = true;
+        DrainAll();
+    }
+
+    /// <summary>Fails every queued task (shutdown).</summary>
+    internal void DrainAll()
+    {
+        var shutdown = ExceptionFactory.Shutdown();
+        foreach (var cls in _classes)
+            while (TryDequeue(cls, out var t)) t.FailSystem(shutdown);
     }
 
     internal bool TryDequeue(SchedulingClass cls, out TaskSpec task)
@@ -186,7 +209,19 @@ internal sealed class LocalScheduler
             var waiter = new ResourceWaiter(request);
             _waiters.AddLast(waiter);
             if (cancel.CanBeCanceled)
-                cancel.Register(() => { lock (_lock) { if (_waiters.Remove(waiter)) waiter.Done.TrySetCanceled(); } });
+            {
+                var registration = cancel.Register(() =>
+                {
+                    lock (_lock)
+                    {
+                        if (!_waiters.Remove(waiter)) return;
+                        waiter.Done.TrySetCanceled();
+                        GrantWaiters(); // the ones queued behind it may fit now
+                    }
+                });
+                waiter.Done.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+                    TaskScheduler.Default);
+            }
             return waiter.Done.Task;
         }
     }

@@ -52,8 +52,18 @@ internal static class Codec<T>
         try
         {
             using var scope = SerializationContext.Enter(store, collect: true);
-            var bytes = MemoryPackSerializer.Serialize(value);
-            return new SerializedValue(bytes, bytes.Length, false, SerializationContext.TakeContained());
+            try
+            {
+                var bytes = MemoryPackSerializer.Serialize(value);
+                return new SerializedValue(bytes, bytes.Length, false, SerializationContext.TakeContained());
+            }
+            catch
+            {
+                // The refs written before the failure took references: give them back.
+                var taken = SerializationContext.TakeContained();
+                if (taken is not null) foreach (var e in taken) e.Release();
+                throw;
+            }
         }
         catch (Exception e) when (e is not RayException)
         {

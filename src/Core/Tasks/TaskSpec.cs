@@ -174,13 +174,18 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>Records a failure that is not user code's (e.g. the runtime shut down).</summary>
     internal void FailSystem(Exception error)
     {
+        int s;
         while (true)
         {
-            var s = Volatile.Read(ref _status);
+            s = Volatile.Read(ref _status);
             if (s is Done or Cancelled) return;
             if (Interlocked.CompareExchange(ref _status, Done, s) == s) break;
         }
-        Finish(error, failed: true);
+        Result.Fail(error);
+        Core.Stats.OnFailed();
+        Result.Producer = null;
+        // A running task still reads its arguments: its runner releases them when it returns.
+        if (s != Running) ReleaseArgsOnce();
     }
 
     internal bool Cancel()

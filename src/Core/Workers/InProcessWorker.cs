@@ -28,6 +28,9 @@ internal sealed class InProcessWorker
     internal WorkerId Id { get; }
     internal Parker Parker { get; } = new();
 
+    /// <summary>1 while this worker has an entry in the pool's parked stack.</summary>
+    internal int InParkedStack;
+
     internal void Start() => _thread.Start();
 
     internal void Join(TimeSpan timeout) => _thread.Join(timeout);

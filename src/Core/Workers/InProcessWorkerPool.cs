@@ -44,11 +44,18 @@ internal sealed class InProcessWorkerPool : IWorkerPool
     public void NotifyWork()
     {
         while (_parked.TryPop(out var w))
+        {
+            Interlocked.Exchange(ref w.InParkedStack, 0);
             if (w.Parker.TryWake()) return; // else a stale entry: that worker is running already
+        }
         if (Scheduler.MayGrantMore) TryGrow();
     }
 
-    internal void OnParking(InProcessWorker worker) => _parked.Push(worker);
+    /// <summary>A worker is about to park: list it once (a worker re-parking after a timeout is already listed).</summary>
+    internal void OnParking(InProcessWorker worker)
+    {
+        if (Interlocked.Exchange(ref worker.InParkedStack, 1) == 0) _parked.Push(worker);
+    }
 
     internal void OnTaskStarted() => Interlocked.Increment(ref _busy);
 
@@ -96,6 +103,11 @@ internal sealed class InProcessWorkerPool : IWorkerPool
         InProcessWorker[] all;
         lock (_workers) all = _workers.ToArray();
         foreach (var w in all) w.Parker.TryWake();
-        foreach (var w in all) w.Join(TimeSpan.FromSeconds(5));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5); // one deadline for all, not 5 s each
+        foreach (var w in all)
+        {
+            var left = deadline - DateTime.UtcNow;
+            w.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
     }
 }

@@ -180,8 +180,9 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     public async ValueTask DisposeAsync()
     {
         await _connection.DisposeAsync().ConfigureAwait(false);
+        var inUse = _views.Count > 0;
         _views.InvalidateAll();
-        _arena?.Dispose();
+        _arena?.Dispose(retireInPlace: inUse); // a span still being read sees zeros, never a fault
     }
 
     private sealed class Connection(PlasmaClient owner, Socket socket) : FramedConnection(socket, PlasmaProtocol.MaxPayload)

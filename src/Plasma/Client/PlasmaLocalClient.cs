@@ -17,17 +17,33 @@ public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasm
     /// <summary>Reserves an object and returns its writable bytes.</summary>
     public unsafe PlasmaWriteBuffer Create(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true)
     {
-        var offset = Store.Create(id, dataSize, typeTag, pinned);
-        return new PlasmaWriteBuffer(this, id, Arena.Base + offset, dataSize);
+        Store.EnterUse(); // until seal or abort: the caller writes into the arena meanwhile
+        try
+        {
+            var offset = Store.Create(id, dataSize, typeTag, pinned);
+            return new PlasmaWriteBuffer(this, id, Arena.Base + offset, dataSize);
+        }
+        catch
+        {
+            Store.ExitUse();
+            throw;
+        }
     }
 
     /// <summary>A view of a sealed object, or null when it is not sealed (or unknown).</summary>
-    public PlasmaBuffer? TryGet(PlasmaObjectId id) => Store.TryGet(id, out var info) ? View(info) : null;
+    public PlasmaBuffer? TryGet(PlasmaObjectId id)
+    {
+        Store.EnterUse(); // covers the gap between taking the reference and registering the view
+        try { return Store.TryGet(id, out var info) ? View(info) : null; }
+        finally { Store.ExitUse(); }
+    }
 
     /// <summary>A view, waiting up to <paramref name="timeout"/> for the seal.</summary>
     public PlasmaBuffer Get(PlasmaObjectId id, TimeSpan timeout)
     {
-        return View(Store.Get(id, timeout));
+        Store.EnterUse();
+        try { return View(Store.Get(id, timeout)); }
+        finally { Store.ExitUse(); }
     }
 
     /// <inheritdoc />
@@ -62,13 +78,15 @@ public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasm
 
     ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id)
     {
-        Store.Seal(id);
+        try { Store.Seal(id); }
+        finally { Store.ExitUse(); }
         return ValueTask.CompletedTask;
     }
 
     ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id)
     {
-        Store.Abort(id);
+        try { Store.Abort(id); }
+        finally { Store.ExitUse(); }
         return ValueTask.CompletedTask;
     }
 

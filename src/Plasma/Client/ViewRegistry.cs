@@ -22,6 +22,9 @@ internal sealed class ViewRegistry
     /// <summary>True when the view was live (so its reference must be given back).</summary>
     internal bool Remove(PlasmaBuffer view) => _live.TryRemove(view, out _);
 
+    /// <summary>Views still held.</summary>
+    internal int Count => _live.Count;
+
     internal void InvalidateAll()
     {
         _closed = true;

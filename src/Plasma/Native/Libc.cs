@@ -7,7 +7,7 @@ internal static unsafe partial class Libc
 {
     internal const int O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80;
     internal const int PROT_READ = 1, PROT_WRITE = 2;
-    internal const int MAP_SHARED = 1, MAP_POPULATE = 0x8000;
+    internal const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_POPULATE = 0x8000;
     internal static readonly nint MAP_FAILED = -1;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

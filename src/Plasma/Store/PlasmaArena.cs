@@ -100,11 +100,21 @@ public sealed unsafe class PlasmaArena : IDisposable
     }
 
     /// <summary>Unmaps; the owner also removes the file.</summary>
-    public void Dispose()
+    public void Dispose() => Dispose(retireInPlace: false);
+
+    /// <summary>
+    /// Unmaps, or with <paramref name="retireInPlace"/> (spans over the arena may still be in use
+    /// on other threads) atomically replaces the range with read-only anonymous zero pages: the
+    /// shared pages are freed, a stale reader sees zeros instead of faulting, and only the
+    /// address range stays reserved.
+    /// </summary>
+    public void Dispose(bool retireInPlace)
     {
         var addr = Interlocked.Exchange(ref _base, 0);
         if (addr == 0) return;
-        Libc.Munmap(addr, (nuint)Capacity);
+        var replaced = retireInPlace &&
+            Libc.Mmap(addr, (nuint)Capacity, Libc.PROT_READ, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_FIXED, -1, 0) == addr;
+        if (!replaced) Libc.Munmap(addr, (nuint)Capacity);
         if (IsOwner) Libc.Unlink(Path);
     }
 }

@@ -55,6 +55,17 @@ public sealed partial class PlasmaStore : IDisposable
     /// <summary>The shared memory.</summary>
     public PlasmaArena Arena { get; }
 
+    private int _activeUsers;
+
+    /// <summary>
+    /// Brackets in-process work that touches the arena outside the lock (a write between create
+    /// and seal, a view being made): while any is active, disposal retires the mapping in place
+    /// instead of unmapping it under the user's feet.
+    /// </summary>
+    internal void EnterUse() => Interlocked.Increment(ref _activeUsers);
+
+    internal void ExitUse() => Interlocked.Decrement(ref _activeUsers);
+
     /// <summary>Views handed out in this process, invalidated before the arena is unmapped.</summary>
     internal Client.ViewRegistry LocalViews { get; } = new();
 
@@ -388,11 +399,12 @@ public sealed partial class PlasmaStore : IDisposable
             _sealWaiters.Clear();
         }
         foreach (var w in waiters) w.TrySetException(new PlasmaException(PlasmaStatus.Disconnected, "the object store was shut down"));
+        var inUse = Volatile.Read(ref _activeUsers) > 0 || LocalViews.Count > 0;
         LocalViews.InvalidateAll();
         IDisposable[] pins;
         lock (_lock) { pins = _arenaPins.ToArray(); _arenaPins.Clear(); }
         foreach (var pin in pins) pin.Dispose(); // unpin before the memory goes away
-        Arena.Dispose();
+        Arena.Dispose(retireInPlace: inUse);
         try { System.IO.Directory.Delete(SpillDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
