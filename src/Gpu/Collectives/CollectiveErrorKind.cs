@@ -1,0 +1,17 @@
+namespace Ray.Gpu.Collectives;
+
+/// <summary>Why a collective operation failed; the same on every rank of the group.</summary>
+public enum CollectiveErrorKind
+{
+    /// <summary>A rank called <see cref="Communicator.Abort(string?)"/> (it died or left).</summary>
+    RankAborted = 1,
+
+    /// <summary>A rank did not arrive within the group's timeout.</summary>
+    Timeout = 2,
+
+    /// <summary>Ranks called different operations, element types or sizes.</summary>
+    Mismatch = 3,
+
+    /// <summary>The group was disposed while operations were pending.</summary>
+    GroupClosed = 4,
+}

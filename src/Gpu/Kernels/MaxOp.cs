@@ -1,0 +1,17 @@
+namespace Ray.Gpu.Kernels;
+
+/// <summary>Element-wise maximum for every supported element type.</summary>
+public readonly struct MaxOp : IReduceOp<float>, IReduceOp<double>, IReduceOp<int>, IReduceOp<long>
+{
+    /// <inheritdoc />
+    public float Apply(float left, float right) => left > right ? left : right;
+
+    /// <inheritdoc />
+    public double Apply(double left, double right) => left > right ? left : right;
+
+    /// <inheritdoc />
+    public int Apply(int left, int right) => left > right ? left : right;
+
+    /// <inheritdoc />
+    public long Apply(long left, long right) => left > right ? left : right;
+}

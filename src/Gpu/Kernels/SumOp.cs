@@ -1,0 +1,17 @@
+namespace Ray.Gpu.Kernels;
+
+/// <summary>Element-wise sum for every supported element type.</summary>
+public readonly struct SumOp : IReduceOp<float>, IReduceOp<double>, IReduceOp<int>, IReduceOp<long>
+{
+    /// <inheritdoc />
+    public float Apply(float left, float right) => left + right;
+
+    /// <inheritdoc />
+    public double Apply(double left, double right) => left + right;
+
+    /// <inheritdoc />
+    public int Apply(int left, int right) => unchecked(left + right);
+
+    /// <inheritdoc />
+    public long Apply(long left, long right) => unchecked(left + right);
+}
