@@ -179,7 +179,8 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     /// <summary>Closes the connection; the store releases this client's views and unsealed objects.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        await _connection.CloseAsync("closed locally").ConfigureAwait(false);
+        await _connection.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         var inUse = _views.Count > 0;
         _views.InvalidateAll();
         _arena?.Dispose(retireInPlace: inUse); // a span still being read sees zeros, never a fault

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using Ray.Protocol;
 using Ray.Raylet.Messages;
-using Ray.Raylet.Net;
 
 namespace Ray.Raylet.Server;
 

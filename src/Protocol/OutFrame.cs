@@ -1,7 +1,6 @@
 using System.Buffers;
-using Ray.Protocol;
 
-namespace Ray.Plasma.Server;
+namespace Ray.Protocol;
 
 /// <summary>A frame waiting in a connection's outbox; its payload is rented and returned after writing.</summary>
 internal readonly struct OutFrame(ushort kind, FrameFlags flags, ulong requestId, byte[]? payload, int length)
@@ -20,9 +19,16 @@ internal readonly struct OutFrame(ushort kind, FrameFlags flags, ulong requestId
         return new OutFrame(kind, flags, requestId, buffer, payload.Length);
     }
 
+    /// <summary>Writes the frame and returns the rented payload.</summary>
     internal void WriteTo(IBufferWriter<byte> output)
     {
         FrameWriter.Write(output, Kind, Flags, RequestId, Payload is null ? default : Payload.AsSpan(0, Length));
+        Return();
+    }
+
+    /// <summary>Returns the rented payload without writing (the connection closed first).</summary>
+    internal void Return()
+    {
         if (Payload is not null) ArrayPool<byte>.Shared.Return(Payload);
     }
 }

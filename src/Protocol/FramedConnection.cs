@@ -3,17 +3,17 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Ray.Protocol;
 
-namespace Ray.Raylet.Net;
+namespace Ray.Protocol;
 
 /// <summary>
-/// One socket with a receive loop and a send loop (the approach of Ray.Plasma's connection,
-/// which is internal to Plasma). Outbound frames go through a single-reader channel and are
-/// flushed once per batch; inbound frames are parsed by <see cref="FrameParser"/> and handed to
+/// One socket with a receive loop and a send loop, shared by the Plasma store, its clients and
+/// the raylet. Outbound frames go through a single-reader channel and are flushed once per
+/// batch; inbound frames are parsed by <see cref="FrameParser"/> and handed to
 /// <see cref="OnFrame"/>. A malformed frame closes this connection only.
 ///
-/// Differences from Plasma's: the payload limit can change on a live connection (small before
-/// the handshake, larger after), and a close drains the outbox first, so an error reply queued
-/// just before a protocol error reaches the peer before the FIN. When this side closes because
+/// The payload limit can change on a live connection (small before a handshake, larger after),
+/// and a close drains the outbox first, so an error reply queued just before a protocol error
+/// reaches the peer before the FIN. When this side closes because
 /// of bad input, it then reads and discards what the peer still sends for a moment ("lingering
 /// close"): closing a socket with unread input sends a RST, which can destroy the error reply in
 /// flight.
@@ -74,9 +74,12 @@ internal abstract class FramedConnection
     protected virtual void OnClosed(string reason) { }
 
     /// <summary>Queues a frame; false when the connection is closing (the frame is dropped).</summary>
-    internal bool Send(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload)
+    internal bool Send(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload) =>
+        Send(OutFrame.Create(kind, flags, requestId, payload));
+
+    /// <summary>Queues a built frame; false when the connection is closing (the frame is dropped).</summary>
+    internal bool Send(in OutFrame frame)
     {
-        var frame = OutFrame.Create(kind, flags, requestId, payload);
         if (_outbox.Writer.TryWrite(frame)) return true;
         frame.Return();
         return false;
