@@ -62,3 +62,31 @@ public class DevicePinTests
         Assert.Throws<ObjectDisposedException>(() => view.PinForDevice(pinner));
     }
 }
+
+/// <summary>A create that could never fit must fail before it evicts or spills anything.</summary>
+public class FragmentedStoreTests
+{
+    [Fact]
+    public async Task OversizedCreate_OnAFragmentedStore_FailsWithoutEvictingOrSpilling()
+    {
+        using var scope = new StoreScope(4 << 20);
+        var store = scope.Store;
+        var client = new PlasmaLocalClient(store);
+        // Four 1 MiB slots (minus headers): held, evictable, held, spillable.
+        var size = (1 << 20) - 2 * 64;
+        var ids = Enumerable.Range(1, 4).Select(i => new PlasmaObjectId(3, (ulong)i)).ToArray();
+        for (var i = 0; i < 4; i++)
+        {
+            var w = client.Create(ids[i], size, pinned: i != 1);
+            await w.SealAsync();
+        }
+        using var held0 = client.TryGet(ids[0])!;
+        using var held2 = client.TryGet(ids[2])!;
+        // 2 MiB could be reclaimed in total, but never contiguously: slots 0 and 2 are in use.
+        Assert.Throws<ObjectStoreFullException>(() => client.Create(new PlasmaObjectId(3, 99), (3 << 19)));
+        var stats = store.Stats;
+        Assert.Equal(0, stats.Evictions);
+        Assert.Equal(0, stats.SpillCount);
+        Assert.True(store.Contains(ids[1]) && store.Contains(ids[3]));
+    }
+}

@@ -15,15 +15,11 @@ public sealed partial class PlasmaStore
     /// </summary>
     private long AllocateLocked(long size)
     {
-        // Fail fast, before evicting or spilling anything, when even all of that would not be enough.
-        if (_allocator.LargestFree < ArenaAllocator.RoundUp(size))
-        {
-            long reclaimable = _allocator.FreeBytes;
-            foreach (var e in _lru) reclaimable += ArenaAllocator.RoundUp(e.AllocationSize);
-            foreach (var e in _pinned) reclaimable += ArenaAllocator.RoundUp(e.AllocationSize);
-            if (reclaimable < ArenaAllocator.RoundUp(size))
-                throw new ObjectStoreFullException(size, _allocator.Capacity, _allocator.Capacity - reclaimable, _allocator.LargestFree);
-        }
+        // Fail fast, before evicting or spilling anything, when even all of that could not make
+        // a contiguous block this large (objects in use or being written split the arena).
+        var need = ArenaAllocator.RoundUp(size);
+        if (_allocator.LargestFree < need && LargestReclaimableRun(out var reclaimable) < need)
+            throw new ObjectStoreFullException(size, _allocator.Capacity, _allocator.Capacity - reclaimable, _allocator.LargestFree);
         while (true)
         {
             if (_allocator.TryAllocate(size, out var offset)) return offset;
@@ -40,6 +36,38 @@ public sealed partial class PlasmaStore
             var inUse = _allocator.Capacity - _allocator.FreeBytes;
             throw new ObjectStoreFullException(size, _allocator.Capacity, inUse, _allocator.LargestFree);
         }
+    }
+
+    /// <summary>
+    /// The largest contiguous range that free space plus every evictable or spillable object
+    /// would form, between objects that must stay (referenced or unsealed); and the total of
+    /// free plus reclaimable bytes.
+    /// </summary>
+    private long LargestReclaimableRun(out long reclaimableTotal)
+    {
+        var blocks = new List<(long Offset, long Size, bool Reclaimable)>(_objects.Count);
+        foreach (var e in _objects.Values)
+            if (e.Offset >= 0) blocks.Add((e.Offset, ArenaAllocator.RoundUp(e.AllocationSize), e.LruNode is not null || e.PinnedNode is not null));
+        blocks.Sort((x, y) => x.Offset.CompareTo(y.Offset));
+        long best = 0, run = 0, cursor = 0;
+        reclaimableTotal = _allocator.FreeBytes;
+        foreach (var (offset, length, reclaimable) in blocks)
+        {
+            run += offset - cursor; // the free gap before this block
+            if (reclaimable)
+            {
+                run += length;
+                reclaimableTotal += length;
+            }
+            else
+            {
+                best = Math.Max(best, run);
+                run = 0;
+            }
+            cursor = offset + length;
+        }
+        run += _allocator.Capacity - cursor;
+        return Math.Max(best, run);
     }
 
     private void Evict(StoreEntry e)
