@@ -81,6 +81,17 @@ internal static unsafe class Views
 
     internal static ulong Open(ObjectRef<byte[]> objectRef, int owner, TimeSpan? timeout, out byte* data, out int length, out bool shared)
     {
+        // Fast path for small inline objects: copy straight out of the store's bytes (the
+        // caller's object handle keeps them alive), no intermediate view object.
+        if (objectRef.TypedEntry.TryGetInlineBytes(out var inline) && inline.Length <= CopyThreshold)
+        {
+            length = inline.Length;
+            shared = false;
+            data = length == 0 ? null : (byte*)NativeMemory.Alloc((nuint)length);
+            inline.CopyTo(new Span<byte>(data, length));
+            try { return Handles.Add(HandleKind.View, Copied, owner, (nint)data); }
+            catch { NativeMemory.Free(data); throw; }
+        }
         var view = objectRef.GetView(timeout);
         try
         {

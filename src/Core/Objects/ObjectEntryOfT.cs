@@ -112,6 +112,20 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     }
 
     /// <summary>
+    /// The inline bytes of a ready raw-array object (not in shared memory), for callers that copy
+    /// them out at once while they hold a reference (the C ABI's small views). False otherwise.
+    /// </summary>
+    internal bool TryGetInlineBytes(out ReadOnlySpan<byte> bytes)
+    {
+        bytes = default;
+        if (Codec<T>.Kind != CodecKind.RawArray || !IsCompleted || IsFailed || _inPlasma) return false;
+        var buffer = Volatile.Read(ref _buffer);
+        if (buffer is null || IsFreed) return false;
+        bytes = new ReadOnlySpan<byte>(buffer, 0, Math.Max(0, _length));
+        return true;
+    }
+
+    /// <summary>
     /// A zero-copy view of an unmanaged array's bytes: in shared memory for large objects,
     /// else the store's own immutable copy. Holds a reference to the object until disposed.
     /// </summary>
