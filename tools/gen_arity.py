@@ -65,7 +65,7 @@ def remote_functions():
         where TDelegate : Delegate
     {{
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<{tpc}TR>(invoke);
         spec.Bind(core);
         try
@@ -212,7 +212,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, {g}>? _sync;
     private readonly Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, {g}>? sync,
         Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -220,14 +220,14 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }}
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote({args})
     {{
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, {g}>(_sync, _async);
         spec.Bind(core);
         try

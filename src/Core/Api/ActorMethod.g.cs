@@ -210,7 +210,7 @@ public readonly struct ActorMethod<TActor, TR> where TActor : class
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, TR>? _sync;
     private readonly Func<TActor, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, TR>? sync,
         Func<TActor, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -218,14 +218,14 @@ public readonly struct ActorMethod<TActor, TR> where TActor : class
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote()
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, TR>(_sync, _async);
         spec.Bind(core);
         try
@@ -247,7 +247,7 @@ public readonly struct ActorMethod<TActor, T1, TR> where TActor : class
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, T1, TR>? _sync;
     private readonly Func<TActor, T1, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, TR>? sync,
         Func<TActor, T1, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -255,14 +255,14 @@ public readonly struct ActorMethod<TActor, T1, TR> where TActor : class
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote(Arg<T1> arg1)
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, T1, TR>(_sync, _async);
         spec.Bind(core);
         try
@@ -284,7 +284,7 @@ public readonly struct ActorMethod<TActor, T1, T2, TR> where TActor : class
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, T1, T2, TR>? _sync;
     private readonly Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, TR>? sync,
         Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -292,14 +292,14 @@ public readonly struct ActorMethod<TActor, T1, T2, TR> where TActor : class
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2)
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, T1, T2, TR>(_sync, _async);
         spec.Bind(core);
         try
@@ -322,7 +322,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, TR> where TActor : class
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, T1, T2, T3, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, TR>? sync,
         Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -330,14 +330,14 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, TR> where TActor : class
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3)
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, T1, T2, T3, TR>(_sync, _async);
         spec.Bind(core);
         try
@@ -361,7 +361,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, TR> where TActor : cl
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, T1, T2, T3, T4, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, T4, TR>? sync,
         Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -369,14 +369,14 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, TR> where TActor : cl
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4)
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, T1, T2, T3, T4, TR>(_sync, _async);
         spec.Bind(core);
         try
@@ -401,7 +401,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, TR> where TActor 
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, T1, T2, T3, T4, T5, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, T4, T5, TR>? sync,
         Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -409,14 +409,14 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, TR> where TActor 
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5)
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, TR>(_sync, _async);
         spec.Bind(core);
         try
@@ -442,7 +442,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> where TAc
     private readonly ActorHandle<TActor> _handle;
     private readonly Func<TActor, T1, T2, T3, T4, T5, T6, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? _async;
-    private readonly Delegate _source;
+    private readonly FunctionDescriptor _descriptor;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, T4, T5, T6, TR>? sync,
         Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -450,14 +450,14 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> where TAc
         _handle = handle;
         _sync = sync;
         _async = async;
-        _source = source;
+        _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
     }
 
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
     public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, Arg<T6> arg6)
     {
         var core = _handle.Instance.Core;
-        var descriptor = FunctionDescriptor.For(_source);
+        var descriptor = _descriptor;
         var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(_sync, _async);
         spec.Bind(core);
         try

@@ -72,7 +72,6 @@ public sealed class ObjectView<T> : IDisposable where T : unmanaged
     {
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
         _shared?.Dispose();
-        _manager?.Unpin();
         ((IDisposable?)_manager)?.Dispose();
         _entry.Release();
     }

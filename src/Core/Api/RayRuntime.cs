@@ -51,8 +51,8 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException">The delegate is bound to an instance or captures state.</exception>
     public RemoteFunction<TDelegate> Task<TDelegate>(TDelegate function) where TDelegate : Delegate
     {
-        Tasks.FunctionDescriptor.For(function ?? throw new ArgumentNullException(nameof(function)));
-        return new(this, function, null);
+        var descriptor = Tasks.FunctionDescriptor.For(function ?? throw new ArgumentNullException(nameof(function)));
+        return new(this, function, descriptor, null);
     }
 
     // ---- objects ----

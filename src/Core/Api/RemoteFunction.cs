@@ -7,18 +7,22 @@ namespace Ray;
 /// </summary>
 public readonly struct RemoteFunction<TDelegate> where TDelegate : Delegate
 {
-    internal RemoteFunction(RayRuntime runtime, TDelegate function, TaskOptions? options)
+    internal RemoteFunction(RayRuntime runtime, TDelegate function, Tasks.FunctionDescriptor descriptor, TaskOptions? options)
     {
         Runtime = runtime;
         Function = function;
+        Descriptor = descriptor;
         TaskOptions = options;
     }
 
     internal RayRuntime Runtime { get; }
     internal TDelegate Function { get; }
+
+    /// <summary>Resolved once when the function is made, so submitting does no lookup.</summary>
+    internal Tasks.FunctionDescriptor Descriptor { get; }
     internal TaskOptions? TaskOptions { get; }
 
     /// <summary>The same function with these options (resources, retries, name).</summary>
     public RemoteFunction<TDelegate> Options(TaskOptions options) =>
-        new(Runtime, Function, options ?? throw new ArgumentNullException(nameof(options)));
+        new(Runtime, Function, Descriptor, options ?? throw new ArgumentNullException(nameof(options)));
 }

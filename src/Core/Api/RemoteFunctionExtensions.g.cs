@@ -39,7 +39,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<TR>(invoke);
         spec.Bind(core);
         try
@@ -86,7 +86,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<T1, TR>(invoke);
         spec.Bind(core);
         try
@@ -133,7 +133,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<T1, T2, TR>(invoke);
         spec.Bind(core);
         try
@@ -181,7 +181,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<T1, T2, T3, TR>(invoke);
         spec.Bind(core);
         try
@@ -230,7 +230,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<T1, T2, T3, T4, TR>(invoke);
         spec.Bind(core);
         try
@@ -280,7 +280,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<T1, T2, T3, T4, T5, TR>(invoke);
         spec.Bind(core);
         try
@@ -331,7 +331,7 @@ public static class RemoteFunctionExtensions
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
-        var descriptor = FunctionDescriptor.For(f.Function);
+        var descriptor = f.Descriptor;
         var spec = new FuncTask<T1, T2, T3, T4, T5, T6, TR>(invoke);
         spec.Bind(core);
         try

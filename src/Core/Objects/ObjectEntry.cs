@@ -210,14 +210,9 @@ internal abstract class ObjectEntry
     {
         var s = Volatile.Read(ref _state);
         if (s == Ready) return;
-        if (s == Failed) throw Rethrowable(_error!);
+        if (s == Failed) throw _error!; // shared by every getter; its remote data is immutable
         if (s == Freed) throw ExceptionFactory.ObjectFreed(Id);
         throw new InvalidOperationException($"Object {Id} is not completed.");
     }
 
-    /// <summary>
-    /// Stored errors are shared by every getter; a fresh typed exception per throw would lose
-    /// the remote stack, so the same instance is rethrown (its remote data is immutable).
-    /// </summary>
-    private static Exception Rethrowable(Exception e) => e;
 }

@@ -30,12 +30,8 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
         else if (Codec<T>.Kind == CodecKind.RawArray && value is not null && Codec<T>.RawBytes(value).Length >= Store.LargeObjects.Threshold)
         {
-            // A large unmanaged array: one copy, straight into shared memory.
-            var bytes = Codec<T>.RawBytes(value);
-            Store.LargeObjects.Put(Id, bytes);
-            _inPlasma = true;
-            _length = bytes.Length;
-            SizeBytes = bytes.Length;
+            SetRawBytes(Codec<T>.RawBytes(value)); // a large unmanaged array: one copy, straight into shared memory (completes)
+            return;
         }
         else
         {

@@ -42,7 +42,6 @@ internal sealed class LocalScheduler
 
     internal int ReadyCount => Volatile.Read(ref _readyCount);
 
-    internal IReadOnlyList<SchedulingClass> AllClasses => _classes;
 
     /// <summary>Some class has queued tasks that did not fit; lease holders should yield.</summary>
     internal bool Starving => _starving;

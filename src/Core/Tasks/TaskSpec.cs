@@ -41,9 +41,8 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>Attaches the runtime before arguments are captured (so a failed capture can release them).</summary>
     internal void Bind(Runtime.RuntimeCore core) => Core = core;
 
-    internal void Init(Runtime.RuntimeCore core, TaskId id, SchedulingClass cls, TaskOptions options, string name, ObjectEntry result)
+    internal void Init(TaskId id, SchedulingClass cls, TaskOptions options, string name, ObjectEntry result)
     {
-        Core = core;
         Id = id;
         Class = cls;
         Options = options;

@@ -276,7 +276,6 @@ public sealed partial class PlasmaStore : IDisposable
         if (e.RefCount == 0) Untrack(e);
         e.RefCount++;
         e.Readers[client] = e.Readers.TryGetValue(client, out var n) ? n + 1 : 1;
-        if (e.LruNode is not null) { /* referenced entries are never in the LRU */ }
     }
 
     private StoreEntry Find(PlasmaObjectId id) =>
