@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Ray.Plasma.Store;
+using Ray.Protocol;
 
 namespace Ray.Plasma.Server;
 
@@ -14,11 +14,7 @@ namespace Ray.Plasma.Server;
 /// </summary>
 public sealed partial class PlasmaServer : IAsyncDisposable
 {
-    private readonly Socket _listener;
-    private readonly ConcurrentDictionary<long, PlasmaServerConnection> _connections = new();
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _acceptLoop;
-    private long _nextClient;
+    private readonly FramedListener<PlasmaServerConnection> _listener;
 
     /// <summary>Binds <paramref name="socketPath"/> (replacing a stale socket file).</summary>
     public PlasmaServer(PlasmaStore store, string socketPath, ILogger? logger = null)
@@ -27,9 +23,14 @@ public sealed partial class PlasmaServer : IAsyncDisposable
         SocketPath = socketPath;
         Logger = logger ?? NullLogger.Instance;
         if (File.Exists(socketPath)) File.Delete(socketPath);
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        _listener.Listen(512);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        socket.Listen(512);
+        // The listener's connection id is the store's client id.
+        _listener = new FramedListener<PlasmaServerConnection>(socket,
+            (accepted, id) => new PlasmaServerConnection(this, accepted, id),
+            e => Log.AcceptFailed(Logger, e.Message),
+            (c, e) => Log.ConnectionFailed(Logger, c.ClientId, e));
     }
 
     /// <summary>The store served.</summary>
@@ -41,39 +42,13 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     internal ILogger Logger { get; }
 
     /// <summary>Clients connected now.</summary>
-    public int ConnectionCount => _connections.Count;
+    public int ConnectionCount => _listener.Count;
 
     /// <summary>Starts accepting clients.</summary>
     public PlasmaServer Start()
     {
-        _acceptLoop ??= AcceptLoopAsync();
+        _listener.Start();
         return this;
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket socket;
-            try { socket = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) { break; }
-            catch (SocketException e)
-            {
-                Log.AcceptFailed(Logger, e.Message);
-                continue;
-            }
-            var id = Interlocked.Increment(ref _nextClient);
-            var connection = new PlasmaServerConnection(this, socket, id);
-            _connections[id] = connection;
-            _ = RunConnectionAsync(connection);
-        }
-    }
-
-    private async Task RunConnectionAsync(PlasmaServerConnection connection)
-    {
-        await Task.Yield();
-        try { await connection.RunAsync().ConfigureAwait(false); }
-        finally { _connections.TryRemove(connection.ClientId, out _); }
     }
 
     internal void OnClientClosed(long clientId, string reason)
@@ -85,10 +60,7 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     /// <summary>Stops accepting, closes every connection and removes the socket file.</summary>
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Dispose();
-        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
-        foreach (var c in _connections.Values) await c.CloseAsync("server shutting down").ConfigureAwait(false);
+        await _listener.StopAsync("server shutting down", TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         try { File.Delete(SocketPath); } catch (IOException) { }
     }
 
@@ -99,5 +71,8 @@ public sealed partial class PlasmaServer : IAsyncDisposable
 
         [LoggerMessage(2, LogLevel.Warning, "Plasma accept failed: {Error}")]
         public static partial void AcceptFailed(ILogger logger, string error);
+
+        [LoggerMessage(3, LogLevel.Error, "Plasma client {Client} connection failed")]
+        public static partial void ConnectionFailed(ILogger logger, long client, Exception error);
     }
 }

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Ray.Protocol;
 
 namespace Ray.Raylet.Server;
 
@@ -14,13 +14,9 @@ namespace Ray.Raylet.Server;
 /// </summary>
 internal sealed partial class RayletServer : IAsyncDisposable
 {
-    private readonly Socket _listener;
-    private readonly ConcurrentDictionary<long, RayletServerConnection> _connections = new();
-    private readonly CancellationTokenSource _stop = new();
+    private readonly FramedListener<RayletServerConnection> _listener;
     private readonly RayletServerOptions _options;
     private readonly ILogger _logger;
-    private Task? _acceptLoop;
-    private long _nextConnection;
     private int _authenticated;
 
     /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free port); call <see cref="Start"/> to accept.</summary>
@@ -29,18 +25,21 @@ internal sealed partial class RayletServer : IAsyncDisposable
         Host = host;
         _options = options ?? new RayletServerOptions();
         _logger = logger ?? NullLogger.Instance;
-        _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            _listener.Bind(endpoint);
-            _listener.Listen(512);
+            socket.Bind(endpoint);
+            socket.Listen(512);
         }
         catch
         {
-            _listener.Dispose();
+            socket.Dispose();
             throw;
         }
-        LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        _listener = new FramedListener<RayletServerConnection>(socket, Accept,
+            e => Log.AcceptFailed(_logger, e.Message),
+            (c, e) => Log.ConnectionCrashed(_logger, c.Id, c.Peer, e)); // never takes the raylet down
     }
 
     internal IRayletHost Host { get; }
@@ -49,7 +48,7 @@ internal sealed partial class RayletServer : IAsyncDisposable
     internal IPEndPoint LocalEndPoint { get; }
 
     /// <summary>Connections open now.</summary>
-    internal int ConnectionCount => _connections.Count;
+    internal int ConnectionCount => _listener.Count;
 
     /// <summary>Connections open now that said Hello.</summary>
     internal int AuthenticatedCount => Volatile.Read(ref _authenticated);
@@ -57,46 +56,24 @@ internal sealed partial class RayletServer : IAsyncDisposable
     /// <summary>Starts accepting.</summary>
     internal RayletServer Start()
     {
-        _acceptLoop ??= AcceptLoopAsync();
+        _listener.Start();
         return this;
     }
 
-    private async Task AcceptLoopAsync()
+    private RayletServerConnection? Accept(Socket socket, long id)
     {
-        while (!_stop.IsCancellationRequested)
+        var peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
+        if (_listener.Count >= _options.MaxConnections)
         {
-            Socket socket;
-            try { socket = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) { break; }
-            catch (ObjectDisposedException) { break; }
-            catch (SocketException e)
-            {
-                Log.AcceptFailed(_logger, e.Message);
-                continue;
-            }
-            var peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
-            if (_connections.Count >= _options.MaxConnections)
-            {
-                Log.TooManyConnections(_logger, peer, _options.MaxConnections);
-                socket.Dispose();
-                continue;
-            }
-            socket.NoDelay = true;
-            var id = Interlocked.Increment(ref _nextConnection);
-            var connection = new RayletServerConnection(this, socket, id, peer);
-            _connections[id] = connection;
-            Log.Accepted(_logger, id, peer);
-            _ = RunConnectionAsync(connection);
-            _ = connection.EnforceHandshakeTimeoutAsync(_options.HandshakeTimeout);
+            Log.TooManyConnections(_logger, peer, _options.MaxConnections);
+            socket.Dispose();
+            return null;
         }
-    }
-
-    private async Task RunConnectionAsync(RayletServerConnection connection)
-    {
-        await Task.Yield();
-        try { await connection.RunAsync().ConfigureAwait(false); }
-        catch (Exception e) { Log.ConnectionCrashed(_logger, connection.Id, connection.Peer, e); } // never takes the raylet down
-        finally { _connections.TryRemove(connection.Id, out _); }
+        socket.NoDelay = true;
+        var connection = new RayletServerConnection(this, socket, id, peer);
+        Log.Accepted(_logger, id, peer);
+        _ = connection.EnforceHandshakeTimeoutAsync(_options.HandshakeTimeout);
+        return connection;
     }
 
     /// <summary>Counts an authenticated connection (called at most once per connection, never after its close).</summary>
@@ -119,14 +96,8 @@ internal sealed partial class RayletServer : IAsyncDisposable
     /// <summary>Stops accepting and closes every connection (flushing queued replies first).</summary>
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Dispose();
-        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
-        var open = _connections.Values.ToArray();
-        await Task.WhenAll(open.Select(c => c.CloseAsync("raylet shutting down"))).ConfigureAwait(false);
         // The receive loops finish on their own once the sockets are shut down.
-        try { await Task.WhenAll(open.Select(c => c.Completion)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
-        catch (TimeoutException) { Log.SlowClose(_logger, open.Count(c => !c.Completion.IsCompleted)); }
-        _stop.Dispose();
+        var slow = await _listener.StopAsync("raylet shutting down", TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        if (slow > 0) Log.SlowClose(_logger, slow);
     }
 }
