@@ -6,6 +6,8 @@ using Ray.Plasma.Server;
 using Ray.Protocol;
 using static Ray.Plasma.Tests.TestUtil;
 
+using Ray.Tests.Shared;
+
 namespace Ray.Plasma.Tests;
 
 /// <summary>The frame parser and payload reader on hostile input.</summary>
@@ -29,7 +31,7 @@ public class ProtocolFuzzTests
         var bytes = w.WrittenSpan.ToArray();
         foreach (var split in new[] { 0, 1, 7, 100 })
         {
-            var seq = split == 0 ? new ReadOnlySequence<byte>(bytes) : Segmented(bytes, rng, split);
+            var seq = split == 0 ? new ReadOnlySequence<byte>(bytes) : SegmentedBytes.Split(bytes, rng, split);
             var parser = new FrameParser(MaxPayload);
             foreach (var (header, payload) in frames)
             {
@@ -98,7 +100,7 @@ public class ProtocolFuzzTests
         for (var c = 0; c < 20_000; c++)
         {
             var bytes = c % 3 == 0 ? RandomBytes(rng.Next(0, 200), c) : Mutate(ValidStream(rng), rng);
-            var seq = rng.Next(4) == 0 ? Segmented(bytes, rng, rng.Next(1, 32)) : new ReadOnlySequence<byte>(bytes);
+            var seq = rng.Next(4) == 0 ? SegmentedBytes.Split(bytes, rng, rng.Next(1, 32)) : new ReadOnlySequence<byte>(bytes);
             var parser = new FrameParser(rng.Next(3) == 0 ? rng.Next(0, 100) : MaxPayload);
             var steps = 0;
             try
@@ -139,7 +141,7 @@ public class ProtocolFuzzTests
         {
             var payload = RandomBytes(rng.Next(0, 48), c);
             if (payload.Length >= 2 && rng.Next(2) == 0) BinaryPrimitives.WriteUInt16LittleEndian(payload, (ushort)rng.Next(0, payload.Length + 4)); // plausible string lengths
-            var seq = rng.Next(3) == 0 ? Segmented(payload, rng, 3) : new ReadOnlySequence<byte>(payload);
+            var seq = rng.Next(3) == 0 ? SegmentedBytes.Split(payload, rng, 3) : new ReadOnlySequence<byte>(payload);
             try
             {
                 var r = new PayloadReader(seq, 1);
@@ -279,34 +281,5 @@ public class ProtocolFuzzTests
         }
         if (rng.Next(8) == 0 && list.Count >= 4) BinaryPrimitives.WriteInt32LittleEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list), rng.Next(int.MinValue, int.MaxValue));
         return list.ToArray();
-    }
-
-    /// <summary>The bytes as a multi-segment sequence (segments of 1..maxSegment bytes, some empty).</summary>
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes, Random rng, int maxSegment)
-    {
-        if (bytes.Length == 0) return ReadOnlySequence<byte>.Empty;
-        Segment? first = null, last = null;
-        var at = 0;
-        while (at < bytes.Length)
-        {
-            var n = Math.Min(bytes.Length - at, rng.Next(0, maxSegment + 1));
-            var seg = new Segment(bytes.AsMemory(at, n));
-            if (first is null) first = last = seg;
-            else last = last!.Append(seg);
-            at += n;
-        }
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
-
-        public Segment Append(Segment next)
-        {
-            next.RunningIndex = RunningIndex + Memory.Length;
-            Next = next;
-            return next;
-        }
     }
 }

@@ -8,6 +8,8 @@ using Ray.Plasma.Server;
 using Ray.Plasma.Store;
 using Ray.Protocol;
 
+using Ray.Tests.Shared;
+
 namespace Ray.Plasma.Tests;
 
 /// <summary>
@@ -167,27 +169,16 @@ internal static class TestUtil
     }
 }
 
-/// <summary>Frames over a raw socket, for tests that speak the protocol by hand.</summary>
-internal sealed class RawConnection : IAsyncDisposable
+/// <summary>Frames over the store's Unix socket, for tests that speak the protocol by hand.</summary>
+internal sealed class RawConnection : RawFrameSocket
 {
-    private readonly Socket _socket;
-    private readonly FrameParser _parser = new(PlasmaProtocol.MaxPayload);
-    private byte[] _pending = [];
-
-    private RawConnection(Socket socket) => _socket = socket;
+    private RawConnection(Socket socket) : base(socket, PlasmaProtocol.MaxPayload) { }
 
     public static async Task<RawConnection> ConnectAsync(string socketPath)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
         return new RawConnection(socket);
-    }
-
-    public static byte[] Frame(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload)
-    {
-        var w = new ArrayBufferWriter<byte>();
-        FrameWriter.Write(w, kind, flags, requestId, payload);
-        return w.WrittenSpan.ToArray();
     }
 
     public static byte[] HelloFrame(ulong requestId = 1)
@@ -197,8 +188,6 @@ internal sealed class RawConnection : IAsyncDisposable
         return Frame((ushort)PlasmaMessageKind.Hello, FrameFlags.None, requestId, p);
     }
 
-    public async Task SendAsync(byte[] bytes) => await _socket.SendAsync(bytes, SocketFlags.None);
-
     /// <summary>Sends Hello and checks the reply.</summary>
     public async Task HelloAsync()
     {
@@ -207,49 +196,6 @@ internal sealed class RawConnection : IAsyncDisposable
         Assert.NotNull(reply);
         Assert.Equal((ushort)PlasmaMessageKind.Hello, reply.Value.Header.Kind);
         Assert.Equal(FrameFlags.Reply, reply.Value.Header.Flags);
-    }
-
-    /// <summary>The next frame, or null when the peer closed the connection.</summary>
-    public async Task<(FrameHeader Header, byte[] Payload)?> ReadFrameAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var chunk = new byte[4096];
-        while (true)
-        {
-            var seq = new ReadOnlySequence<byte>(_pending);
-            if (_parser.TryParseFrame(ref seq, out var frame))
-            {
-                var result = (frame.Header, frame.Payload.ToArray());
-                _pending = seq.ToArray();
-                return result;
-            }
-            int n;
-            try { n = await _socket.ReceiveAsync(chunk, SocketFlags.None, cts.Token); }
-            catch (OperationCanceledException) { throw new TimeoutException($"no frame and no close within {timeout.TotalSeconds:0.#} s"); }
-            catch (SocketException) { return null; } // reset by the peer: closed too
-            if (n == 0) return null;
-            _pending = [.. _pending, .. chunk.AsSpan(0, n)];
-        }
-    }
-
-    /// <summary>True when the server closes the connection (EOF or reset) within the timeout, ignoring frames.</summary>
-    public async Task<bool> ClosedByPeerAsync(TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        try
-        {
-            while (sw.Elapsed < timeout)
-                if (await ReadFrameAsync(timeout - sw.Elapsed) is null) return true;
-        }
-        catch (TimeoutException) { return false; }
-        catch (ProtocolException) { return false; }
-        return false;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        _socket.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 

@@ -5,6 +5,8 @@ using Ray.Protocol;
 using Ray.Raylet.Messages;
 using Ray.Raylet.Server;
 
+using Ray.Tests.Shared;
+
 namespace Ray.Raylet.Tests;
 
 /// <summary>
@@ -45,7 +47,7 @@ public class RayletFuzzTests
                 1 => ValidStream(rng),
                 _ => Mutate(ValidStream(rng), rng),
             };
-            var seq = rng.Next(4) == 0 ? Segmented(bytes, rng, rng.Next(1, 32)) : new ReadOnlySequence<byte>(bytes);
+            var seq = rng.Next(4) == 0 ? SegmentedBytes.Split(bytes, rng, rng.Next(1, 32)) : new ReadOnlySequence<byte>(bytes);
             var sink = new ListSink();
             var handler = new RayletRequestHandler(host, sink, $"fuzz case {c}");
             // The connection's limits: small until Hello succeeds, then the full maximum.
@@ -115,7 +117,7 @@ public class RayletFuzzTests
             {
                 var k = rng.Next(valid.Length); // the decoder; mutated payloads are of its own message
                 var payload = c % 3 == 0 ? TestUtil.RandomBytes(rng.Next(0, 120), rng) : Mutate(valid[k], rng);
-                var seq = rng.Next(3) == 0 ? Segmented(payload, rng, 7) : new ReadOnlySequence<byte>(payload);
+                var seq = rng.Next(3) == 0 ? SegmentedBytes.Split(payload, rng, 7) : new ReadOnlySequence<byte>(payload);
                 try
                 {
                     switch (k)
@@ -189,34 +191,5 @@ public class RayletFuzzTests
         if (rng.Next(8) == 0 && list.Count >= 4)
             BinaryPrimitives.WriteInt32LittleEndian(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list), rng.Next(int.MinValue, int.MaxValue));
         return list.ToArray();
-    }
-
-    /// <summary>The bytes as a multi-segment sequence (segments of 0..maxSegment bytes).</summary>
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes, Random rng, int maxSegment)
-    {
-        if (bytes.Length == 0) return ReadOnlySequence<byte>.Empty;
-        Segment? first = null, last = null;
-        var at = 0;
-        while (at < bytes.Length)
-        {
-            var n = Math.Min(bytes.Length - at, rng.Next(0, maxSegment + 1));
-            var seg = new Segment(bytes.AsMemory(at, n));
-            if (first is null) first = last = seg;
-            else last = last!.Append(seg);
-            at += n;
-        }
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
-
-        public Segment Append(Segment next)
-        {
-            next.RunningIndex = RunningIndex + Memory.Length;
-            Next = next;
-            return next;
-        }
     }
 }

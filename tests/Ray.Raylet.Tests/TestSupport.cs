@@ -8,6 +8,7 @@ using System.Text;
 using Ray.Protocol;
 using Ray.Raylet.Messages;
 using Ray.Raylet.Session;
+using Ray.Tests.Shared;
 
 // The raylet runs on Linux (/proc, Unix sockets, /dev/shm, signals); so do its tests.
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -162,13 +163,9 @@ internal sealed class RayletScope : IAsyncDisposable
 }
 
 /// <summary>Frames over a raw TCP socket, for tests that speak the raylet protocol by hand (or badly).</summary>
-internal sealed class RawRayletConnection : IAsyncDisposable
+internal sealed class RawRayletConnection : RawFrameSocket
 {
-    private readonly Socket _socket;
-    private readonly FrameParser _parser = new(RayletProtocol.MaxPayload);
-    private byte[] _pending = [];
-
-    private RawRayletConnection(Socket socket) => _socket = socket;
+    private RawRayletConnection(Socket socket) : base(socket, RayletProtocol.MaxPayload) { }
 
     public static async Task<RawRayletConnection> ConnectAsync(string address)
     {
@@ -178,17 +175,8 @@ internal sealed class RawRayletConnection : IAsyncDisposable
         return new RawRayletConnection(socket);
     }
 
-    public static byte[] Frame(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload)
-    {
-        var w = new ArrayBufferWriter<byte>();
-        FrameWriter.Write(w, kind, flags, requestId, payload);
-        return w.WrittenSpan.ToArray();
-    }
-
     public static byte[] HelloFrame(string token, uint version = RayletProtocol.Version, ulong requestId = 1) =>
         Frame((ushort)RayletMessageKind.Hello, FrameFlags.None, requestId, RayletCodec.EncodeHello(version, token));
-
-    public async Task SendAsync(byte[] bytes) => await _socket.SendAsync(bytes, SocketFlags.None);
 
     /// <summary>Says Hello with <paramref name="token"/> and checks the reply is a success.</summary>
     public async Task HelloAsync(string token)
@@ -200,29 +188,6 @@ internal sealed class RawRayletConnection : IAsyncDisposable
         RayletCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply.Value.Payload));
     }
 
-    /// <summary>The next frame, or null when the peer closed the connection.</summary>
-    public async Task<(FrameHeader Header, byte[] Payload)?> ReadFrameAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var chunk = new byte[4096];
-        while (true)
-        {
-            var seq = new ReadOnlySequence<byte>(_pending);
-            if (_parser.TryParseFrame(ref seq, out var frame))
-            {
-                var result = (frame.Header, frame.Payload.ToArray());
-                _pending = seq.ToArray();
-                return result;
-            }
-            int n;
-            try { n = await _socket.ReceiveAsync(chunk, SocketFlags.None, cts.Token); }
-            catch (OperationCanceledException) { throw new TimeoutException($"no frame and no close within {timeout.TotalSeconds:0.#} s"); }
-            catch (SocketException) { return null; } // reset by the peer: closed too
-            if (n == 0) return null;
-            _pending = [.. _pending, .. chunk.AsSpan(0, n)];
-        }
-    }
-
     /// <summary>Reads the error reply that must come next: its code and message.</summary>
     public async Task<(RayletErrorCode Code, string Message)> ReadErrorAsync(ushort kind, ulong requestId)
     {
@@ -232,26 +197,6 @@ internal sealed class RawRayletConnection : IAsyncDisposable
         Assert.Equal(kind, frame.Value.Header.Kind);
         Assert.Equal(requestId, frame.Value.Header.RequestId);
         return RayletCodec.DecodeError(new ReadOnlySequence<byte>(frame.Value.Payload), kind);
-    }
-
-    /// <summary>True when the server closes the connection (EOF or reset) within the timeout, ignoring frames.</summary>
-    public async Task<bool> ClosedByPeerAsync(TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        try
-        {
-            while (sw.Elapsed < timeout)
-                if (await ReadFrameAsync(timeout - sw.Elapsed) is null) return true;
-        }
-        catch (TimeoutException) { return false; }
-        catch (ProtocolException) { return false; }
-        return false;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        _socket.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 
