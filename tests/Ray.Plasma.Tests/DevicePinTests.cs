@@ -90,3 +90,24 @@ public class FragmentedStoreTests
         Assert.True(store.Contains(ids[1]) && store.Contains(ids[3]));
     }
 }
+
+/// <summary>The count of objects on disk follows spills, restores and deletes.</summary>
+public class SpilledCountTests
+{
+    [Fact]
+    public async Task SpilledObjectsNow_FollowsSpillRestoreAndDelete()
+    {
+        using var scope = new StoreScope(4 << 20);
+        var client = new PlasmaLocalClient(scope.Store);
+        var ids = Enumerable.Range(1, 6).Select(i => new PlasmaObjectId(5, (ulong)i)).ToArray();
+        foreach (var id in ids) await client.PutAsync(id, new byte[(1 << 20) - 128]); // 6 x ~1 MiB into 4 MiB: 2+ spill
+        var spilled = scope.Store.Stats.SpilledObjectsNow;
+        Assert.True(spilled >= 2, $"spilled {spilled}");
+        Assert.Equal(scope.Store.Stats.SpillCount - scope.Store.Stats.RestoreCount, spilled);
+        Assert.True(scope.Store.Delete(ids[0])); // the oldest is on disk
+        Assert.Equal(spilled - 1, scope.Store.Stats.SpilledObjectsNow);
+        using (client.TryGet(ids[1])!) { } // restores it (and may spill another)
+        var s = scope.Store.Stats;
+        Assert.Equal(s.SpillCount - s.RestoreCount - 1, s.SpilledObjectsNow); // minus the deleted one
+    }
+}

@@ -136,10 +136,10 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     public RuntimeStats Stats => Core.Snapshot();
 
     /// <summary>Total resources of this runtime.</summary>
-    public IReadOnlyDictionary<string, double> ClusterResources => Core.Snapshot().ResourcesTotal;
+    public IReadOnlyDictionary<string, double> ClusterResources => Core.ToDictionary(Core.Scheduler.Snapshot().Total);
 
     /// <summary>Resources not held by running tasks or live actors.</summary>
-    public IReadOnlyDictionary<string, double> AvailableResources => Core.Snapshot().ResourcesAvailable;
+    public IReadOnlyDictionary<string, double> AvailableResources => Core.ToDictionary(Core.Scheduler.Snapshot().Available);
 
     /// <summary>Stops workers and actors. Pending tasks fail with <see cref="RuntimeShutdownException"/>.</summary>
     public void Shutdown()

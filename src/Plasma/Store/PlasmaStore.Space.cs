@@ -6,6 +6,7 @@ namespace Ray.Plasma.Store;
 // Making room: eviction of unpinned objects, spilling of pinned ones, restore on get.
 public sealed partial class PlasmaStore
 {
+    private int _spilledNow; // objects on disk now (kept, not counted on every Stats call)
     private long _evictions, _spillCount, _spilledBytes, _restoreCount, _restoredBytes;
     private double _spillSeconds, _restoreSeconds;
 
@@ -95,6 +96,7 @@ public sealed partial class PlasmaStore
         _allocator.Free(e.Offset, e.AllocationSize);
         e.Offset = -1;
         e.State = EntryState.Spilled;
+        _spilledNow++;
         e.SpillPath = path;
         _spillCount++;
         _spilledBytes += e.DataSize;
@@ -121,6 +123,7 @@ public sealed partial class PlasmaStore
         TryDeleteFile(e.SpillPath!);
         e.SpillPath = null;
         e.State = EntryState.Sealed;
+        _spilledNow--;
         e.Sequence = ++_sequence;
         _restoreCount++;
         _restoredBytes += e.DataSize;

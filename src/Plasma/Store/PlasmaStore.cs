@@ -309,6 +309,7 @@ public sealed partial class PlasmaStore : IDisposable
         _objects.Remove(e.Id);
         if (e.Offset >= 0) _allocator.Free(e.Offset, e.AllocationSize);
         if (e.SpillPath is not null) TryDeleteFile(e.SpillPath);
+        if (e.State == EntryState.Spilled) _spilledNow--;
         e.Offset = -1;
     }
 
@@ -339,7 +340,7 @@ public sealed partial class PlasmaStore : IDisposable
                     CapacityBytes = _allocator.Capacity,
                     UsedBytes = _allocator.Capacity - _allocator.FreeBytes,
                     Objects = _objects.Count,
-                    SpilledObjectsNow = _objects.Values.Count(e => e.State == EntryState.Spilled),
+                    SpilledObjectsNow = _spilledNow,
                     Evictions = _evictions,
                     SpillCount = _spillCount,
                     SpilledBytes = _spilledBytes,
