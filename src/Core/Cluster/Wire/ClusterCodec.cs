@@ -1,0 +1,185 @@
+using System.Buffers;
+using Ray.Protocol;
+
+namespace Ray.Cluster.Wire;
+
+/// <summary>A resource amount in fixed point (1/10000 unit), as on the wire.</summary>
+internal readonly record struct ResourceAmount(string Name, long Units);
+
+/// <summary>A driver's job registration.</summary>
+internal sealed record JobRegistration(int DriverPid, string JobName, IReadOnlyList<string> CodePaths);
+
+/// <summary>The raylet's answer to a job registration.</summary>
+internal sealed record JobAccepted(uint JobId, string NodeId, string PlasmaSocket, string SessionDir, IReadOnlyList<ResourceAmount> Resources);
+
+/// <summary>What a lease is for.</summary>
+internal enum LeasePurpose : byte { Task = 0, Actor = 1 }
+
+/// <summary>A granted lease: which worker, and where the driver reaches it.</summary>
+internal sealed record LeaseGrant(ulong LeaseId, uint WorkerId, int Pid, string WorkerSocket);
+
+/// <summary>A worker process announcing itself to its raylet.</summary>
+internal sealed record WorkerRegistration(uint JobId, uint WorkerId, int Pid, string SocketPath);
+
+/// <summary>
+/// Encodes and decodes the cluster's control messages (<see cref="ClusterMessageKind"/>; layouts
+/// in docs/PROTOCOL.md). Decoders read untrusted bytes and throw only <see cref="ProtocolException"/>.
+/// Control messages are rare (a few per job or lease), so they allocate freely.
+/// </summary>
+internal static class ClusterCodec
+{
+    /// <summary>The most code paths or resources one message may list.</summary>
+    internal const int MaxListLength = 1024;
+
+    /// <summary>The version drivers and workers announce in Hello and WorkerHello.</summary>
+    internal const uint Version = 1;
+
+    internal static byte[] EncodeRegisterJob(JobRegistration job) => WireWriter.Build(job, static (w, j) =>
+    {
+        w.I32(j.DriverPid);
+        w.Utf8(j.JobName);
+        w.U16(checked((ushort)j.CodePaths.Count));
+        foreach (var p in j.CodePaths) w.Utf8(p);
+    });
+
+    internal static JobRegistration DecodeRegisterJob(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RegisterJob);
+        var pid = (int)r.U32();
+        var name = r.Utf8();
+        var n = ListLength(ref r, "code paths");
+        var paths = new List<string>(n);
+        for (var i = 0; i < n; i++) paths.Add(r.Utf8());
+        r.End();
+        return new JobRegistration(pid, name, paths);
+    }
+
+    internal static byte[] EncodeJobAccepted(JobAccepted a) => WireWriter.Build(a, static (w, a) =>
+    {
+        w.U32(a.JobId);
+        w.Utf8(a.NodeId);
+        w.Utf8(a.PlasmaSocket);
+        w.Utf8(a.SessionDir);
+        WriteResources(w, a.Resources);
+    });
+
+    internal static JobAccepted DecodeJobAccepted(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RegisterJob);
+        var a = new JobAccepted(r.U32(), r.Utf8(), r.Utf8(), r.Utf8(), ReadResources(ref r));
+        r.End();
+        return a;
+    }
+
+    internal static byte[] EncodeRequestLease(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request) =>
+        WireWriter.Build((purpose, request), static (w, s) =>
+        {
+            w.U8((byte)s.purpose);
+            WriteResources(w, s.request);
+        });
+
+    internal static (LeasePurpose Purpose, IReadOnlyList<ResourceAmount> Request) DecodeRequestLease(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RequestLease);
+        var purpose = r.U8();
+        if (purpose > 1) throw new ProtocolException($"lease request with unknown purpose {purpose}");
+        var request = ReadResources(ref r);
+        r.End();
+        return ((LeasePurpose)purpose, request);
+    }
+
+    internal static byte[] EncodeLeaseGrant(LeaseGrant g) => WireWriter.Build(g, static (w, g) =>
+    {
+        w.U64(g.LeaseId);
+        w.U32(g.WorkerId);
+        w.I32(g.Pid);
+        w.Utf8(g.WorkerSocket);
+    });
+
+    internal static LeaseGrant DecodeLeaseGrant(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RequestLease);
+        var g = new LeaseGrant(r.U64(), r.U32(), (int)r.U32(), r.Utf8());
+        r.End();
+        return g;
+    }
+
+    internal static byte[] EncodeReturnLease(ulong leaseId, bool workerBroken) => WireWriter.Build((leaseId, workerBroken), static (w, s) =>
+    {
+        w.U64(s.leaseId);
+        w.U8(s.workerBroken ? (byte)1 : (byte)0);
+    });
+
+    internal static (ulong LeaseId, bool WorkerBroken) DecodeReturnLease(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.ReturnLease);
+        var id = r.U64();
+        var flags = r.U8();
+        if (flags > 1) throw new ProtocolException($"ReturnLease with unknown flags 0x{flags:x}");
+        r.End();
+        return (id, flags == 1);
+    }
+
+    internal static byte[] EncodeRegisterWorker(WorkerRegistration w) => WireWriter.Build(w, static (w, x) =>
+    {
+        w.U32(x.JobId);
+        w.U32(x.WorkerId);
+        w.I32(x.Pid);
+        w.Utf8(x.SocketPath);
+    });
+
+    internal static WorkerRegistration DecodeRegisterWorker(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RegisterWorker);
+        var x = new WorkerRegistration(r.U32(), r.U32(), (int)r.U32(), r.Utf8());
+        r.End();
+        return x;
+    }
+
+    /// <summary>An error reply's payload: <c>u16 code | string message</c>.</summary>
+    internal static byte[] EncodeError(ClusterErrorCode code, string message) => WireWriter.Build((code, message), static (w, s) =>
+    {
+        w.U16((ushort)s.code);
+        w.Utf8(s.message.Length > 1000 ? s.message[..1000] : s.message);
+    });
+
+    internal static (ClusterErrorCode Code, string Message) DecodeError(ReadOnlySequence<byte> payload, ushort kind)
+    {
+        var r = new PayloadReader(payload, kind);
+        var code = (ClusterErrorCode)r.U16();
+        var message = r.Utf8();
+        r.End();
+        return (code, message);
+    }
+
+    private static void WriteResources(WireWriter w, IReadOnlyList<ResourceAmount> list)
+    {
+        w.U16(checked((ushort)list.Count));
+        foreach (var (name, units) in list)
+        {
+            w.Utf8(name);
+            w.I64(units);
+        }
+    }
+
+    private static List<ResourceAmount> ReadResources(ref PayloadReader r)
+    {
+        var n = ListLength(ref r, "resources");
+        var list = new List<ResourceAmount>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var name = r.Utf8();
+            var units = r.I64();
+            if (units < 0) throw new ProtocolException($"resource '{name}' has a negative amount ({units} units)");
+            list.Add(new ResourceAmount(name, units));
+        }
+        return list;
+    }
+
+    private static int ListLength(ref PayloadReader r, string what)
+    {
+        int n = r.U16();
+        if (n > MaxListLength) throw new ProtocolException($"a list of {n} {what} exceeds the limit of {MaxListLength}");
+        return n;
+    }
+}

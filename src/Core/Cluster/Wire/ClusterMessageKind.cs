@@ -1,0 +1,81 @@
+namespace Ray.Cluster.Wire;
+
+/// <summary>
+/// Message kinds of the cluster protocol that Ray.Core speaks (documented in docs/PROTOCOL.md,
+/// "Cluster"). Kinds 1-3 (Hello, Status, Shutdown) are the raylet's own (Ray.Raylet); drivers and
+/// workers send Hello first with the cluster token, then these. A reply has the request's kind
+/// and id with the Reply flag; an error reply adds the Error flag and carries
+/// <c>u16 code | string message</c>.
+/// </summary>
+internal enum ClusterMessageKind : ushort
+{
+    // ---- to the raylet (TCP), after Hello ----
+
+    /// <summary>
+    /// A driver registers its job: <c>i32 driver pid | string job name | u16 n | string code path*</c>
+    /// -> <c>u32 job id | string node id | string plasma socket | string session dir | u16 n |
+    /// (string resource | i64 total units)*</c>. One job per connection; the connection closing
+    /// ends the job (its workers are killed, its leases freed).
+    /// </summary>
+    RegisterJob = 10,
+
+    /// <summary>
+    /// Asks for a worker lease: <c>u8 purpose (0 task, 1 actor) | u16 n | (string resource | i64 units)*</c>
+    /// -> (when granted, possibly much later) <c>u64 lease id | u32 worker id | i32 pid | string worker socket</c>.
+    /// Error Infeasible when the node can never fit the request, NoJob before RegisterJob.
+    /// </summary>
+    RequestLease = 11,
+
+    /// <summary>
+    /// Gives a lease back: <c>u64 lease id | u8 flags (1: the worker is broken, kill it)</c> -> empty.
+    /// Unknown or already returned leases are not an error (a worker that died returned its own).
+    /// </summary>
+    ReturnLease = 12,
+
+    /// <summary>
+    /// A worker process announces itself: <c>u32 job id | u32 worker id | i32 pid | string socket</c>
+    /// -> empty. The connection stays open for the worker's life; its close means the worker died.
+    /// </summary>
+    RegisterWorker = 13,
+
+    // ---- driver -> worker (the worker's Unix socket) ----
+
+    /// <summary><c>u32 version | string token | u32 job id</c> -> <c>u32 worker id | i32 pid</c>.</summary>
+    WorkerHello = 100,
+
+    /// <summary>
+    /// One-way, before the function's first use on this connection: <c>u32 fn index |
+    /// string assembly path | string declaring type (assembly-qualified) | i32 metadata token |
+    /// string method name</c>.
+    /// </summary>
+    DefineFunction = 101,
+
+    /// <summary>A task: see TaskWire. Reply: a result (see TaskWire).</summary>
+    PushTask = 102,
+
+    /// <summary>
+    /// Makes this worker the actor's: <c>string actor type (assembly-qualified) | u16 n |
+    /// (string arg type | arg)*</c> -> a result (Unit on success; the constructor's exception on failure).
+    /// </summary>
+    CreateActor = 103,
+
+    /// <summary>An actor method call, like <see cref="PushTask"/>; the function's first parameter is the actor.</summary>
+    ActorCall = 104,
+}
+
+/// <summary>Error codes of cluster replies (continuing the raylet's codes).</summary>
+internal enum ClusterErrorCode : ushort
+{
+    Unknown = 0,
+    ProtocolError = 1,
+    VersionMismatch = 2,
+    Unauthenticated = 3,
+    ShuttingDown = 4,
+    Internal = 5,
+    /// <summary>The request can never fit this node's resources.</summary>
+    Infeasible = 6,
+    /// <summary>A lease request before RegisterJob (or a second RegisterJob).</summary>
+    NoJob = 7,
+    /// <summary>No worker could be started for the job.</summary>
+    WorkerStartFailed = 8,
+}

@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Ray.Cluster.Wire;
+
+/// <summary>
+/// Appends little-endian fields to any buffer writer (a pipe, or an ArrayBufferWriter for a
+/// control message). The layouts mirror <see cref="Ray.Protocol.PayloadReader"/>.
+/// </summary>
+internal readonly struct WireWriter(IBufferWriter<byte> output)
+{
+    internal const int MaxString = 4000;
+
+    internal IBufferWriter<byte> Output { get; } = output;
+
+    internal void U8(byte v)
+    {
+        Output.GetSpan(1)[0] = v;
+        Output.Advance(1);
+    }
+
+    internal void U16(ushort v)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(Output.GetSpan(2), v);
+        Output.Advance(2);
+    }
+
+    internal void U32(uint v)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(Output.GetSpan(4), v);
+        Output.Advance(4);
+    }
+
+    internal void I32(int v) => U32((uint)v);
+
+    internal void I64(long v)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(Output.GetSpan(8), v);
+        Output.Advance(8);
+    }
+
+    internal void U64(ulong v) => I64((long)v);
+
+    /// <summary>A u16-length-prefixed UTF-8 string; longer than 4000 bytes is an error, not a silent cut.</summary>
+    internal void Utf8(string s)
+    {
+        var n = Encoding.UTF8.GetByteCount(s);
+        if (n > MaxString) throw new ArgumentException($"a string of {n} UTF-8 bytes does not fit a message (limit {MaxString}): '{s[..Math.Min(s.Length, 80)]}...'");
+        U16((ushort)n);
+        var span = Output.GetSpan(n);
+        Encoding.UTF8.GetBytes(s, span);
+        Output.Advance(n);
+    }
+
+    /// <summary>A u32-length-prefixed byte string.</summary>
+    internal void Bytes(ReadOnlySpan<byte> data)
+    {
+        U32((uint)data.Length);
+        Raw(data);
+    }
+
+    internal void Raw(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) return;
+        data.CopyTo(Output.GetSpan(data.Length));
+        Output.Advance(data.Length);
+    }
+
+    /// <summary>Encodes a control message with <paramref name="write"/> into a fresh array.</summary>
+    internal static byte[] Build<TState>(TState state, Action<WireWriter, TState> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        write(new WireWriter(buffer), state);
+        return buffer.WrittenSpan.ToArray();
+    }
+}
