@@ -12,6 +12,9 @@ public enum CollectiveErrorKind
     /// <summary>Ranks called different operations, element types or sizes.</summary>
     Mismatch = 3,
 
-    /// <summary>The group was disposed while operations were pending.</summary>
+    /// <summary>The group was disposed (or, across processes, a rank left it) while operations were pending.</summary>
     GroupClosed = 4,
+
+    /// <summary>A rank's process died (was killed, crashed) while others waited for it.</summary>
+    RankDied = 5,
 }

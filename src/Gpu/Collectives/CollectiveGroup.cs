@@ -1,13 +1,16 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Ray.Gpu.Collectives.SharedMemory;
 
 namespace Ray.Gpu.Collectives;
 
 /// <summary>
 /// A named group of <see cref="WorldSize"/> ranks that run collectives together, like
-/// ray.util.collective's groups. This implementation connects in-process ranks (threads or tasks)
-/// through one unbounded FIFO channel per ordered rank pair, so sends never block and ring steps
-/// cannot deadlock.
+/// ray.util.collective's groups. Two transports: <see cref="Create"/> connects in-process ranks
+/// (threads or tasks) through one unbounded FIFO channel per ordered rank pair, so sends never block
+/// and ring steps cannot deadlock; <see cref="JoinSharedMemory"/> connects ranks in separate
+/// processes on one node through rings in a shared-memory segment (see
+/// <c>SharedMemory/ShmSegment</c>), one rank per process.
 /// Lifecycle: 1. <see cref="Create"/> registers the group by name; 2. each rank takes its
 /// <see cref="GetCommunicator"/> and calls the same operations in the same order; 3. a failure on any
 /// rank (abort, timeout, mismatch) poisons the group and cancels every pending wait;
@@ -23,8 +26,22 @@ public sealed class CollectiveGroup : IDisposable
     private readonly CancellationTokenSource _failed = new();
     private Failure? _failure;
 
+    private CollectiveGroup(string name, int worldSize, int localRank, CollectiveGroupOptions options, ShmSegment segment)
+    {
+        Name = name;
+        WorldSize = worldSize;
+        Options = options;
+        LocalRank = localRank;
+        _collective = [];
+        _pointToPoint = [];
+        _communicators = new Communicator[worldSize];
+        _communicators[localRank] = new Communicator(this, localRank);
+        Shm = new ShmTransport(this, segment, localRank, (long)(options.SharedMemorySpin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency), options.SharedMemorySegmentBytes);
+    }
+
     private CollectiveGroup(string name, int worldSize, CollectiveGroupOptions options)
     {
+        LocalRank = -1;
         Name = name;
         WorldSize = worldSize;
         Options = options;
@@ -46,8 +63,17 @@ public sealed class CollectiveGroup : IDisposable
     /// <summary>Timeouts and algorithm thresholds.</summary>
     public CollectiveGroupOptions Options { get; }
 
+    /// <summary>
+    /// The rank this process holds in a shared-memory group (<see cref="JoinSharedMemory"/>);
+    /// -1 for an in-process group, which holds every rank.
+    /// </summary>
+    public int LocalRank { get; }
+
     /// <summary>True once any rank failed or the group was disposed.</summary>
-    public bool IsFailed => Volatile.Read(ref _failure) is not null;
+    public bool IsFailed => Volatile.Read(ref _failure) is not null || (Shm?.Segment.IsFailed ?? false);
+
+    /// <summary>The shared-memory transport, for a group joined across processes; null in-process.</summary>
+    internal ShmTransport? Shm { get; }
 
     internal CancellationToken FailedToken => _failed.Token;
 
@@ -66,6 +92,39 @@ public sealed class CollectiveGroup : IDisposable
         return group;
     }
 
+    /// <summary>
+    /// Joins, from this process, rank <paramref name="rank"/> of the group <paramref name="name"/>
+    /// whose <paramref name="worldSize"/> ranks are processes on this node, and returns once every rank
+    /// has joined (or throws <see cref="CollectiveException"/> with <see cref="CollectiveErrorKind.Timeout"/>
+    /// after <see cref="CollectiveGroupOptions.Timeout"/>). Rank 0 creates the segment in
+    /// <see cref="CollectiveGroupOptions.SharedMemoryDirectory"/>; the others open it; every rank must pass
+    /// the same world size and ring size (else <see cref="CollectiveErrorKind.Mismatch"/>). Data moves
+    /// through shared memory: a send copies once into the peer's ring, a receive reduces or copies
+    /// straight out of it. Waits run on the calling thread (spin, then futex), so the returned
+    /// communicator's operations complete synchronously. A rank whose process dies fails every
+    /// waiting rank with <see cref="CollectiveErrorKind.RankDied"/> within tens of milliseconds.
+    /// </summary>
+    /// <returns>The group, holding only this rank's communicator (<see cref="GetCommunicator"/> of <see cref="LocalRank"/>).</returns>
+    public static CollectiveGroup JoinSharedMemory(string name, int worldSize, int rank, CollectiveGroupOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, worldSize);
+        options ??= new CollectiveGroupOptions();
+        long ring = options.SharedMemoryRingBytes;
+        if (ring < 64 * 1024 || (ring & (ring - 1)) != 0 || ring < options.RingThresholdBytes + 128)
+        {
+            throw new ArgumentException(
+                $"SharedMemoryRingBytes ({ring}) must be a power of two, at least 64 KiB and at least RingThresholdBytes ({options.RingThresholdBytes}) + 128.",
+                nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SharedMemorySegmentBytes, 64, nameof(options));
+        ShmSegment segment = ShmSegment.Join(name, options.SharedMemoryDirectory, worldSize, rank, ring, options.Timeout);
+        return new CollectiveGroup(name, worldSize, rank, options, segment);
+    }
+
     /// <summary>Finds a registered group by name.</summary>
     public static bool TryGet(string name, out CollectiveGroup? group) => Registry.TryGetValue(name, out group);
 
@@ -74,12 +133,23 @@ public sealed class CollectiveGroup : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rank);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, WorldSize);
-        return _communicators[rank];
+        return _communicators[rank] ?? throw new InvalidOperationException(
+            $"Rank {rank} of shared-memory group '{Name}' lives in another process; this process holds rank {LocalRank}.");
     }
 
     /// <summary>Unregisters the group and fails any pending operation with <see cref="CollectiveErrorKind.GroupClosed"/>.</summary>
     public void Dispose()
     {
+        if (Shm is { } shm)
+        {
+            // Leaving does not poison the shared group: peers may still read what this rank sent.
+            // A peer that waits on this rank afterwards fails with GroupClosed naming it. The mapping
+            // stays until the process exits (a thread of this process may still be inside an operation).
+            Fail(CollectiveErrorKind.GroupClosed, -1, "the group was disposed");
+            Volatile.Write(ref shm.Segment.SlotState(LocalRank), ShmSegment.SlotLeft);
+            return;
+        }
+
         Registry.TryRemove(new KeyValuePair<string, CollectiveGroup>(Name, this));
         Fail(CollectiveErrorKind.GroupClosed, -1, "the group was disposed");
         foreach (Channel<CollectiveMessage> channel in _collective.Concat(_pointToPoint))
@@ -97,6 +167,12 @@ public sealed class CollectiveGroup : IDisposable
     /// <summary>Poisons the group; the first failure wins and is what every rank reports.</summary>
     internal void Fail(CollectiveErrorKind kind, int failedRank, string detail)
     {
+        if (Shm is { } shm && kind != CollectiveErrorKind.GroupClosed)
+        {
+            shm.Segment.Fail(kind, failedRank, detail); // every process sees it; the first failure wins
+            return;
+        }
+
         if (Interlocked.CompareExchange(ref _failure, new Failure(kind, failedRank, detail), null) is null)
         {
             // Cancelling wakes every rank blocked in a receive, so they fail now rather than at their timeout.
@@ -107,6 +183,19 @@ public sealed class CollectiveGroup : IDisposable
     /// <summary>The lowest rank that has not yet entered collective operation number <paramref name="sequence"/>.</summary>
     internal int? FirstRankBehind(long sequence)
     {
+        if (Shm is { } shm)
+        {
+            for (int rank = 0; rank < WorldSize; rank++)
+            {
+                if (Volatile.Read(ref shm.Segment.SlotEnteredOps(rank)) < sequence)
+                {
+                    return rank;
+                }
+            }
+
+            return null;
+        }
+
         foreach (Communicator communicator in _communicators)
         {
             if (communicator.EnteredOperations < sequence)
@@ -120,7 +209,7 @@ public sealed class CollectiveGroup : IDisposable
 
     internal void ThrowIfFailed(int rank)
     {
-        if (Volatile.Read(ref _failure) is not null)
+        if (IsFailed)
         {
             throw CreateException(rank);
         }
@@ -128,6 +217,11 @@ public sealed class CollectiveGroup : IDisposable
 
     internal CollectiveException CreateException(int rank)
     {
+        if (Shm?.Segment.ReadFailure() is { } shared)
+        {
+            return new CollectiveException(shared.Kind, Name, rank, shared.FailedRank, shared.Detail);
+        }
+
         Failure failure = Volatile.Read(ref _failure) ?? new Failure(CollectiveErrorKind.GroupClosed, -1, "unknown");
         return new CollectiveException(failure.Kind, Name, rank, failure.FailedRank, failure.Detail);
     }

@@ -11,4 +11,27 @@ public sealed record CollectiveGroupOptions
     /// about 2(n-1)/n of the buffer); smaller ones go directly to every peer (fewest hops, lowest latency).
     /// </summary>
     public long RingThresholdBytes { get; init; } = 256 * 1024;
+
+    /// <summary>
+    /// Shared-memory groups (<see cref="CollectiveGroup.JoinSharedMemory"/>): the directory holding the
+    /// rendezvous segment (a tmpfs such as /dev/shm, or a session directory). The file is named after
+    /// the group and removed as soon as every rank has mapped it.
+    /// </summary>
+    public string SharedMemoryDirectory { get; init; } = "/dev/shm";
+
+    /// <summary>
+    /// Shared-memory groups: bytes of each ring (one per ordered rank pair, plus one per pair for
+    /// point-to-point); a power of two of at least 64 KiB and above <see cref="RingThresholdBytes"/>
+    /// plus 128 (a direct-path message always fits, so direct sends never wait on a peer's receive).
+    /// </summary>
+    public long SharedMemoryRingBytes { get; init; } = 1 << 20;
+
+    /// <summary>Shared-memory groups: bytes a send publishes (or a receive consumes) at a time, so the peer starts early.</summary>
+    public long SharedMemorySegmentBytes { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Shared-memory groups: how long a waiting rank spins before it parks on a futex (waking a
+    /// parked vCPU costs tens of microseconds on a VM, so short waits are cheaper spun).
+    /// </summary>
+    public TimeSpan SharedMemorySpin { get; init; } = TimeSpan.FromMicroseconds(50);
 }

@@ -19,9 +19,8 @@ public sealed partial class Communicator
         using OpScope scope = Begin("AllReduce", cancellationToken);
         if (UseRing<T>(send.Length))
         {
-            send.Span.CopyTo(receive.Span);
             var layout = ChunkLayout.Pieces(send.Length, WorldSize);
-            await RingReduceScatterAsync(scope, receive, layout, Rank + 1, op).ConfigureAwait(false);
+            await RingReduceScatterAsync(scope, send, receive, layout, Rank + 1, op).ConfigureAwait(false);
             await RingAllGatherAsync(scope, receive, layout, Rank + 1).ConfigureAwait(false);
             return;
         }
@@ -73,9 +72,8 @@ public sealed partial class Communicator
         try
         {
             Memory<T> work = scratch.AsMemory(0, send.Length);
-            send.Span.CopyTo(work.Span);
             var layout = ChunkLayout.Pieces(send.Length, WorldSize);
-            await RingReduceScatterAsync(scope, work, layout, Rank, op).ConfigureAwait(false);
+            await RingReduceScatterAsync(scope, send, work, layout, Rank, op).ConfigureAwait(false);
             if (Rank != root)
             {
                 Send<T>(scope, root, work.Span[layout[Rank]]);
@@ -195,8 +193,7 @@ public sealed partial class Communicator
             try
             {
                 Memory<T> work = scratch.AsMemory(0, send.Length);
-                send.Span.CopyTo(work.Span);
-                await RingReduceScatterAsync(scope, work, layout, Rank, op).ConfigureAwait(false);
+                await RingReduceScatterAsync(scope, send, work, layout, Rank, op).ConfigureAwait(false);
                 work.Span[layout[Rank]].CopyTo(receive.Span);
             }
             finally

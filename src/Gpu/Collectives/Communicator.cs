@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Numerics;
 using System.Threading.Channels;
+using Ray.Gpu.Collectives.SharedMemory;
 using Ray.Gpu.Kernels;
 
 namespace Ray.Gpu.Collectives;
@@ -48,16 +50,35 @@ public sealed partial class Communicator
     private OpScope Begin(string operation, CancellationToken cancellationToken, bool pointToPoint = false)
     {
         _group.ThrowIfFailed(Rank);
+        if (_group.Shm is { } shm)
+        {
+            // Shared memory waits poll the token and the deadline themselves: no linked source, no timer.
+            long sequence = pointToPoint ? 0 : Interlocked.Increment(ref _sequence);
+            if (!pointToPoint)
+            {
+                Volatile.Write(ref shm.Segment.SlotEnteredOps(Rank), sequence);
+            }
+
+            long deadline = Stopwatch.GetTimestamp() + (long)(_group.Options.Timeout.TotalSeconds * Stopwatch.Frequency);
+            return new OpScope(operation, sequence, null, cancellationToken, deadline);
+        }
+
         var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _group.FailedToken);
         cts.CancelAfter(_group.Options.Timeout);
 
         // Point-to-point calls involve two ranks only, so they must not advance the collective sequence.
-        return new OpScope(operation, pointToPoint ? 0 : Interlocked.Increment(ref _sequence), cts, cancellationToken);
+        return new OpScope(operation, pointToPoint ? 0 : Interlocked.Increment(ref _sequence), cts, cancellationToken, long.MaxValue);
     }
 
     private void Send<T>(OpScope scope, int to, ReadOnlySpan<T> data, bool pointToPoint = false)
         where T : unmanaged
     {
+        if (_group.Shm is { } shm)
+        {
+            shm.Send(scope, to, data, pointToPoint);
+            return;
+        }
+
         T[]? payload = null;
         if (data.Length > 0)
         {
@@ -120,6 +141,12 @@ public sealed partial class Communicator
     private async ValueTask ReceiveIntoAsync<T>(OpScope scope, int from, Memory<T> destination, bool pointToPoint = false)
         where T : unmanaged
     {
+        if (_group.Shm is { } shm)
+        {
+            shm.ReceiveCopy(scope, from, destination.Span, pointToPoint);
+            return;
+        }
+
         CollectiveMessage message = await ReceiveAsync(scope, from, pointToPoint).ConfigureAwait(false);
         try
         {
@@ -131,13 +158,24 @@ public sealed partial class Communicator
         }
     }
 
-    private async ValueTask ReceiveAccumulateAsync<T>(OpScope scope, int from, ReduceOp op, Memory<T> accumulator)
+    private ValueTask ReceiveAccumulateAsync<T>(OpScope scope, int from, ReduceOp op, Memory<T> accumulator)
+        where T : unmanaged, INumber<T> =>
+        ReceiveCombineAsync(scope, from, op, accumulator, accumulator);
+
+    /// <summary>Receives from <paramref name="from"/> and stores <c>op(x, received)</c> into <paramref name="destination"/> (which may be x).</summary>
+    private async ValueTask ReceiveCombineAsync<T>(OpScope scope, int from, ReduceOp op, ReadOnlyMemory<T> x, Memory<T> destination)
         where T : unmanaged, INumber<T>
     {
+        if (_group.Shm is { } shm)
+        {
+            shm.ReceiveCombine(scope, from, op, x.Span, destination.Span);
+            return;
+        }
+
         CollectiveMessage message = await ReceiveAsync(scope, from).ConfigureAwait(false);
         try
         {
-            HostReduction.Accumulate(op, accumulator.Span, Payload<T>(message, from, accumulator.Length));
+            HostReduction.Combine(op, x.Span, Payload<T>(message, from, destination.Length), destination.Span);
         }
         finally
         {
@@ -172,16 +210,21 @@ public sealed partial class Communicator
         where T : unmanaged =>
         WorldSize > 1 && (elements * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()) >= _group.Options.RingThresholdBytes;
 
-    private sealed class OpScope(string operation, long sequence, CancellationTokenSource cts, CancellationToken callerToken) : IDisposable
+    /// <summary>One operation in progress: its name, sequence number, cancellation and deadline.</summary>
+    internal sealed class OpScope(string operation, long sequence, CancellationTokenSource? cts, CancellationToken callerToken, long deadlineTimestamp) : IDisposable
     {
         public string Operation { get; } = operation;
 
         public long Sequence { get; } = sequence;
 
-        public CancellationToken Token => cts.Token;
+        /// <summary>Caller's token linked with the group's failure and the timeout (in-process transport only).</summary>
+        public CancellationToken Token => cts?.Token ?? CallerToken;
 
         public CancellationToken CallerToken { get; } = callerToken;
 
-        public void Dispose() => cts.Dispose();
+        /// <summary>When the operation times out, as a <see cref="Stopwatch"/> timestamp (shared-memory transport).</summary>
+        public long DeadlineTimestamp { get; } = deadlineTimestamp;
+
+        public void Dispose() => cts?.Dispose();
     }
 }
