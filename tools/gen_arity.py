@@ -93,6 +93,7 @@ def func_tasks():
         index = " ".join(f"if (ReferenceEquals(A{i}.Ref, dependency)) return {i};" for i in range(1, n + 1))
         resolve = ", ".join(f"A{i}.Resolve(store)" for i in range(1, n + 1))
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
+        wire = " ".join(f"A{i}.WriteTo(w, store);" for i in range(1, n + 1))
         out.append(f'''
 internal sealed class FuncTask<{g}>(Func<{g}> invoke) : TaskSpec
 {{
@@ -111,6 +112,10 @@ internal sealed class FuncTask<{g}>(Func<{g}> invoke) : TaskSpec
     protected override void ReleaseArguments() {{ var store = Core.Store; {release} }}
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => {n};
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) {{ var store = Core.Store; {wire} }}
 }}
 ''')
     write("Tasks/FuncTask.g.cs", "".join(out))
@@ -255,6 +260,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         waits = " ".join(f"if (WaitFor(A{i}.Ref, out failed)) return {i};" for i in range(1, n + 1))
         resolve = ", ".join(["actor"] + [f"A{i}.Resolve(store)" for i in range(1, n + 1)])
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
+        wire = " ".join(f"A{i}.WriteTo(w, store);" for i in range(1, n + 1))
         calls.append(f'''
 internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
     where TActor : class
@@ -288,6 +294,10 @@ internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActo
     protected override void ReleaseArguments() {{ var store = Core.Store; {release} }}
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => {n};
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) {{ var store = Core.Store; {wire} }}
 }}
 ''')
     write("Actors/ActorCall.g.cs", "".join(calls))

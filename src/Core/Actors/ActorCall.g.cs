@@ -37,6 +37,10 @@ internal sealed class ActorCall<TActor, TR>(Func<TActor, TR>? sync, Func<TActor,
     protected override void ReleaseArguments() { var store = Core.Store;  }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 0;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store;  }
 }
 
 internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func<TActor, T1, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -71,6 +75,10 @@ internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 1;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sync, Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -106,6 +114,10 @@ internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sy
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 2;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3, TR>? sync, Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -142,6 +154,10 @@ internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3,
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 3;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2, T3, T4, TR>? sync, Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -179,6 +195,10 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2,
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); A4.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 4;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1, T2, T3, T4, T5, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -217,6 +237,10 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1,
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); A4.Release(store); A5.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 5;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor, T1, T2, T3, T4, T5, T6, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -256,4 +280,8 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor,
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); A4.Release(store); A5.Release(store); A6.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 6;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); A6.WriteTo(w, store); }
 }

@@ -61,7 +61,7 @@ internal sealed class ActorInstance
     internal ObjectRef<TR> Submit<TR>(ActorCallSpec spec, FunctionDescriptor descriptor)
     {
         var result = Core.Store.CreatePending<TR>();
-        spec.Init(Core.NewTaskId(), Core.ActorClass, TaskOptions.Default, descriptor.Name, result);
+        spec.Init(Core.NewTaskId(), Core.ActorClass, TaskOptions.Default, descriptor.Name, result, descriptor);
         spec.MarkQueued();
         Core.Stats.OnSubmitted();
         _calls.Enqueue(spec);

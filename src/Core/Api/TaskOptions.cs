@@ -35,6 +35,17 @@ public sealed record TaskOptions
     /// <summary>A display name for errors and statistics; defaults to <c>Type.Method</c>.</summary>
     public string? Name { get; init; }
 
+    /// <summary>Whether an exception of this type name, thrown in a worker process, is retried.</summary>
+    internal bool ShouldRetryRemote(string typeName)
+    {
+        if (RetryExceptionTypes is { Count: > 0 } types)
+        {
+            foreach (var t in types) if (t.FullName == typeName) return true;
+            return false;
+        }
+        return RetryExceptions;
+    }
+
     internal bool ShouldRetry(Exception e)
     {
         if (RetryExceptionTypes is { Count: > 0 } types)

@@ -18,6 +18,16 @@ internal static class ExceptionFactory
             $"Task {taskName} ({id}) failed: {type}: {message}");
     }
 
+    /// <summary>User code threw in a worker process: only its type name, message and stack crossed over.</summary>
+    internal static RayTaskException RemoteTaskFailed(string taskName, TaskId id, string type, string message, string? stack) =>
+        new(taskName, id, type, message, stack, null, $"Task {taskName} ({id}) failed: {type}: {message}");
+
+    internal static WorkerDiedException WorkerDied(string taskName, TaskId id, int attempts, string why) =>
+        new($"Task {taskName} ({id}) failed: the worker process running it died ({why}); attempts: {attempts} (raise MaxRetries to retry more).");
+
+    internal static WorkerDiedException WorkerFailed(string taskName, TaskId id, string why) =>
+        new($"Task {taskName} ({id}) could not run in its worker process: {why}");
+
     internal static RayTaskException DependencyFailed(string taskName, TaskId id, int argIndex, ObjectId arg, Exception cause)
     {
         var root = cause is RayTaskException rt ? rt.RootCause : null;

@@ -34,4 +34,6 @@ public enum RayErrorCode
     InvalidArgument = 12,
     /// <summary>The worker running the task died (a system failure, retried per max retries).</summary>
     WorkerDied = 13,
+    /// <summary>Talking to the cluster failed (no raylet, refused token, lost connection, refused request).</summary>
+    Cluster = 14,
 }

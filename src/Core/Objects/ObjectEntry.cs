@@ -104,6 +104,9 @@ internal abstract class ObjectEntry
 
     protected abstract void ClearValue();
 
+    /// <summary>Completes with a value that arrived from a worker process.</summary>
+    internal abstract void CompleteFromWire(in Cluster.Wire.ValueWire.WireValue value);
+
     /// <summary>Marks the value stored by the subclass as ready. Returns false if already completed.</summary>
     protected bool CompleteReady() => Complete(Ready, null);
 

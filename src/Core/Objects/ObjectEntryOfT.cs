@@ -144,6 +144,44 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
     }
 
+    /// <summary>Writes the ready value for a worker process: inline bytes, or its id in the node's shared-memory store.</summary>
+    internal void WriteWire(Cluster.Wire.WireWriter w)
+    {
+        ThrowIfNotReady();
+        if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }
+        if (_inPlasma) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
+        var buffer = _buffer ?? throw ExceptionFactory.ObjectFreed(Id);
+        if (_length < 0) Cluster.Wire.ValueWire.WriteNull(w);
+        else Cluster.Wire.ValueWire.WriteInline(w, new ReadOnlySpan<byte>(buffer, 0, _length));
+    }
+
+    /// <summary>Completes with a value a worker process sent (inline bytes are copied; a shared-memory result is referenced).</summary>
+    internal override void CompleteFromWire(in Cluster.Wire.ValueWire.WireValue v)
+    {
+        switch (v.Tag)
+        {
+            case Cluster.Wire.ValueWire.InPlasma:
+                _length = (int)Math.Min(int.MaxValue, v.Size);
+                SizeBytes = v.Size;
+                _inPlasma = true;
+                break;
+            case Cluster.Wire.ValueWire.Null:
+                if (Codec<T>.IsDirect) _value = default;
+                else SetSerialized(new SerializedValue([], -1, false, null));
+                break;
+            default:
+                if (Codec<T>.IsDirect) _value = Cluster.Wire.ValueWire.ReadDirect<T>(v.Bytes);
+                else
+                {
+                    var copy = GC.AllocateUninitializedArray<byte>(v.Bytes.Length);
+                    v.Bytes.CopyTo(copy);
+                    SetSerialized(new SerializedValue(copy, copy.Length, false, null));
+                }
+                break;
+        }
+        if (!CompleteReady()) DiscardLateValue();
+    }
+
     // Idempotent and race-free: a late value and a free may both clear; each resource goes back once.
     protected override void ClearValue()
     {

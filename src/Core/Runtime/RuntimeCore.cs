@@ -94,7 +94,7 @@ internal sealed partial class RuntimeCore : IDisposable
             throw;
         }
         var result = Store.CreatePending<TR>();
-        spec.Init(NewTaskId(), cls, options ?? TaskOptions.Default, options?.Name ?? fn.Name, result);
+        spec.Init(NewTaskId(), cls, options ?? TaskOptions.Default, options?.Name ?? fn.Name, result, fn);
         Stats.OnSubmitted();
         spec.RegisterDependencies();
         spec.DependenciesRegistered();

@@ -48,6 +48,18 @@ internal struct ArgSlot<T>
         return _value!;
     }
 
+    /// <summary>Writes the argument for a worker process (its ref, if any, is ready: the task was queued).</summary>
+    internal readonly void WriteTo(Cluster.Wire.WireWriter w, ObjectStore store)
+    {
+        if (Ref is { } r) r.WriteWire(w);
+        else if (_bytes is not null)
+        {
+            if (_length < 0) Cluster.Wire.ValueWire.WriteNull(w);
+            else Cluster.Wire.ValueWire.WriteInline(w, new ReadOnlySpan<byte>(_bytes, 0, _length));
+        }
+        else Cluster.Wire.ValueWire.WriteDirect(w, _value);
+    }
+
     internal void Release(ObjectStore store)
     {
         Ref?.Release();

@@ -21,6 +21,10 @@ internal sealed class FuncTask<TR>(Func<TR> invoke) : TaskSpec
     protected override void ReleaseArguments() { var store = Core.Store;  }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 0;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store;  }
 }
 
 internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
@@ -40,6 +44,10 @@ internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 1;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); }
 }
 
 internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
@@ -60,6 +68,10 @@ internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 2;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : TaskSpec
@@ -81,6 +93,10 @@ internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : Ta
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 3;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invoke) : TaskSpec
@@ -103,6 +119,10 @@ internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invo
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); A4.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 4;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, TR> invoke) : TaskSpec
@@ -126,6 +146,10 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, 
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); A4.Release(store); A5.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 5;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, T5, T6, TR> invoke) : TaskSpec
@@ -150,4 +174,8 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, 
     protected override void ReleaseArguments() { var store = Core.Store; A1.Release(store); A2.Release(store); A3.Release(store); A4.Release(store); A5.Release(store); A6.Release(store); }
 
     internal override void AbandonArguments() => ReleaseArguments();
+
+    internal override int ArgumentCount => 6;
+
+    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); A6.WriteTo(w, store); }
 }

@@ -19,7 +19,22 @@ internal sealed class FunctionDescriptor
         TypeName = method.DeclaringType?.AssemblyQualifiedName ?? "";
     }
 
+    private static int s_nextWireIndex;
+    private int _wireIndex;
+
     internal MethodInfo Method { get; }
+
+    /// <summary>This function's number on driver-worker connections (assigned on first use).</summary>
+    internal int WireIndex
+    {
+        get
+        {
+            var i = Volatile.Read(ref _wireIndex);
+            if (i != 0) return i;
+            Interlocked.CompareExchange(ref _wireIndex, Interlocked.Increment(ref s_nextWireIndex), 0);
+            return _wireIndex;
+        }
+    }
     internal string Name { get; }
     internal string TypeName { get; }
 

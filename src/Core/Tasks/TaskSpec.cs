@@ -41,9 +41,13 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>Attaches the runtime before arguments are captured (so a failed capture can release them).</summary>
     internal void Bind(Runtime.RuntimeCore core) => Core = core;
 
-    internal void Init(TaskId id, SchedulingClass cls, TaskOptions options, string name, ObjectEntry result)
+    /// <summary>The function this task runs (null for tasks made without one, e.g. tests).</summary>
+    internal FunctionDescriptor? Function { get; private set; }
+
+    internal void Init(TaskId id, SchedulingClass cls, TaskOptions options, string name, ObjectEntry result, FunctionDescriptor? function = null)
     {
         Id = id;
+        Function = function;
         Class = cls;
         Options = options;
         Name = name;
@@ -103,6 +107,73 @@ internal abstract class TaskSpec : IObjectListener
 
     /// <summary>Releases arguments captured so far when submission fails half way.</summary>
     internal abstract void AbandonArguments();
+
+    /// <summary>How many arguments the function takes (generated per arity).</summary>
+    internal abstract int ArgumentCount { get; }
+
+    /// <summary>Writes every argument for a worker process; ref arguments are ready (generated per arity).</summary>
+    internal abstract void WriteArguments(Cluster.Wire.WireWriter w);
+
+    // ---- running in a worker process (cluster mode) ----
+
+    /// <summary>Queued to running before the task is pushed to a worker; false when it was cancelled.</summary>
+    internal bool TryBeginRemote() => TryMarkRunning();
+
+    /// <summary>The worker returned a value.</summary>
+    internal void CompleteRemote(in Cluster.Wire.ValueWire.WireValue value)
+    {
+        if (Interlocked.CompareExchange(ref _status, Done, Running) != Running)
+        {
+            ReleaseArgsOnce(); // cancelled or failed meanwhile
+            return;
+        }
+        try { Result.CompleteFromWire(value); }
+        catch (Exception e) when (e is RayException or MemoryPack.MemoryPackSerializationException or Protocol.ProtocolException)
+        {
+            Result.Fail(e is RayException ? e : ExceptionFactory.CannotDeserialize(Result.ValueType, e));
+            Core.Stats.OnFailed();
+            Result.Producer = null;
+            ReleaseArgsOnce();
+            return;
+        }
+        Core.Stats.OnFinished();
+        Result.Producer = null;
+        ReleaseArgsOnce();
+    }
+
+    /// <summary>User code threw in the worker: retried if the options allow, else the result fails.</summary>
+    internal void FailRemote(string type, string message, string? stack, bool userError)
+    {
+        if (userError && Volatile.Read(ref _status) == Running && Attempt < Options.MaxRetries && Options.ShouldRetryRemote(type)
+            && Interlocked.CompareExchange(ref _status, Queued, Running) == Running)
+        {
+            Attempt++;
+            Core.Stats.OnRetried();
+            Core.Scheduler.Enqueue(this);
+            return;
+        }
+        Exception error = userError
+            ? ExceptionFactory.RemoteTaskFailed(Name, Id, type, message, stack)
+            : (Exception)ExceptionFactory.WorkerFailed(Name, Id, type + ": " + message);
+        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
+        else ReleaseArgsOnce();
+    }
+
+    /// <summary>The worker process died while running this task: a system failure, retried up to MaxRetries.</summary>
+    internal void OnWorkerDied(string why)
+    {
+        if (Volatile.Read(ref _status) == Running && Attempt < Options.MaxRetries
+            && Interlocked.CompareExchange(ref _status, Queued, Running) == Running)
+        {
+            Attempt++;
+            Core.Stats.OnRetried();
+            Core.Scheduler.Enqueue(this);
+            return;
+        }
+        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running)
+            Finish(ExceptionFactory.WorkerDied(Name, Id, Attempt + 1, why), failed: true);
+        else ReleaseArgsOnce();
+    }
 
     internal void Run()
     {

@@ -1,6 +1,100 @@
+using System.Net.Sockets;
+using System.Text;
+using Ray.Cluster.Transport;
+using Ray.Cluster.Wire;
+
 namespace Ray.Cluster.Worker;
 
+/// <summary>What the sessions of one worker process share: the actor it holds, if any, and the exit signal.</summary>
+internal sealed class WorkerHostState
+{
+    private readonly ManualResetEventSlim _exit = new();
+
+    /// <summary>The actor instance this worker holds (one per worker process, as Ray's dedicated actor workers).</summary>
+    internal object? Actor { get; set; }
+
+    internal string? ExitReason { get; private set; }
+
+    internal void RequestExit(string reason)
+    {
+        ExitReason ??= reason;
+        _exit.Set();
+    }
+
+    internal void WaitForExit() => _exit.Wait();
+
+    internal void OnSessionClosed(WorkerSession session, string reason)
+    {
+        // The driver went away: an actor it held is gone with it (the raylet reuses or kills this process).
+        if (Actor is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
+        Actor = null;
+    }
+}
+
+/// <summary>
+/// The worker process's main loop: listen on a Unix socket, register with the raylet, serve
+/// driver sessions until the raylet connection closes (the raylet stopped, or ended the job).
+/// </summary>
 internal static class WorkerHost
 {
-    internal static int Run(WorkerLaunchOptions options) => throw new NotImplementedException("worker host: in progress");
+    internal static int Run(WorkerLaunchOptions options)
+    {
+        var state = new WorkerHostState();
+        using var runtime = new WorkerRuntime(options);
+        var socketPath = SocketPath(options);
+        if (File.Exists(socketPath)) File.Delete(socketPath);
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        listener.Listen(16);
+        var spin = SpinFromEnvironment();
+        var acceptThread = new Thread(() =>
+        {
+            try
+            {
+                while (true)
+                {
+                    var s = listener.Accept();
+                    _ = new WorkerSession(s, runtime, state, spin);
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        }) { IsBackground = true, Name = "ray-worker-accept" };
+        acceptThread.Start();
+
+        ControlLink link;
+        try
+        {
+            (link, _, _) = ControlLink.ConnectAsync(options.RayletAddress, options.Token, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            link.Closed += reason => state.RequestExit("the raylet connection closed: " + reason);
+            link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
+                ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),
+                TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"ray worker {options.WorkerId} (job {options.JobId}): cannot register with the raylet at {options.RayletAddress}: {e.Message}");
+            return 2;
+        }
+        Console.Out.WriteLine($"ray worker {options.WorkerId} (job {options.JobId}, pid {Environment.ProcessId}) serving on {socketPath}");
+        state.WaitForExit();
+        Console.Out.WriteLine($"ray worker {options.WorkerId} exiting: {state.ExitReason}");
+        link.Dispose();
+        try { File.Delete(socketPath); } catch (IOException) { }
+        return 0;
+    }
+
+    /// <summary>How long a receive thread spins before blocking (RAY_WORKER_SPIN_US, default 50 us).</summary>
+    internal static TimeSpan SpinFromEnvironment()
+    {
+        var v = Environment.GetEnvironmentVariable("RAY_SPIN_US");
+        return TimeSpan.FromMicroseconds(int.TryParse(v, out var us) && us >= 0 ? us : 50);
+    }
+
+    private static string SocketPath(WorkerLaunchOptions o)
+    {
+        var path = Path.Combine(o.SessionDir, "sockets", $"worker_{o.JobId}_{o.WorkerId}");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (Encoding.UTF8.GetByteCount(path) <= 100) return path;
+        return Path.Combine(Path.GetTempPath(), $"ray-w-{Environment.ProcessId}-{o.WorkerId}.sock");
+    }
 }

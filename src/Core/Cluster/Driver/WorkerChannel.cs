@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Ray.Cluster.Transport;
+using Ray.Cluster.Wire;
+using Ray.Protocol;
+using Ray.Tasks;
+
+namespace Ray.Cluster.Driver;
+
+/// <summary>
+/// The driver's direct connection to one leased worker process (Unix socket): tasks are pushed
+/// straight to it, the raylet is not on the path.
+///
+/// Sending is self-clocked: a task is written at once when nothing is in flight on the
+/// connection (lowest latency); while replies are outstanding, new tasks collect in the send
+/// buffer and the receive thread flushes them as a batch when the next replies arrive (highest
+/// throughput, one syscall per batch). Whenever the buffer holds frames, some flushed task is
+/// still in flight, so a reply always comes to flush them.
+///
+/// If the worker dies (the connection drops), every task in flight is retried or failed
+/// (<see cref="TaskSpec.OnWorkerDied"/>).
+/// </summary>
+internal sealed class WorkerChannel : FrameSocket
+{
+    private readonly Dictionary<ulong, Pushed> _inflight = new();
+    private readonly HashSet<int> _defined = new();
+    private readonly TaskCompletionSource _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action<WorkerChannel, string> _onClosed;
+    private byte[]? _scratch;
+    private ulong _nextId;
+    private int _flushedInFlight;   // sent to the socket, reply not yet counted (under the send lock)
+    private int _unflushed;         // appended, not yet sent (under the send lock)
+    private int _repliesInBatch;    // receive thread only
+    private int _count;             // tasks in flight, for picking the least loaded channel
+    private double _serviceTicks;   // a moving average of one task's share of its round trip
+
+    private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string> onClosed)
+        : base(socket, WorkerSessionLimits.MaxPayload, spin, $"ray-driver-w{lease.WorkerId}")
+    {
+        Lease = lease;
+        _onClosed = onClosed;
+        StartReceiving();
+    }
+
+    internal LeaseGrant Lease { get; }
+
+    /// <summary>Tasks pushed and not answered.</summary>
+    internal int InFlight => Volatile.Read(ref _count);
+
+    /// <summary>When the last task finished (Stopwatch ticks), for returning idle leases.</summary>
+    internal long LastActive { get; private set; } = Stopwatch.GetTimestamp();
+
+    /// <summary>How many tasks may be in flight: deep pipelines for short tasks, one at a time for long ones (so others run elsewhere).</summary>
+    internal int Capacity => _serviceTicks < ShortTaskTicks ? 256 : 1;
+
+    private static readonly double ShortTaskTicks = Stopwatch.Frequency * 300e-6;
+
+    /// <summary>Connects to a leased worker and says WorkerHello.</summary>
+    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string> onClosed)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try { await socket.ConnectAsync(new UnixDomainSocketEndPoint(lease.WorkerSocket)).ConfigureAwait(false); }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new RayClusterException($"cannot reach worker {lease.WorkerId} (pid {lease.Pid}) at {lease.WorkerSocket}: {e.Message}", e);
+        }
+        var channel = new WorkerChannel(socket, lease, spin, onClosed);
+        channel.Append((ushort)ClusterMessageKind.WorkerHello, FrameFlags.None, 0, (token, jobId),
+            static (w, s) => { w.U32(ClusterCodec.Version); w.Utf8(s.token); w.U32(s.jobId); });
+        channel.Flush();
+        try { await channel._hello.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        return channel;
+    }
+
+    /// <summary>Pushes a task that was marked running. False when the channel is closed (the caller requeues).</summary>
+    internal bool Push(TaskSpec task, ushort kind = (ushort)ClusterMessageKind.PushTask)
+    {
+        var fn = task.Function!;
+        lock (SendLock)
+        {
+            if (IsClosed) return false;
+            if (_defined.Add(fn.WireIndex))
+                AppendLocked((ushort)ClusterMessageKind.DefineFunction, FrameFlags.NoReply, 0, fn, static (w, f) =>
+                {
+                    w.U32((uint)f.WireIndex);
+                    w.Utf8(f.Method.Module.Assembly.Location);
+                    w.Utf8(f.TypeName);
+                    w.I32(f.Method.MetadataToken);
+                    w.Utf8(f.Method.Name);
+                });
+            var id = ++_nextId;
+            try
+            {
+                AppendLocked(kind, FrameFlags.None, id, task, static (w, t) =>
+                {
+                    w.U32((uint)t.Function!.WireIndex);
+                    w.U64(t.Result.Id.Owner);
+                    w.U64(t.Result.Id.Sequence);
+                    w.U16((ushort)t.ArgumentCount);
+                    t.WriteArguments(w);
+                });
+            }
+            catch (Exception e)
+            {
+                task.FailRemote(e.GetType().FullName ?? e.GetType().Name, e.Message, e.StackTrace, userError: false);
+                return true;
+            }
+            lock (_inflight) _inflight[id] = new Pushed(task, Stopwatch.GetTimestamp(), _count + 1);
+            Interlocked.Increment(ref _count);
+            _unflushed++;
+            if (_flushedInFlight == 0 || PendingBytes > 256 * 1024) SendPendingLocked();
+        }
+        return true;
+    }
+
+    private void SendPendingLocked()
+    {
+        FlushLocked();
+        _flushedInFlight += _unflushed;
+        _unflushed = 0;
+    }
+
+    protected override void OnFrame(in Frame frame)
+    {
+        var h = frame.Header;
+        if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"worker {Lease.WorkerId} sent a request (kind {h.Kind})");
+        if (h.Kind == (ushort)ClusterMessageKind.WorkerHello)
+        {
+            if ((h.Flags & FrameFlags.Error) != 0)
+            {
+                var (_, message) = ClusterCodec.DecodeError(frame.Payload, h.Kind);
+                _hello.TrySetException(new RayClusterException($"worker {Lease.WorkerId} refused the driver: {message}"));
+            }
+            else _hello.TrySetResult();
+            return;
+        }
+        Pushed entry;
+        lock (_inflight)
+        {
+            if (!_inflight.Remove(h.RequestId, out entry)) throw new ProtocolException($"worker {Lease.WorkerId} answered unknown request {h.RequestId}");
+        }
+        Interlocked.Decrement(ref _count);
+        _repliesInBatch++;
+        var now = Stopwatch.GetTimestamp();
+        LastActive = now;
+        _serviceTicks = 0.8 * _serviceTicks + 0.2 * ((now - entry.SentAt) / (double)entry.Depth);
+        var p = TaskWire.Contiguous(frame, ref _scratch);
+        var off = 0;
+        var status = ValueWire.ReadU8(p, ref off);
+        if (status == TaskWire.Ok)
+        {
+            var value = ValueWire.Read(p, ref off);
+            entry.Task.CompleteRemote(value);
+        }
+        else
+        {
+            var type = ValueWire.ReadUtf8(p, ref off);
+            var message = ValueWire.ReadUtf8(p, ref off);
+            var stack = ValueWire.ReadUtf8(p, ref off);
+            entry.Task.FailRemote(type, message, stack, userError: status == TaskWire.UserError);
+        }
+    }
+
+    protected override void OnBatchEnd()
+    {
+        if (_repliesInBatch == 0) return;
+        lock (SendLock)
+        {
+            _flushedInFlight -= _repliesInBatch;
+            _repliesInBatch = 0;
+            if (_unflushed > 0 && !IsClosed) SendPendingLocked();
+        }
+    }
+
+    protected override void OnClosed(string reason)
+    {
+        _hello.TrySetException(new RayClusterException($"worker {Lease.WorkerId} closed the connection: {reason}"));
+        Pushed[] lost;
+        lock (_inflight)
+        {
+            lost = _inflight.Values.ToArray();
+            _inflight.Clear();
+        }
+        Interlocked.Exchange(ref _count, 0);
+        _onClosed(this, reason); // first, so requeued tasks are not pushed here again
+        var why = $"worker {Lease.WorkerId}, pid {Lease.Pid}: {reason}";
+        foreach (var t in lost) t.Task.OnWorkerDied(why);
+    }
+
+    private readonly record struct Pushed(TaskSpec Task, long SentAt, int Depth);
+}
+
+/// <summary>Limits shared by both ends of a driver-worker connection.</summary>
+internal static class WorkerSessionLimits
+{
+    /// <summary>The largest frame either side accepts (inline values are below the shared-memory threshold; this is a guard).</summary>
+    internal const int MaxPayload = 512 << 20;
+}

@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Ray.Cluster.Wire;
+using Ray.Protocol;
+
+namespace Ray.Cluster.Transport;
+
+/// <summary>
+/// A control connection to a raylet (from a driver or a worker): Hello with the cluster token,
+/// then requests matched to replies by id. Replies may come much later (a lease waits for a
+/// worker), so requests are asynchronous. Not on the per-task path.
+/// </summary>
+internal sealed class ControlLink : FrameSocket
+{
+    internal const int MaxPayload = 1 << 20;
+
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<byte[]>> _pending = new();
+    private long _nextId;
+
+    private ControlLink(Socket socket, string address) : base(socket, MaxPayload, TimeSpan.Zero, "ray-control")
+    {
+        Address = address;
+        StartReceiving();
+    }
+
+    internal string Address { get; }
+
+    /// <summary>Set when the link closes, with the reason.</summary>
+    internal event Action<string>? Closed;
+
+    /// <summary>Connects to host:port and says Hello; returns the link and the raylet's Hello reply fields.</summary>
+    /// <exception cref="RayClusterException">No raylet there, or it refused the token.</exception>
+    internal static async Task<(ControlLink Link, string NodeId, string PlasmaSocket)> ConnectAsync(string address, string token, TimeSpan timeout)
+    {
+        var endpoint = ParseEndpoint(address);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var cts = new CancellationTokenSource(timeout))
+        {
+            try { await socket.ConnectAsync(endpoint, cts.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                throw new RayClusterException($"cannot connect to the raylet at {address}: {e.Message} (is it running? `ray start --head` starts one)", e);
+            }
+        }
+        var link = new ControlLink(socket, address);
+        try
+        {
+            var hello = WireWriter.Build(token, static (w, t) => { w.U32(ClusterCodec.Version); w.Utf8(t); });
+            var reply = await link.RequestAsync(1 /* Hello */, hello, timeout).ConfigureAwait(false);
+            var r = new PayloadReader(new ReadOnlySequence<byte>(reply), 1);
+            r.U32();
+            var node = r.Utf8();
+            var plasma = r.Utf8();
+            return (link, node, plasma);
+        }
+        catch
+        {
+            link.Dispose();
+            throw;
+        }
+    }
+
+    internal static IPEndPoint ParseEndpoint(string address)
+    {
+        if (IPEndPoint.TryParse(address, out var ep) && ep.Port != 0) return ep;
+        var colon = address.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(address.AsSpan(colon + 1), out var port))
+        {
+            var host = address[..colon];
+            var ips = Dns.GetHostAddresses(host == "localhost" ? "127.0.0.1" : host);
+            if (ips.Length > 0) return new IPEndPoint(ips[0], port);
+        }
+        throw new RayClusterException($"'{address}' is not a raylet address (host:port)");
+    }
+
+    /// <summary>Sends a request and waits for its reply's payload.</summary>
+    /// <exception cref="RayClusterException">An error reply, the link closed, or no reply in time.</exception>
+    internal async Task<byte[]> RequestAsync(ushort kind, byte[] payload, TimeSpan timeout)
+    {
+        var id = (ulong)Interlocked.Increment(ref _nextId);
+        var tcs = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = tcs;
+        try
+        {
+            if (CloseReason is { } why) throw new RayClusterException($"the connection to the raylet at {Address} is closed: {why}");
+            Append(kind, FrameFlags.None, id, payload, static (w, p) => w.Raw(p));
+            Flush();
+            try { return await tcs.Task.WaitAsync(timeout).ConfigureAwait(false); }
+            catch (TimeoutException) { throw new RayClusterException($"no reply to message kind {kind} from the raylet at {Address} within {timeout.TotalSeconds:0.#} s"); }
+        }
+        finally { _pending.TryRemove(id, out _); }
+    }
+
+    /// <summary>Sends a one-way message.</summary>
+    internal void Send(ushort kind, byte[] payload)
+    {
+        Append(kind, FrameFlags.NoReply, 0, payload, static (w, p) => w.Raw(p));
+        Flush();
+    }
+
+    protected override void OnFrame(in Frame frame)
+    {
+        var h = frame.Header;
+        if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this link takes replies only");
+        if (!_pending.TryGetValue(h.RequestId, out var tcs)) return; // timed out and forgotten
+        if ((h.Flags & FrameFlags.Error) != 0)
+        {
+            var (code, message) = ClusterCodec.DecodeError(frame.Payload, h.Kind);
+            tcs.TrySetException(new RayClusterException(message) { WireCode = code });
+        }
+        else tcs.TrySetResult(frame.Payload.ToArray());
+    }
+
+    protected override void OnClosed(string reason)
+    {
+        foreach (var tcs in _pending.Values) tcs.TrySetException(new RayClusterException($"the connection to the raylet at {Address} closed: {reason}"));
+        Closed?.Invoke(reason);
+    }
+}

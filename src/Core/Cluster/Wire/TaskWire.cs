@@ -1,0 +1,43 @@
+using Ray.Protocol;
+
+namespace Ray.Cluster.Wire;
+
+/// <summary>
+/// Task and actor-call payloads between a driver and a worker (docs/PROTOCOL.md, "Driver to worker"):
+/// PushTask / ActorCall <c>u32 fn index | u64 result owner | u64 result sequence | u16 argc | value*</c>;
+/// a reply <c>u8 status</c> then, for status 0 (ok), the result value; for 1 (user code threw) and
+/// 2 (the worker could not run it) <c>string exception type | string message | string stack</c>.
+/// </summary>
+internal static class TaskWire
+{
+    internal const byte Ok = 0, UserError = 1, SystemError = 2;
+
+    internal static void WriteError(WireWriter w, byte status, string type, string message, string? stack)
+    {
+        w.U8(status);
+        w.Utf8(Truncate(type, 1000));
+        w.Utf8(Truncate(message, 3000));
+        w.Utf8(Truncate(stack ?? "", 3900));
+    }
+
+    internal static void WriteError(WireWriter w, byte status, Exception e)
+    {
+        string message, stack;
+        try { message = e.Message; } catch { message = "(its Message threw)"; }
+        try { stack = e.StackTrace ?? ""; } catch { stack = ""; }
+        WriteError(w, status, e.GetType().FullName ?? e.GetType().Name, message, stack);
+    }
+
+    internal static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+
+    /// <summary>Payload bytes of a frame as one span (copied into <paramref name="scratch"/> when the frame spans segments).</summary>
+    internal static ReadOnlySpan<byte> Contiguous(in Frame frame, ref byte[]? scratch)
+    {
+        var p = frame.Payload;
+        if (p.IsSingleSegment) return p.FirstSpan;
+        var n = (int)p.Length;
+        if (scratch is null || scratch.Length < n) scratch = new byte[Math.Max(n, 4096)];
+        System.Buffers.BuffersExtensions.CopyTo(p, scratch);
+        return scratch.AsSpan(0, n);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Ray.Cluster.Wire;
+using Ray.Objects;
+using Ray.Serialization;
+
+namespace Ray.Cluster.Worker;
+
+/// <summary>Decodes one argument of a known type from the wire.</summary>
+internal delegate object? ArgDecoder(in ValueWire.WireValue value, WorkerRuntime runtime);
+
+/// <summary>Encodes a result of a known type for the wire (inline, or into the node's store under <paramref name="id"/>).</summary>
+internal delegate void ResultEncoder(WireWriter w, object? value, ObjectId id, WorkerRuntime runtime);
+
+/// <summary>
+/// A remote function or actor method as a worker resolved it: found by metadata token in the
+/// job's assembly, its argument decoders and result encoder made once per type, and a
+/// <see cref="MethodInvoker"/> to call it. Lambdas are instance methods of the compiler's
+/// closure singleton (<c>&lt;&gt;c.&lt;&gt;9</c>), which is their target.
+/// </summary>
+internal sealed class WorkerFunction
+{
+    private static readonly MethodInfo s_decode = typeof(WorkerFunction).GetMethod(nameof(DecodeArg), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo s_encode = typeof(WorkerFunction).GetMethod(nameof(EncodeResult), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private readonly MethodInvoker _invoker;
+    private readonly object? _target;
+    private readonly PropertyInfo? _taskResult;
+
+    private WorkerFunction(MethodInfo method, object? target)
+    {
+        Method = method;
+        _target = target;
+        _invoker = MethodInvoker.Create(method);
+        var ps = method.GetParameters();
+        Parameters = ps.Select(p => p.ParameterType).ToArray();
+        Decoders = Parameters.Select(t => t.IsByRef || t.IsPointer
+            ? throw new NotSupportedException($"{Name}: parameter type {t} cannot cross processes")
+            : (ArgDecoder)s_decode.MakeGenericMethod(t).CreateDelegate(typeof(ArgDecoder))).ToArray();
+        var ret = method.ReturnType;
+        if (ret == typeof(void) || ret == typeof(Task)) ResultType = typeof(Unit);
+        else if (ret.IsGenericType && ret.GetGenericTypeDefinition() == typeof(Task<>))
+        {
+            ResultType = ret.GetGenericArguments()[0];
+            _taskResult = ret.GetProperty(nameof(Task<int>.Result));
+        }
+        else ResultType = ret;
+        IsAsync = typeof(Task).IsAssignableFrom(ret);
+        Encoder = (ResultEncoder)s_encode.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultEncoder));
+    }
+
+    internal MethodInfo Method { get; }
+    internal string Name => $"{Method.DeclaringType?.Name}.{Method.Name}";
+    internal Type[] Parameters { get; }
+    internal ArgDecoder[] Decoders { get; }
+    internal Type ResultType { get; }
+    internal ResultEncoder Encoder { get; }
+    internal bool IsAsync { get; }
+
+    /// <summary>Resolves a function from its definition (assembly, type, token, name).</summary>
+    /// <exception cref="InvalidOperationException">The code is not there, or is another build than the driver's.</exception>
+    internal static WorkerFunction Resolve(Assembly assembly, string typeName, int token, string methodName)
+    {
+        MethodBase? found = null;
+        foreach (var module in assembly.Modules)
+        {
+            try { found = module.ResolveMethod(token); }
+            catch (ArgumentException) { continue; }
+            if (found is not null) break;
+        }
+        if (found is not MethodInfo method || method.Name != methodName)
+            throw new InvalidOperationException($"method {methodName} (token 0x{token:x8}) of {typeName} is not in {assembly.FullName}: the worker loaded another build of the job's code than the driver runs");
+        if (method.ContainsGenericParameters)
+            throw new InvalidOperationException($"{method.DeclaringType?.Name}.{methodName} is generic or in a generic type; remote functions must be closed methods");
+        object? target = null;
+        if (!method.IsStatic)
+        {
+            var type = method.DeclaringType!;
+            var singleton = type.GetField("<>9", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic);
+            if (singleton is null || !type.IsDefined(typeof(CompilerGeneratedAttribute), false))
+                throw new InvalidOperationException($"{type.Name}.{methodName} is an instance method; remote functions are static methods or lambdas that capture nothing");
+            target = singleton.GetValue(null);
+        }
+        return new WorkerFunction(method, target);
+    }
+
+    /// <summary>Calls the function; an async one is waited for. Exceptions from user code propagate unwrapped.</summary>
+    internal object? Invoke(object?[] args)
+    {
+        object? result;
+        try { result = _invoker.Invoke(_target, new Span<object?>(args)); }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+        if (!IsAsync) return Method.ReturnType == typeof(void) ? Unit.Value : result;
+        var task = (Task)result!;
+        task.GetAwaiter().GetResult();
+        return _taskResult is null ? Unit.Value : _taskResult.GetValue(task);
+    }
+
+    private static object? DecodeArg<T>(in ValueWire.WireValue value, WorkerRuntime runtime) =>
+        ValueWire.Decode<T>(value, runtime.Store, runtime.OpenPlasma);
+
+    private static void EncodeResult<T>(WireWriter w, object? boxed, ObjectId id, WorkerRuntime runtime)
+    {
+        var value = (T)boxed!;
+        if (Codec<T>.IsDirect)
+        {
+            ValueWire.WriteDirect(w, value);
+            return;
+        }
+        if (Codec<T>.Kind == CodecKind.RawArray)
+        {
+            if (value is null) { ValueWire.WriteNull(w); return; }
+            var raw = Codec<T>.RawBytes(value);
+            if (raw.Length >= runtime.Threshold && runtime.TryPutPlasma(id, raw)) ValueWire.WritePlasma(w, id, raw.Length);
+            else ValueWire.WriteInline(w, raw);
+            return;
+        }
+        var s = Codec<T>.Serialize(value, runtime.Store, "the result");
+        try
+        {
+            var bytes = new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length));
+            if (bytes.Length >= runtime.Threshold && runtime.TryPutPlasma(id, bytes)) ValueWire.WritePlasma(w, id, bytes.Length);
+            else ValueWire.WriteInline(w, bytes);
+        }
+        finally { if (s.Pooled) runtime.Store.Buffers.Return(s.Buffer); }
+    }
+}

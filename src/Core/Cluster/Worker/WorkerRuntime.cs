@@ -1,0 +1,94 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using Ray.Objects;
+using Ray.Plasma;
+using Ray.Plasma.Client;
+
+namespace Ray.Cluster.Worker;
+
+/// <summary>
+/// What a worker process holds for the tasks it runs: the job's code (assemblies found on the
+/// driver's code paths), a store for (de)serialization, and a client of the node's object store
+/// for large arguments and results.
+/// </summary>
+internal sealed class WorkerRuntime : IDisposable
+{
+    private readonly WorkerLaunchOptions _options;
+    private readonly object _plasmaLock = new();
+    private PlasmaClient? _plasma;
+
+    internal WorkerRuntime(WorkerLaunchOptions options)
+    {
+        _options = options;
+        var runtimeOptions = new RuntimeOptions();
+        Threshold = runtimeOptions.LargeObjectThresholdBytes;
+        Store = new ObjectStore(((ulong)Environment.ProcessId << 24) | 0xFFFFFF, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
+        AssemblyLoadContext.Default.Resolving += Resolve;
+    }
+
+    internal ObjectStore Store { get; }
+    internal long Threshold { get; }
+    internal WorkerLaunchOptions Options => _options;
+
+    /// <summary>Loads (once) the assembly at <paramref name="path"/>, or the loaded one of the same name.</summary>
+    internal Assembly LoadAssembly(string path)
+    {
+        var name = AssemblyName.GetAssemblyName(path);
+        foreach (var a in AssemblyLoadContext.Default.Assemblies)
+            if (AssemblyName.ReferenceMatchesDefinition(name, a.GetName())) return a;
+        return AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.GetFullPath(path));
+    }
+
+    /// <summary>Finds a type by its assembly-qualified name, loading the job's assemblies as needed.</summary>
+    internal Type FindType(string assemblyQualifiedName) =>
+        Type.GetType(assemblyQualifiedName, throwOnError: false)
+        ?? throw new InvalidOperationException($"type {assemblyQualifiedName} is not on the job's code paths ({string.Join(", ", _options.CodePaths)})");
+
+    // Dependencies of the job's assemblies: probe the driver's code paths.
+    private Assembly? Resolve(AssemblyLoadContext context, AssemblyName name)
+    {
+        foreach (var dir in _options.CodePaths)
+        {
+            var candidate = Directory.Exists(dir) ? Path.Combine(dir, name.Name + ".dll") : dir;
+            if (File.Exists(candidate) && string.Equals(Path.GetFileNameWithoutExtension(candidate), name.Name, StringComparison.OrdinalIgnoreCase))
+                return context.LoadFromAssemblyPath(Path.GetFullPath(candidate));
+        }
+        return null;
+    }
+
+    private PlasmaClient Plasma
+    {
+        get
+        {
+            lock (_plasmaLock)
+            {
+                if (_plasma is not null) return _plasma;
+                var socket = _options.PlasmaSocket ?? throw new InvalidOperationException("this worker has no object store socket");
+                _plasma = PlasmaClient.ConnectAsync(socket).GetAwaiter().GetResult();
+                return _plasma;
+            }
+        }
+    }
+
+    /// <summary>A view of an object in the node's store (an argument the driver put there).</summary>
+    internal PlasmaBuffer OpenPlasma(ObjectId id, long size) =>
+        Plasma.GetAsync(LargeObjectStore.ToPlasma(id), TimeSpan.FromSeconds(30)).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Writes a large result into the node's store under the owner's id; false if there is no store.</summary>
+    internal bool TryPutPlasma(ObjectId id, ReadOnlySpan<byte> bytes)
+    {
+        if (_options.PlasmaSocket is null) return false;
+        PlasmaWriteBuffer buffer;
+        try { buffer = Plasma.CreateAsync(LargeObjectStore.ToPlasma(id), bytes.Length).AsTask().GetAwaiter().GetResult(); }
+        catch (PlasmaException e) when (e.Status is PlasmaStatus.StoreFull or PlasmaStatus.TooLarge) { throw ExceptionFactory.StoreFull(id, bytes.Length, e); }
+        bytes.CopyTo(buffer.Span);
+        buffer.SealAsync().AsTask().GetAwaiter().GetResult();
+        return true;
+    }
+
+    public void Dispose()
+    {
+        AssemblyLoadContext.Default.Resolving -= Resolve;
+        lock (_plasmaLock) _plasma?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Ray.Cluster.Transport;
+using Ray.Cluster.Wire;
+using Ray.Protocol;
+
+namespace Ray.Cluster.Worker;
+
+/// <summary>
+/// One driver's connection to this worker: WorkerHello, then function definitions, tasks,
+/// actor creation and actor calls. Tasks run on this connection's receive thread, one at a
+/// time, in arrival order (a lease is one slot of the node's resources); replies are batched
+/// and flushed once per read, or sooner when a task ran long.
+/// </summary>
+internal sealed class WorkerSession : FrameSocket
+{
+    internal const int MaxPayload = 512 << 20;
+    private static readonly long FlushAfterTicks = Stopwatch.Frequency / 20_000; // 50 us
+
+    private readonly WorkerRuntime _runtime;
+    private readonly WorkerHostState _host;
+    private readonly Dictionary<uint, FunctionSlot> _functions = new();
+    private byte[]? _scratch;
+    private bool _hello;
+    private long _lastFlush;
+
+    internal WorkerSession(Socket socket, WorkerRuntime runtime, WorkerHostState host, TimeSpan spin)
+        : base(socket, MaxPayload, spin, "ray-worker-session")
+    {
+        _runtime = runtime;
+        _host = host;
+        StartReceiving();
+    }
+
+    protected override void OnFrame(in Frame frame)
+    {
+        var h = frame.Header;
+        var kind = (ClusterMessageKind)h.Kind;
+        if (!_hello && kind != ClusterMessageKind.WorkerHello)
+            throw new ProtocolException($"message kind {h.Kind} before WorkerHello");
+        var payload = TaskWire.Contiguous(frame, ref _scratch);
+        switch (kind)
+        {
+            case ClusterMessageKind.WorkerHello: Hello(h, payload); break;
+            case ClusterMessageKind.DefineFunction: Define(payload); break;
+            case ClusterMessageKind.PushTask: Run(h, payload, actor: null); break;
+            case ClusterMessageKind.ActorCall:
+                Run(h, payload, _host.Actor ?? throw new ProtocolException("an actor call to a worker that holds no actor"));
+                break;
+            case ClusterMessageKind.CreateActor: CreateActor(h, payload); break;
+            default: throw new ProtocolException($"unknown message kind {h.Kind}");
+        }
+        if (Stopwatch.GetTimestamp() - _lastFlush > FlushAfterTicks) FlushNow();
+    }
+
+    protected override void OnBatchEnd() => FlushNow();
+
+    private void FlushNow()
+    {
+        Flush();
+        _lastFlush = Stopwatch.GetTimestamp();
+    }
+
+    protected override void OnClosed(string reason) => _host.OnSessionClosed(this, reason);
+
+    private void Hello(in FrameHeader h, ReadOnlySpan<byte> p)
+    {
+        if (_hello) throw new ProtocolException("a second WorkerHello");
+        var off = 0;
+        var version = (uint)ValueWire.ReadI32(p, ref off);
+        var token = ValueWire.ReadUtf8(p, ref off);
+        var job = (uint)ValueWire.ReadI32(p, ref off);
+        string? refusal = null;
+        if (version != ClusterCodec.Version) refusal = $"protocol version {version}; this worker speaks {ClusterCodec.Version}";
+        else if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                     System.Text.Encoding.UTF8.GetBytes(token), System.Text.Encoding.UTF8.GetBytes(_runtime.Options.Token)))
+            refusal = "wrong cluster token";
+        else if (job != _runtime.Options.JobId) refusal = $"this worker serves job {_runtime.Options.JobId}, not {job}";
+        if (refusal is not null)
+        {
+            Append(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, refusal,
+                static (w, m) => { w.U16((ushort)ClusterErrorCode.Unauthenticated); w.Utf8(m); });
+            Flush();
+            throw new ProtocolException("refused: " + refusal);
+        }
+        _hello = true;
+        Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => { w.U32(id); w.I32(Environment.ProcessId); });
+    }
+
+    private void Define(ReadOnlySpan<byte> p)
+    {
+        var off = 0;
+        var index = (uint)ValueWire.ReadI32(p, ref off);
+        var assembly = ValueWire.ReadUtf8(p, ref off);
+        var type = ValueWire.ReadUtf8(p, ref off);
+        var token = ValueWire.ReadI32(p, ref off);
+        var method = ValueWire.ReadUtf8(p, ref off);
+        if (off != p.Length) throw new ProtocolException("DefineFunction has trailing bytes");
+        FunctionSlot slot;
+        try { slot = new FunctionSlot(WorkerFunction.Resolve(_runtime.LoadAssembly(assembly), type, token, method), null); }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            slot = new FunctionSlot(null, $"cannot load {type}.{method} from {assembly}: {e.GetType().Name}: {e.Message}");
+        }
+        _functions[index] = slot;
+    }
+
+    private void Run(in FrameHeader h, ReadOnlySpan<byte> p, object? actor)
+    {
+        var off = 0;
+        var index = (uint)ValueWire.ReadI32(p, ref off);
+        var resultId = new ObjectId(ValueWire.ReadU64(p, ref off), ValueWire.ReadU64(p, ref off));
+        int argc = ValueWire.ReadU16(p, ref off);
+        if (!_functions.TryGetValue(index, out var slot)) throw new ProtocolException($"function {index} was never defined on this connection");
+        if (slot.Function is not { } fn)
+        {
+            Reply(h, (TaskWire.SystemError, slot.Error!), static (w, s) => TaskWire.WriteError(w, s.Item1, "Ray.WorkerError", s.Item2, null));
+            return;
+        }
+        var first = actor is null ? 0 : 1;
+        if (argc + first != fn.Parameters.Length) throw new ProtocolException($"{fn.Name} takes {fn.Parameters.Length - first} arguments; the task has {argc}");
+        var args = new object?[fn.Parameters.Length];
+        if (actor is not null) args[0] = actor;
+        object? result;
+        try
+        {
+            for (var i = first; i < args.Length; i++)
+            {
+                var v = ValueWire.Read(p, ref off);
+                args[i] = fn.Decoders[i](v, _runtime);
+            }
+        }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+            return;
+        }
+        try { result = fn.Invoke(args); }
+        catch (Exception e)
+        {
+            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+            return;
+        }
+        try
+        {
+            Reply(h, (fn, result, resultId, _runtime), static (w, s) => { w.U8(TaskWire.Ok); s.fn.Encoder(w, s.result, s.resultId, s._runtime); });
+        }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            // The half-written reply was cut back by Append: send the error instead.
+            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+        }
+    }
+
+    private void CreateActor(in FrameHeader h, ReadOnlySpan<byte> p)
+    {
+        var off = 0;
+        var typeName = ValueWire.ReadUtf8(p, ref off);
+        int argc = ValueWire.ReadU16(p, ref off);
+        try
+        {
+            var type = _runtime.FindType(typeName);
+            var args = new object?[argc];
+            var types = new Type[argc];
+            for (var i = 0; i < argc; i++)
+            {
+                types[i] = _runtime.FindType(ValueWire.ReadUtf8(p, ref off));
+                var v = ValueWire.Read(p, ref off);
+                args[i] = v.Tag == ValueWire.Null ? null : MemoryPack.MemoryPackSerializer.Deserialize(types[i], v.Bytes);
+            }
+            var ctor = type.GetConstructor(types) ?? throw new InvalidOperationException($"{type.FullName} has no public constructor taking ({string.Join(", ", types.Select(t => t.Name))})");
+            object instance;
+            try { instance = ctor.Invoke(args); }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+            {
+                Reply(h, e.InnerException, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+                return;
+            }
+            _host.Actor = instance;
+            Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
+        }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+        }
+    }
+
+    private void Reply<TState>(in FrameHeader h, TState state, Action<WireWriter, TState> write) =>
+        Append(h.Kind, FrameFlags.Reply, h.RequestId, state, write);
+
+    private readonly record struct FunctionSlot(WorkerFunction? Function, string? Error);
+}
