@@ -31,6 +31,48 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// Connects to a running cluster as a driver: tasks and actors run in the raylet's worker
+    /// processes, large objects live in the node's shared-memory store. The same code as with
+    /// <see cref="Start"/> runs unchanged.
+    /// </summary>
+    /// <param name="address">
+    /// "host:port" of a raylet, a session directory or its raylet.json, or null/"auto": the
+    /// RAY_ADDRESS environment variable, else the latest session started on this machine.
+    /// The cluster token comes from RAY_CLUSTER_TOKEN, else from the session's address file.
+    /// </param>
+    /// <param name="options">Logging and object options; resources come from the cluster.</param>
+    /// <exception cref="RayClusterException">No raylet there, or it refused the token.</exception>
+    public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null)
+    {
+        options ??= new RuntimeOptions();
+        var job = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
+        var session = Cluster.Driver.ClusterSession.Connect(address, null, job, TimeSpan.FromSeconds(30));
+        try
+        {
+            var rt = new RayRuntime(new RuntimeCore(options, session));
+            s_last = rt;
+            return rt;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ray's <c>ray.init()</c>: connects to the cluster named by RAY_ADDRESS when it is set,
+    /// else starts an embedded runtime. Lets one program run either way without changes.
+    /// </summary>
+    public static RayRuntime Init(RuntimeOptions? options = null) =>
+        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Cluster.Driver.ClusterSession.AddressVariable))
+            ? Start(options)
+            : Connect(null, options);
+
+    /// <summary>True when this runtime is a driver connected to a cluster (<see cref="Connect"/>).</summary>
+    public bool IsConnected => Core.Cluster is not null;
+
+    /// <summary>
     /// The runtime running the current task or actor call, else the most recently started one
     /// that is still running. Use it for nested submission from inside tasks.
     /// </summary>

@@ -15,6 +15,7 @@ internal sealed class LargeObjectStore : IDisposable
     private readonly RuntimeOptions _options;
     private readonly object _lock = new();
     private PlasmaLocalClient? _client;
+    private PlasmaClient? _node; // a connected driver: the node's store, through its socket
     private bool _disposed;
 
     internal LargeObjectStore(RuntimeOptions options)
@@ -54,32 +55,56 @@ internal sealed class LargeObjectStore : IDisposable
 
     internal static PlasmaObjectId ToPlasma(ObjectId id) => new(id.Owner, id.Sequence);
 
+    /// <summary>A connected driver keeps its large objects in the node's store, where workers map them.</summary>
+    internal void UseNodeStore(string socketPath)
+    {
+        lock (_lock) _node = PlasmaClient.ConnectAsync(socketPath).GetAwaiter().GetResult();
+    }
+
     /// <summary>Creates, fills and seals an object; translates a full store into the runtime's error.</summary>
     internal void Put(ObjectId id, ReadOnlySpan<byte> data)
     {
         PlasmaWriteBuffer buffer;
         try
         {
-            buffer = Client.Create(ToPlasma(id), data.Length);
+            buffer = _node is { } node ? node.CreateAsync(ToPlasma(id), data.Length).AsTask().GetAwaiter().GetResult() : Client.Create(ToPlasma(id), data.Length);
         }
         catch (PlasmaException e) when (e.Status is PlasmaStatus.StoreFull or PlasmaStatus.TooLarge)
         {
             throw ExceptionFactory.StoreFull(id, data.Length, e);
         }
         data.CopyTo(buffer.Span);
-        buffer.SealAsync().GetAwaiter().GetResult(); // synchronous for the local client
+        buffer.SealAsync().AsTask().GetAwaiter().GetResult(); // synchronous for the local client
     }
 
     /// <summary>A view of the object (restored from disk first if it was spilled).</summary>
-    internal PlasmaBuffer View(ObjectId id) =>
-        Client.TryGet(ToPlasma(id)) ?? throw ExceptionFactory.ObjectFreed(id);
+    internal PlasmaBuffer View(ObjectId id)
+    {
+        if (_node is { } node)
+        {
+            try { return node.GetAsync(ToPlasma(id), TimeSpan.Zero).AsTask().GetAwaiter().GetResult(); }
+            catch (PlasmaException) { throw ExceptionFactory.ObjectFreed(id); }
+        }
+        return Client.TryGet(ToPlasma(id)) ?? throw ExceptionFactory.ObjectFreed(id);
+    }
 
     internal void Delete(ObjectId id)
     {
+        if (_node is { } node)
+        {
+            if (!_disposed) _ = DeleteRemote(node, id); // may run on the finalizer thread: never block
+            return;
+        }
         var c = Volatile.Read(ref _client);
         if (c is null || _disposed) return;
         try { c.Store.Delete(ToPlasma(id)); }
         catch (PlasmaException) { /* already gone or store shut down */ }
+    }
+
+    private static async Task DeleteRemote(PlasmaClient node, ObjectId id)
+    {
+        try { await node.DeleteAsync(ToPlasma(id)).ConfigureAwait(false); }
+        catch (Exception e) when (e is PlasmaException or ObjectDisposedException or IOException or InvalidOperationException) { /* gone already */ }
     }
 
     internal PlasmaStats? Stats => Volatile.Read(ref _client)?.Store.Stats;
@@ -90,6 +115,7 @@ internal sealed class LargeObjectStore : IDisposable
         {
             _disposed = true;
             _client?.Store.Dispose();
+            _node?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 }

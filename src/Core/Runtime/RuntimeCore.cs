@@ -26,20 +26,29 @@ internal sealed partial class RuntimeCore : IDisposable
     private long _nextActor;
     private volatile bool _stopped;
 
-    internal RuntimeCore(RuntimeOptions options)
+    internal RuntimeCore(RuntimeOptions options, Cluster.Driver.ClusterSession? cluster = null)
     {
         Formatters.EnsureRegistered();
         Options = options;
+        Cluster = cluster;
         Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Ray.Runtime");
         OwnerId = ((ulong)Environment.ProcessId << 24) | (ulong)Interlocked.Increment(ref s_nextOwner);
 
-        var cpus = options.NumCpus ?? Environment.ProcessorCount;
-        var gpus = options.NumGpus ?? 0;
-        var memory = options.MemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        double cpus, gpus;
+        long memory;
+        IReadOnlyDictionary<string, double>? custom;
+        if (cluster is null)
+        {
+            cpus = options.NumCpus ?? Environment.ProcessorCount;
+            gpus = options.NumGpus ?? 0;
+            memory = options.MemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            custom = options.Resources;
+        }
+        else (cpus, gpus, memory, custom) = FromCluster(cluster.Job.Resources);
         if (cpus < 0 || gpus < 0 || memory < 0)
             ExceptionFactory.ThrowArgument("Resource amounts must not be negative.", nameof(options));
-        var registry = new ResourceRegistry(options.Resources?.Keys ?? Enumerable.Empty<string>());
-        var total = registry.Build(cpus, gpus, memory, options.Resources, out _);
+        var registry = new ResourceRegistry(custom?.Keys ?? Enumerable.Empty<string>());
+        var total = registry.Build(cpus, gpus, memory, custom, out _);
         Scheduler = new LocalScheduler(registry, total);
         if (options.LargeObjectThresholdBytes < 0) ExceptionFactory.ThrowArgument("LargeObjectThresholdBytes must not be negative.", nameof(options));
         Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options);
@@ -50,12 +59,38 @@ internal sealed partial class RuntimeCore : IDisposable
         var initial = options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(cpus));
         var max = options.MaxWorkers ?? 64 + 4 * Math.Max(1, (int)Math.Ceiling(cpus));
         if (initial < 0 || max < 1) ExceptionFactory.ThrowArgument("Worker counts must be positive.", nameof(options));
-        Pool = new InProcessWorkerPool(this, initial, max);
+        if (cluster is null) Pool = new InProcessWorkerPool(this, initial, max);
+        else
+        {
+            Store.LargeObjects.UseNodeStore(cluster.Job.PlasmaSocket);
+            Pool = new Ray.Cluster.Driver.ClusterWorkerPool(this, cluster, Ray.Cluster.Worker.WorkerHost.SpinFromEnvironment());
+        }
         Scheduler.Pool = Pool;
         Log.Started(Logger, OwnerId, Scheduler.FormatTotal(), initial);
     }
 
     internal RuntimeOptions Options { get; }
+
+    /// <summary>The raylet connection of a connected driver; null in embedded mode.</summary>
+    internal Cluster.Driver.ClusterSession? Cluster { get; }
+
+    private static (double Cpus, double Gpus, long Memory, Dictionary<string, double> Custom) FromCluster(IReadOnlyList<Cluster.Wire.ResourceAmount> resources)
+    {
+        double cpus = 0, gpus = 0;
+        long memory = 0;
+        var custom = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (name, units) in resources)
+        {
+            switch (name)
+            {
+                case ResourceRegistry.Cpu: cpus = units / (double)ResourceSet.Unit; break;
+                case ResourceRegistry.Gpu: gpus = units / (double)ResourceSet.Unit; break;
+                case ResourceRegistry.Memory: memory = units / ResourceSet.Unit; break;
+                default: custom[name] = units / (double)ResourceSet.Unit; break;
+            }
+        }
+        return (cpus, gpus, memory, custom);
+    }
     internal RayRuntime? Facade { get; set; }
     internal ILogger Logger { get; }
     internal ulong OwnerId { get; }
@@ -263,6 +298,7 @@ internal sealed partial class RuntimeCore : IDisposable
         foreach (var actor in actors) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
         foreach (var actor in actors) actor.Join(TimeSpan.FromSeconds(2));
         Store.LargeObjects.Dispose();
+        Cluster?.Dispose(); // the raylet ends the job: its workers and leases go
         Log.Stopped(Logger, OwnerId);
     }
 }

@@ -105,7 +105,7 @@ internal sealed class LocalScheduler
         cls.Ready.Enqueue(task);
         Interlocked.Increment(ref _readyCount);
         if (_stopped) DrainAll(); // raced with shutdown's drain: nobody would ever run it
-        else if (Volatile.Read(ref cls.Spinners) == 0) Pool.NotifyWork();
+        else if (Volatile.Read(ref cls.Spinners) == 0) Pool.NotifyWork(cls);
     }
 
     private volatile bool _stopped;

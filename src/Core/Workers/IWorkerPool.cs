@@ -1,3 +1,5 @@
+using Ray.Scheduling;
+
 namespace Ray.Workers;
 
 /// <summary>
@@ -7,8 +9,8 @@ namespace Ray.Workers;
 /// </summary>
 internal interface IWorkerPool : IDisposable
 {
-    /// <summary>Work was queued or resources were freed: wake (or start) a worker to take a lease.</summary>
-    void NotifyWork();
+    /// <summary>Work was queued on <paramref name="cls"/> (null: on some class, or resources were freed): wake (or start) a worker to take a lease.</summary>
+    void NotifyWork(SchedulingClass? cls = null);
 
     /// <summary>A worker inside a task blocked in Get; its resources went back to the scheduler.</summary>
     void OnWorkerBlocked();

@@ -41,7 +41,7 @@ internal sealed class InProcessWorkerPool : IWorkerPool
 
     public int BlockedCount => Volatile.Read(ref _blocked);
 
-    public void NotifyWork()
+    public void NotifyWork(SchedulingClass? cls = null)
     {
         while (_parked.TryPop(out var w))
         {

@@ -1,0 +1,137 @@
+using System.Buffers;
+using System.Reflection;
+using System.Text.Json;
+using Ray.Cluster.Transport;
+using Ray.Cluster.Wire;
+using Ray.Cluster.Worker;
+
+namespace Ray.Cluster.Driver;
+
+/// <summary>
+/// A driver's connection to its raylet: the job it registered (its code paths, so workers can
+/// load the driver's assemblies), the node's resources, and lease requests. The job lives as
+/// long as this connection: when the driver exits or dies, the raylet ends the job.
+/// </summary>
+internal sealed class ClusterSession : IDisposable
+{
+    private ClusterSession(ControlLink link, string token, JobAccepted job)
+    {
+        Link = link;
+        Token = token;
+        Job = job;
+    }
+
+    internal ControlLink Link { get; }
+    internal string Token { get; }
+    internal JobAccepted Job { get; }
+    internal string Address => Link.Address;
+
+    /// <summary>Where RAY_ADDRESS points, else the latest local session's address file.</summary>
+    internal const string AddressVariable = "RAY_ADDRESS";
+
+    /// <summary>The default address file of the latest session started on this machine.</summary>
+    internal static string DefaultAddressFile => Path.Combine(Path.GetTempPath(), "ray", "session_latest", "raylet.json");
+
+    /// <summary>
+    /// Resolves an address ("host:port", "auto", a session directory or address file, or null for
+    /// RAY_ADDRESS / the latest session) and the token (RAY_CLUSTER_TOKEN, else the address file), then
+    /// connects and registers the job.
+    /// </summary>
+    internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout)
+    {
+        address ??= Environment.GetEnvironmentVariable(AddressVariable);
+        token ??= Environment.GetEnvironmentVariable(WorkerLaunchOptions.TokenVariable);
+        if (string.IsNullOrWhiteSpace(address) || address == "auto" || File.Exists(address) || Directory.Exists(address))
+        {
+            var file = string.IsNullOrWhiteSpace(address) || address == "auto" ? DefaultAddressFile
+                : Directory.Exists(address) ? Path.Combine(address, "raylet.json") : address;
+            (address, var fileToken) = ReadAddressFile(file);
+            token ??= fileToken;
+        }
+        if (token is null)
+        {
+            // A bare host:port: the local session may know its token.
+            if (File.Exists(DefaultAddressFile))
+            {
+                var (a, t) = ReadAddressFile(DefaultAddressFile);
+                if (a == address) token = t;
+            }
+            if (token is null) throw new RayClusterException($"no cluster token for {address}: set {WorkerLaunchOptions.TokenVariable} (the token is in the raylet's address file, raylet.json)");
+        }
+        var (link, _, _) = ControlLink.ConnectAsync(address, token, timeout).GetAwaiter().GetResult();
+        try
+        {
+            var reply = link.RequestAsync((ushort)ClusterMessageKind.RegisterJob,
+                ClusterCodec.EncodeRegisterJob(new JobRegistration(Environment.ProcessId, jobName, CodePaths())), timeout).GetAwaiter().GetResult();
+            var job = ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(reply));
+            return new ClusterSession(link, token, job);
+        }
+        catch
+        {
+            link.Dispose();
+            throw;
+        }
+    }
+
+    private static (string Address, string? Token) ReadAddressFile(string file)
+    {
+        if (!File.Exists(file))
+            throw new RayClusterException($"no running cluster found: {file} does not exist (start one with `ray start --head`, or pass an address / set {AddressVariable})");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(file));
+            var root = doc.RootElement;
+            var address = Property(root, "address")?.GetString() ?? throw new InvalidDataException("no address");
+            var token = Property(root, "token")?.GetString();
+            return (address, token);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or IOException or InvalidOperationException)
+        {
+            throw new RayClusterException($"cannot read the raylet address file {file}: {e.Message}", e);
+        }
+    }
+
+    private static JsonElement? Property(JsonElement e, string name)
+    {
+        foreach (var p in e.EnumerateObject())
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) return p.Value;
+        return null;
+    }
+
+    /// <summary>
+    /// Where the job's assemblies are: the application's directory and the directory of every
+    /// loaded assembly outside the shared framework (as Ray's Java workers get a classpath).
+    /// </summary>
+    internal static List<string> CodePaths()
+    {
+        var framework = Path.GetDirectoryName(typeof(object).Assembly.Location);
+        var dirs = new List<string> { AppContext.BaseDirectory };
+        foreach (var a in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (a.IsDynamic || string.IsNullOrEmpty(a.Location)) continue;
+            var dir = Path.GetDirectoryName(a.Location);
+            if (dir is null || dir == framework || dirs.Contains(dir)) continue;
+            if (dirs.Count < 64) dirs.Add(dir);
+        }
+        return dirs;
+    }
+
+    /// <summary>Asks the raylet for a worker lease (waits until one is granted).</summary>
+    internal Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request) =>
+        RequestLeaseCoreAsync(purpose, request);
+
+    private async Task<LeaseGrant> RequestLeaseCoreAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request)
+    {
+        var reply = await Link.RequestAsync((ushort)ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request), Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        return ClusterCodec.DecodeLeaseGrant(new ReadOnlySequence<byte>(reply));
+    }
+
+    /// <summary>Gives a lease back (one-way; idempotent at the raylet).</summary>
+    internal void ReturnLease(ulong leaseId, bool workerBroken)
+    {
+        if (Link.IsClosed) return;
+        Link.Send((ushort)ClusterMessageKind.ReturnLease, ClusterCodec.EncodeReturnLease(leaseId, workerBroken));
+    }
+
+    public void Dispose() => Link.Dispose();
+}
