@@ -32,7 +32,7 @@ public class CliIntegrationTests
         {
             "Cluster status: " + info.Address, info.NodeId + " " + info.Address + " (head, alive)", "Nodes: 1 (1 alive)",
             "0.0/3.0 CPU", "0.0/1.0 GPU", "0.0/2.0 accelerator", "0.0/0.5 disk", "0B/16.00MiB object_store_memory",
-            "Workers: 0 (0 idle)", "Queued tasks: 0", "Objects: 0 (0B of 16.00MiB shared memory used, 0B spilled)", "Clients: 1",
+            "Jobs: 0", "Workers: 0 (0 idle, 0 leased)", "Queued tasks: 0", "Objects: 0 (0B of 16.00MiB shared memory used, 0B spilled)", "Clients: 1",
         })
             Assert.True(status.Stdout.Contains(expected, StringComparison.Ordinal), $"missing '{expected}' in\n{status.Stdout}");
         Assert.Matches(@"\d+(\.\d+)?[KMGT]iB memory", status.Stdout);

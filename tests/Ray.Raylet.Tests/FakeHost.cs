@@ -1,13 +1,24 @@
 using System.Collections.Concurrent;
+using Ray.Raylet.Leases;
 using Ray.Raylet.Messages;
+using Ray.Raylet.Node;
 using Ray.Raylet.Server;
 
 namespace Ray.Raylet.Tests;
 
-/// <summary>A raylet host with fixed answers, recording shutdown requests.</summary>
+/// <summary>
+/// A raylet host with fixed answers, recording shutdown requests; its lease manager is real,
+/// over a 4-CPU node with a recording launcher (no processes).
+/// </summary>
 internal sealed class FakeHost(string token = "0123456789abcdef0123456789abcdef") : IRayletHost
 {
     public string ClusterToken { get; } = token;
+
+    public RecordingLauncher Launcher { get; } = new();
+
+    public LeaseManager Leases => _leases ??= LeaseKit.NewManager(LeaseKit.NewResources(), Launcher, prestart: 1);
+
+    private LeaseManager? _leases;
 
     public HelloReply HelloReply { get; } = new(RayletProtocol.Version, "feedfacefeedfacefeedfacefeedface", "/tmp/fake.sock", "/dev/shm/fake");
 
@@ -40,14 +51,20 @@ internal sealed class FakeHost(string token = "0123456789abcdef0123456789abcdef"
     };
 }
 
-/// <summary>Collects what a handler sends.</summary>
+/// <summary>Collects what a handler or lease manager sends (from any thread).</summary>
 internal sealed class ListSink : IFrameSink
 {
-    public List<(ushort Kind, Ray.Protocol.FrameFlags Flags, ulong RequestId, byte[] Payload)> Frames { get; } = [];
+    private readonly List<(ushort Kind, Ray.Protocol.FrameFlags Flags, ulong RequestId, byte[] Payload)> _frames = [];
+
+    /// <summary>A copy of the frames sent so far.</summary>
+    public List<(ushort Kind, Ray.Protocol.FrameFlags Flags, ulong RequestId, byte[] Payload)> Frames
+    {
+        get { lock (_frames) return [.. _frames]; }
+    }
 
     public bool Send(ushort kind, Ray.Protocol.FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload)
     {
-        Frames.Add((kind, flags, requestId, payload.ToArray()));
+        lock (_frames) _frames.Add((kind, flags, requestId, payload.ToArray()));
         return true;
     }
 }

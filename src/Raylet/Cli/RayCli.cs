@@ -3,8 +3,9 @@ using System.CommandLine;
 namespace Ray.Raylet.Cli;
 
 /// <summary>
-/// The <c>ray</c> command line: <c>start</c>, <c>status</c>, <c>stop</c>, and the hidden
-/// <c>raylet</c> that <c>start</c> runs detached as the node daemon.
+/// The <c>ray</c> command line: <c>start</c>, <c>status</c>, <c>stop</c>, the hidden
+/// <c>raylet</c> that <c>start</c> runs detached as the node daemon, and the hidden <c>worker</c>
+/// that the daemon runs for each worker process.
 /// </summary>
 public static class RayCli
 {
@@ -16,6 +17,7 @@ public static class RayCli
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(StopCommand.Create());
         root.Subcommands.Add(RayletCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
         return root;
     }
 

@@ -45,8 +45,10 @@ internal static class StatusFormatter
             sb.Append(' ').Append(isBytes ? Bytes(used) : Amount(used)).Append('/').Append(isBytes ? Bytes(total) : Amount(total)).Append(' ').AppendLine(name);
         }
         sb.AppendLine();
-        sb.Append("Workers: ").Append(report.Workers.ToString(inv)).Append(" (").Append(report.IdleWorkers.ToString(inv)).AppendLine(" idle)");
-        sb.Append("Queued tasks: ").AppendLine(report.QueuedTasks.ToString(inv));
+        sb.Append("Jobs: ").AppendLine(report.Jobs.ToString(inv));
+        sb.Append("Workers: ").Append(report.Workers.ToString(inv)).Append(" (").Append(report.IdleWorkers.ToString(inv)).Append(" idle, ")
+          .Append(report.Leases.ToString(inv)).AppendLine(" leased)");
+        sb.Append("Queued tasks: ").Append(report.QueuedTasks.ToString(inv)).AppendLine(" (lease requests waiting for resources or a worker)");
         sb.Append("Objects: ").Append(report.Objects.ToString(inv)).Append(" (").Append(Bytes(report.ObjectStoreUsedBytes)).Append(" of ")
           .Append(Bytes(report.ObjectStoreCapacityBytes)).Append(" shared memory used, ").Append(Bytes(report.SpilledBytes)).AppendLine(" spilled)");
         sb.Append("Clients: ").AppendLine(report.Clients.ToString(inv));

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Ray.Cluster.Wire;
 using Ray.Protocol;
 using Ray.Raylet.Messages;
 
@@ -10,8 +11,9 @@ namespace Ray.Raylet.Client;
 /// <summary>
 /// A connection to a raylet's TCP port: connects, says Hello with the cluster token, then sends
 /// requests. Requests may be pipelined (many in flight from many threads); a receive loop matches
-/// replies to requests by id. Used by the CLI today; drivers and workers will speak the same
-/// protocol once the codec moves below Ray.Core (Core cannot reference Ray.Raylet).
+/// replies to requests by id. Used by the CLI and the tests (which also act as drivers and
+/// workers through the internal cluster calls); Ray.Core's drivers and workers speak the same
+/// messages with Core's own client and <c>ClusterCodec</c>.
 /// </summary>
 public sealed class RayletClient : IAsyncDisposable
 {
@@ -114,11 +116,34 @@ public sealed class RayletClient : IAsyncDisposable
     public async Task ShutdownAsync(CancellationToken cancellationToken = default) =>
         await RequestAsync(RayletMessageKind.Shutdown, [], cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Registers this connection's job (a driver's first message after Hello).</summary>
+    internal async Task<JobAccepted> RegisterJobAsync(JobRegistration job, CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(RayletMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(job), cancellationToken).ConfigureAwait(false);
+        return ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(reply));
+    }
+
+    /// <summary>Asks for a worker lease; waits up to <paramref name="timeout"/> (default the client's) for the grant.</summary>
+    internal async Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(RayletMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request), cancellationToken, timeout).ConfigureAwait(false);
+        return ClusterCodec.DecodeLeaseGrant(new ReadOnlySequence<byte>(reply));
+    }
+
+    /// <summary>Gives a lease back (acknowledged).</summary>
+    internal async Task ReturnLeaseAsync(ulong leaseId, bool workerBroken = false, CancellationToken cancellationToken = default) =>
+        await RequestAsync(RayletMessageKind.ReturnLease, ClusterCodec.EncodeReturnLease(leaseId, workerBroken), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Registers this connection as a worker process of a job (what a worker does after Hello).</summary>
+    internal async Task RegisterWorkerAsync(WorkerRegistration worker, CancellationToken cancellationToken = default) =>
+        await RequestAsync(RayletMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(worker), cancellationToken).ConfigureAwait(false);
+
     /// <summary>Sends a request and returns the reply's payload.</summary>
     /// <exception cref="RayletException">An error reply, or the connection closed first.</exception>
-    /// <exception cref="TimeoutException">No reply within the client's timeout.</exception>
-    private async Task<byte[]> RequestAsync(RayletMessageKind kind, byte[] payload, CancellationToken cancellationToken)
+    /// <exception cref="TimeoutException">No reply within <paramref name="timeout"/> (default the client's).</exception>
+    private async Task<byte[]> RequestAsync(RayletMessageKind kind, byte[] payload, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? _timeout;
         var id = (ulong)Interlocked.Increment(ref _nextRequest);
         var tcs = new TaskCompletionSource<(FrameFlags, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = tcs;
@@ -137,10 +162,10 @@ public sealed class RayletClient : IAsyncDisposable
             }
             finally { _writeLock.Release(); }
             (FrameFlags flags, byte[] reply) result;
-            try { result = await tcs.Task.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false); }
+            try { result = await tcs.Task.WaitAsync(limit, cancellationToken).ConfigureAwait(false); }
             catch (TimeoutException)
             {
-                throw new TimeoutException($"no reply to {kind} (request {id}) from the raylet at {Address} within {_timeout.TotalSeconds:0.#} s; receive loop: {_status}");
+                throw new TimeoutException($"no reply to {kind} (request {id}) from the raylet at {Address} within {limit.TotalSeconds:0.#} s; receive loop: {_status}");
             }
             if ((result.flags & FrameFlags.Error) != 0)
             {

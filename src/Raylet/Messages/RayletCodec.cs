@@ -69,7 +69,7 @@ public static class RayletCodec
     /// <summary>
     /// The Status reply: <c>i64 uptime ms | string session dir | u16 nodes | node* | u32 workers |
     /// u32 idle workers | u32 queued tasks | u32 clients | u32 objects | i64 store used |
-    /// i64 store capacity | i64 spilled bytes</c>; a node is <c>string id | string address |
+    /// i64 store capacity | i64 spilled bytes | u32 jobs | u32 leases</c>; a node is <c>string id | string address |
     /// u8 flags (1 head, 2 alive) | u16 resources | (string name | i64 total | i64 used)*</c> with
     /// amounts in 1/<see cref="RayletProtocol.ResourceUnit"/> units.
     /// </summary>
@@ -78,7 +78,7 @@ public static class RayletCodec
     {
         ArgumentNullException.ThrowIfNull(report);
         if (report.Nodes.Count > ushort.MaxValue) throw new ArgumentException($"{report.Nodes.Count} nodes do not fit a status reply", nameof(report));
-        var size = 8 + StringSize(report.SessionDir) + 2 + 4 * 5 + 8 * 3;
+        var size = 8 + StringSize(report.SessionDir) + 2 + 4 * 7 + 8 * 3;
         foreach (var node in report.Nodes)
         {
             if (node.Resources.Count > ushort.MaxValue) throw new ArgumentException($"node {node.NodeId} has {node.Resources.Count} resources, more than a status reply holds", nameof(report));
@@ -111,6 +111,8 @@ public static class RayletCodec
         b.I64(report.ObjectStoreUsedBytes);
         b.I64(report.ObjectStoreCapacityBytes);
         b.I64(report.SpilledBytes);
+        b.U32(Count(report.Jobs));
+        b.U32(Count(report.Leases));
         return b.Written.ToArray();
     }
 
@@ -157,6 +159,8 @@ public static class RayletCodec
             ObjectStoreUsedBytes = r.I64(),
             ObjectStoreCapacityBytes = r.I64(),
             SpilledBytes = r.I64(),
+            Jobs = ReadCount(ref r, "jobs"),
+            Leases = ReadCount(ref r, "leases"),
         };
         r.End();
         return report;

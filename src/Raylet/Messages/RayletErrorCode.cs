@@ -18,4 +18,10 @@ public enum RayletErrorCode : ushort
     ShuttingDown = 4,
     /// <summary>The raylet failed while handling the request.</summary>
     Internal = 5,
+    /// <summary>A lease request this node can never fit (more than its total, or a resource it lacks).</summary>
+    Infeasible = 6,
+    /// <summary>A lease message before RegisterJob on this connection, or a second RegisterJob.</summary>
+    NoJob = 7,
+    /// <summary>No worker process could be started for the job.</summary>
+    WorkerStartFailed = 8,
 }

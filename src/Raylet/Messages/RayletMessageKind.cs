@@ -1,3 +1,5 @@
+using Ray.Cluster.Wire;
+
 namespace Ray.Raylet.Messages;
 
 /// <summary>
@@ -19,4 +21,19 @@ public enum RayletMessageKind : ushort
 
     /// <summary>Empty -> empty; then the raylet stops gracefully. May be sent one-way (NoReply).</summary>
     Shutdown = 3,
+
+    /// <summary>
+    /// A driver registers its job (one per connection; the connection closing ends the job).
+    /// Layouts: Ray.Core's <c>ClusterMessageKind.RegisterJob</c> and docs/PROTOCOL.md ("Cluster").
+    /// </summary>
+    RegisterJob = (ushort)ClusterMessageKind.RegisterJob,
+
+    /// <summary>A driver asks for a worker lease; the grant may come much later.</summary>
+    RequestLease = (ushort)ClusterMessageKind.RequestLease,
+
+    /// <summary>A driver gives a lease back (idempotent).</summary>
+    ReturnLease = (ushort)ClusterMessageKind.ReturnLease,
+
+    /// <summary>A worker process the raylet started announces itself; its connection stays open for its life.</summary>
+    RegisterWorker = (ushort)ClusterMessageKind.RegisterWorker,
 }

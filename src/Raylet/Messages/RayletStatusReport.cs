@@ -12,14 +12,20 @@ public sealed record RayletStatusReport
     /// <summary>The nodes of the cluster (today: the one raylet).</summary>
     public IReadOnlyList<NodeStatus> Nodes { get; init; } = [];
 
-    /// <summary>Worker processes alive.</summary>
+    /// <summary>Worker processes alive (registered or still starting).</summary>
     public int Workers { get; init; }
 
-    /// <summary>Worker processes alive and not leased.</summary>
+    /// <summary>Registered worker processes not leased now.</summary>
     public int IdleWorkers { get; init; }
 
     /// <summary>Tasks (lease requests) waiting for resources or a worker.</summary>
     public int QueuedTasks { get; init; }
+
+    /// <summary>Jobs (drivers) registered now.</summary>
+    public int Jobs { get; init; }
+
+    /// <summary>Worker leases held by drivers now.</summary>
+    public int Leases { get; init; }
 
     /// <summary>Authenticated connections (drivers, workers, CLI).</summary>
     public int Clients { get; init; }

@@ -6,28 +6,30 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Ray.Plasma.Server;
 using Ray.Plasma.Store;
+using Ray.Raylet.Leases;
 using Ray.Raylet.Messages;
 using Ray.Raylet.Server;
 using Ray.Raylet.Session;
+using Ray.Raylet.Workers;
 
 namespace Ray.Raylet.Node;
 
 /// <summary>
-/// The raylet of one node: owns the node's object store, its resource table and its socket
-/// server, and the address file that lets others find it.
+/// The raylet of one node: owns the node's object store, its resource table, its jobs, worker
+/// processes and leases (<see cref="LeaseManager"/>), its socket server, and the address file
+/// that lets others find it.
 ///
 /// Lifecycle:
 /// 1. Generate the node id and the cluster token (128 random bits, hex).
 /// 2. Create the Plasma store (arena under /dev/shm) and serve it on the session's Unix socket.
-/// 3. Bind the TCP port and start accepting.
+/// 3. Bind the TCP port, create the lease manager (workers register at that address), start
+///    accepting: drivers register jobs and lease workers; the raylet starts worker processes
+///    (`ray worker`, hidden) that register back on the same port.
 /// 4. Write the address file: from now on the node can be found and joined.
 /// 5. Serve until a Shutdown message, SIGTERM or SIGINT (<see cref="RequestShutdown"/>).
-/// 6. Stop: stop accepting and close connections (queued replies flushed), stop the store
+/// 6. Stop: stop accepting and close connections (queued replies flushed; each driver's close
+///    ends its job and kills its workers), kill any worker left and wait for it, stop the store
 ///    server, free the store, remove the address file and socket.
-///
-/// Still to come (issue 4): the worker pool of processes, leases granted by Ray.Core's scheduler,
-/// worker and driver failure handling; <see cref="GetStatus"/> reports zero workers and queued
-/// tasks until then.
 /// </summary>
 public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
 {
@@ -38,6 +40,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     private readonly HelloReply _hello;
     private PlasmaServer? _plasmaServer;
     private RayletServer? _server;
+    private LeaseManager? _leases;
     private int _disposed;
 
     private NodeManager(RayletOptions options, SessionLayout session, NodeResources resources, PlasmaStore store, ILogger logger)
@@ -82,6 +85,11 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
 
     HelloReply IRayletHost.HelloReply => _hello;
 
+    /// <summary>The node's jobs, workers and leases.</summary>
+    internal LeaseManager Leases => _leases ?? throw new InvalidOperationException("the raylet is not started");
+
+    LeaseManager IRayletHost.Leases => Leases;
+
     /// <summary>
     /// Starts a node: store, store server, TCP server, address file (steps 1-4 above).
     /// </summary>
@@ -114,8 +122,20 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         {
             node._plasmaServer = new PlasmaServer(store, node.PlasmaSocketPath, loggerFactory.CreateLogger<PlasmaServer>()).Start();
             var endpoint = new IPEndPoint(host, options.Port);
-            try { node._server = new RayletServer(node, endpoint, options.Server, loggerFactory.CreateLogger<RayletServer>()).Start(); }
+            try { node._server = new RayletServer(node, endpoint, options.Server, loggerFactory.CreateLogger<RayletServer>()); }
             catch (System.Net.Sockets.SocketException e) { throw new IOException($"cannot listen on {endpoint}: {e.Message}", e); }
+            node._leases = new LeaseManager(resources, options.WorkerLauncher ?? new WorkerProcessLauncher(), new LeaseManagerOptions
+            {
+                RayletAddress = WorkerFacingAddress(node._server.LocalEndPoint),
+                Token = node.ClusterToken,
+                NodeId = node.NodeId.ToString(),
+                SessionDir = session.Directory,
+                LogsDirectory = session.LogsDirectory,
+                PlasmaSocket = node.PlasmaSocketPath,
+                PrestartWorkers = options.PrestartWorkers,
+                MaxWorkers = options.MaxWorkers,
+            }, loggerFactory.CreateLogger<LeaseManager>());
+            node._server.Start();
             AddressFile.Write(session.AddressFile, node.AddressInfo());
             Log.Started(logger, node.NodeId.ToString(), node.Address, session.Directory, node.PlasmaSocketPath, store.Arena.Path, store.Arena.Capacity, resources.Snapshot().Count);
             return node;
@@ -152,14 +172,17 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     public RayletStatusReport GetStatus()
     {
         var stats = Store.Stats;
+        var pool = _leases?.Counts() ?? default;
         return new RayletStatusReport
         {
             SessionDir = _session.Directory,
             Uptime = _uptime.Elapsed,
             Nodes = [new NodeStatus(NodeId.ToString(), Address, Options.IsHead, Alive: true, Resources.Snapshot())],
-            Workers = 0,      // worker processes: next part of issue 4
-            IdleWorkers = 0,
-            QueuedTasks = 0,  // lease requests: next part of issue 4
+            Workers = pool.Workers,
+            IdleWorkers = pool.IdleWorkers,
+            QueuedTasks = pool.QueuedLeases,
+            Jobs = pool.Jobs,
+            Leases = pool.Leases,
             Clients = _server?.AuthenticatedCount ?? 0,
             Objects = stats.Objects,
             ObjectStoreUsedBytes = stats.UsedBytes,
@@ -177,6 +200,11 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         {
             try { await _server.DisposeAsync().ConfigureAwait(false); }
             catch (Exception e) { Log.StopStepFailed(_logger, "socket server", e); }
+        }
+        if (_leases is not null)
+        {
+            try { await _leases.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) { Log.StopStepFailed(_logger, "worker pool", e); }
         }
         if (_plasmaServer is not null)
         {
@@ -218,6 +246,14 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { }
         return Math.Max(bytes, RayletOptions.MinObjectStoreBytes);
+    }
+
+    /// <summary>Where workers on this node reach the raylet: the bound address, loopback when it listens on any address.</summary>
+    private static string WorkerFacingAddress(IPEndPoint bound)
+    {
+        if (bound.Address.Equals(IPAddress.Any)) return new IPEndPoint(IPAddress.Loopback, bound.Port).ToString();
+        if (bound.Address.Equals(IPAddress.IPv6Any)) return new IPEndPoint(IPAddress.IPv6Loopback, bound.Port).ToString();
+        return bound.ToString();
     }
 
     /// <summary>

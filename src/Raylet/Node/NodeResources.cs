@@ -6,13 +6,13 @@ namespace Ray.Raylet.Node;
 /// The node's resource table: what it has of each resource and what leases hold now, in fixed
 /// point (1/10000 unit, as Ray and Ray.Core). Thread-safe.
 ///
-/// This is the raylet's own table for now: Ray.Core's LocalScheduler (ResourceSet, scheduling
-/// classes, leases) is internal to Core, and the embedded runtime's public <c>RuntimeStats</c>
-/// describe a runtime, not a node. When worker processes and leases arrive, the raylet hosts
-/// Core's scheduler behind its socket (Core exposes it to Ray.Raylet) and this table becomes a
-/// view of it; <see cref="TryAcquire"/> and <see cref="Release"/> are the seam leases use until then.
+/// Worker leases (<see cref="Leases.LeaseManager"/>) take and give back their resources here, in
+/// wire units (<c>NodeResources.Units.cs</c>): a lease request is resolved once against the table
+/// (<see cref="ResourceDemand"/>), then acquired all or nothing. Ray.Core's LocalScheduler stays
+/// the embedded runtime's; the raylet grants whole-worker leases, not tasks, so it needs only
+/// this table.
 /// </summary>
-public sealed class NodeResources
+public sealed partial class NodeResources
 {
     /// <summary>CPUs.</summary>
     public const string Cpu = "CPU";
@@ -127,7 +127,7 @@ public sealed class NodeResources
         return true;
     }
 
-    /// <summary>Gives back what an earlier <see cref="TryAcquire"/> took.</summary>
+    /// <summary>Gives back what an earlier <see cref="TryAcquire(IReadOnlyDictionary{string, double})"/> took.</summary>
     /// <exception cref="InvalidOperationException">More is released than is held: an accounting bug.</exception>
     public void Release(IReadOnlyDictionary<string, double> request)
     {

@@ -38,6 +38,15 @@ public sealed record RayletOptions
     /// <summary>Limits of the socket server.</summary>
     public RayletServerOptions Server { get; init; } = new();
 
+    /// <summary>Workers started for each job when it registers; default the node's CPU count.</summary>
+    public int? PrestartWorkers { get; init; }
+
+    /// <summary>The most worker processes starting or alive (actor workers not counted); default max(CPUs, 1) * 4.</summary>
+    public int? MaxWorkers { get; init; }
+
+    /// <summary>Starts worker processes; default the real one (`ray worker`). Tests plug in fakes.</summary>
+    internal Workers.IWorkerLauncher? WorkerLauncher { get; init; }
+
     /// <summary>The smallest object store accepted.</summary>
     public const long MinObjectStoreBytes = 1 << 20;
 }

@@ -17,6 +17,9 @@ internal interface IRayletHost
     /// <summary>The node's status now (called on a connection's receive loop: keep it quick).</summary>
     RayletStatusReport GetStatus();
 
+    /// <summary>The node's jobs, workers and leases (the cluster messages 10-13 go there).</summary>
+    Leases.LeaseManager Leases { get; }
+
     /// <summary>Asks the raylet to stop gracefully; returns at once.</summary>
     void RequestShutdown(string reason);
 }

@@ -1,7 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
+using Ray.Cluster.Wire;
 using Ray.Protocol;
+using Ray.Raylet.Jobs;
+using Ray.Raylet.Leases;
 using Ray.Raylet.Messages;
+using Ray.Raylet.Workers;
 
 namespace Ray.Raylet.Server;
 
@@ -11,15 +15,24 @@ namespace Ray.Raylet.Server;
 ///
 /// 1. Until a Hello with this protocol version and the cluster token succeeds, nothing else is
 ///    accepted.
-/// 2. Afterwards: Status, Shutdown (and later the lease messages).
-/// 3. Any error answers with an error reply (even to a one-way request) and then throws
-///    <see cref="ProtocolException"/>, which closes the connection; the raylet goes on serving
-///    every other connection. A failure inside the host answers with an Internal error and keeps
-///    the connection.
+/// 2. Afterwards: Status, Shutdown, and the cluster messages: a driver's RegisterJob (once; the
+///    connection is then the job's), RequestLease and ReturnLease; or a worker's RegisterWorker
+///    (once; the connection is then the worker's life line). Lease grants are sent later by the
+///    <see cref="LeaseManager"/> through the same sink, from whichever thread grants them.
+/// 3. A malformed or refused request answers with an error reply (even to a one-way request)
+///    and then throws <see cref="ProtocolException"/>, which closes the connection; the raylet
+///    goes on serving every other connection. Lease messages before RegisterJob (NoJob) and a
+///    second RegisterJob get an error reply and keep the connection. A failure inside the host
+///    answers with an Internal error and keeps the connection.
+/// 4. <see cref="OnClosed"/>: a driver's connection closing ends its job; a worker's, the worker.
 /// </summary>
 internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, string peer)
 {
     private readonly byte[] _expectedToken = Encoding.UTF8.GetBytes(host.ClusterToken);
+    private readonly object _stateLock = new();
+    private JobRecord? _job;        // set once by RegisterJob
+    private WorkerRecord? _worker;  // set once by RegisterWorker
+    private bool _closed;
 
     /// <summary>True once Hello succeeded.</summary>
     public bool IsAuthenticated { get; private set; }
@@ -86,10 +99,126 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 if (!oneWay) Reply(h, []);
                 host.RequestShutdown($"Shutdown message from {Peer}");
                 break;
+            case RayletMessageKind.RegisterJob:
+                HandleRegisterJob(frame, oneWay);
+                break;
+            case RayletMessageKind.RequestLease:
+            {
+                if (oneWay) throw new ProtocolException($"{Peer} sent RequestLease one-way; it needs a reply");
+                var (purpose, request) = ClusterCodec.DecodeRequestLease(frame.Payload);
+                if (Volatile.Read(ref _job) is not { } job)
+                {
+                    ReplyError(h, RayletErrorCode.NoJob, $"{Peer} asked for a lease before RegisterJob");
+                    break;
+                }
+                Guard(h, () => host.Leases.RequestLease(job, h.RequestId, purpose, request));
+                break;
+            }
+            case RayletMessageKind.ReturnLease:
+            {
+                var (leaseId, broken) = ClusterCodec.DecodeReturnLease(frame.Payload);
+                if (Volatile.Read(ref _job) is not { } job)
+                {
+                    if (!oneWay) ReplyError(h, RayletErrorCode.NoJob, $"{Peer} returned lease {leaseId} before RegisterJob");
+                    break;
+                }
+                Guard(h, () => host.Leases.ReturnLease(job, leaseId, broken));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
+            case RayletMessageKind.RegisterWorker:
+                HandleRegisterWorker(frame, oneWay);
+                break;
             default:
                 throw new ProtocolException($"{Peer} sent unknown message kind {h.Kind}");
         }
     }
+
+    private void HandleRegisterJob(in Frame frame, bool oneWay)
+    {
+        var h = frame.Header;
+        if (oneWay) throw new ProtocolException($"{Peer} sent RegisterJob one-way; it needs a reply");
+        var registration = ClusterCodec.DecodeRegisterJob(frame.Payload);
+        if (Volatile.Read(ref _worker) is not null)
+            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} is a worker's connection and cannot register a job");
+        if (Volatile.Read(ref _job) is { } existing)
+        {
+            ReplyError(h, RayletErrorCode.NoJob, $"{Peer} registered job {existing.Id} already; one job per connection");
+            return;
+        }
+        var leases = host.Leases;
+        JobRecord job;
+        try { job = leases.RegisterJob(registration, sink); }
+        catch (ObjectDisposedException) { throw new RefusedException(RayletErrorCode.ShuttingDown, "the raylet is shutting down and takes no new jobs"); }
+        catch (Exception e) { throw new HostFailedException($"the raylet failed to register a job: {e.GetType().Name}: {e.Message}"); }
+        bool closed;
+        lock (_stateLock)
+        {
+            closed = _closed;
+            if (!closed) _job = job;
+        }
+        if (closed)
+        {
+            leases.EndJob(job, "its connection closed while it registered");
+            return;
+        }
+        Reply(h, ClusterCodec.EncodeJobAccepted(leases.Accepted(job)));
+    }
+
+    private void HandleRegisterWorker(in Frame frame, bool oneWay)
+    {
+        var h = frame.Header;
+        var registration = ClusterCodec.DecodeRegisterWorker(frame.Payload);
+        if (Volatile.Read(ref _job) is { } job)
+            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} is the driver of job {job.Id} and cannot register as a worker");
+        if (Volatile.Read(ref _worker) is { } registered)
+            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} registered as {registered} already");
+        var leases = host.Leases;
+        WorkerRecord worker;
+        try { worker = leases.RegisterWorker(registration); }
+        catch (WorkerRefusedException e) { throw new RefusedException(e.Code, $"refused {Peer}: {e.Message}"); }
+        catch (Exception e) { throw new RefusedException(RayletErrorCode.Internal, $"the raylet failed to register {Peer} as a worker: {e.GetType().Name}: {e.Message}"); }
+        bool closed;
+        lock (_stateLock)
+        {
+            closed = _closed;
+            if (!closed) _worker = worker;
+        }
+        if (closed)
+        {
+            leases.WorkerDisconnected(worker, "its connection closed while it registered");
+            return;
+        }
+        if (!oneWay) Reply(h, []);
+    }
+
+    /// <summary>
+    /// The connection is closing (called once, possibly while a request is being handled on the
+    /// receive loop): a driver's job ends, a worker is dead.
+    /// </summary>
+    public void OnClosed(string reason)
+    {
+        JobRecord? job;
+        WorkerRecord? worker;
+        lock (_stateLock)
+        {
+            if (_closed) return;
+            _closed = true;
+            (job, worker) = (_job, _worker);
+        }
+        if (job is not null) host.Leases.EndJob(job, "the driver's connection closed: " + reason);
+        if (worker is not null) host.Leases.WorkerDisconnected(worker, reason);
+    }
+
+    /// <summary>Runs a call into the lease manager; an unexpected failure is the raylet's (Internal, connection kept).</summary>
+    private static void Guard(FrameHeader request, Action call)
+    {
+        try { call(); }
+        catch (Exception e) { throw new HostFailedException($"the raylet failed to handle message kind {request.Kind}: {e.GetType().Name}: {e.Message}"); }
+    }
+
+    private void ReplyError(FrameHeader request, RayletErrorCode code, string message) =>
+        sink.Send(request.Kind, FrameFlags.Reply | FrameFlags.Error, request.RequestId, RayletCodec.EncodeError(code, message));
 
     private byte[] CallHost(FrameHeader request, Func<IRayletHost, byte[]> call)
     {

@@ -65,6 +65,7 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
             counted = _counted;
         }
         _closed.Cancel();
+        _handler.OnClosed(reason);
         _server.OnConnectionClosed(this, reason, counted);
     }
 

@@ -1,0 +1,210 @@
+using System.Globalization;
+using Ray.Cluster.Wire;
+using Ray.Raylet.Jobs;
+using Ray.Raylet.Messages;
+using Ray.Raylet.Workers;
+
+namespace Ray.Raylet.Leases;
+
+internal sealed partial class LeaseManager
+{
+    /// <summary>
+    /// Records a worker process that says it is worker <c>WorkerId</c> of job <c>JobId</c> as idle
+    /// and ready, and grants waiting requests to it.
+    /// </summary>
+    /// <exception cref="WorkerRefusedException">Unknown job or worker id, a pid that is not the launched one, or a second registration.</exception>
+    internal WorkerRecord RegisterWorker(WorkerRegistration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        var d = new Deferred();
+        WorkerRecord worker;
+        lock (_lock)
+        {
+            if (!_jobs.TryGetValue(registration.JobId, out var job))
+                throw new WorkerRefusedException(RayletErrorCode.NoJob, $"worker {registration.WorkerId} (pid {registration.Pid}) registers for job {registration.JobId}, which is not running on this raylet");
+            if (!_workers.TryGetValue(registration.WorkerId, out worker!) || worker.Job != job)
+                throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"worker {registration.WorkerId} (pid {registration.Pid}) of job {registration.JobId} was not started by this raylet");
+            if (worker.State != WorkerState.Starting)
+                throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"{worker} registered already");
+            if (worker.Pid != 0 && worker.Pid != registration.Pid)
+                throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"worker {worker.Id} of job {job.Id} was started as pid {worker.Pid}, but pid {registration.Pid} registers as it");
+            worker.Pid = registration.Pid;
+            worker.SocketPath = registration.SocketPath;
+            worker.State = WorkerState.Idle;
+            job.Starting--;
+            job.StartFailures = 0;
+            job.Idle.Push(worker);
+            ScheduleLocked(job, d);
+        }
+        Log.WorkerRegistered(_logger, worker.Id, worker.Job.Id, worker.Pid, worker.SocketPath);
+        Run(d);
+        return worker;
+    }
+
+    /// <summary>A worker's raylet connection closed: the worker is dead (killed if its process lingers).</summary>
+    internal void WorkerDisconnected(WorkerRecord worker, string reason) => WorkerGone(worker, "its connection closed: " + reason);
+
+    private void WorkerGone(WorkerRecord worker, string reason)
+    {
+        var d = new Deferred();
+        lock (_lock)
+        {
+            if (worker.State == WorkerState.Dead) return;
+            if (worker.State == WorkerState.Starting)
+            {
+                StartFailedLocked(worker, reason, d);
+            }
+            else
+            {
+                var leased = worker.State == WorkerState.Leased ? worker.LeaseId : 0;
+                RemoveWorkerLocked(worker, d);
+                Log.WorkerDied(_logger, worker.Id, worker.Job.Id, worker.Pid, leased, reason);
+                ScheduleAllLocked(d);
+            }
+        }
+        Run(d);
+    }
+
+    /// <summary>
+    /// True when one more worker may start for <paramref name="job"/>. At the cap, an idle worker
+    /// of another job makes room when <paramref name="evict"/> (for a waiting request; a
+    /// prestart never evicts).
+    /// </summary>
+    private bool CanStartLocked(JobRecord job, Deferred d, bool evict = true)
+    {
+        if (job.Ended || _disposed) return false;
+        if (_workers.Count - _actorWorkers < MaxWorkers) return true;
+        if (!evict) return false;
+        foreach (var other in _workers.Values)
+        {
+            if (other.State != WorkerState.Idle || other.Job == job) continue;
+            RemoveWorkerLocked(other, d);
+            Log.WorkerKilled(_logger, other.Id, other.Job.Id, other.Pid, $"making room for a worker of job {job.Id} ({MaxWorkers} workers at most)");
+            return true;
+        }
+        return false;
+    }
+
+    private void StartWorkerLocked(JobRecord job, Deferred d)
+    {
+        var worker = new WorkerRecord(++_nextWorkerId, job);
+        _workers.Add(worker.Id, worker);
+        job.Workers.Add(worker);
+        job.Starting++;
+        d.Launch(worker);
+    }
+
+    /// <summary>Takes a worker out of every table (freeing its lease) and queues its kill. Idempotent.</summary>
+    private void RemoveWorkerLocked(WorkerRecord worker, Deferred d)
+    {
+        if (worker.State == WorkerState.Dead) return;
+        if (worker.State == WorkerState.Starting) worker.Job.Starting--;
+        if (worker.State == WorkerState.Leased) ReleaseLeaseLocked(worker);
+        worker.State = WorkerState.Dead;
+        _workers.Remove(worker.Id);
+        worker.Job.Workers.Remove(worker);
+        if (worker.Process is { } p) d.Kill(p);
+    }
+
+    /// <summary>A worker that never registered: counts against its job; too many in a row fail the job's waiting requests.</summary>
+    private void StartFailedLocked(WorkerRecord worker, string reason, Deferred d)
+    {
+        var job = worker.Job;
+        RemoveWorkerLocked(worker, d);
+        job.StartFailures++;
+        Log.WorkerStartFailed(_logger, worker.Id, job.Id, reason, job.StartFailures);
+        if (job.Ended) return;
+        if (job.StartFailures >= _options.MaxStartFailures)
+        {
+            var message = $"no worker could be started for job {job.Id}: {job.StartFailures} starts in a row failed, the last because {reason} (see {WorkerLog(job.Id, worker.Id)})";
+            while (job.Pending.TryDequeue(out var request)) SendError(job, request.RequestId, RayletErrorCode.WorkerStartFailed, message);
+            job.StartFailures = 0;
+            return;
+        }
+        ScheduleLocked(job, d);
+    }
+
+    private string WorkerLog(uint jobId, uint workerId) =>
+        Path.Combine(_options.LogsDirectory, string.Create(CultureInfo.InvariantCulture, $"worker-{jobId}-{workerId}.out"));
+
+    // ---- outside the lock ----
+
+    private void Run(Deferred d)
+    {
+        if (d.Kills is { } kills) foreach (var p in kills) p.Kill();
+        if (d.Launches is { } launches) foreach (var w in launches) Launch(w);
+    }
+
+    private void Launch(WorkerRecord worker)
+    {
+        var request = new WorkerLaunchRequest
+        {
+            RayletAddress = _options.RayletAddress,
+            Token = _options.Token,
+            JobId = worker.Job.Id,
+            WorkerId = worker.Id,
+            SessionDir = _options.SessionDir,
+            PlasmaSocket = _options.PlasmaSocket,
+            CodePaths = worker.Job.CodePaths,
+            LogFile = WorkerLog(worker.Job.Id, worker.Id),
+        };
+        IWorkerProcess process;
+        try { process = _launcher.Launch(request); }
+        catch (Exception e)
+        {
+            var d = new Deferred();
+            lock (_lock)
+            {
+                if (worker.State == WorkerState.Starting) StartFailedLocked(worker, $"the launch failed: {e.Message}", d);
+            }
+            Run(d);
+            return;
+        }
+        bool dead;
+        lock (_lock)
+        {
+            dead = worker.State == WorkerState.Dead;
+            worker.Process = process;
+            if (worker.Pid == 0) worker.Pid = process.Pid;
+        }
+        Log.WorkerStarted(_logger, worker.Id, worker.Job.Id, process.Pid, request.LogFile);
+        // The job ended while it was launching: nobody wants it.
+        if (dead) process.Kill();
+        _ = process.Exited.ContinueWith(_ =>
+        {
+            WorkerGone(worker, "its process exited");
+            process.Dispose();
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        _ = EnforceRegisterTimeoutAsync(worker);
+    }
+
+    private async Task EnforceRegisterTimeoutAsync(WorkerRecord worker)
+    {
+        try { await Task.Delay(_options.RegisterTimeout, _disposing.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; }
+        var d = new Deferred();
+        lock (_lock)
+        {
+            if (worker.State != WorkerState.Starting) return;
+            StartFailedLocked(worker, $"it did not register within {_options.RegisterTimeout.TotalSeconds:0.#} s", d);
+        }
+        Run(d);
+    }
+
+    /// <summary>Process launches and kills decided under the lock, run after it is released.</summary>
+    private sealed class Deferred
+    {
+        internal List<WorkerRecord>? Launches { get; private set; }
+        internal List<IWorkerProcess>? Kills { get; private set; }
+        internal int LaunchCount => Launches?.Count ?? 0;
+        internal void Launch(WorkerRecord w) => (Launches ??= []).Add(w);
+        internal void Kill(IWorkerProcess p) => (Kills ??= []).Add(p);
+    }
+}
+
+/// <summary>A worker's registration was refused; the connection is closed after the error reply.</summary>
+internal sealed class WorkerRefusedException(RayletErrorCode code, string message) : Exception(message)
+{
+    /// <summary>The error code of the reply.</summary>
+    internal RayletErrorCode Code { get; } = code;
+}

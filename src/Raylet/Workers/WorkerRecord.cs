@@ -1,0 +1,41 @@
+using Ray.Cluster.Wire;
+using Ray.Raylet.Jobs;
+using Ray.Raylet.Node;
+
+namespace Ray.Raylet.Workers;
+
+/// <summary>
+/// One worker process of a job. Mutable state, guarded by the <see cref="Leases.LeaseManager"/>'s
+/// lock (every field but the immutable ids is read and written under it).
+/// </summary>
+internal sealed class WorkerRecord(uint id, JobRecord job)
+{
+    /// <summary>The raylet's id for this worker (unique for the raylet's life).</summary>
+    internal uint Id { get; } = id;
+
+    /// <summary>The job it belongs to; never handed to another job.</summary>
+    internal JobRecord Job { get; } = job;
+
+    internal WorkerState State { get; set; } = WorkerState.Starting;
+
+    /// <summary>The process, once launched (null while the launch runs, or for a launch that failed).</summary>
+    internal IWorkerProcess? Process { get; set; }
+
+    /// <summary>The pid: the launcher's, then confirmed by RegisterWorker (0 until known).</summary>
+    internal int Pid { get; set; }
+
+    /// <summary>The worker's Unix socket for its driver (from RegisterWorker).</summary>
+    internal string SocketPath { get; set; } = "";
+
+    /// <summary>The lease holding it (Leased only).</summary>
+    internal ulong LeaseId { get; set; }
+
+    /// <summary>What the lease holds (Leased only).</summary>
+    internal ResourceDemand? LeaseDemand { get; set; }
+
+    /// <summary>What the lease is for (Leased only): an actor's worker is the actor's until returned.</summary>
+    internal LeasePurpose LeasePurpose { get; set; }
+
+    /// <summary>"worker 7 (job 2, pid 1234)" for logs and errors.</summary>
+    public override string ToString() => $"worker {Id} (job {Job.Id}, pid {Pid})";
+}
