@@ -19,6 +19,35 @@ internal abstract class ActorCallSpec : TaskSpec
     /// <summary>Runs the method on <paramref name="instance"/>; returns the pending task of an async method.</summary>
     internal abstract Task? Start(object instance);
 
+    /// <summary>
+    /// Sends the call to the actor's worker process (cluster mode), after its arguments are ready;
+    /// the reply completes it. Calls are sent in mailbox order, so the worker runs them in order.
+    /// </summary>
+    internal void SendTo(Cluster.Driver.RemoteActorLink link)
+    {
+        if (IsFinished) return;
+        var index = WaitDependencies(out var failed);
+        if (IsFinished) return;
+        if (index != 0)
+        {
+            FailDependencyBeforeRun(index, failed!);
+            return;
+        }
+        if (!TryMarkRunning()) return;
+        link.Send(this);
+    }
+
+    /// <summary>A running call whose actor's worker died is sent again to the restarted actor.</summary>
+    internal bool TryCountResend()
+    {
+        if (Attempt >= ActorOptionsRetries) return false;
+        Attempt++;
+        return true;
+    }
+
+    /// <summary>The actor's MaxTaskRetries (set when the call is submitted to a remote actor).</summary>
+    internal int ActorOptionsRetries { get; set; }
+
     protected bool WaitFor(ObjectEntry? dependency, out ObjectEntry? failed)
     {
         failed = null;

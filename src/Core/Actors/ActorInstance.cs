@@ -58,6 +58,9 @@ internal sealed class ActorInstance
 
     internal void Start() => _thread.Start();
 
+    /// <summary>Set for an actor that lives in a worker process (a connected driver); calls are sent there.</summary>
+    internal Cluster.Driver.RemoteActorLink? Remote { get; set; }
+
     internal ObjectRef<TR> Submit<TR>(ActorCallSpec spec, FunctionDescriptor descriptor)
     {
         var result = Core.Store.CreatePending<TR>();
@@ -88,6 +91,7 @@ internal sealed class ActorInstance
         if (Interlocked.CompareExchange(ref _death, cause, null) is not null) return;
         _stop.Cancel();
         Drain();
+        Remote?.Kill();
         _parker.TryWake();
     }
 
@@ -104,10 +108,14 @@ internal sealed class ActorInstance
         {
             try
             {
-                Core.Scheduler.AcquireForActorAsync(Request, _stop.Token).GetAwaiter().GetResult();
-                acquired = true;
-                SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(this));
-                _instance = _factory();
+                if (Remote is { } remote) remote.Start(); // the raylet holds its resources
+                else
+                {
+                    Core.Scheduler.AcquireForActorAsync(Request, _stop.Token).GetAwaiter().GetResult();
+                    acquired = true;
+                    SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(this));
+                    _instance = _factory();
+                }
             }
             catch (OperationCanceledException) { }
             catch (Exception e)
@@ -160,6 +168,12 @@ internal sealed class ActorInstance
 
     private void Dispatch(ActorCallSpec call)
     {
+        if (Remote is { } remote)
+        {
+            call.ActorOptionsRetries = Options.MaxTaskRetries;
+            call.SendTo(remote);
+            return;
+        }
         var instance = _instance!;
         if (Options.MaxConcurrency > 1 && !call.IsAsync)
         {

@@ -31,7 +31,7 @@ public readonly struct ActorCreator<TActor> where TActor : class
         var ctor = FindConstructor(args);
         var copies = new object?[args.Length];
         for (var i = 0; i < args.Length; i++) copies[i] = CopyArgument(args[i], i + 1);
-        return _runtime.Core.CreateActor<TActor>(_options ?? ActorOptions.Default, () => ctor.Invoke(copies));
+        return _runtime.Core.CreateActor<TActor>(_options ?? ActorOptions.Default, () => ctor.Invoke(copies), ctor, copies);
     }
 
     private static ConstructorInfo FindConstructor(object?[] args)

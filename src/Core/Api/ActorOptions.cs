@@ -27,4 +27,17 @@ public sealed record ActorOptions
     /// at their awaits (Ray's threaded and async actors); order is then not guaranteed.
     /// </summary>
     public int MaxConcurrency { get; init; } = 1;
+
+    /// <summary>
+    /// How often the actor is restarted (its constructor run again with the same arguments) when
+    /// its worker process dies, in a connected runtime. 0 (default): it dies with its worker.
+    /// -1: without limit. In-process actors have no process to lose.
+    /// </summary>
+    public int MaxRestarts { get; init; }
+
+    /// <summary>
+    /// How often a call that was running when the actor's worker died is sent again to the
+    /// restarted actor. 0 (default): such calls fail with <see cref="ActorDiedException"/>.
+    /// </summary>
+    public int MaxTaskRetries { get; init; }
 }

@@ -78,6 +78,12 @@ internal static class ExceptionFactory
     internal static ActorDiedException ActorCreationFailed(ActorId id, string typeName, Exception cause) =>
         new(id, $"Actor {typeName} ({id}) died: its constructor threw {cause.GetType().FullName}: {cause.Message}", cause);
 
+    internal static ActorDiedException ActorWorkerDied(ActorId id, string typeName, string why, int restarts) =>
+        new(id, $"Actor {typeName} ({id}) died: its worker process died ({why}) after {restarts} restart(s); raise ActorOptions.MaxRestarts to restart it.");
+
+    internal static ActorDiedException ActorCallLost(ActorId id, string typeName, string why) =>
+        new(id, $"A call to actor {typeName} ({id}) was running when its worker process died ({why}); the actor restarts, the call is not retried (ActorOptions.MaxTaskRetries).");
+
     internal static ActorDiedException ActorShutdown(ActorId id, string typeName) =>
         new(id, $"Actor {typeName} ({id}) died: the runtime shut down.");
 

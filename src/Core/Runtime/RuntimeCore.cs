@@ -203,7 +203,8 @@ internal sealed partial class RuntimeCore : IDisposable
 
     // ---- actors ----
 
-    internal ActorHandle<TActor> CreateActor<TActor>(ActorOptions options, Func<object> factory) where TActor : class
+    internal ActorHandle<TActor> CreateActor<TActor>(ActorOptions options, Func<object> factory,
+        System.Reflection.ConstructorInfo? ctor = null, object?[]? args = null) where TActor : class
     {
         ThrowIfStopped();
         if (options.MaxConcurrency < 1) ExceptionFactory.ThrowArgument("MaxConcurrency must be at least 1.", nameof(options));
@@ -212,6 +213,7 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler.EnsureFeasible(request, what);
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
             typeof(TActor), options, request, factory);
+        if (Cluster is not null) instance.Remote = new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
         if (options.Name is { } name && !_named.TryAdd(name, instance))
             throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
         _actors[instance.Id] = instance;

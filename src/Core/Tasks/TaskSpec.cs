@@ -31,7 +31,7 @@ internal abstract class TaskSpec : IObjectListener
     internal TaskOptions Options { get; private set; } = null!;
     internal string Name { get; private set; } = "";
     internal ObjectEntry Result { get; private set; } = null!;
-    internal int Attempt { get; private set; }
+    internal int Attempt { get; private protected set; }
 
     internal bool IsCancellationRequested => Volatile.Read(ref _status) == Cancelled;
 

@@ -99,7 +99,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             WorkerChannel channel;
             try
             {
-                channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why) => OnChannelClosed(state, c, why)).ConfigureAwait(false);
+                channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why, lost) => OnChannelClosed(state, c, why, lost)).ConfigureAwait(false);
             }
             catch (RayClusterException e)
             {
@@ -130,7 +130,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
         Pump(state);
     }
 
-    private void OnChannelClosed(ClassLeases state, WorkerChannel channel, string reason)
+    private void OnChannelClosed(ClassLeases state, WorkerChannel channel, string reason, Tasks.TaskSpec[] lost)
     {
         lock (state) state.Channels = state.Channels.Where(c => c != channel).ToArray();
         if (!_stopping)
@@ -138,6 +138,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             Log.WorkerLost(_core.Logger, channel.Lease.WorkerId, channel.Lease.Pid, reason);
             _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
         }
+        foreach (var t in lost) t.OnWorkerDied(reason); // retried through the queue (pushed to a live worker) or failed
     }
 
     private void ReturnIdleLeases()

@@ -25,7 +25,8 @@ internal sealed class WorkerChannel : FrameSocket
     private readonly Dictionary<ulong, Pushed> _inflight = new();
     private readonly HashSet<int> _defined = new();
     private readonly TaskCompletionSource _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Action<WorkerChannel, string> _onClosed;
+    private readonly Action<WorkerChannel, string, TaskSpec[]> _onClosed;
+    private TaskCompletionSource<string?>? _actorCreated;
     private byte[]? _scratch;
     private ulong _nextId;
     private int _flushedInFlight;   // sent to the socket, reply not yet counted (under the send lock)
@@ -34,7 +35,7 @@ internal sealed class WorkerChannel : FrameSocket
     private int _count;             // tasks in flight, for picking the least loaded channel
     private double _serviceTicks;   // a moving average of one task's share of its round trip
 
-    private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string> onClosed)
+    private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string, TaskSpec[]> onClosed)
         : base(socket, WorkerSessionLimits.MaxPayload, spin, $"ray-driver-w{lease.WorkerId}")
     {
         Lease = lease;
@@ -56,7 +57,7 @@ internal sealed class WorkerChannel : FrameSocket
     private static readonly double ShortTaskTicks = Stopwatch.Frequency * 300e-6;
 
     /// <summary>Connects to a leased worker and says WorkerHello.</summary>
-    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string> onClosed)
+    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string, TaskSpec[]> onClosed)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try { await socket.ConnectAsync(new UnixDomainSocketEndPoint(lease.WorkerSocket)).ConfigureAwait(false); }
@@ -188,9 +189,22 @@ internal sealed class WorkerChannel : FrameSocket
             _inflight.Clear();
         }
         Interlocked.Exchange(ref _count, 0);
-        _onClosed(this, reason); // first, so requeued tasks are not pushed here again
-        var why = $"worker {Lease.WorkerId}, pid {Lease.Pid}: {reason}";
-        foreach (var t in lost) t.Task.OnWorkerDied(why);
+        _actorCreated?.TrySetException(new RayClusterException($"worker {Lease.WorkerId} (pid {Lease.Pid}) died while creating the actor: {reason}"));
+        _onClosed(this, $"worker {Lease.WorkerId}, pid {Lease.Pid}: {reason}", lost.Select(p => p.Task).ToArray());
+    }
+
+    /// <summary>Makes the worker the actor's (CreateActor); returns null on success, else the constructor's error text.</summary>
+    internal async Task<string?> CreateActorAsync(byte[] payload)
+    {
+        _actorCreated = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Append((ushort)ClusterMessageKind.CreateActor, FrameFlags.None, 0, payload, static (w, p) => w.Raw(p));
+        lock (SendLock)
+        {
+            _unflushed++;
+            SendPendingLocked();
+            _flushedInFlight--; // not a task: no reply is counted for it in OnBatchEnd
+        }
+        return await _actorCreated.Task.ConfigureAwait(false);
     }
 
     private readonly record struct Pushed(TaskSpec Task, long SentAt, int Depth);

@@ -155,20 +155,22 @@ internal sealed class WorkerSession : FrameSocket
     private void CreateActor(in FrameHeader h, ReadOnlySpan<byte> p)
     {
         var off = 0;
+        var assemblyPath = ValueWire.ReadUtf8(p, ref off);
         var typeName = ValueWire.ReadUtf8(p, ref off);
+        var token = ValueWire.ReadI32(p, ref off);
         int argc = ValueWire.ReadU16(p, ref off);
         try
         {
-            var type = _runtime.FindType(typeName);
+            var assembly = _runtime.LoadAssembly(assemblyPath);
+            var ctor = assembly.ManifestModule.ResolveMethod(token) as System.Reflection.ConstructorInfo
+                ?? throw new InvalidOperationException($"constructor token 0x{token:x8} of {typeName} is not a constructor in {assembly.FullName}: another build of the job's code?");
             var args = new object?[argc];
-            var types = new Type[argc];
             for (var i = 0; i < argc; i++)
             {
-                types[i] = _runtime.FindType(ValueWire.ReadUtf8(p, ref off));
+                var argType = ValueWire.ReadUtf8(p, ref off);
                 var v = ValueWire.Read(p, ref off);
-                args[i] = v.Tag == ValueWire.Null ? null : MemoryPack.MemoryPackSerializer.Deserialize(types[i], v.Bytes);
+                args[i] = v.Tag == ValueWire.Null ? null : MemoryPack.MemoryPackSerializer.Deserialize(_runtime.FindType(argType), v.Bytes);
             }
-            var ctor = type.GetConstructor(types) ?? throw new InvalidOperationException($"{type.FullName} has no public constructor taking ({string.Join(", ", types.Select(t => t.Name))})");
             object instance;
             try { instance = ctor.Invoke(args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)

@@ -1,0 +1,192 @@
+using System.Reflection;
+using Ray.Actors;
+using Ray.Cluster.Wire;
+using Ray.Tasks;
+
+namespace Ray.Cluster.Driver;
+
+/// <summary>
+/// The driver's side of an actor living in a worker process: a dedicated worker leased for the
+/// actor's life, the constructor call (kept, to restart the actor), and the connection its calls
+/// travel on in submission order.
+///
+/// 1. <see cref="Start"/> (on the actor's thread): lease a worker for the actor's resources,
+///    connect, send CreateActor; a constructor that throws kills the actor.
+/// 2. Calls are sent as their arguments become ready (<see cref="ActorCallSpec.SendTo"/>) and
+///    pipelined; replies complete them.
+/// 3. The worker dies: with restarts left the actor is created again on a new worker and calls
+///    that were in flight are sent again (up to MaxTaskRetries) or fail with ActorDied; without,
+///    the actor dies.
+/// 4. Kill: the lease goes back marked broken, so the raylet kills the process with its state.
+/// </summary>
+internal sealed class RemoteActorLink
+{
+    private readonly ActorInstance _actor;
+    private readonly ClusterSession _session;
+    private readonly byte[] _create;
+    private readonly object _lock = new();
+    private WorkerChannel? _channel;
+    private Task? _restarting;
+    private int _restarts;
+    private volatile bool _dead;
+
+    internal RemoteActorLink(ActorInstance actor, ClusterSession session, ConstructorInfo ctor, object?[] args)
+    {
+        _actor = actor;
+        _session = session;
+        _create = EncodeCreate(ctor, args);
+    }
+
+    /// <summary>The worker process holding the actor now (for tests and status).</summary>
+    internal int? WorkerPid => _channel?.Lease.Pid;
+
+    private static byte[] EncodeCreate(ConstructorInfo ctor, object?[] args)
+    {
+        var type = ctor.DeclaringType!;
+        var values = new byte[args.Length][];
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is null) continue;
+            var t = args[i]!.GetType();
+            try { values[i] = MemoryPack.MemoryPackSerializer.Serialize(t, args[i]); }
+            catch (Exception e) when (e is not RayException)
+            {
+                throw ExceptionFactory.CannotSerialize(t, $"constructor argument {i + 1} of actor {type.Name}", e);
+            }
+        }
+        return WireWriter.Build((ctor, args, values), static (w, s) =>
+        {
+            w.Utf8(s.ctor.Module.Assembly.Location);
+            w.Utf8(s.ctor.DeclaringType!.AssemblyQualifiedName!);
+            w.I32(s.ctor.MetadataToken);
+            w.U16((ushort)s.args.Length);
+            for (var i = 0; i < s.args.Length; i++)
+            {
+                if (s.args[i] is null)
+                {
+                    w.Utf8("");
+                    ValueWire.WriteNull(w);
+                    continue;
+                }
+                w.Utf8(s.args[i]!.GetType().AssemblyQualifiedName!);
+                ValueWire.WriteInline(w, s.values[i]);
+            }
+        });
+    }
+
+    /// <summary>Leases a worker and creates the actor there; throws with the constructor's error.</summary>
+    internal void Start() => ConnectAsync().GetAwaiter().GetResult();
+
+    private async Task ConnectAsync()
+    {
+        var request = ClusterWorkerPool.ToWire(_actor.Request, _actor.Core.Scheduler.Registry);
+        var grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request).ConfigureAwait(false);
+        WorkerChannel channel;
+        try
+        {
+            channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
+                Worker.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
+        }
+        catch
+        {
+            _session.ReturnLease(grant.LeaseId, workerBroken: true);
+            throw;
+        }
+        var error = await channel.CreateActorAsync(_create).ConfigureAwait(false);
+        if (error is not null)
+        {
+            channel.Dispose();
+            _session.ReturnLease(grant.LeaseId, workerBroken: true);
+            throw new InvalidOperationException(error);
+        }
+        lock (_lock) _channel = channel;
+    }
+
+    /// <summary>Sends a running call to the actor (waits while the actor is being restarted).</summary>
+    internal void Send(ActorCallSpec call)
+    {
+        while (true)
+        {
+            Task? restarting;
+            WorkerChannel? channel;
+            lock (_lock)
+            {
+                restarting = _restarting;
+                channel = _channel;
+            }
+            if (_dead) { call.FailSystem(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name)); return; }
+            if (restarting is not null) { restarting.Wait(); continue; }
+            if (channel is not null && channel.Push(call, (ushort)ClusterMessageKind.ActorCall)) return;
+            Thread.Sleep(1); // the channel just closed: its close handler is starting a restart
+        }
+    }
+
+    private void OnChannelClosed(WorkerChannel channel, string reason, TaskSpec[] lost)
+    {
+        lock (_lock)
+        {
+            if (_channel != channel) return; // a channel we already dropped
+            _channel = null;
+        }
+        _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
+        if (_dead || _actor.IsDead)
+        {
+            foreach (var t in lost) t.FailSystem(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+            return;
+        }
+        var max = _actor.Options.MaxRestarts;
+        if (max >= 0 && _restarts >= max)
+        {
+            _actor.Kill(ExceptionFactory.ActorWorkerDied(_actor.Id, _actor.ActorType.Name, reason, _restarts));
+            foreach (var t in lost) t.FailSystem(_actor.DeathCause!);
+            return;
+        }
+        _restarts++;
+        var resend = new List<ActorCallSpec>();
+        foreach (var t in lost)
+        {
+            var call = (ActorCallSpec)t;
+            if (call.TryCountResend()) resend.Add(call);
+            else call.FailSystem(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
+        }
+        lock (_lock) _restarting = RestartAsync(resend, reason);
+    }
+
+    private async Task RestartAsync(List<ActorCallSpec> resend, string reason)
+    {
+        try
+        {
+            await ConnectAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            var cause = ExceptionFactory.ActorWorkerDied(_actor.Id, _actor.ActorType.Name, $"{reason}; restarting failed: {e.Message}", _restarts);
+            _actor.Kill(cause);
+            foreach (var c in resend) c.FailSystem(cause);
+            return;
+        }
+        finally
+        {
+            lock (_lock) _restarting = null;
+        }
+        WorkerChannel? channel;
+        lock (_lock) channel = _channel;
+        foreach (var c in resend)
+            if (channel is null || !channel.Push(c, (ushort)ClusterMessageKind.ActorCall)) c.FailSystem(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
+    }
+
+    /// <summary>The actor was killed: its process goes with its state.</summary>
+    internal void Kill()
+    {
+        _dead = true;
+        WorkerChannel? channel;
+        lock (_lock)
+        {
+            channel = _channel;
+            _channel = null;
+        }
+        if (channel is null) return;
+        _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
+        channel.Dispose(); // fails the calls in flight through OnChannelClosed... which sees _dead
+    }
+}
