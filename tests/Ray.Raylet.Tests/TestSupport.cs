@@ -138,13 +138,24 @@ internal sealed class RayletScope : IAsyncDisposable
             RayletProcess.Signal(pid, RayletProcess.SigKill);
             await RayletProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(5));
         }
+        // Workers of a killed raylet are not its children any more: find them by their command line.
+        foreach (var pid in FindWorkers())
+        {
+            RayletProcess.Signal(pid, RayletProcess.SigKill);
+            await RayletProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(5));
+        }
         foreach (var arena in _arenas)
             if (Path.GetFileName(arena).StartsWith("ray-raylet-", StringComparison.Ordinal)) try { File.Delete(arena); } catch (IOException) { }
         try { Directory.Delete(SessionDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>Worker processes (`ray worker`) whose command line names this session.</summary>
+    public IReadOnlyList<int> FindWorkers() => FindByArgs("worker");
+
     /// <summary>Raylet processes whose command line names this session.</summary>
-    public IReadOnlyList<int> FindBySession()
+    public IReadOnlyList<int> FindBySession() => FindByArgs(RayletProcess.DaemonCommand);
+
+    private IReadOnlyList<int> FindByArgs(string subcommand)
     {
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -153,7 +164,7 @@ internal sealed class RayletScope : IAsyncDisposable
             try
             {
                 var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (args.Contains(RayletProcess.DaemonCommand) && args.Contains(SessionDir)) found.Add(pid);
+                if (args.Contains(subcommand) && args.Contains(SessionDir)) found.Add(pid);
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }

@@ -32,6 +32,7 @@ public sealed class RayletClient : IAsyncDisposable
     private long _nextRequest;
     private volatile string _status = "connected";
     private volatile string? _closeReason;
+    private int _disposed;
 
     private RayletClient(Socket socket, string address, TimeSpan timeout)
     {
@@ -214,9 +215,10 @@ public sealed class RayletClient : IAsyncDisposable
     private RayletException Closed(string reason, Exception? inner = null) =>
         new(RayletErrorCode.Unknown, $"the connection to the raylet at {Address} is closed: {reason}", inner);
 
-    /// <summary>Closes the connection; requests in flight fail.</summary>
+    /// <summary>Closes the connection; requests in flight fail. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _closeReason ??= "closed locally";
         try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
         try { await _receiveLoop.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); } catch (TimeoutException) { }
