@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Ray.Cluster.Wire;
 using Ray.Protocol;
 using Ray.Raylet.Messages;
 using Ray.Raylet.Server;
@@ -93,9 +94,17 @@ public class RayletFuzzTests
             {
                 Assert.Fail($"case {c}: {e.GetType().Name}: {e.Message} on input {Convert.ToHexString(bytes.AsSpan(0, Math.Min(96, bytes.Length)))}\n{e.StackTrace}");
             }
+            finally
+            {
+                handler.OnClosed("fuzz case over"); // ends a job it registered, kills its (fake) workers
+            }
             foreach (var f in sink.Frames) Assert.True((f.Flags & FrameFlags.Reply) != 0, $"case {c}: the handler sent a non-reply frame");
         }
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(25), $"fuzzing took {sw.Elapsed}");
+        var left = host.Leases.Counts();
+        Assert.True(left.Jobs == 0 && left.Leases == 0 && left.Workers == 0, $"left behind: {left}");
+        // The cluster messages were reached: jobs registered (each prestarts a fake worker).
+        Assert.True(host.Launcher.Launched.Count > 200, $"only {host.Launcher.Launched.Count} workers launched");
         return new Outcome(authenticated, closed, replies, needMore, frames);
     }
 
@@ -111,6 +120,13 @@ public class RayletFuzzTests
                 RayletCodec.EncodeHelloReply(new HelloReply(1, "node", "/tmp/s", "/dev/shm/a")),
                 RayletCodec.EncodeError(RayletErrorCode.ProtocolError, "bad"),
                 RayletCodec.EncodeHello(1, Token),
+                ClusterCodec.EncodeRegisterJob(new JobRegistration(42, "job", ["/a", "/b/c.dll"])),
+                ClusterCodec.EncodeJobAccepted(new JobAccepted(3, "node", "/tmp/p", "/tmp/s", [new("CPU", 20_000), new("x", 1)])),
+                ClusterCodec.EncodeRequestLease(LeasePurpose.Actor, [new("CPU", 10_000), new("GPU", 5_000)]),
+                ClusterCodec.EncodeLeaseGrant(new LeaseGrant(9, 2, 1234, "/tmp/w.sock")),
+                ClusterCodec.EncodeReturnLease(9, true),
+                ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(3, 2, 1234, "/tmp/w.sock")),
+                ClusterCodec.EncodeError(ClusterErrorCode.Infeasible, "no"),
             };
             var decoded = 0;
             for (var c = 0; c < 40_000; c++)
@@ -125,7 +141,14 @@ public class RayletFuzzTests
                         case 0: RayletCodec.DecodeStatus(seq); break;
                         case 1: RayletCodec.DecodeHelloReply(seq); break;
                         case 2: RayletCodec.DecodeError(seq, 2); break;
-                        default: RayletCodec.DecodeHello(seq); break;
+                        case 3: RayletCodec.DecodeHello(seq); break;
+                        case 4: ClusterCodec.DecodeRegisterJob(seq); break;
+                        case 5: ClusterCodec.DecodeJobAccepted(seq); break;
+                        case 6: ClusterCodec.DecodeRequestLease(seq); break;
+                        case 7: ClusterCodec.DecodeLeaseGrant(seq); break;
+                        case 8: ClusterCodec.DecodeReturnLease(seq); break;
+                        case 9: ClusterCodec.DecodeRegisterWorker(seq); break;
+                        default: ClusterCodec.DecodeError(seq, 11); break;
                     }
                     decoded++;
                 }
@@ -155,11 +178,16 @@ public class RayletFuzzTests
         }
         for (var n = rng.Next(0, 6); n > 0; n--)
         {
-            var kind = (RayletMessageKind)rng.Next(0, 6);
+            var kind = (RayletMessageKind)(rng.Next(3) == 0 ? rng.Next(0, 6) : rng.Next(9, 15));
             var payload = kind switch
             {
                 RayletMessageKind.Hello => RayletCodec.EncodeHello(RayletProtocol.Version, Token),
                 RayletMessageKind.Status or RayletMessageKind.Shutdown => rng.Next(6) == 0 ? TestUtil.RandomBytes(rng.Next(1, 8), rng) : [],
+                RayletMessageKind.RegisterJob => ClusterCodec.EncodeRegisterJob(new JobRegistration(rng.Next(), "fuzz", rng.Next(2) == 0 ? [] : ["/code"])),
+                RayletMessageKind.RequestLease => ClusterCodec.EncodeRequestLease((LeasePurpose)rng.Next(2),
+                    [new(rng.Next(4) switch { 0 => "CPU", 1 => "GPU", 2 => "accelerator", _ => "nope" }, rng.Next(0, 6) * 5_000L)]),
+                RayletMessageKind.ReturnLease => ClusterCodec.EncodeReturnLease((ulong)rng.Next(0, 4), rng.Next(2) == 0),
+                RayletMessageKind.RegisterWorker => ClusterCodec.EncodeRegisterWorker(new WorkerRegistration((uint)rng.Next(0, 3), (uint)rng.Next(0, 5), RecordingLauncher.PidBase + rng.Next(0, 5), "/tmp/w")),
                 _ => TestUtil.RandomBytes(rng.Next(0, 40), rng),
             };
             var flags = rng.Next(5) == 0 ? (FrameFlags)rng.Next(0, 8) : FrameFlags.None;
