@@ -234,7 +234,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         _leases.Add(leaseId, worker);
         var payload = ClusterCodec.EncodeLeaseGrant(new LeaseGrant(leaseId, worker.Id, worker.Pid, worker.SocketPath));
         job.Driver.Send((ushort)RayletMessageKind.RequestLease, FrameFlags.Reply, request.RequestId, payload);
-        Log.LeaseGranted(_logger, leaseId, job.Id, worker.Id, request.Demand.ToString(), request.Purpose.ToString());
+        if (_logger.IsEnabled(LogLevel.Debug))
+            Log.LeaseGranted(_logger, leaseId, job.Id, worker.Id, request.Demand.ToString(), request.Purpose.ToString());
     }
 
     private void ReleaseLeaseLocked(WorkerRecord worker)
