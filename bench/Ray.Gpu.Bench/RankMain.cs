@@ -50,12 +50,17 @@ internal static class RankMain
         {
             int count = (int)(bytes / sizeof(float));
             Memory<float> input = send.AsMemory(0, count), output = receive.AsMemory(0, count);
-            var warm = Stopwatch.StartNew();
-            int warmCalls = 0;
-            while (warmCalls < 3 || (warm.Elapsed.TotalMilliseconds < 50 && warmCalls < 1000))
+            // Every rank must make the same calls: a fixed warm-up count, then rank 0's iteration count.
+            int warmCalls = (int)Math.Clamp((64L << 20) / bytes, 3, 500);
+            for (int i = 0; i < warmCalls; i++)
             {
-                await c.AllReduceAsync<float>(input, output);
-                warmCalls++;
+                await c.AllReduceAsync<float>(input, output); // JIT, page faults, caches
+            }
+
+            var warm = Stopwatch.StartNew();
+            for (int i = 0; i < warmCalls; i++)
+            {
+                await c.AllReduceAsync<float>(input, output); // timed: sizes the measured loop
             }
 
             agree[0] = Math.Clamp((long)(0.25 / (warm.Elapsed.TotalSeconds / warmCalls)), 5, 50_000);

@@ -30,8 +30,10 @@ public sealed record CollectiveGroupOptions
     public long SharedMemorySegmentBytes { get; init; } = 64 * 1024;
 
     /// <summary>
-    /// Shared-memory groups: how long a waiting rank spins before it parks on a futex (waking a
-    /// parked vCPU costs tens of microseconds on a VM, so short waits are cheaper spun).
+    /// Shared-memory groups: how long a waiting rank spins (or yields, when ranks outnumber cores)
+    /// before it parks on a futex. Waking a parked vCPU costs 40-100 us on these VMs, and a woken rank
+    /// is then late for its peer, which parks in turn: with a short spin two ranks fall into parking
+    /// on every ring step (1 MiB all-reduce 8x slower). The spin must outlast a peer's wake-up.
     /// </summary>
-    public TimeSpan SharedMemorySpin { get; init; } = TimeSpan.FromMicroseconds(50);
+    public TimeSpan SharedMemorySpin { get; init; } = TimeSpan.FromMilliseconds(1);
 }
