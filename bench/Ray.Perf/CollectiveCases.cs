@@ -7,7 +7,7 @@ namespace Ray.Perf;
 /// <summary>
 /// Collectives across processes on this node (the CPU part of the GPU issue): two rank processes
 /// joined through shared memory, run by bench/Ray.Gpu.Bench in <c>--perf</c> mode (Ray.Perf does not
-/// reference Ray.Gpu; the bench program is built here if needed). Reports
+/// reference Ray.Gpu; the bench program is built here first). Reports
 /// allreduce_busbw_1MiB_2ranks (GB/s), allreduce_latency_1KiB_2ranks (us, median per call),
 /// floor_memcpy_1MiB_gbps, and floor_mpi_allreduce_* when mpirun is installed.
 /// </summary>
@@ -19,7 +19,8 @@ public static class CollectiveCases
     public static void Run(PerfHarness h)
     {
         if (!h.Selected("allreduce_busbw_1MiB_2ranks") && !h.Selected("allreduce_latency_1KiB_2ranks")) return;
-        if (!File.Exists(Dll) && Exec("dotnet", ["build", Project, "-c", "Release", "-nologo", "-v", "quiet"], out _) != 0)
+        // Always (incrementally) built, so the figures never come from a stale Ray.Gpu.
+        if (Exec("dotnet", ["build", Project, "-c", "Release", "-nologo", "-v", "quiet"], out _) != 0 && !File.Exists(Dll))
         {
             Console.WriteLine($"collectives: could not build {Project}; skipped");
             return;
