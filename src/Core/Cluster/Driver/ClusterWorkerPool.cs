@@ -113,6 +113,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
                 _session.ReturnLease(grant.LeaseId, workerBroken: false);
                 return;
             }
+            channel.RoomFreed = _ => { if (!state.Class.Ready.IsEmpty) Pump(state); };
             lock (state) state.Channels = [.. state.Channels, channel];
         }
         catch (RayClusterException e)

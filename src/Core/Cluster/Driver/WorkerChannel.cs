@@ -168,6 +168,9 @@ internal sealed class WorkerChannel : FrameSocket
         }
     }
 
+    /// <summary>Called on the receive thread after replies freed room: the pool sends queued tasks.</summary>
+    internal Action<WorkerChannel>? RoomFreed { get; set; }
+
     protected override void OnBatchEnd()
     {
         if (_repliesInBatch == 0) return;
@@ -177,6 +180,7 @@ internal sealed class WorkerChannel : FrameSocket
             _repliesInBatch = 0;
             if (_unflushed > 0 && !IsClosed) SendPendingLocked();
         }
+        RoomFreed?.Invoke(this);
     }
 
     protected override void OnClosed(string reason)

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
+namespace Ray.Cluster.Tests;
+
+/// <summary>
+/// One test's cluster: a raylet started with `ray start --head --port 0` in a fresh session
+/// directory, and on dispose `ray stop`, then SIGKILL for every process (raylet and workers)
+/// whose command line names the session, and the directory removed.
+/// </summary>
+internal sealed class ClusterScope : IAsyncDisposable
+{
+    public ClusterScope()
+    {
+        SessionDir = Path.Combine("/tmp", "rcl-" + Guid.NewGuid().ToString("N")[..10]);
+    }
+
+    public string SessionDir { get; }
+    public string AddressFile => Path.Combine(SessionDir, "raylet.json");
+    public int RayletPid { get; private set; }
+    public string Address { get; private set; } = "";
+    public string Token { get; private set; } = "";
+
+    public static string RayDll { get; } = typeof(ClusterScope).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .First(a => a.Key == "RayDllPath").Value!;
+
+    public static async Task<ClusterScope> StartAsync(int cpus = 2, string? extra = null)
+    {
+        var scope = new ClusterScope();
+        var args = new List<string> { "start", "--head", "--port", "0", "--session-dir", scope.SessionDir, "--num-cpus", cpus.ToString(CultureInfo.InvariantCulture), "--object-store-memory", (256 << 20).ToString(CultureInfo.InvariantCulture) };
+        if (extra is not null) args.AddRange(extra.Split(' '));
+        var (code, output) = await RunRayAsync(args);
+        if (code != 0 || !File.Exists(scope.AddressFile))
+        {
+            await scope.DisposeAsync();
+            Assert.Fail($"ray start failed ({code}): {output}");
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllText(scope.AddressFile));
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.NameEquals("pid") || p.NameEquals("Pid")) scope.RayletPid = p.Value.GetInt32();
+            if (p.NameEquals("address") || p.NameEquals("Address")) scope.Address = p.Value.GetString()!;
+            if (p.NameEquals("token") || p.NameEquals("Token")) scope.Token = p.Value.GetString()!;
+        }
+        return scope;
+    }
+
+    public RayRuntime Connect() => RayRuntime.Connect(SessionDir);
+
+    public string Log() => File.Exists(Path.Combine(SessionDir, "logs", "raylet.out")) ? File.ReadAllText(Path.Combine(SessionDir, "logs", "raylet.out")) : "(no log)";
+
+    public static async Task<(int Code, string Output)> RunRayAsync(IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(RayDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("RAY_ADDRESS");
+        psi.Environment.Remove("RAY_CLUSTER_TOKEN");
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (p.ExitCode, await o + await e);
+    }
+
+    /// <summary>Worker processes of this session now (pids), from /proc.</summary>
+    public IReadOnlyList<int> WorkerPids() => FindProcesses(" worker ");
+
+    private List<int> FindProcesses(string marker)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
+            string cmd;
+            try { cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            if (cmd.Contains(SessionDir, StringComparison.Ordinal) && (marker.Length == 0 || cmd.Contains(marker, StringComparison.Ordinal))) found.Add(pid);
+        }
+        return found;
+    }
+
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
+            return state != 'Z' && state != 'X';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    public static void Kill(int pid)
+    {
+        try { Process.GetProcessById(pid).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
+    }
+
+    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (condition()) return true;
+            await Task.Delay(20);
+        }
+        return condition();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await RunRayAsync(["stop", "--session-dir", SessionDir]); } catch (Exception) { }
+        foreach (var pid in FindProcesses("")) Kill(pid);
+        if (RayletPid > 0) Kill(RayletPid);
+        try { Directory.Delete(SessionDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

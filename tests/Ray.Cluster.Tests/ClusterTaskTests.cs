@@ -1,0 +1,63 @@
+namespace Ray.Cluster.Tests;
+
+public static class Fns
+{
+    public static int Add(int a, int b) => a + b;
+    public static int Pid() => Environment.ProcessId;
+    public static string Greet(string name) => "hello " + name;
+    public static int Fail(int x) => throw new InvalidOperationException("bad input " + x);
+    public static double[] Scale(double[] xs, double k) => xs.Select(x => x * k).ToArray();
+    public static long Sum(long[] xs) => xs.Sum();
+    public static async Task<int> AddLater(int a) { await Task.Delay(1); return a + 1; }
+}
+
+[Collection("cluster")]
+public sealed class ClusterTaskTests
+{
+    [Fact]
+    public async Task Tasks_run_in_worker_processes_and_return_inline_values()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        Assert.True(ray.IsConnected);
+        Assert.Equal(5, await ray.Task(Fns.Add).Remote(2, 3));
+        var pid = await ray.Task(Fns.Pid).Remote();
+        Assert.NotEqual(Environment.ProcessId, pid);
+        Assert.Contains(pid, cluster.WorkerPids());
+        Assert.Equal("hello ray", await ray.Task(Fns.Greet).Remote("ray"));
+        Assert.Equal(8, await ray.Task(Fns.AddLater).Remote(7));
+        Assert.Equal(42, await ray.Task((int x) => x * 2).Remote(21));
+        // Chained through refs: the argument is the result of another task.
+        var a = ray.Task(Fns.Add).Remote(1, 2);
+        Assert.Equal(13, await ray.Task(Fns.Add).Remote(a, 10));
+        var refs = Enumerable.Range(0, 1000).Select(i => ray.Task(Fns.Add).Remote(i, 1)).ToArray();
+        var values = ray.Get(refs);
+        Assert.Equal(Enumerable.Range(1, 1000), values);
+    }
+
+    [Fact]
+    public async Task User_exceptions_come_back_typed_with_the_remote_type_and_message()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var e = await Assert.ThrowsAsync<RayTaskException>(async () => await ray.Task(Fns.Fail).Remote(7));
+        Assert.Equal(typeof(InvalidOperationException).FullName, e.RemoteExceptionType);
+        Assert.Contains("bad input 7", e.RemoteMessage);
+        Assert.Contains(nameof(Fns.Fail), e.RemoteStackTrace);
+    }
+
+    [Fact]
+    public async Task Large_arguments_and_results_travel_through_the_node_store()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var big = Enumerable.Range(0, 1 << 18).Select(i => (double)i).ToArray(); // 2 MiB
+        var scaled = await ray.Task(Fns.Scale).Remote(big, 2.0);
+        Assert.Equal(big.Length, scaled.Length);
+        Assert.Equal(2.0 * 12345, scaled[12345]);
+        var put = ray.Put(Enumerable.Range(0, 1 << 18).Select(i => (long)i).ToArray());
+        Assert.Equal((long)(1 << 18) * ((1 << 18) - 1) / 2, await ray.Task(Fns.Sum).Remote(put));
+        using var view = ray.Task(Fns.Scale).Remote(big, 1.0).GetView<double>();
+        Assert.Equal(big.Length, view.Length);
+    }
+}
