@@ -34,6 +34,7 @@ await using (var rt = RayRuntime.Start(new RuntimeOptions { ObjectStoreMemoryByt
 }
 PlasmaCases.RunCrossProcess(h, TimeSpan.FromMilliseconds(trialMs));
 PlasmaCases.RunSpill(h);
+CollectiveCases.Run(h);
 
 var all = new PerfHarness("all", TimeSpan.Zero, 1, null);
 foreach (var r in floors.Results.Concat(h.Results)) all.AddQuiet(r);
