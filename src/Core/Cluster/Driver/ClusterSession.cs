@@ -105,7 +105,7 @@ internal sealed class ClusterSession : IDisposable
     internal static List<string> CodePaths()
     {
         var framework = Path.GetDirectoryName(typeof(object).Assembly.Location);
-        var dirs = new List<string> { AppContext.BaseDirectory };
+        var dirs = new List<string> { Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory) };
         foreach (var a in AppDomain.CurrentDomain.GetAssemblies())
         {
             if (a.IsDynamic || string.IsNullOrEmpty(a.Location)) continue;

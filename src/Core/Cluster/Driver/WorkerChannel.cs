@@ -141,6 +141,20 @@ internal sealed class WorkerChannel : FrameSocket
             else _hello.TrySetResult();
             return;
         }
+        if (h.Kind == (ushort)ClusterMessageKind.CreateActor)
+        {
+            var cp = TaskWire.Contiguous(frame, ref _scratch);
+            var o = 0;
+            var st = ValueWire.ReadU8(cp, ref o);
+            if (st == TaskWire.Ok) _actorCreated?.TrySetResult(null);
+            else
+            {
+                var type = ValueWire.ReadUtf8(cp, ref o);
+                var message = ValueWire.ReadUtf8(cp, ref o);
+                _actorCreated?.TrySetResult($"{type}: {message}");
+            }
+            return;
+        }
         Pushed entry;
         lock (_inflight)
         {

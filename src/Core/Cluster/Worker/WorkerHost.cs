@@ -83,7 +83,7 @@ internal static class WorkerHost
         return 0;
     }
 
-    /// <summary>How long a receive thread spins before blocking (RAY_WORKER_SPIN_US, default 50 us).</summary>
+    /// <summary>How long a receive thread spins before blocking (RAY_SPIN_US, default 50 us; also used by drivers).</summary>
     internal static TimeSpan SpinFromEnvironment()
     {
         var v = Environment.GetEnvironmentVariable("RAY_SPIN_US");
