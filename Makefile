@@ -5,7 +5,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: all build run test test-dotnet test-native perf bench bench-gpu bench-native generate native clean
+.PHONY: all build run test test-dotnet test-native perf perf-embedded perf-cluster bench bench-gpu bench-native generate native clean
 
 all: build
 
@@ -54,9 +54,17 @@ bench-native: native
 	$(NATIVE_BUILD)/bench
 	RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/bench_ray_runtime.py
 
-# Quick microbenchmark (under 3 minutes): one line per case, and bench/results/perf.json.
+# Quick microbenchmark (under 4 minutes): one line per case, and bench/results/perf.json.
+# Embedded runtime first, then cluster mode (a raylet in a temp session dir, driver -> worker processes).
 perf:
-	$(DOTNET) run --project bench/Ray.Perf -c Release -- --out bench/results/perf.json
+	$(DOTNET) run --project bench/Ray.Perf -c Release -- --mode all --out bench/results/perf.json
+
+perf-embedded:
+	$(DOTNET) run --project bench/Ray.Perf -c Release -- --mode embedded --out bench/results/perf.json
+
+# Cluster mode only (about 1 minute): transport floors, then the cases through a local raylet.
+perf-cluster:
+	$(DOTNET) run --project bench/Ray.Perf -c Release -- --mode cluster --out bench/results/perf.json
 
 # BenchmarkDotNet suites for the scheduler and the object path.
 bench:

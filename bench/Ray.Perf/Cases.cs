@@ -24,8 +24,12 @@ public sealed class PerfActor
     }
 }
 
-/// <summary>The embedded-mode cases, named as in Ray's microbenchmark table.</summary>
-public static class EmbeddedCases
+/// <summary>
+/// Ray's microbenchmark cases, named as in its table, against any runtime: embedded
+/// (<c>RayRuntime.Start</c>) or a driver connected to a raylet (<c>RayRuntime.Connect</c>, where the
+/// functions and the actor run in worker processes that load this assembly).
+/// </summary>
+public static class RayCases
 {
     public static void Run(PerfHarness h, RayRuntime rt)
     {
@@ -33,7 +37,7 @@ public static class EmbeddedCases
         var clients = Math.Max(2, Environment.ProcessorCount);
 
         h.Rate("single_client_tasks_sync", () => fn.Remote().Get());
-        h.Latency("single_client_tasks_sync_latency", () => fn.Remote().Get());
+        h.Latency("single_client_tasks_sync_latency", () => fn.Remote().Get(), spread: true);
 
         var batch = new ObjectRef<int>[1000];
         h.Rate("single_client_tasks_async", () =>

@@ -52,8 +52,8 @@ public sealed class PerfHarness(string mode, TimeSpan trial, int trials, string?
         Add(name, mode, Median(rates), "GB/s");
     }
 
-    /// <summary>Latency case: median of per-call times in microseconds.</summary>
-    public void Latency(string name, Action body, int calls = 20_000)
+    /// <summary>Latency case: median of per-call times in microseconds (with <paramref name="spread"/>, also NAME_p10 and NAME_p90).</summary>
+    public void Latency(string name, Action body, int calls = 20_000, bool spread = false)
     {
         if (!Selected(name)) return;
         for (var i = 0; i < calls / 4; i++) body();
@@ -66,6 +66,11 @@ public sealed class PerfHarness(string mode, TimeSpan trial, int trials, string?
         }
         Array.Sort(samples);
         Add(name, mode, samples[calls / 2], "us");
+        if (spread)
+        {
+            AddQuiet(new PerfResult(name + "_p10", mode, samples[calls / 10], "us"));
+            AddQuiet(new PerfResult(name + "_p90", mode, samples[calls * 9 / 10], "us"));
+        }
         Console.WriteLine($"    {name}: p10 {samples[calls / 10]:0.0} us  p50 {samples[calls / 2]:0.0} us  p90 {samples[calls * 9 / 10]:0.0} us  p99 {samples[calls * 99 / 100]:0.0} us");
     }
 
