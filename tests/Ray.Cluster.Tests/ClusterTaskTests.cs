@@ -9,6 +9,8 @@ public static class Fns
     public static double[] Scale(double[] xs, double k) => xs.Select(x => x * k).ToArray();
     public static long Sum(long[] xs) => xs.Sum();
     public static async Task<int> AddLater(int a) { await Task.Delay(1); return a + 1; }
+    public static byte[] Bytes(int n, byte fill) { var b = new byte[n]; Array.Fill(b, fill); return b; }
+    public static int Length(byte[] b) => b.Length;
 }
 
 [Collection("cluster")]
@@ -59,5 +61,31 @@ public sealed class ClusterTaskTests
         Assert.Equal((long)(1 << 18) * ((1 << 18) - 1) / 2, await ray.Task(Fns.Sum).Remote(put));
         using var view = ray.Task(Fns.Scale).Remote(big, 1.0).GetView<double>();
         Assert.Equal(big.Length, view.Length);
+    }
+
+    [Fact]
+    public async Task Many_medium_inline_values_both_ways_do_not_stall_the_pipeline()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        // ~60 KB each way per task, below the shared-memory threshold: hundreds in flight fill
+        // both sockets' buffers at once, which must not deadlock the driver and the worker.
+        var arg = new byte[60_000];
+        var lengths = Enumerable.Range(0, 400).Select(_ => ray.Task(Fns.Length).Remote(arg)).ToArray();
+        var blobs = Enumerable.Range(0, 400).Select(i => ray.Task(Fns.Bytes).Remote(60_000, (byte)i)).ToArray();
+        Assert.All(ray.Get(lengths, TimeSpan.FromSeconds(60)), n => Assert.Equal(60_000, n));
+        var got = ray.Get(blobs, TimeSpan.FromSeconds(60));
+        for (var i = 0; i < got.Length; i++) Assert.Equal((byte)i, got[i][59_999]);
+    }
+
+    [Fact]
+    public async Task Idle_leases_go_back_to_the_raylet_and_new_tasks_lease_again()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        Assert.Equal(3, await ray.Task(Fns.Add).Remote(1, 2));
+        Assert.True(ray.Stats.Workers > 0);
+        Assert.True(await ClusterScope.WaitUntilAsync(() => ray.Stats.Workers == 0, TimeSpan.FromSeconds(10)), "the idle lease was not returned");
+        Assert.Equal(9, await ray.Task(Fns.Add).Remote(4, 5));
     }
 }

@@ -159,6 +159,12 @@ internal abstract class TaskSpec : IObjectListener
         else ReleaseArgsOnce();
     }
 
+    /// <summary>A task marked running that was never sent (its connection was retiring or closed): queued again, no attempt counted.</summary>
+    internal void RequeueUnsent()
+    {
+        if (Interlocked.CompareExchange(ref _status, Queued, Running) == Running) Core.Scheduler.Enqueue(this);
+    }
+
     /// <summary>The worker process died while running this task: a system failure, retried up to MaxRetries.</summary>
     internal void OnWorkerDied(string why)
     {

@@ -66,7 +66,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             if (channel is null) break;
             if (!scheduler.TryDequeue(cls, out var task)) break;
             if (!task.TryBeginRemote()) continue; // cancelled while queued
-            if (!channel.Push(task)) task.OnWorkerDied("the worker connection closed before the task was sent");
+            if (!channel.Push(task)) task.RequeueUnsent(); // retiring or closed: another channel takes it
         }
         if (!cls.Ready.IsEmpty) RequestLease(state);
     }
@@ -134,7 +134,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
     private void OnChannelClosed(ClassLeases state, WorkerChannel channel, string reason, Tasks.TaskSpec[] lost)
     {
         lock (state) state.Channels = state.Channels.Where(c => c != channel).ToArray();
-        if (!_stopping)
+        if (!_stopping && !channel.IsRetired)
         {
             Log.WorkerLost(_core.Logger, channel.Lease.WorkerId, channel.Lease.Pid, reason);
             _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
@@ -152,13 +152,8 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             if (!state.Class.Ready.IsEmpty) continue;
             foreach (var c in state.Channels)
             {
-                if (c.InFlight != 0 || now - c.LastActive < limit) continue;
+                if (c.InFlight != 0 || now - c.LastActive < limit || !c.TryRetire()) continue;
                 lock (state) state.Channels = state.Channels.Where(x => x != c).ToArray();
-                if (c.InFlight != 0) // raced with a push: keep it
-                {
-                    lock (state) state.Channels = [.. state.Channels, c];
-                    continue;
-                }
                 _session.ReturnLease(c.Lease.LeaseId, workerBroken: false);
                 c.Dispose();
             }

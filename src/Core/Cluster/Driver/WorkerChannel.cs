@@ -29,7 +29,9 @@ internal sealed class WorkerChannel : FrameSocket
     private TaskCompletionSource<string?>? _actorCreated;
     private byte[]? _scratch;
     private ulong _nextId;
-    private int _flushedInFlight;   // sent to the socket, reply not yet counted (under the send lock)
+    private int _flushedInFlight;   // sent to the socket, reply not yet counted
+    private int _flushRequested;    // the receive thread found the send lock taken: its holder flushes
+    private bool _retired;          // under the send lock
     private int _unflushed;         // appended, not yet sent (under the send lock)
     private int _repliesInBatch;    // receive thread only
     private int _count;             // tasks in flight, for picking the least loaded channel
@@ -79,13 +81,14 @@ internal sealed class WorkerChannel : FrameSocket
         return channel;
     }
 
-    /// <summary>Pushes a task that was marked running. False when the channel is closed (the caller requeues).</summary>
+    /// <summary>Pushes a task that was marked running. False when the channel is closed or retiring (the caller requeues).</summary>
     internal bool Push(TaskSpec task, ushort kind = (ushort)ClusterMessageKind.PushTask)
     {
         var fn = task.Function!;
-        lock (SendLock)
+        Monitor.Enter(SendLock);
+        try
         {
-            if (IsClosed) return false;
+            if (IsClosed || _retired) return false;
             if (_defined.Add(fn.WireIndex))
                 AppendLocked((ushort)ClusterMessageKind.DefineFunction, FrameFlags.NoReply, 0, fn, static (w, f) =>
                 {
@@ -115,16 +118,47 @@ internal sealed class WorkerChannel : FrameSocket
             lock (_inflight) _inflight[id] = new Pushed(task, Stopwatch.GetTimestamp(), _count + 1);
             Interlocked.Increment(ref _count);
             _unflushed++;
-            if (_flushedInFlight == 0 || PendingBytes > 256 * 1024) SendPendingLocked();
+            if (Volatile.Read(ref _flushedInFlight) == 0 || PendingBytes > 256 * 1024) SendPendingLocked();
         }
+        finally { Monitor.Exit(SendLock); }
+        // The receive thread may have asked for a flush while we held the lock (see OnBatchEnd).
+        if (Volatile.Read(ref _flushRequested) != 0) TryFlushRequested();
         return true;
     }
 
+    /// <summary>
+    /// Takes the channel out of use if it is idle: no task will be pushed to it again. False
+    /// when a task is in flight (it stays in use).
+    /// </summary>
+    internal bool TryRetire()
+    {
+        bool retired;
+        lock (SendLock)
+        {
+            retired = Volatile.Read(ref _count) == 0 && _unflushed == 0;
+            if (retired) _retired = true;
+        }
+        if (Volatile.Read(ref _flushRequested) != 0) TryFlushRequested(); // asked while we held the lock
+        return retired;
+    }
+
+    /// <summary>True once <see cref="TryRetire"/> took it out of use (its close is not a worker death).</summary>
+    internal bool IsRetired => _retired;
+
     private void SendPendingLocked()
     {
-        FlushLocked();
-        _flushedInFlight += _unflushed;
+        Volatile.Write(ref _flushRequested, 0);
+        if (_unflushed == 0) return;
+        Interlocked.Add(ref _flushedInFlight, _unflushed);
         _unflushed = 0;
+        FlushLocked();
+    }
+
+    private void TryFlushRequested()
+    {
+        if (!Monitor.TryEnter(SendLock)) return; // the holder re-checks the request after it lets go
+        try { if (Volatile.Read(ref _flushRequested) != 0 && !IsClosed) SendPendingLocked(); }
+        finally { Monitor.Exit(SendLock); }
     }
 
     protected override void OnFrame(in Frame frame)
@@ -188,12 +222,12 @@ internal sealed class WorkerChannel : FrameSocket
     protected override void OnBatchEnd()
     {
         if (_repliesInBatch == 0) return;
-        lock (SendLock)
-        {
-            _flushedInFlight -= _repliesInBatch;
-            _repliesInBatch = 0;
-            if (_unflushed > 0 && !IsClosed) SendPendingLocked();
-        }
+        Interlocked.Add(ref _flushedInFlight, -_repliesInBatch);
+        _repliesInBatch = 0;
+        // Never wait for the send lock here: its holder may be blocked writing to a worker that
+        // waits for us to read its replies. Ask, and whoever holds the lock flushes on release.
+        Volatile.Write(ref _flushRequested, 1);
+        TryFlushRequested();
         RoomFreed?.Invoke(this);
     }
 
@@ -216,12 +250,7 @@ internal sealed class WorkerChannel : FrameSocket
     {
         _actorCreated = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         Append((ushort)ClusterMessageKind.CreateActor, FrameFlags.None, 0, payload, static (w, p) => w.Raw(p));
-        lock (SendLock)
-        {
-            _unflushed++;
-            SendPendingLocked();
-            _flushedInFlight--; // not a task: no reply is counted for it in OnBatchEnd
-        }
+        Flush(); // not a task: sent at once, no reply is counted for it in OnBatchEnd
         return await _actorCreated.Task.ConfigureAwait(false);
     }
 
