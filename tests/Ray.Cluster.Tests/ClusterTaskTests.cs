@@ -11,6 +11,7 @@ public static class Fns
     public static async Task<int> AddLater(int a) { await Task.Delay(1); return a + 1; }
     public static byte[] Bytes(int n, byte fill) { var b = new byte[n]; Array.Fill(b, fill); return b; }
     public static int Length(byte[] b) => b.Length;
+    public static int Nested(int x) => RayRuntime.Current.Task(Add).Remote(x, 1).Get();
 }
 
 [Collection("cluster")]
@@ -87,5 +88,15 @@ public sealed class ClusterTaskTests
         Assert.True(ray.Stats.Workers > 0);
         Assert.True(await ClusterScope.WaitUntilAsync(() => ray.Stats.Workers == 0, TimeSpan.FromSeconds(10)), "the idle lease was not returned");
         Assert.Equal(9, await ray.Task(Fns.Add).Remote(4, 5));
+    }
+
+    [Fact]
+    public async Task Nested_submission_inside_a_worker_process_fails_with_a_clear_message()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var e = await Assert.ThrowsAsync<RayTaskException>(async () => await ray.Task(Fns.Nested).Remote(1));
+        Assert.Equal(typeof(InvalidOperationException).FullName, e.RemoteExceptionType);
+        Assert.Contains("worker process", e.RemoteMessage);
     }
 }

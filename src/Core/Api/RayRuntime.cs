@@ -78,7 +78,12 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     public static RayRuntime Current =>
         RayContext.CurrentRuntime ?? (s_last is { IsShutdown: false } last ? last
-            : throw new InvalidOperationException("No Ray runtime is running; call RayRuntime.Start() first."));
+            : throw new InvalidOperationException(InWorkerProcess
+                ? "Tasks running in a worker process cannot submit tasks or get objects yet (nested tasks work in an embedded runtime); return values to the driver instead."
+                : "No Ray runtime is running; call RayRuntime.Start() first."));
+
+    /// <summary>Set in worker processes started by a raylet.</summary>
+    internal static bool InWorkerProcess { get; set; }
 
     /// <summary>True after <see cref="Shutdown"/>.</summary>
     public bool IsShutdown => Core.IsStopped;

@@ -39,6 +39,7 @@ internal static class WorkerHost
 {
     internal static int Run(WorkerLaunchOptions options)
     {
+        RayRuntime.InWorkerProcess = true;
         var state = new WorkerHostState();
         using var runtime = new WorkerRuntime(options);
         var socketPath = SocketPath(options);
