@@ -43,11 +43,14 @@ native:
 	$(CC) -std=c11 $(NATIVE_CFLAGS) native/bench/bench.c -o $(NATIVE_BUILD)/bench $(NATIVE_LDFLAGS)
 
 # Runs the example, the C test, the C++ test and the Python (ctypes) test against the library.
+# The C and Python tests start a raylet with the ray CLI (RAY_DLL) for their connected cases.
+RAY_DLL := $(CURDIR)/src/Raylet/bin/$(CONFIG)/net10.0/ray.dll
 test-native: native
+	$(DOTNET) build src/Raylet/Ray.Raylet.csproj -c $(CONFIG) -nologo -v quiet
 	$(NATIVE_BUILD)/example
-	$(NATIVE_BUILD)/test_ray_runtime
+	RAY_DLL=$(RAY_DLL) $(NATIVE_BUILD)/test_ray_runtime
 	$(NATIVE_BUILD)/test_cpp
-	RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/test_ray_runtime.py -v
+	RAY_DLL=$(RAY_DLL) RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/test_ray_runtime.py -v
 
 # Put/get round trips and a zero-copy 1 GiB get, from C, Python and C# in one run each.
 bench-native: native

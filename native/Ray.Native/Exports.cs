@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Ray.Native;
 
-/// <summary>ray_options (v1 layout), read only as far as the caller's struct_size says.</summary>
+/// <summary>
+/// ray_options, read only as far as the caller's struct_size says: the first layout of ABI 1
+/// ended before <see cref="ClusterToken"/> (<see cref="Exports.OptionsSizeV1"/> bytes).
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct NativeOptions
 {
@@ -15,6 +18,7 @@ internal unsafe struct NativeOptions
     internal long LargeObjectThresholdBytes;
     internal byte* ObjectStoreDirectory;
     internal byte* SpillDirectory;
+    internal byte* ClusterToken; // added in ABI 1 after the first release; absent when struct_size is OptionsSizeV1
 }
 
 /// <summary>ray_view: what ray_get fills in.</summary>
@@ -37,6 +41,11 @@ internal unsafe struct NativeViewInfo
 internal static unsafe class Exports
 {
     internal const uint AbiVersion = 1;
+
+    /// <summary>sizeof(ray_options) of the first ABI 1 header (no cluster_token): still accepted.</summary>
+    internal const int OptionsSizeV1 = 56;
+
+    private static readonly object s_connectLock = new();
     private static readonly byte* s_version = Utf8.Copy($"ray_runtime 0.1.0 (abi {AbiVersion}, .NET {Environment.Version}, NativeAOT)");
 
     // ---- version and errors ----
@@ -65,7 +74,7 @@ internal static unsafe class Exports
         {
             if (outRuntime is null) throw Null("out_runtime");
             *outRuntime = 0;
-            var runtime = RayRuntime.Start(ToRuntimeOptions(options));
+            var runtime = RayRuntime.Start(ToRuntimeOptions(options, out _));
             var native = new NativeRuntime(runtime);
             try
             {
@@ -89,13 +98,101 @@ internal static unsafe class Exports
         {
             if (outRuntime is null) throw Null("out_runtime");
             *outRuntime = 0;
-            var text = Utf8.Read(address, "address");
-            if (text.Length == 0) throw new NativeException(Status.InvalidArgument, "address is empty; expected host:port of a raylet");
-            _ = ToRuntimeOptions(options); // bad options are reported as such
-            throw new NativeException(Status.Unavailable,
-                $"cannot connect to '{text}': cluster mode is not built yet (there is no raylet to connect to); use ray_start for an embedded runtime");
+            var text = Utf8.Read(address, "address").Trim();
+            if (text.Length == 0) throw new NativeException(Status.InvalidArgument, "address is empty; expected host:port of a raylet, a session directory or its raylet.json");
+            var runtimeOptions = ToRuntimeOptions(options, out var token);
+            CheckAddress(text);
+            ProbeWhenNoToken(text, token);
+            var runtime = Connect(text, token, runtimeOptions);
+            var native = new NativeRuntime(runtime, runtimeOptions);
+            try
+            {
+                native.Handle = Handles.Add(HandleKind.Runtime, native);
+            }
+            catch
+            {
+                native.Shutdown();
+                throw;
+            }
+            *outRuntime = native.Handle;
+            return 0;
         }
         catch (Exception e) { return LastError.Fail("ray_connect", e); }
+    }
+
+    /// <summary>
+    /// "host:port", "auto", or an existing session directory / address file; anything else is bad
+    /// input (refused here, before any name lookup or connection attempt).
+    /// </summary>
+    private static void CheckAddress(string address)
+    {
+        if (address == "auto" || File.Exists(address) || Directory.Exists(address)) return;
+        if (IsHostPort(address, out _, out _)) return;
+        if (address.Contains('/') || address.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            throw new NativeException(Status.Unavailable,
+                $"no running cluster at '{address}': no such session directory or address file (start one with `ray start --head --session-dir DIR`)");
+        throw new NativeException(Status.InvalidArgument,
+            $"'{address}' is not a raylet address: expected host:port (e.g. 127.0.0.1:6379), a session directory or its raylet.json");
+    }
+
+    private static bool IsHostPort(string address, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), System.Globalization.NumberStyles.None, null, out port) || port is <= 0 or >= 65536)
+            return false;
+        host = address[..colon].Trim('[', ']');
+        return true;
+    }
+
+    /// <summary>
+    /// A host:port with no token known here (none given, RAY_CLUSTER_TOKEN unset): Connect would
+    /// fail with "no cluster token" before trying the address, unless the latest local session
+    /// is that raylet. Try the address first, so nothing listening there says so.
+    /// </summary>
+    private static void ProbeWhenNoToken(string address, string? token)
+    {
+        if (token is not null || !IsHostPort(address, out var host, out var port)) return;
+        if (Environment.GetEnvironmentVariable(Ray.Cluster.Worker.WorkerLaunchOptions.TokenVariable) is not null) return;
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            socket.ConnectAsync(host == "localhost" ? "127.0.0.1" : host, port, cts.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            throw new NativeException(Status.Unavailable,
+                $"cannot connect to the raylet at {address}: {(e is OperationCanceledException ? "no answer within 5 s" : e.Message)} (is it running? `ray start --head` starts one)");
+        }
+    }
+
+    /// <summary>
+    /// RayRuntime.Connect, with the caller's token. Connect reads the token from RAY_CLUSTER_TOKEN
+    /// only, so an explicit one is set there (the process's managed environment, not the C one)
+    /// for the call, under a lock, and the previous value put back.
+    /// </summary>
+    private static RayRuntime Connect(string address, string? token, RuntimeOptions options)
+    {
+        lock (s_connectLock)
+        {
+            const string variable = Ray.Cluster.Worker.WorkerLaunchOptions.TokenVariable;
+            var saved = token is null ? null : Environment.GetEnvironmentVariable(variable);
+            if (token is not null) Environment.SetEnvironmentVariable(variable, token);
+            try
+            {
+                return RayRuntime.Connect(address, options);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                throw new NativeException(Status.Unavailable, $"cannot reach '{address}': {e.Message}");
+            }
+            finally
+            {
+                if (token is not null) Environment.SetEnvironmentVariable(variable, saved);
+            }
+        }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "ray_shutdown")]
@@ -264,7 +361,7 @@ internal static unsafe class Exports
             var rt = GetRuntime(runtime);
             var function = FindFunction(rt, name);
             var bytes = Bytes(arg, argSize, "arg").ToArray();
-            var result = rt.Runtime.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, bytes);
+            var result = rt.Executor.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, bytes);
             *outResult = AddObject(result, rt);
             return 0;
         }
@@ -282,8 +379,16 @@ internal static unsafe class Exports
             var function = FindFunction(rt, name);
             var entry = Handles.Find(arg, HandleKind.Object);
             if (entry.Owner != rt.Id) throw new NativeException(Status.InvalidArgument, "arg belongs to another runtime");
-            var result = rt.Runtime.Task(NativeFunctions.InvokeDelegate).Options(function.Options)
-                .Remote(function.Name, (ObjectRef<byte[]>)entry.Target);
+            var argRef = (ObjectRef<byte[]>)entry.Target;
+            ObjectRef<byte[]> result;
+            if (rt.InCluster(argRef))
+            {
+                // A put into the cluster (always ready): the local executor takes a copy of its bytes.
+                byte[] bytes;
+                using (var view = argRef.GetView()) bytes = view.Span.ToArray();
+                result = rt.Executor.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, bytes);
+            }
+            else result = rt.Executor.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, argRef);
             *outResult = AddObject(result, rt);
             return 0;
         }
@@ -366,17 +471,22 @@ internal static unsafe class Exports
     private static NativeException Null(string parameter, string detail = "") =>
         new(Status.InvalidArgument, $"{parameter} is NULL{detail}");
 
-    private static RuntimeOptions ToRuntimeOptions(NativeOptions* options)
+    private static RuntimeOptions ToRuntimeOptions(NativeOptions* options, out string? clusterToken)
     {
+        clusterToken = null;
         if (options is null) return new RuntimeOptions();
         var size = options->StructSize;
-        if (size < (uint)sizeof(NativeOptions))
+        if (size < OptionsSizeV1)
             throw new NativeException(Status.VersionMismatch,
                 $"options->struct_size is {size}, smaller than ray_options of ABI {AbiVersion} ({sizeof(NativeOptions)} bytes); initialize it with ray_options_init");
         if (options->AbiVersion != AbiVersion)
             throw new NativeException(Status.VersionMismatch,
                 $"options were built for ABI {options->AbiVersion}, this library implements ABI {AbiVersion}");
-        var o = *options;
+        // Read only the fields the caller's struct has (a program built with the first header
+        // passes the shorter struct); the rest stay zero = default.
+        NativeOptions o = default;
+        Buffer.MemoryCopy(options, &o, sizeof(NativeOptions), Math.Min(size, (uint)sizeof(NativeOptions)));
+        clusterToken = Utf8.ReadOptional(o.ClusterToken);
         if (double.IsNaN(o.NumCpus) || o.NumCpus < 0) throw new NativeException(Status.InvalidArgument, $"num_cpus {o.NumCpus} is negative");
         if (o.NumWorkers < 0) throw new NativeException(Status.InvalidArgument, $"num_workers {o.NumWorkers} is negative");
         if (o.ObjectStoreBytes < 0) throw new NativeException(Status.InvalidArgument, $"object_store_bytes {o.ObjectStoreBytes} is negative");

@@ -4,22 +4,63 @@ using System.Runtime.InteropServices;
 
 namespace Ray.Native;
 
-/// <summary>A runtime started from C: the embedded runtime plus the functions C registered on it.</summary>
+/// <summary>
+/// A runtime started or connected from C: the runtime plus the functions C registered on it.
+/// A connected runtime (a driver of a raylet) keeps its objects in the cluster, but the tasks C
+/// submits call C function pointers or C# compiled into this library, which the cluster's worker
+/// processes cannot load: they run on a local executor, an embedded runtime in this process
+/// started on the first submit (<see cref="Executor"/>).
+/// </summary>
 internal sealed class NativeRuntime
 {
     private static readonly ConditionalWeakTable<RayRuntime, NativeRuntime> s_byRuntime = new();
     private static int s_nextId;
     private readonly ConcurrentDictionary<string, NativeFunction> _functions = new(StringComparer.Ordinal);
+    private readonly RuntimeOptions? _executorOptions;
+    private readonly object _executorLock = new();
+    private RayRuntime? _executor;
     private int _shutdown;
 
-    internal NativeRuntime(RayRuntime runtime)
+    /// <param name="runtime">The runtime C's objects live in.</param>
+    /// <param name="executorOptions">For a connected runtime: the options of its local executor.</param>
+    internal NativeRuntime(RayRuntime runtime, RuntimeOptions? executorOptions = null)
     {
         Runtime = runtime;
+        _executorOptions = executorOptions;
         Id = Interlocked.Increment(ref s_nextId);
         s_byRuntime.AddOrUpdate(runtime, this);
     }
 
     internal RayRuntime Runtime { get; }
+
+    /// <summary>True for a driver connected to a raylet (ray_connect).</summary>
+    internal bool IsConnected => _executorOptions is not null;
+
+    /// <summary>
+    /// Where tasks submitted from C run: the runtime itself when embedded; for a connected one,
+    /// an embedded runtime in this process, started on first use.
+    /// </summary>
+    internal RayRuntime Executor
+    {
+        get
+        {
+            if (_executorOptions is null) return Runtime;
+            var e = Volatile.Read(ref _executor);
+            if (e is not null) return e;
+            lock (_executorLock)
+            {
+                if (IsShutdown) throw new NativeException(Status.Shutdown, "the runtime was shut down");
+                if (_executor is not null) return _executor;
+                e = RayRuntime.Start(_executorOptions);
+                s_byRuntime.AddOrUpdate(e, this);
+                Volatile.Write(ref _executor, e);
+                return e;
+            }
+        }
+    }
+
+    /// <summary>True when the object lives in the cluster (a put of a connected runtime), not in the local executor.</summary>
+    internal bool InCluster(ObjectRef objectRef) => IsConnected && objectRef.Id.Owner == Runtime.Core.OwnerId;
 
     /// <summary>Owner id of this runtime's handles (never 0).</summary>
     internal int Id { get; }
@@ -60,6 +101,9 @@ internal sealed class NativeRuntime
         // one then sees the shutdown error of its task instead of a freed object.
         var entries = Handles.RemoveAll(Id);
         foreach (var e in entries) if (e.Target is not ObjectRef) Views.Close(e);
+        RayRuntime? executor;
+        lock (_executorLock) executor = _executor;
+        executor?.Shutdown();
         Runtime.Shutdown();
         _functions.Clear();
         return true;

@@ -22,6 +22,7 @@ internal enum Status
     Unsatisfiable = 13,
     VersionMismatch = 14,
     Internal = 15,
+    Refused = 16,
 }
 
 /// <summary>An error raised by the C layer itself (bad input from C), with its status.</summary>
@@ -81,6 +82,12 @@ internal static unsafe class LastError
     internal static Status Classify(Exception e) => e switch
     {
         NativeException n => n.Status,
+        RayClusterException c => c.WireCode switch
+        {
+            Ray.Cluster.Wire.ClusterErrorCode.Unauthenticated => Status.Refused,
+            Ray.Cluster.Wire.ClusterErrorCode.VersionMismatch => Status.VersionMismatch,
+            _ => Status.Unavailable,
+        },
         RayException r => r.Code switch
         {
             RayErrorCode.TaskFailed or RayErrorCode.WorkerDied or RayErrorCode.ActorDied => Status.TaskFailed,
@@ -111,6 +118,7 @@ internal static unsafe class LastError
             "RAY_ERR_TIMEOUT", "RAY_ERR_TASK_FAILED", "RAY_ERR_OBJECT_LOST", "RAY_ERR_STORE_FULL",
             "RAY_ERR_NOT_FOUND", "RAY_ERR_ALREADY_EXISTS", "RAY_ERR_UNAVAILABLE", "RAY_ERR_SHUTDOWN",
             "RAY_ERR_CANCELLED", "RAY_ERR_UNSATISFIABLE", "RAY_ERR_VERSION_MISMATCH", "RAY_ERR_INTERNAL",
+            "RAY_ERR_REFUSED",
             "RAY_ERR_UNKNOWN_STATUS",
         ];
         var result = new nint[names.Length];

@@ -101,9 +101,10 @@ int main(void) {
     ray_object_t handles[] = {obj, sum, up, chained, failing};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++) CHECK(ray_object_release(handles[i]));
 
-    /* Cluster mode is not built yet: connect says so. */
+    /* Cluster mode: ray_connect(address, ...) joins a raylet started with `ray start --head`
+     * (address: host:port, a session directory or its raylet.json). With nothing listening: */
     ray_runtime_t remote;
-    st = ray_connect("127.0.0.1:6379", NULL, &remote);
+    st = ray_connect("127.0.0.1:1", NULL, &remote);
     printf("connect: %s: %s\n", ray_status_name(st), ray_last_error());
 
     CHECK(ray_shutdown(rt));

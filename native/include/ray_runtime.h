@@ -85,9 +85,20 @@
  *   ray_get_copy copies into your buffer.
  *
  * CLUSTER MODE
- *   ray_connect is part of the ABI, but cluster mode (a raylet per node, a GCS) is not built
- *   yet: it validates its arguments and then always returns RAY_ERR_UNAVAILABLE. Use
- *   ray_start for an embedded runtime (tasks run on worker threads in this process).
+ *   ray_start runs an embedded runtime: objects and tasks in this process. ray_connect makes
+ *   this process a driver of a running raylet (`ray start --head`): ray_put stores objects in
+ *   the cluster (large ones in the node's shared-memory store, which the node's workers and
+ *   other drivers map), and ray_get / ray_get_copy / ray_wait / views work as with ray_start
+ *   (a large object is viewed in place in the node's store, is_shared = 1).
+ *   Tasks: the node's worker processes run .NET code only; they cannot call a C function
+ *   pointer of this process, nor C# compiled into this library. So on a connected runtime,
+ *   ray_submit / ray_submit_object run the named function (registered from C, or a built-in)
+ *   IN THIS PROCESS, on a local executor: worker threads started on the first submit (num_cpus
+ *   of the options, default the machine's cores; 1 CPU per task, as with ray_start). Results
+ *   are held in this process (not in the node's store); everything else (handles, errors,
+ *   ray_wait on a mix of puts and results, chaining with ray_submit_object, cancellation at
+ *   shutdown) is as on an embedded runtime. A ray_submit_object argument that is a cluster
+ *   object (a ray_put) is copied to the function.
  */
 #ifndef RAY_RUNTIME_H
 #define RAY_RUNTIME_H
@@ -123,12 +134,13 @@ typedef int32_t ray_status;
 #define RAY_ERR_STORE_FULL        7  /* the object store has no room even after spilling */
 #define RAY_ERR_NOT_FOUND         8  /* no function of that name is registered */
 #define RAY_ERR_ALREADY_EXISTS    9  /* a function of that name is already registered */
-#define RAY_ERR_UNAVAILABLE      10  /* ray_connect: no raylet to connect to (cluster mode not built yet) */
+#define RAY_ERR_UNAVAILABLE      10  /* ray_connect: no raylet at that address (or no token for it); the connection to the raylet was lost */
 #define RAY_ERR_SHUTDOWN         11  /* the runtime shut down while the call was pending */
 #define RAY_ERR_CANCELLED        12  /* the task was cancelled */
 #define RAY_ERR_UNSATISFIABLE    13  /* the request needs more resources than the runtime has */
 #define RAY_ERR_VERSION_MISMATCH 14  /* a struct built for another ABI version, or too small */
 #define RAY_ERR_INTERNAL         15  /* a bug in the runtime; the message says what happened */
+#define RAY_ERR_REFUSED          16  /* ray_connect: the raylet refused this driver (wrong cluster token) */
 
 /* ---- handles ---- */
 
@@ -163,8 +175,11 @@ RAY_API const char* ray_status_name(ray_status status);
 #define RAY_PREFAULT_EAGER      1 /* created at start, every page faulted first (start pays, puts are fast) */
 #define RAY_PREFAULT_NONE       2 /* pages fault on first touch */
 
-/* Options of ray_start. Initialize with ray_options_init, then set what you need; every zero
- * or NULL field means "the default". Strings are copied during ray_start. */
+/* Options of ray_start and ray_connect. Initialize with ray_options_init, then set what you
+ * need; every zero or NULL field means "the default". Strings are copied during the call.
+ * ray_connect uses large_object_threshold_bytes and cluster_token; num_cpus, num_workers and
+ * the object_store_* fields configure its local executor (see CLUSTER MODE); resources of
+ * the cluster come from the raylet. */
 typedef struct ray_options {
     uint32_t struct_size;                  /* sizeof(ray_options); set by ray_options_init */
     uint32_t abi_version;                  /* RAY_RUNTIME_ABI_VERSION; set by ray_options_init */
@@ -175,6 +190,10 @@ typedef struct ray_options {
     int64_t large_object_threshold_bytes;  /* objects this large or larger go to shared memory; 0 = 100 KiB */
     const char* object_store_dir;          /* directory of the store's mapped file; NULL = /dev/shm */
     const char* spill_dir;                 /* where a full store spills objects; NULL = under the temp directory */
+    /* Added after the first ABI 1 release (a struct_size without it is still accepted): */
+    const char* cluster_token;             /* ray_connect: the cluster's token; NULL = RAY_CLUSTER_TOKEN (set it
+                                              before the first ray_* call: the runtime reads the environment
+                                              once), else the session's raylet.json */
 } ray_options;
 
 static inline void ray_options_init(ray_options* options) {
@@ -188,9 +207,17 @@ static inline void ray_options_init(ray_options* options) {
  * VERSION_MISMATCH (options not from ray_options_init of this ABI). */
 RAY_API ray_status ray_start(const ray_options* options, ray_runtime_t* out_runtime);
 
-/* Connects to a cluster at address ("host:port" of a raylet). NOT BUILT YET: after checking
- * its arguments (INVALID_ARGUMENT for a NULL or empty address or NULL out_runtime) it always
- * returns RAY_ERR_UNAVAILABLE ("cluster mode is not built yet"). options may be NULL. */
+/* Connects to a running raylet as a driver (see CLUSTER MODE) and returns a runtime handle,
+ * used and shut down like one from ray_start (ray_shutdown disconnects; the raylet ends the
+ * job and keeps running). address: "host:port" of a raylet, a session directory (the
+ * --session-dir of `ray start`), its raylet.json, or "auto" (the latest session on this
+ * machine). The cluster token: options->cluster_token, else RAY_CLUSTER_TOKEN, else the
+ * "token" of the session's raylet.json (found for a session directory or address file, or a
+ * host:port of the latest local session). options may be NULL. Waits up to 30 s for the
+ * raylet to answer. Errors: INVALID_ARGUMENT (NULL/empty address or NULL out_runtime, an
+ * address that is not host:port nor an existing path, bad options), UNAVAILABLE (nothing
+ * listening there, no session file, no token known), REFUSED (wrong token),
+ * VERSION_MISMATCH (the raylet speaks another protocol version, or bad options' size). */
 RAY_API ray_status ray_connect(const char* address, const ray_options* options, ray_runtime_t* out_runtime);
 
 /* Stops the runtime: releases its open object and view handles, fails pending tasks with

@@ -155,7 +155,7 @@ private:
     ray_object_t handle_ = RAY_NULL_HANDLE;
 };
 
-/// Options of Runtime::start; zero and empty mean the defaults (see ray_options).
+/// Options of Runtime::start and Runtime::connect; zero and empty mean the defaults (see ray_options).
 struct Options {
     double num_cpus = 0;
     int32_t num_workers = 0;
@@ -164,6 +164,7 @@ struct Options {
     int64_t large_object_threshold_bytes = 0;
     std::string object_store_dir;
     std::string spill_dir;
+    std::string cluster_token;  ///< connect: the cluster's token (empty: RAY_CLUSTER_TOKEN, else the session's raylet.json)
 };
 
 /// What Runtime::wait found: ready[i] for each object given, and how many are ready.
@@ -205,7 +206,9 @@ public:
         return rt;
     }
 
-    /// Connects to a cluster. Not built yet: always throws ray::Error(RAY_ERR_UNAVAILABLE).
+    /// Connects to a running raylet as a driver ("host:port", a session directory or its
+    /// raylet.json); see CLUSTER MODE in ray_runtime.h. Throws ray::Error (RAY_ERR_UNAVAILABLE,
+    /// RAY_ERR_REFUSED, RAY_ERR_INVALID_ARGUMENT).
     static Runtime connect(const std::string& address, const Options& options = Options()) {
         check_abi();
         ray_options o;
@@ -302,6 +305,7 @@ private:
         o.large_object_threshold_bytes = options.large_object_threshold_bytes;
         o.object_store_dir = options.object_store_dir.empty() ? nullptr : options.object_store_dir.c_str();
         o.spill_dir = options.spill_dir.empty() ? nullptr : options.spill_dir.c_str();
+        o.cluster_token = options.cluster_token.empty() ? nullptr : options.cluster_token.c_str();
     }
 
     // Runs a C++ function for the C ABI; no exception ever leaves it.

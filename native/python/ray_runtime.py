@@ -52,6 +52,7 @@ STATUS_CANCELLED = 12
 STATUS_UNSATISFIABLE = 13
 STATUS_VERSION_MISMATCH = 14
 STATUS_INTERNAL = 15
+STATUS_REFUSED = 16
 
 PREFAULT_BACKGROUND = 0
 PREFAULT_EAGER = 1
@@ -79,6 +80,7 @@ class _Options(ctypes.Structure):
         ("large_object_threshold_bytes", ctypes.c_int64),
         ("object_store_dir", ctypes.c_char_p),
         ("spill_dir", ctypes.c_char_p),
+        ("cluster_token", ctypes.c_char_p),
     ]
 
 
@@ -307,7 +309,7 @@ def _shutdown_all() -> None:
 
 
 class Runtime:
-    """An embedded runtime in this process (or, one day, a connection to a cluster)."""
+    """An embedded runtime in this process (start), or a driver connected to a raylet (connect)."""
 
     def __init__(self, handle: int):
         self._handle = handle
@@ -319,7 +321,8 @@ class Runtime:
     @staticmethod
     def _options(num_cpus: float = 0, num_workers: int = 0, object_store_bytes: int = 0,
                  object_store_dir: Optional[str] = None, spill_dir: Optional[str] = None,
-                 large_object_threshold_bytes: int = 0, prefault: int = PREFAULT_BACKGROUND) -> _Options:
+                 large_object_threshold_bytes: int = 0, prefault: int = PREFAULT_BACKGROUND,
+                 cluster_token: Optional[str] = None) -> _Options:
         o = _Options()
         o.struct_size = ctypes.sizeof(_Options)
         o.abi_version = ABI_VERSION
@@ -330,6 +333,7 @@ class Runtime:
         o.large_object_threshold_bytes = large_object_threshold_bytes
         o.object_store_dir = object_store_dir.encode() if object_store_dir else None
         o.spill_dir = spill_dir.encode() if spill_dir else None
+        o.cluster_token = cluster_token.encode() if cluster_token else None
         return o
 
     @classmethod
@@ -342,7 +346,12 @@ class Runtime:
 
     @classmethod
     def connect(cls, address: str, **options) -> "Runtime":
-        """Connects to a cluster. Not built yet: raises RayError(STATUS_UNAVAILABLE)."""
+        """Connects to a running raylet as a driver. address: "host:port", a session directory or
+        its raylet.json. Options: cluster_token (else RAY_CLUSTER_TOKEN or the session's
+        raylet.json), large_object_threshold_bytes, and the local executor's num_cpus etc.
+        Objects live in the cluster (large ones in the node's shared-memory store); submitted
+        functions run in this process (see CLUSTER MODE in ray_runtime.h). Raises RayError:
+        STATUS_UNAVAILABLE (nothing there), STATUS_REFUSED (wrong token), STATUS_INVALID_ARGUMENT."""
         handle = ctypes.c_uint64(0)
         _check(_lib.ray_connect(address.encode(), ctypes.byref(cls._options(**options)), ctypes.byref(handle)))
         return cls(handle.value)

@@ -9,9 +9,12 @@ Prints a VSTest-style summary block at the end, which .ci/run adds to its pass/f
 """
 
 import ctypes
+import json
 import os
 import shutil
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -160,10 +163,14 @@ class BadInputTests(RuntimeTest):
         self.assertEqual(lib.ray_abi_version(), rr.ABI_VERSION)
         self.assertIn("ray_runtime", rr.version())
 
-    def test_connect_is_not_built_yet(self):
-        err = self.assertRayError(rr.STATUS_UNAVAILABLE, Runtime.connect, "10.1.2.3:6379")
-        self.assertIn("not built yet", err.message)
+    def test_connect_to_a_wrong_address(self):
+        err = self.assertRayError(rr.STATUS_UNAVAILABLE, Runtime.connect, "127.0.0.1:1")
+        self.assertIn("127.0.0.1:1", err.message)
         self.assertEqual(err.status_name, "RAY_ERR_UNAVAILABLE")
+        self.assertRayError(rr.STATUS_UNAVAILABLE, Runtime.connect, "127.0.0.1:1", cluster_token="abc")
+        err = self.assertRayError(rr.STATUS_INVALID_ARGUMENT, Runtime.connect, "no address")
+        self.assertIn("not a raylet address", err.message)
+        self.assertRayError(rr.STATUS_UNAVAILABLE, Runtime.connect, "/nonexistent/session")
 
 
 class TaskTests(RuntimeTest):
@@ -256,6 +263,93 @@ class TaskTests(RuntimeTest):
         self.assertRayError(rr.STATUS_INVALID_HANDLE, view.release)
         self.assertRayError(rr.STATUS_INVALID_HANDLE, self.rt.put, b"y")
         self.assertEqual(rr.live_handles(), self.base_handles)
+
+
+class ConnectedTests(unittest.TestCase):
+    """A driver connected to a real raylet, started once for the class with the ray CLI
+    (`dotnet $RAY_DLL start --head --port 0 --session-dir DIR`), stopped at the end, also when a
+    test or the start fails: `ray stop`, then SIGKILL for every process naming the session."""
+
+    @classmethod
+    def setUpClass(cls):
+        root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+        cls.ray_dll = os.environ.get("RAY_DLL") or os.path.join(root, "src/Raylet/bin/Release/net10.0/ray.dll")
+        cls.session = tempfile.mkdtemp(prefix="ray-pytest-session-")
+        cls.addClassCleanup(cls._stop_raylet)
+        env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_CLUSTER_TOKEN")}
+        done = subprocess.run(["dotnet", cls.ray_dll, "start", "--head", "--port", "0", "--session-dir", cls.session,
+                               "--num-cpus", "2", "--object-store-memory", str(256 * MB)],
+                              env=env, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"ray start failed ({done.returncode}): {done.stdout}{done.stderr}")
+        with open(os.path.join(cls.session, "raylet.json")) as f:
+            info = json.load(f)
+        cls.address, cls.token, cls.pid = info["address"], info["token"], info["pid"]
+
+    @classmethod
+    def _stop_raylet(cls):
+        try:
+            subprocess.run(["dotnet", cls.ray_dll, "stop", "--session-dir", cls.session],
+                           capture_output=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            pass
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if cls.session.encode() in f.read():
+                        os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass
+        if getattr(cls, "pid", 0):
+            try:
+                os.kill(cls.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(cls.session, ignore_errors=True)
+
+    def setUp(self):
+        self.base_handles = rr.live_handles()
+
+    def assertRayError(self, status, fn, *args, **kwargs):
+        with self.assertRaises(RayError) as cm:
+            fn(*args, **kwargs)
+        self.assertEqual(cm.exception.status, status, str(cm.exception))
+        return cm.exception
+
+    def test_put_get_small_and_large(self):
+        with Runtime.connect(self.session, num_cpus=2) as rt:
+            small = b"hello from python"
+            large = os.urandom(16 * MB + 1)
+            with rt.put(small) as s, rt.put(large) as big:
+                with s.get(timeout=1) as v:
+                    self.assertEqual(v.tobytes(), small)
+                    self.assertFalse(v.is_shared)
+                with big.get(timeout=1) as v1, big.get(timeout=1) as v2:
+                    self.assertTrue(v1.is_shared)
+                    self.assertEqual(v1.address, v2.address)  # in place in the node's store
+                    self.assertEqual(v1.data[-1], large[-1])
+                    self.assertEqual(v1.tobytes(), large)
+                ready, not_ready = rt.wait([s, big], num_returns=2, timeout=1)
+                self.assertEqual((len(ready), len(not_ready)), (2, 0))
+        self.assertEqual(rr.live_handles(), self.base_handles)
+
+    def test_address_and_token(self):
+        err = self.assertRayError(rr.STATUS_REFUSED, Runtime.connect, self.address, cluster_token="wrong")
+        self.assertIn("token", err.message)
+        with Runtime.connect(self.address, cluster_token=self.token) as rt:
+            self.assertEqual(rt.put(b"x" * 200_000).get_bytes(), b"x" * 200_000)
+
+    def test_submit_runs_in_this_process(self):
+        with Runtime.connect(os.path.join(self.session, "raylet.json"), num_cpus=2) as rt:
+            pid = os.getpid()
+            rt.register("whoami", lambda arg: struct.pack("<q", os.getpid()) + bytes(arg))
+            ref = rt.submit("whoami", b"!")
+            self.assertEqual(ref.get_bytes(timeout=5), struct.pack("<q", pid) + b"!")
+            arg = rt.put(bytes(300 * 1024))
+            self.assertEqual(len(rt.submit("echo", arg).get_bytes(timeout=5)), 300 * 1024)
+            self.assertRayError(rr.STATUS_TASK_FAILED, rt.submit("fail", b"no").get, 5)
 
 
 if __name__ == "__main__":

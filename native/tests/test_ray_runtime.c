@@ -4,14 +4,20 @@
  * small, bad options) and the semantics (put/get round trips, zero-copy views of large
  * objects, wait with a timeout, tasks on C and C# functions, errors from failing functions,
  * threads, several runtimes, shutdown). Each test starts its own runtime on its own
- * temporary store directory.
+ * temporary store directory. The connected tests share one raylet, started with the ray CLI
+ * (`dotnet $RAY_DLL start --head --port 0 --session-dir DIR`; RAY_DLL defaults to
+ * src/Raylet/bin/Release/net10.0/ray.dll from the repository root) and stopped at the end, or
+ * at exit or on a crash: `ray stop`, then SIGKILL for every process whose command line names
+ * the session directory.
  *
  *   make native && native/build/test_ray_runtime
  *
  * Prints a VSTest-style summary block, which .ci/run adds to its pass/fail count.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -129,6 +135,7 @@ static void test_version_and_status_names(void) {
     EXPECT(strcmp(ray_status_name(RAY_OK), "RAY_OK") == 0);
     EXPECT(strcmp(ray_status_name(RAY_ERR_BUFFER_TOO_SMALL), "RAY_ERR_BUFFER_TOO_SMALL") == 0);
     EXPECT(strcmp(ray_status_name(RAY_ERR_INTERNAL), "RAY_ERR_INTERNAL") == 0);
+    EXPECT(strcmp(ray_status_name(RAY_ERR_REFUSED), "RAY_ERR_REFUSED") == 0);
     EXPECT(strcmp(ray_status_name(-3), "RAY_ERR_UNKNOWN_STATUS") == 0);
     EXPECT(strcmp(ray_status_name(999), "RAY_ERR_UNKNOWN_STATUS") == 0);
 }
@@ -177,17 +184,35 @@ static void test_start_with_null_options_uses_defaults(void) {
     EXPECT_OK(ray_shutdown(rt));
 }
 
-static void test_connect_is_not_built_yet(void) {
+static void test_connect_bad_arguments(void) {
     ray_runtime_t rt = 77;
     EXPECT_STATUS(ray_connect(NULL, NULL, &rt), RAY_ERR_INVALID_ARGUMENT);
     EXPECT(rt == RAY_NULL_HANDLE);
     EXPECT_STATUS(ray_connect("", NULL, &rt), RAY_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(ray_connect("10.0.0.1:6379", NULL, NULL), RAY_ERR_INVALID_ARGUMENT);
     rt = 77;
-    EXPECT_STATUS(ray_connect("10.0.0.1:6379", NULL, &rt), RAY_ERR_UNAVAILABLE);
+    EXPECT_STATUS(ray_connect("no address here", NULL, &rt), RAY_ERR_INVALID_ARGUMENT);
     EXPECT(rt == RAY_NULL_HANDLE);
-    EXPECT_ERROR_MENTIONS("not built yet");
-    EXPECT_ERROR_MENTIONS("10.0.0.1:6379");
+    EXPECT_ERROR_MENTIONS("not a raylet address");
+    EXPECT_STATUS(ray_connect("127.0.0.1:99999", NULL, &rt), RAY_ERR_INVALID_ARGUMENT);
+    /* Nothing listens on port 1: UNAVAILABLE, naming the address. */
+    rt = 77;
+    EXPECT_STATUS(ray_connect("127.0.0.1:1", NULL, &rt), RAY_ERR_UNAVAILABLE);
+    EXPECT(rt == RAY_NULL_HANDLE);
+    EXPECT_ERROR_MENTIONS("127.0.0.1:1");
+    ray_options o;
+    ray_options_init(&o);
+    o.cluster_token = "0123";
+    EXPECT_STATUS(ray_connect("127.0.0.1:1", &o, &rt), RAY_ERR_UNAVAILABLE);
+    EXPECT_ERROR_MENTIONS("cannot connect");
+    EXPECT_STATUS(ray_connect("/nonexistent/ray-session", NULL, &rt), RAY_ERR_UNAVAILABLE);
+    EXPECT_ERROR_MENTIONS("/nonexistent/ray-session");
+    /* A program built with the first ABI 1 header (no cluster_token) is still accepted. */
+    ray_options_init(&o);
+    o.struct_size = (uint32_t)offsetof(ray_options, cluster_token);
+    EXPECT_STATUS(ray_connect("127.0.0.1:1", &o, &rt), RAY_ERR_UNAVAILABLE);
+    EXPECT_OK(ray_start(&o, &rt));
+    EXPECT_OK(ray_shutdown(rt));
 }
 
 /* ---- tests: bad input ---- */
@@ -836,13 +861,254 @@ static void test_shutdown_fails_pending_tasks(void) {
     EXPECT_STATUS(ray_put(rt, "a", 1, &obj), RAY_ERR_INVALID_HANDLE);
 }
 
+/* ---- a raylet for the connected tests (one for all of them) ---- */
+
+static struct {
+    int started;   /* 1: up; -1: failed to start (the tests fail) */
+    char dir[64];  /* the session directory */
+    char address[128];
+    char token[128];
+    int pid;
+} g_raylet;
+
+static const char* ray_dll(void) {
+    const char* dll = getenv("RAY_DLL");
+    return dll && *dll ? dll : "src/Raylet/bin/Release/net10.0/ray.dll";
+}
+
+/* The string value of "key" in a small JSON file (raylet.json), or 0. */
+static int json_string(const char* json, const char* key, char* out, size_t cap) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    const char* p = strstr(json, pattern);
+    if (!p) return 0;
+    p = strchr(p + strlen(pattern), ':');
+    if (!p) return 0;
+    p = strchr(p, '"');
+    if (!p) return 0;
+    const char* end = strchr(p + 1, '"');
+    if (!end || (size_t)(end - p - 1) >= cap) return 0;
+    memcpy(out, p + 1, (size_t)(end - p - 1));
+    out[end - p - 1] = 0;
+    return 1;
+}
+
+/* SIGKILLs every process (raylet, workers) whose command line names the session directory. */
+static void kill_session_processes(const char* dir) {
+    DIR* proc = opendir("/proc");
+    if (!proc) return;
+    struct dirent* e;
+    while ((e = readdir(proc)) != NULL) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0 || pid == getpid()) continue;
+        char path[64], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+        FILE* f = fopen(path, "rb");
+        if (!f) continue;
+        size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++) if (cmd[i] == 0) cmd[i] = ' ';
+        cmd[n] = 0;
+        if (strstr(cmd, dir)) kill(pid, SIGKILL);
+    }
+    closedir(proc);
+}
+
+static void stop_raylet(void) {
+    if (!g_raylet.dir[0]) return;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "dotnet '%s' stop --session-dir '%s' >/dev/null 2>&1", ray_dll(), g_raylet.dir);
+    if (system(cmd) != 0) { /* killed below anyway */ }
+    kill_session_processes(g_raylet.dir);
+    if (g_raylet.pid > 0) kill(g_raylet.pid, SIGKILL);
+    rm_rf(g_raylet.dir);
+    g_raylet.dir[0] = 0;
+    g_raylet.started = 0;
+}
+
+static void stop_raylet_on_signal(int sig) {
+    stop_raylet();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int start_raylet(void) {
+    if (g_raylet.started) return g_raylet.started > 0;
+    g_raylet.started = -1;
+    strcpy(g_raylet.dir, "/tmp/ray-ctest-session-XXXXXX");
+    if (!mkdtemp(g_raylet.dir)) { perror("mkdtemp"); g_raylet.dir[0] = 0; return 0; }
+    atexit(stop_raylet);
+    signal(SIGSEGV, stop_raylet_on_signal);
+    signal(SIGABRT, stop_raylet_on_signal);
+    signal(SIGINT, stop_raylet_on_signal);
+    signal(SIGTERM, stop_raylet_on_signal);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "env -u RAY_ADDRESS -u RAY_CLUSTER_TOKEN dotnet '%s' start --head --port 0 --session-dir '%s' "
+             "--num-cpus 2 --object-store-memory 268435456 >'%s/start.out' 2>&1",
+             ray_dll(), g_raylet.dir, g_raylet.dir);
+    int rc = system(cmd);
+    char file[128], json[4096] = {0};
+    snprintf(file, sizeof file, "%s/raylet.json", g_raylet.dir);
+    FILE* f = fopen(file, "r");
+    if (f) { size_t n = fread(json, 1, sizeof json - 1, f); json[n] = 0; fclose(f); }
+    char pid[32] = {0};
+    const char* p = strstr(json, "\"pid\"");
+    if (p && (p = strchr(p, ':'))) snprintf(pid, sizeof pid, "%d", atoi(p + 1));
+    g_raylet.pid = atoi(pid);
+    if (rc != 0 || !json_string(json, "address", g_raylet.address, sizeof g_raylet.address) ||
+        !json_string(json, "token", g_raylet.token, sizeof g_raylet.token)) {
+        fprintf(stderr, "    cannot start a raylet (%s, exit %d); see %s/start.out. Build it with "
+                        "`dotnet build src/Raylet -c Release` or set RAY_DLL.\n", ray_dll(), rc, g_raylet.dir);
+        return 0;
+    }
+    g_raylet.started = 1;
+    return 1;
+}
+
+static ray_runtime_t connect_raylet(void) {
+    ray_runtime_t rt = 0;
+    if (!start_raylet()) { g_test_failed = 1; return 0; }
+    ray_options o;
+    ray_options_init(&o);
+    o.num_cpus = 2;
+    EXPECT_OK(ray_connect(g_raylet.dir, &o, &rt));
+    return rt;
+}
+
+/* ---- tests: a connected runtime ---- */
+
+static void test_connected_put_get_wait(void) {
+    size_t base = ray_live_handles();
+    ray_runtime_t rt = connect_raylet();
+    if (!rt) return;
+    /* Small objects: inline; large ones: in the node's store, viewed in place. */
+    const char* small = "hello, cluster";
+    ray_object_t s = 0, l = 0;
+    EXPECT_OK(ray_put(rt, small, strlen(small), &s));
+    size_t large_size = 24 * MB + 3;
+    uint8_t* large = malloc(large_size);
+    for (size_t i = 0; i < large_size; i++) large[i] = (uint8_t)(i * 31 + 7);
+    EXPECT_OK(ray_put(rt, large, large_size, &l));
+    ray_view v1, v2, vs;
+    EXPECT_OK(ray_get(s, 1000, &vs));
+    EXPECT(vs.size == strlen(small) && memcmp(vs.data, small, vs.size) == 0 && vs.is_shared == 0);
+    EXPECT_OK(ray_get(l, 1000, &v1));
+    EXPECT(v1.size == large_size && v1.is_shared == 1);
+    EXPECT(v1.data && memcmp(v1.data, large, large_size) == 0);
+    /* Zero copy: a second view maps the same bytes, and a get is fast whatever the size. */
+    double t0 = now_ms();
+    EXPECT_OK(ray_get(l, 1000, &v2));
+    double get_ms = now_ms() - t0;
+    EXPECT(v2.data == v1.data);
+    EXPECT(get_ms < 50);
+    EXPECT_OK(ray_view_release(v2.handle));
+    /* Copies too. */
+    size_t size = 0;
+    EXPECT_STATUS(ray_get_copy(l, 0, NULL, 0, &size), RAY_ERR_BUFFER_TOO_SMALL);
+    EXPECT(size == large_size);
+    uint8_t* copy = malloc(large_size);
+    EXPECT_OK(ray_get_copy(l, 0, copy, large_size, &size));
+    EXPECT(memcmp(copy, large, large_size) == 0);
+    char buf[32];
+    EXPECT_OK(ray_get_copy(s, 0, buf, sizeof buf, &size));
+    EXPECT(size == strlen(small) && memcmp(buf, small, size) == 0);
+    /* Wait: puts are ready. */
+    ray_object_t objs[2] = {s, l};
+    uint8_t ready[2] = {0, 0};
+    size_t n = 0;
+    EXPECT_OK(ray_wait(rt, objs, 2, 2, 1000, ready, &n));
+    EXPECT(n == 2 && ready[0] && ready[1]);
+    /* The view outlives the object handle. */
+    EXPECT_OK(ray_object_release(l));
+    EXPECT(v1.data[large_size - 1] == large[large_size - 1]);
+    EXPECT_OK(ray_view_release(v1.handle));
+    EXPECT_OK(ray_view_release(vs.handle));
+    EXPECT_OK(ray_object_release(s));
+    EXPECT_OK(ray_shutdown(rt));
+    EXPECT_STATUS(ray_put(rt, "x", 1, &s), RAY_ERR_INVALID_HANDLE);
+    EXPECT(ray_live_handles() == base);
+    free(large);
+    free(copy);
+}
+
+static void test_connected_by_address_and_token(void) {
+    if (!start_raylet()) { g_test_failed = 1; return; }
+    ray_runtime_t rt = 77;
+    ray_options o;
+    ray_options_init(&o);
+    o.cluster_token = "not-the-token";
+    EXPECT_STATUS(ray_connect(g_raylet.address, &o, &rt), RAY_ERR_REFUSED);
+    EXPECT(rt == RAY_NULL_HANDLE);
+    EXPECT_ERROR_MENTIONS("token");
+    o.cluster_token = g_raylet.token;
+    EXPECT_OK(ray_connect(g_raylet.address, &o, &rt));
+    ray_object_t obj;
+    EXPECT_OK(ray_put(rt, "via host:port", 13, &obj));
+    char buf[16];
+    size_t size = 0;
+    EXPECT_OK(ray_get_copy(obj, 1000, buf, sizeof buf, &size));
+    EXPECT(size == 13 && memcmp(buf, "via host:port", 13) == 0);
+    /* The address file works too. */
+    char file[128];
+    snprintf(file, sizeof file, "%s/raylet.json", g_raylet.dir);
+    ray_runtime_t rt2 = 0;
+    EXPECT_OK(ray_connect(file, NULL, &rt2));
+    EXPECT_OK(ray_shutdown(rt2));
+    EXPECT_OK(ray_shutdown(rt));
+}
+
+static void test_connected_submit_runs_in_this_process(void) {
+    ray_runtime_t rt = connect_raylet();
+    if (!rt) return;
+    counter calls = {0};
+    EXPECT_OK(ray_register_function(rt, "reverse", c_reverse, &calls));
+    ray_object_t r = 0, arg = 0, chained = 0, sum = 0, failed = 0;
+    EXPECT_OK(ray_submit(rt, "reverse", "abc", 3, &r));
+    char buf[16];
+    size_t size = 0;
+    EXPECT_OK(ray_get_copy(r, 5000, buf, sizeof buf, &size));
+    EXPECT(size == 3 && memcmp(buf, "cba", 3) == 0);
+    EXPECT(atomic_load(&calls.calls) == 1);
+    /* A cluster object (large: in the node's store) as the argument. */
+    size_t big = 300 * 1024;
+    uint8_t* data = malloc(big);
+    for (size_t i = 0; i < big; i++) data[i] = (uint8_t)i;
+    EXPECT_OK(ray_put(rt, data, big, &arg));
+    EXPECT_OK(ray_submit_object(rt, "reverse", arg, &chained));
+    ray_view v;
+    EXPECT_OK(ray_get(chained, 5000, &v));
+    EXPECT(v.size == big && v.data[0] == data[big - 1] && v.data[big - 1] == data[0]);
+    EXPECT_OK(ray_view_release(v.handle));
+    /* Built-ins, chaining on a result, wait over puts and results, errors. */
+    int64_t values[3] = {1, 2, 39};
+    EXPECT_OK(ray_submit(rt, "sum", values, sizeof values, &sum));
+    ray_object_t again = 0;
+    EXPECT_OK(ray_submit_object(rt, "echo", sum, &again));
+    ray_object_t objs[3] = {arg, sum, again};
+    size_t n = 0;
+    EXPECT_OK(ray_wait(rt, objs, 3, 3, 5000, NULL, &n));
+    EXPECT(n == 3);
+    int64_t total = 0;
+    EXPECT_OK(ray_get_copy(again, 0, &total, sizeof total, &size));
+    EXPECT(total == 42);
+    EXPECT_OK(ray_submit(rt, "fail", "boom", 4, &failed));
+    EXPECT_STATUS(ray_get(failed, 5000, &v), RAY_ERR_TASK_FAILED);
+    EXPECT_ERROR_MENTIONS("boom");
+    EXPECT_STATUS(ray_submit(rt, "nope", "", 0, &r), RAY_ERR_NOT_FOUND);
+    ray_object_t handles[] = {arg, chained, sum, again, failed};
+    for (size_t i = 0; i < 5; i++) EXPECT_OK(ray_object_release(handles[i]));
+    EXPECT_OK(ray_shutdown(rt));
+    free(data);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("native C tests (native/tests/test_ray_runtime.c) against %s\n", ray_version());
     run_test("version_and_status_names", test_version_and_status_names);
     run_test("bad_options", test_bad_options);
     run_test("start_with_null_options_uses_defaults", test_start_with_null_options_uses_defaults);
-    run_test("connect_is_not_built_yet", test_connect_is_not_built_yet);
+    run_test("connect_bad_arguments", test_connect_bad_arguments);
     run_test("null_pointers", test_null_pointers);
     run_test("unknown_and_wrong_kind_handles", test_unknown_and_wrong_kind_handles);
     run_test("double_release", test_double_release);
@@ -858,6 +1124,10 @@ int main(void) {
     run_test("threads", test_threads);
     run_test("two_runtimes_and_shutdown_releases_handles", test_two_runtimes_and_shutdown_releases_handles);
     run_test("shutdown_fails_pending_tasks", test_shutdown_fails_pending_tasks);
+    run_test("connected_put_get_wait", test_connected_put_get_wait);
+    run_test("connected_by_address_and_token", test_connected_by_address_and_token);
+    run_test("connected_submit_runs_in_this_process", test_connected_submit_runs_in_this_process);
+    stop_raylet();
 
     printf("\nTest Run %s (native C).\n", g_failed ? "Failed" : "Successful");
     printf("Total tests: %d\n     Passed: %d\n     Failed: %d\n    Skipped: 0\n", g_passed + g_failed, g_passed, g_failed);
