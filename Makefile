@@ -52,9 +52,11 @@ test-native: native
 	$(NATIVE_BUILD)/test_cpp
 	RAY_DLL=$(RAY_DLL) RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/test_ray_runtime.py -v
 
-# Put/get round trips and a zero-copy 1 GiB get, from C, Python and C# in one run each.
+# Put/get round trips and a zero-copy 1 GiB get, from C, Python and C# in one run each; the C
+# bench also runs them on a runtime connected to a raylet it starts (RAY_DLL).
 bench-native: native
-	$(NATIVE_BUILD)/bench
+	$(DOTNET) build src/Raylet/Ray.Raylet.csproj -c $(CONFIG) -nologo -v quiet
+	RAY_DLL=$(RAY_DLL) $(NATIVE_BUILD)/bench
 	RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/bench_ray_runtime.py
 
 # Quick microbenchmark (under 4 minutes): one line per case, and bench/results/perf.json.

@@ -4,9 +4,15 @@
  * the C# API (bench_internal.h), in the same process, on the same runtime, interleaved round
  * by round. The figure of merit is the ratio C / C# (time per operation; the goal is <= 1.5).
  *
- *   make bench-native            (or: native/build/bench [--quick])
+ * With RAY_DLL set (make bench-native sets it), the same again on a runtime connected to a
+ * raylet that it starts (`dotnet $RAY_DLL start --head --port 0 ...`, stopped at the end):
+ * small objects inline in the driver, 1 MiB and 1 GiB in the node's store (over its socket).
+ *
+ *   make bench-native            (or: [RAY_DLL=...] native/build/bench [--quick])
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,27 +117,18 @@ static void report(const char* what, double c_ns[ROUNDS], double cs_ns[ROUNDS], 
     fflush(stdout);
 }
 
-int main(int argc, char** argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    double target_ns = quick ? 40e6 : 150e6; /* per round and side */
-    printf("bench-native (C): %s, %ld CPUs; median of %d interleaved rounds; C# = the C# API inside the same process\n",
-           ray_version(), sysconf(_SC_NPROCESSORS_ONLN), ROUNDS);
-
-    const int64_t gib = 1LL << 30;
-    ray_options opts;
-    ray_options_init(&opts);
-    opts.object_store_bytes = gib + (256LL << 20);
-    ray_runtime_t rt;
-    CHECK(ray_start(&opts, &rt));
-
+/* Round trips (mode 0 for every size; mode 1 too when all_modes) and the 1 GiB zero-copy get,
+ * C beside C#, on rt. */
+static void run_suite(ray_runtime_t rt, const char* label, double target_ns, int all_modes) {
     /* ---- put/get round trips ---- */
+    const int64_t gib = 1LL << 30;
     size_t sizes[] = {64, 1024, 64 * 1024, 1 << 20};
     const char* size_names[] = {"64 B", "1 KiB", "64 KiB", "1 MiB (shm)"};
     const char* mode_names[] = {"put+get(view)+release", "put+get_copy+release"};
     uint8_t* data = malloc(1 << 20);
     uint8_t* target = malloc(1 << 20);
     for (int i = 0; i < (1 << 20); i++) data[i] = (uint8_t)i;
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < (all_modes ? 2 : 1); mode++) {
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             size_t size = sizes[s];
             double warm = c_roundtrip(rt, mode, data, target, size, 2000);
@@ -144,7 +141,7 @@ int main(int argc, char** argv) {
                 cs_ns[r] = cs_roundtrip(rt, mode, size, iters);
             }
             char name[64];
-            snprintf(name, sizeof name, "%s, %s", mode_names[mode], size_names[s]);
+            snprintf(name, sizeof name, "%s%s, %s", label, mode_names[mode], size_names[s]);
             report(name, c_ns, cs_ns, ROUNDS, 1);
         }
     }
@@ -153,7 +150,7 @@ int main(int argc, char** argv) {
 
     /* ---- a zero-copy get of a 1 GiB object ---- */
     uint8_t* big = malloc((size_t)gib);
-    if (!big) { fprintf(stderr, "no memory for 1 GiB\n"); return 1; }
+    if (!big) { fprintf(stderr, "no memory for 1 GiB\n"); exit(1); }
     memset(big, 0x5a, (size_t)gib);
     big[gib - 1] = 7;
     ray_object_t obj;
@@ -167,12 +164,12 @@ int main(int argc, char** argv) {
     double first_us = (now_ns() - t0) / 1e3;
     if (!first.is_shared || first.size != (uint64_t)gib || first.data[gib - 1] != 7) {
         fprintf(stderr, "1 GiB view is wrong (shared=%d size=%llu)\n", first.is_shared, (unsigned long long)first.size);
-        return 1;
+        exit(1);
     }
     ray_view second;
     CHECK(ray_get(obj, -1, &second));
-    printf("1 GiB put (one copy into shared memory): %.0f ms (%.2f GB/s); first get %.1f us; same pointer on two views: %s\n",
-           put_ms, (double)gib / put_ms / 1e6, first_us, first.data == second.data ? "yes" : "NO");
+    printf("%s1 GiB put (one copy into shared memory): %.0f ms (%.2f GB/s); first get %.1f us; same pointer on two views: %s\n",
+           label, put_ms, (double)gib / put_ms / 1e6, first_us, first.data == second.data ? "yes" : "NO");
     CHECK(ray_view_release(second.handle));
     CHECK(ray_view_release(first.handle));
     {
@@ -184,9 +181,106 @@ int main(int argc, char** argv) {
             c_ns[r] = c_view(obj, iters);
             cs_ns[r] = cs_view(obj, iters);
         }
-        report("zero-copy get of 1 GiB (get+release)", c_ns, cs_ns, ROUNDS, 0);
+        char name[64];
+        snprintf(name, sizeof name, "%szero-copy get of 1 GiB (get+release)", label);
+        report(name, c_ns, cs_ns, ROUNDS, 0);
     }
     CHECK(ray_object_release(obj));
+}
+
+/* ---- a raylet for the connected part (started with the ray CLI, always stopped) ---- */
+
+static char g_session[64];
+static const char* g_dll;
+static int g_raylet_pid;
+
+static void stop_raylet(void) {
+    if (!g_session[0]) return;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "dotnet '%s' stop --session-dir '%s' >/dev/null 2>&1", g_dll, g_session);
+    if (system(cmd) != 0) { /* killed below anyway */ }
+    DIR* proc = opendir("/proc");
+    struct dirent* e;
+    while (proc && (e = readdir(proc)) != NULL) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0 || pid == getpid()) continue;
+        char path[64], line[4096];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+        FILE* f = fopen(path, "rb");
+        if (!f) continue;
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++) if (!line[i]) line[i] = ' ';
+        line[n] = 0;
+        if (strstr(line, g_session)) kill(pid, SIGKILL);
+    }
+    if (proc) closedir(proc);
+    if (g_raylet_pid > 0) kill(g_raylet_pid, SIGKILL);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_session);
+    if (system(cmd) != 0) { /* best effort */ }
+    g_session[0] = 0;
+}
+
+static void stop_raylet_on_signal(int sig) {
+    stop_raylet();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int start_raylet(const char* dll, int64_t store_bytes) {
+    g_dll = dll;
+    strcpy(g_session, "/tmp/ray-bench-session-XXXXXX");
+    if (!mkdtemp(g_session)) { perror("mkdtemp"); g_session[0] = 0; return 0; }
+    atexit(stop_raylet);
+    signal(SIGINT, stop_raylet_on_signal);
+    signal(SIGTERM, stop_raylet_on_signal);
+    signal(SIGSEGV, stop_raylet_on_signal);
+    char cmd[768];
+    snprintf(cmd, sizeof cmd,
+             "env -u RAY_ADDRESS -u RAY_CLUSTER_TOKEN dotnet '%s' start --head --port 0 --session-dir '%s' "
+             "--num-cpus 2 --object-store-memory %lld >'%s/start.out' 2>&1",
+             dll, g_session, (long long)store_bytes, g_session);
+    int rc = system(cmd);
+    char file[128], json[4096] = {0};
+    snprintf(file, sizeof file, "%s/raylet.json", g_session);
+    FILE* f = fopen(file, "r");
+    if (f) { size_t n = fread(json, 1, sizeof json - 1, f); json[n] = 0; fclose(f); }
+    const char* p = strstr(json, "\"pid\"");
+    if (p && (p = strchr(p, ':'))) g_raylet_pid = atoi(p + 1);
+    if (rc != 0 || !json[0]) {
+        fprintf(stderr, "cannot start a raylet with %s (exit %d); see %s/start.out\n", dll, rc, g_session);
+        return 0;
+    }
+    return 1;
+}
+
+int main(int argc, char** argv) {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    double target_ns = quick ? 40e6 : 150e6; /* per round and side */
+    printf("bench-native (C): %s, %ld CPUs; median of %d interleaved rounds; C# = the C# API inside the same process\n",
+           ray_version(), sysconf(_SC_NPROCESSORS_ONLN), ROUNDS);
+
+    const int64_t gib = 1LL << 30;
+    ray_options opts;
+    ray_options_init(&opts);
+    opts.object_store_bytes = gib + (256LL << 20);
+    ray_runtime_t rt;
+    CHECK(ray_start(&opts, &rt));
+
+    run_suite(rt, "", target_ns, 1);
     CHECK(ray_shutdown(rt));
+
+    const char* dll = getenv("RAY_DLL");
+    if (dll && *dll) {
+        /* ---- the same on a runtime connected to a raylet ---- */
+        if (!start_raylet(dll, gib + (256LL << 20))) return 1;
+        ray_options_init(&opts);
+        opts.num_cpus = 1;
+        CHECK(ray_connect(g_session, &opts, &rt));
+        printf("\nconnected to a raylet (%s): small objects inline in the driver, >= 100 KiB in the node's store over its socket\n", g_session);
+        run_suite(rt, "connected: ", target_ns / 2, 0);
+        CHECK(ray_shutdown(rt));
+        stop_raylet();
+    }
     return 0;
 }
