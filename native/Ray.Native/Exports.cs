@@ -45,7 +45,6 @@ internal static unsafe class Exports
     /// <summary>sizeof(ray_options) of the first ABI 1 header (no cluster_token): still accepted.</summary>
     internal const int OptionsSizeV1 = 56;
 
-    private static readonly object s_connectLock = new();
     private static readonly byte* s_version = Utf8.Copy($"ray_runtime 0.1.0 (abi {AbiVersion}, .NET {Environment.Version}, NativeAOT)");
 
     // ---- version and errors ----
@@ -102,7 +101,6 @@ internal static unsafe class Exports
             if (text.Length == 0) throw new NativeException(Status.InvalidArgument, "address is empty; expected host:port of a raylet, a session directory or its raylet.json");
             var runtimeOptions = ToRuntimeOptions(options, out var token);
             CheckAddress(text);
-            ProbeWhenNoToken(text, token);
             var runtime = Connect(text, token, runtimeOptions);
             var native = new NativeRuntime(runtime, runtimeOptions);
             try
@@ -146,52 +144,16 @@ internal static unsafe class Exports
         return true;
     }
 
-    /// <summary>
-    /// A host:port with no token known here (none given, RAY_CLUSTER_TOKEN unset): Connect would
-    /// fail with "no cluster token" before trying the address, unless the latest local session
-    /// is that raylet. Try the address first, so nothing listening there says so.
-    /// </summary>
-    private static void ProbeWhenNoToken(string address, string? token)
-    {
-        if (token is not null || !IsHostPort(address, out var host, out var port)) return;
-        if (Environment.GetEnvironmentVariable(Ray.Cluster.Worker.WorkerLaunchOptions.TokenVariable) is not null) return;
-        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            socket.ConnectAsync(host == "localhost" ? "127.0.0.1" : host, port, cts.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
-        {
-            throw new NativeException(Status.Unavailable,
-                $"cannot connect to the raylet at {address}: {(e is OperationCanceledException ? "no answer within 5 s" : e.Message)} (is it running? `ray start --head` starts one)");
-        }
-    }
-
-    /// <summary>
-    /// RayRuntime.Connect, with the caller's token. Connect reads the token from RAY_CLUSTER_TOKEN
-    /// only, so an explicit one is set there (the process's managed environment, not the C one)
-    /// for the call, under a lock, and the previous value put back.
-    /// </summary>
+    /// <summary>RayRuntime.Connect with the caller's token (null: RAY_CLUSTER_TOKEN, else the session's address file).</summary>
     private static RayRuntime Connect(string address, string? token, RuntimeOptions options)
     {
-        lock (s_connectLock)
+        try
         {
-            const string variable = Ray.Cluster.Worker.WorkerLaunchOptions.TokenVariable;
-            var saved = token is null ? null : Environment.GetEnvironmentVariable(variable);
-            if (token is not null) Environment.SetEnvironmentVariable(variable, token);
-            try
-            {
-                return RayRuntime.Connect(address, options);
-            }
-            catch (System.Net.Sockets.SocketException e)
-            {
-                throw new NativeException(Status.Unavailable, $"cannot reach '{address}': {e.Message}");
-            }
-            finally
-            {
-                if (token is not null) Environment.SetEnvironmentVariable(variable, saved);
-            }
+            return RayRuntime.Connect(address, options, token);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new NativeException(Status.Unavailable, $"cannot reach '{address}': {e.Message}");
         }
     }
 

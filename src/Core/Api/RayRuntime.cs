@@ -41,12 +41,13 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// The cluster token comes from RAY_CLUSTER_TOKEN, else from the session's address file.
     /// </param>
     /// <param name="options">Logging and object options; resources come from the cluster.</param>
+    /// <param name="token">The cluster token; null: RAY_CLUSTER_TOKEN, else the session's address file.</param>
     /// <exception cref="RayClusterException">No raylet there, or it refused the token.</exception>
-    public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null)
+    public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null, string? token = null)
     {
         options ??= new RuntimeOptions();
         var job = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
-        var session = Cluster.Driver.ClusterSession.Connect(address, null, job, TimeSpan.FromSeconds(30));
+        var session = Cluster.Driver.ClusterSession.Connect(address, token, job, TimeSpan.FromSeconds(30));
         try
         {
             var rt = new RayRuntime(new RuntimeCore(options, session));

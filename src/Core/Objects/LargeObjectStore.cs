@@ -58,7 +58,7 @@ internal sealed class LargeObjectStore : IDisposable
     /// <summary>A connected driver keeps its large objects in the node's store, where workers map them.</summary>
     internal void UseNodeStore(string socketPath)
     {
-        lock (_lock) _node = PlasmaClient.ConnectAsync(socketPath).GetAwaiter().GetResult();
+        lock (_lock) _node = PlasmaClient.ConnectAsync(socketPath, PrefaultMode.Background).GetAwaiter().GetResult();
     }
 
     /// <summary>Creates, fills and seals an object; translates a full store into the runtime's error.</summary>

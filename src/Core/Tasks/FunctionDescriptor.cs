@@ -24,6 +24,10 @@ internal sealed class FunctionDescriptor
 
     internal MethodInfo Method { get; }
 
+    /// <summary>The file of the function's assembly, which worker processes load; empty under NativeAOT / single-file.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Empty when there is no file; callers check.")]
+    internal string AssemblyPath => Method.Module.Assembly.Location;
+
     /// <summary>This function's number on driver-worker connections (assigned on first use).</summary>
     internal int WireIndex
     {

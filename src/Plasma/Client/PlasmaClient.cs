@@ -26,7 +26,15 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     public PlasmaArena Arena => _arena ?? throw new InvalidOperationException("not connected");
 
     /// <summary>Connects to the store at <paramref name="socketPath"/> and maps its arena.</summary>
-    public static async Task<PlasmaClient> ConnectAsync(string socketPath, CancellationToken cancel = default)
+    public static Task<PlasmaClient> ConnectAsync(string socketPath, CancellationToken cancel = default) =>
+        ConnectAsync(socketPath, PrefaultMode.None, cancel);
+
+    /// <summary>
+    /// Connects and maps the arena; <paramref name="prefault"/> other than None sets up this
+    /// process's page mappings ahead (the pages exist already), so writing a large object does
+    /// not take a page fault per 4 KiB on first touch.
+    /// </summary>
+    public static async Task<PlasmaClient> ConnectAsync(string socketPath, PrefaultMode prefault, CancellationToken cancel = default)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -50,7 +58,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
             r.U32();
             var capacity = (long)r.U64();
             var path = r.Utf8();
-            client._arena = PlasmaArena.Open(path, capacity);
+            client._arena = PlasmaArena.Open(path, capacity, prefault);
             return client;
         }
         catch

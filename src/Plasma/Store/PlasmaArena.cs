@@ -56,14 +56,21 @@ public sealed unsafe class PlasmaArena : IDisposable
         finally { Libc.Close(fd); }
     }
 
-    /// <summary>Maps an arena another process created (clients). Pages are shared, already faulted.</summary>
-    public static PlasmaArena Open(string path, long capacity)
+    /// <summary>
+    /// Maps an arena another process created (clients). The pages exist already; prefaulting
+    /// only sets up this process's mappings (Eager: now; Background: on a low-priority thread).
+    /// </summary>
+    public static PlasmaArena Open(string path, long capacity, PrefaultMode prefault = PrefaultMode.None)
     {
         var fd = Libc.Open(path, Libc.O_RDWR, 0);
         if (fd < 0) throw new IOException($"cannot open the plasma arena {path}: {Libc.LastError()}");
         try
         {
-            return new PlasmaArena(path, capacity, Map(fd, capacity, path, populate: false), owner: false);
+            var arena = new PlasmaArena(path, capacity, Map(fd, capacity, path, populate: false), owner: false);
+            if (prefault == PrefaultMode.Eager) arena.Populate(0, capacity);
+            else if (prefault == PrefaultMode.Background)
+                new Thread(() => arena.Populate(0, capacity)) { IsBackground = true, Name = "plasma-prefault", Priority = ThreadPriority.BelowNormal }.Start();
+            return arena;
         }
         finally { Libc.Close(fd); }
     }

@@ -48,23 +48,24 @@ internal sealed class ClusterSession : IDisposable
             (address, var fileToken) = ReadAddressFile(file);
             token ??= fileToken;
         }
-        if (token is null)
+        if (token is null && File.Exists(DefaultAddressFile))
         {
             // A bare host:port: the local session may know its token.
-            if (File.Exists(DefaultAddressFile))
+            try
             {
                 var (a, t) = ReadAddressFile(DefaultAddressFile);
                 if (a == address) token = t;
             }
-            if (token is null) throw new RayClusterException($"no cluster token for {address}: set {WorkerLaunchOptions.TokenVariable} (the token is in the raylet's address file, raylet.json)");
+            catch (RayClusterException) { /* unreadable: no token from there */ }
         }
-        var (link, _, _) = ControlLink.ConnectAsync(address, token, timeout).GetAwaiter().GetResult();
+        // Connecting first, so an address with nothing behind it says so rather than "no token".
+        var (link, _, _) = ControlLink.ConnectAsync(address, token ?? "", timeout, requireToken: token is not null).GetAwaiter().GetResult();
         try
         {
             var reply = link.RequestAsync((ushort)ClusterMessageKind.RegisterJob,
                 ClusterCodec.EncodeRegisterJob(new JobRegistration(Environment.ProcessId, jobName, CodePaths())), timeout).GetAwaiter().GetResult();
             var job = ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(reply));
-            return new ClusterSession(link, token, job);
+            return new ClusterSession(link, token!, job);
         }
         catch
         {
@@ -102,6 +103,8 @@ internal sealed class ClusterSession : IDisposable
     /// Where the job's assemblies are: the application's directory and the directory of every
     /// loaded assembly outside the shared framework (as Ray's Java workers get a classpath).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "Assemblies without a file (NativeAOT, single-file) have an empty Location and are skipped; their functions cannot run in worker processes.")]
     internal static List<string> CodePaths()
     {
         var framework = Path.GetDirectoryName(typeof(object).Assembly.Location);

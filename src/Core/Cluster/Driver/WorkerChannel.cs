@@ -85,6 +85,11 @@ internal sealed class WorkerChannel : FrameSocket
     internal bool Push(TaskSpec task, ushort kind = (ushort)ClusterMessageKind.PushTask)
     {
         var fn = task.Function!;
+        if (fn.AssemblyPath.Length == 0)
+        {
+            task.FailRemote("System.NotSupportedException", $"{fn.Name}: its assembly has no file (NativeAOT or single-file), so worker processes cannot load it", null, userError: false);
+            return true;
+        }
         Monitor.Enter(SendLock);
         try
         {
@@ -93,7 +98,7 @@ internal sealed class WorkerChannel : FrameSocket
                 AppendLocked((ushort)ClusterMessageKind.DefineFunction, FrameFlags.NoReply, 0, fn, static (w, f) =>
                 {
                     w.U32((uint)f.WireIndex);
-                    w.Utf8(f.Method.Module.Assembly.Location);
+                    w.Utf8(f.AssemblyPath);
                     w.Utf8(f.TypeName);
                     w.I32(f.Method.MetadataToken);
                     w.Utf8(f.Method.Name);

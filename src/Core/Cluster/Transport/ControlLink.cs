@@ -32,7 +32,7 @@ internal sealed class ControlLink : FrameSocket
 
     /// <summary>Connects to host:port and says Hello; returns the link and the raylet's Hello reply fields.</summary>
     /// <exception cref="RayClusterException">No raylet there, or it refused the token.</exception>
-    internal static async Task<(ControlLink Link, string NodeId, string PlasmaSocket)> ConnectAsync(string address, string token, TimeSpan timeout)
+    internal static async Task<(ControlLink Link, string NodeId, string PlasmaSocket)> ConnectAsync(string address, string token, TimeSpan timeout, bool requireToken = true)
     {
         var endpoint = ParseEndpoint(address);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -46,6 +46,11 @@ internal sealed class ControlLink : FrameSocket
             }
         }
         var link = new ControlLink(socket, address);
+        if (!requireToken)
+        {
+            link.Dispose();
+            throw new RayClusterException($"a raylet answers at {address}, but there is no cluster token for it: set {Worker.WorkerLaunchOptions.TokenVariable} (the token is in the raylet's address file, raylet.json)");
+        }
         try
         {
             var hello = WireWriter.Build(token, static (w, t) => { w.U32(ClusterCodec.Version); w.Utf8(t); });
@@ -67,10 +72,12 @@ internal sealed class ControlLink : FrameSocket
     {
         if (IPEndPoint.TryParse(address, out var ep) && ep.Port != 0) return ep;
         var colon = address.LastIndexOf(':');
-        if (colon > 0 && int.TryParse(address.AsSpan(colon + 1), out var port))
+        if (colon > 0 && int.TryParse(address.AsSpan(colon + 1), out var port) && port is > 0 and <= 65535)
         {
             var host = address[..colon];
-            var ips = Dns.GetHostAddresses(host == "localhost" ? "127.0.0.1" : host);
+            IPAddress[] ips;
+            try { ips = Dns.GetHostAddresses(host == "localhost" ? "127.0.0.1" : host); }
+            catch (Exception e) when (e is SocketException or ArgumentException) { throw new RayClusterException($"cannot resolve the raylet host '{host}': {e.Message}", e); }
             if (ips.Length > 0) return new IPEndPoint(ips[0], port);
         }
         throw new RayClusterException($"'{address}' is not a raylet address (host:port)");

@@ -64,7 +64,7 @@ internal sealed class WorkerRuntime : IDisposable
             {
                 if (_plasma is not null) return _plasma;
                 var socket = _options.PlasmaSocket ?? throw new InvalidOperationException("this worker has no object store socket");
-                _plasma = PlasmaClient.ConnectAsync(socket).GetAwaiter().GetResult();
+                _plasma = PlasmaClient.ConnectAsync(socket, Ray.Plasma.Store.PrefaultMode.Background).GetAwaiter().GetResult();
                 return _plasma;
             }
         }
