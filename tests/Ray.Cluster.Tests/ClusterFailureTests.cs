@@ -88,4 +88,21 @@ public sealed class ClusterFailureTests
         Assert.Equal(2.0, ray.ClusterResources["CPU"]);
         Assert.Throws<ResourcesUnsatisfiableException>(() => ray.Task(Fns.Add).Options(new TaskOptions { NumCpus = 64 }).Remote(1, 2));
     }
+
+    [Fact]
+    public async Task Connect_by_host_and_port_with_an_explicit_token()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = RayRuntime.Connect(cluster.Address, token: cluster.Token);
+        Assert.Equal(3, await ray.Task(Fns.Add).Remote(1, 2));
+    }
+
+    [Fact]
+    public void Connect_to_nothing_fails_with_a_cluster_error()
+    {
+        var e = Assert.Throws<RayClusterException>(() => RayRuntime.Connect("127.0.0.1:1", token: "x"));
+        Assert.Contains("cannot connect", e.Message);
+        Assert.Throws<RayClusterException>(() => RayRuntime.Connect("/nonexistent-session-dir/raylet.json"));
+        Assert.Throws<RayClusterException>(() => RayRuntime.Connect("not an address", token: "x"));
+    }
 }
