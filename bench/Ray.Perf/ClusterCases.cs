@@ -21,7 +21,12 @@ public static class ClusterCases
         var sw = Stopwatch.StartNew();
         await using var cluster = await PerfCluster.StartAsync(rayDll, cpus, storeBytes);
         Console.WriteLine($"cluster: raylet pid {cluster.RayletPid}, session {cluster.SessionDir}, {cpus} CPUs, started in {sw.Elapsed.TotalSeconds:0.0} s");
-        await using (var rt = RayRuntime.Connect(cluster.SessionDir))
+        // RAY_PERF_GET_SPIN_US: how long the driver's Get spins before parking (RuntimeOptions.SpinBeforePark,
+        // default 50 us), for experiments beside RAY_SPIN_US (the sockets' receive threads, driver and workers).
+        var options = int.TryParse(Environment.GetEnvironmentVariable("RAY_PERF_GET_SPIN_US"), out var getSpinUs) && getSpinUs >= 0
+            ? new RuntimeOptions { SpinBeforePark = TimeSpan.FromMicroseconds(getSpinUs) }
+            : null;
+        await using (var rt = RayRuntime.Connect(cluster.SessionDir, options))
         {
             // The first task waits for a lease and a worker process; keep that out of the figures.
             sw.Restart();

@@ -17,7 +17,10 @@ public sealed class PerfHarness(string mode, TimeSpan trial, int trials, string?
 
     public IReadOnlyList<PerfResult> Results => _results;
 
-    public bool Selected(string name) => filter is null || name.Contains(filter, StringComparison.Ordinal);
+    private readonly string[]? _filters = filter?.Split('|', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>True when no filter was given or the name contains one of its '|'-separated parts.</summary>
+    public bool Selected(string name) => _filters is null || _filters.Any(f => name.Contains(f, StringComparison.Ordinal));
 
     /// <summary>Rate case: <paramref name="body"/> is one unit worth <paramref name="multiplier"/> calls.</summary>
     public void Rate(string name, Action body, int multiplier = 1, string? unitMode = null)

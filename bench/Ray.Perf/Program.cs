@@ -3,7 +3,7 @@ using Ray.Perf;
 
 // make perf: Ray's microbenchmark cases on an embedded runtime and on a local cluster (driver ->
 // raylet -> worker processes), beside this machine's floors.
-// Usage: Ray.Perf [--mode embedded|cluster|all] [--out PATH] [--filter SUBSTRING] [--trial-ms N] [--trials N] [--ray-dll PATH]
+// Usage: Ray.Perf [--mode embedded|cluster|all] [--out PATH] [--filter SUBSTRING[|SUBSTRING...]] [--trial-ms N] [--trials N] [--ray-dll PATH]
 if (args.Length >= 3 && args[0] == "--plasma-client") return await PlasmaCases.ClientMainAsync(args[1], int.Parse(args[2]));
 if (args.Length >= 2 && args[0] == "--pingpong-server") return PingPongFloor.ServerMain(args[1]);
 
@@ -52,7 +52,10 @@ var c = new PerfHarness("cluster", TimeSpan.FromMilliseconds(trialMs), trials, f
 if (clustered)
 {
     // The raylet and its workers are stopped on the way out, also on failure, Ctrl-C or a hang.
-    Console.CancelKeyPress += (_, _) => PerfCluster.StopAll();
+    // (SIGTERM from `timeout` does not reliably reach ProcessExit while the main thread is stuck in a Get.)
+    var signals = new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            System.Runtime.InteropServices.PosixSignal.SIGHUP, System.Runtime.InteropServices.PosixSignal.SIGQUIT }
+        .Select(sig => System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, _ => PerfCluster.StopAll())).ToList();
     AppDomain.CurrentDomain.ProcessExit += (_, _) => PerfCluster.StopAll();
     using var watchdog = new Timer(_ =>
     {
@@ -62,6 +65,7 @@ if (clustered)
     }, null, TimeSpan.FromMinutes(5), Timeout.InfiniteTimeSpan);
     await ClusterCases.RunAsync(c, floors, PerfCluster.RayDll(rayDll));
     ClusterCases.PrintTargets(c, floors);
+    GC.KeepAlive(signals);
 }
 
 var all = new PerfHarness("all", TimeSpan.Zero, 1, null);
