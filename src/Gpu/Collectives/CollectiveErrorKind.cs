@@ -17,4 +17,10 @@ public enum CollectiveErrorKind
 
     /// <summary>A rank's process died (was killed, crashed) while others waited for it.</summary>
     RankDied = 5,
+
+    /// <summary>A TCP peer refused the handshake (wrong token, group name, world size or frame limit; duplicate rank).</summary>
+    Refused = 6,
+
+    /// <summary>A TCP peer sent a malformed or oversized frame; its connection was closed.</summary>
+    ProtocolError = 7,
 }

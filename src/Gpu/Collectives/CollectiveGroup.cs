@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Ray.Gpu.Collectives.SharedMemory;
+using Ray.Gpu.Collectives.Tcp;
 
 namespace Ray.Gpu.Collectives;
 
@@ -10,7 +11,8 @@ namespace Ray.Gpu.Collectives;
 /// (threads or tasks) through one unbounded FIFO channel per ordered rank pair, so sends never block
 /// and ring steps cannot deadlock; <see cref="JoinSharedMemory"/> connects ranks in separate
 /// processes on one node through rings in a shared-memory segment (see
-/// <c>SharedMemory/ShmSegment</c>), one rank per process.
+/// <c>SharedMemory/ShmSegment</c>), one rank per process; <see cref="JoinTcp"/> connects ranks on
+/// different nodes through framed TCP connections, one per pair of ranks (see <c>Tcp/TcpTransport</c>).
 /// Lifecycle: 1. <see cref="Create"/> registers the group by name; 2. each rank takes its
 /// <see cref="GetCommunicator"/> and calls the same operations in the same order; 3. a failure on any
 /// rank (abort, timeout, mismatch) poisons the group and cancels every pending wait;
@@ -37,6 +39,20 @@ public sealed class CollectiveGroup : IDisposable
         _communicators = new Communicator[worldSize];
         _communicators[localRank] = new Communicator(this, localRank);
         Shm = new ShmTransport(this, segment, localRank, (long)(options.SharedMemorySpin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency), options.SharedMemorySegmentBytes);
+    }
+
+    private CollectiveGroup(string name, int worldSize, int localRank, CollectiveGroupOptions options, System.Net.Sockets.Socket?[] sockets)
+    {
+        Name = name;
+        WorldSize = worldSize;
+        Options = options;
+        LocalRank = localRank;
+        _collective = CreateChannels(worldSize);
+        _pointToPoint = CreateChannels(worldSize);
+        _communicators = new Communicator[worldSize];
+        _communicators[localRank] = new Communicator(this, localRank);
+        Tcp = new TcpTransport(this, localRank, sockets, options);
+        Tcp.Start();
     }
 
     private CollectiveGroup(string name, int worldSize, CollectiveGroupOptions options)
@@ -74,6 +90,9 @@ public sealed class CollectiveGroup : IDisposable
 
     /// <summary>The shared-memory transport, for a group joined across processes; null in-process.</summary>
     internal ShmTransport? Shm { get; }
+
+    /// <summary>The TCP transport, for a group joined across nodes; null otherwise.</summary>
+    internal TcpTransport? Tcp { get; }
 
     internal CancellationToken FailedToken => _failed.Token;
 
@@ -125,6 +144,48 @@ public sealed class CollectiveGroup : IDisposable
         return new CollectiveGroup(name, worldSize, rank, options, segment);
     }
 
+    /// <summary>
+    /// Joins rank <paramref name="rank"/> of the group <paramref name="name"/> whose ranks live in other
+    /// processes, over <see cref="CollectiveGroupOptions.Transport"/>: <see cref="JoinSharedMemory"/>
+    /// or <see cref="JoinTcp"/> (with <see cref="CollectiveGroupOptions.TcpRendezvous"/>).
+    /// </summary>
+    public static CollectiveGroup Join(string name, int worldSize, int rank, CollectiveGroupOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Transport switch
+        {
+            CollectiveTransport.SharedMemory => JoinSharedMemory(name, worldSize, rank, options),
+            CollectiveTransport.Tcp => JoinTcp(name, worldSize, rank, options.TcpRendezvous ?? throw new ArgumentException("A TCP group needs CollectiveGroupOptions.TcpRendezvous.", nameof(options)), options),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Transport, "Unknown transport."),
+        };
+    }
+
+    /// <summary>
+    /// Joins, from this process, rank <paramref name="rank"/> of the group <paramref name="name"/> whose
+    /// ranks may be on other nodes, over TCP, and returns once this rank is connected to every other
+    /// rank (or throws <see cref="CollectiveException"/>: <see cref="CollectiveErrorKind.Timeout"/> after
+    /// <see cref="CollectiveGroupOptions.Timeout"/>, <see cref="CollectiveErrorKind.Refused"/> when a peer
+    /// refuses the handshake: another token, group name, world size or frame limit). Every pair of
+    /// ranks shares one connection carrying the project's 16-byte framing. The communicator's
+    /// operations are the same as in-process; a peer's connection closing without a goodbye (its process
+    /// was killed) fails every rank with <see cref="CollectiveErrorKind.RankDied"/>, a malformed frame with
+    /// <see cref="CollectiveErrorKind.ProtocolError"/>.
+    /// </summary>
+    /// <returns>The group, holding only this rank's communicator.</returns>
+    public static CollectiveGroup JoinTcp(string name, int worldSize, int rank, TcpRendezvous rendezvous, CollectiveGroupOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(rendezvous);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, worldSize);
+        options ??= new CollectiveGroupOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TcpMaxFrameBytes, 64 * 1024, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TcpMaxFrameBytes, 1 << 30, nameof(options));
+        System.Net.Sockets.Socket?[] sockets = TcpTransport.Rendezvous(name, worldSize, rank, rendezvous, options);
+        return new CollectiveGroup(name, worldSize, rank, options, sockets);
+    }
+
     /// <summary>Finds a registered group by name.</summary>
     public static bool TryGet(string name, out CollectiveGroup? group) => Registry.TryGetValue(name, out group);
 
@@ -147,6 +208,25 @@ public sealed class CollectiveGroup : IDisposable
             // stays until the process exits (a thread of this process may still be inside an operation).
             Fail(CollectiveErrorKind.GroupClosed, -1, "the group was disposed");
             Volatile.Write(ref shm.Segment.SlotState(LocalRank), ShmSegment.SlotLeft);
+            return;
+        }
+
+        if (Tcp is { } tcp)
+        {
+            Fail(CollectiveErrorKind.GroupClosed, -1, "the group was disposed");
+            tcp.Dispose();
+            foreach (Channel<CollectiveMessage> channel in _collective.Concat(_pointToPoint))
+            {
+                channel.Writer.TryComplete();
+                while (channel.Reader.TryRead(out CollectiveMessage message))
+                {
+                    if (message.Payload is byte[] bytes)
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+                    }
+                }
+            }
+
             return;
         }
 
@@ -177,6 +257,10 @@ public sealed class CollectiveGroup : IDisposable
         {
             // Cancelling wakes every rank blocked in a receive, so they fail now rather than at their timeout.
             _failed.Cancel();
+            if (kind != CollectiveErrorKind.GroupClosed)
+            {
+                Tcp?.BroadcastFailure(kind, failedRank, detail); // every rank reports this first failure
+            }
         }
     }
 
@@ -196,15 +280,25 @@ public sealed class CollectiveGroup : IDisposable
             return null;
         }
 
-        foreach (Communicator communicator in _communicators)
+        foreach (Communicator? communicator in _communicators)
         {
-            if (communicator.EnteredOperations < sequence)
+            if (communicator is not null && communicator.EnteredOperations < sequence)
             {
                 return communicator.Rank;
             }
         }
 
         return null;
+    }
+
+    /// <summary>A TCP peer left on purpose: nothing more will come from it; waits on it fail with <see cref="CollectiveErrorKind.GroupClosed"/>.</summary>
+    internal void PeerLeft(int rank)
+    {
+        for (int to = 0; to < WorldSize; to++)
+        {
+            Writer(rank, to, pointToPoint: false).TryComplete();
+            Writer(rank, to, pointToPoint: true).TryComplete();
+        }
     }
 
     internal void ThrowIfFailed(int rank)

@@ -36,4 +36,20 @@ public sealed record CollectiveGroupOptions
     /// on every ring step (1 MiB all-reduce 8x slower). The spin must outlast a peer's wake-up.
     /// </summary>
     public TimeSpan SharedMemorySpin { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
+    /// Which transport <see cref="CollectiveGroup.Join"/> uses for ranks in separate processes:
+    /// shared memory on one node (the default), or TCP (ranks on different nodes; needs <see cref="TcpRendezvous"/>).
+    /// </summary>
+    public CollectiveTransport Transport { get; init; } = CollectiveTransport.SharedMemory;
+
+    /// <summary>TCP groups: how the ranks find each other (every rank's endpoint, or rank 0's) and the group token.</summary>
+    public Tcp.TcpRendezvous? TcpRendezvous { get; init; }
+
+    /// <summary>
+    /// TCP groups: the largest frame payload; longer messages are split into frames of at most this
+    /// size, and a peer announcing a frame above it is a protocol error (its connection is closed).
+    /// Every rank must use the same value (checked in the handshake). At least 64 KiB.
+    /// </summary>
+    public int TcpMaxFrameBytes { get; init; } = 4 << 20;
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Ray.Gpu.Collectives.SharedMemory;
 using Ray.Gpu.Kernels;
@@ -79,6 +80,12 @@ public sealed partial class Communicator
             return;
         }
 
+        if (_group.Tcp is { } tcp)
+        {
+            tcp.Send(scope, to, data, pointToPoint);
+            return;
+        }
+
         T[]? payload = null;
         if (data.Length > 0)
         {
@@ -122,6 +129,8 @@ public sealed partial class Communicator
             }
             catch (ChannelClosedException)
             {
+                // In-process, the group is already failed (disposed); over TCP the peer left.
+                _group.Fail(CollectiveErrorKind.GroupClosed, from, $"rank {from} left the group while rank {Rank} waited for it in {scope.Operation}");
                 throw _group.CreateException(Rank);
             }
         }
@@ -130,7 +139,7 @@ public sealed partial class Communicator
         {
             _group.Fail(
                 CollectiveErrorKind.Mismatch,
-                from,
+                Blame(from),
                 $"rank {Rank} is in {scope.Operation} #{scope.Sequence} but rank {from} sent {message.Operation} #{message.Sequence}");
             throw _group.CreateException(Rank);
         }
@@ -186,6 +195,23 @@ public sealed partial class Communicator
     private ReadOnlySpan<T> Payload<T>(CollectiveMessage message, int from, int expectedLength)
         where T : unmanaged
     {
+        if (message.TypeCode != 0)
+        {
+            // Raw bytes from a TCP peer, tagged with the sender's element type.
+            if (message.Length != expectedLength || message.TypeCode != ShmType<T>.Code)
+            {
+                _group.Fail(
+                    CollectiveErrorKind.Mismatch,
+                    Blame(from),
+                    $"rank {Rank} expected {expectedLength} x {typeof(T).Name} from rank {from}, got {message.Length} x {(message.TypeCode == ShmType<T>.Code ? typeof(T).Name : "another type")}");
+                throw _group.CreateException(Rank);
+            }
+
+            return message.Payload is byte[] bytes
+                ? MemoryMarshal.Cast<byte, T>(bytes.AsSpan(0, message.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()))
+                : default;
+        }
+
         if (message.Length != expectedLength || (message.Payload is not null && message.Payload is not T[]))
         {
             _group.Fail(
@@ -198,8 +224,26 @@ public sealed partial class Communicator
         return message.Payload is T[] array ? array.AsSpan(0, message.Length) : default;
     }
 
+    /// <summary>
+    /// Whom a mismatch between this rank and <paramref name="from"/> is blamed on. In-process and in
+    /// shared memory the first failure is shared, so the detecting rank's view wins everywhere; over
+    /// TCP both ranks of a pair may detect it at once, so both blame the higher rank of the pair and
+    /// report the same one.
+    /// </summary>
+    private int Blame(int from) => _group.Tcp is null ? from : Math.Max(Rank, from);
+
     private static void Return<T>(CollectiveMessage message)
     {
+        if (message.TypeCode != 0)
+        {
+            if (message.Payload is byte[] bytes)
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
+
+            return;
+        }
+
         if (message.Payload is T[] array)
         {
             ArrayPool<T>.Shared.Return(array);

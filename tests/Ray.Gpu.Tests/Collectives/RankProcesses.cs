@@ -13,7 +13,7 @@ internal sealed class RankProcesses : IDisposable
     private readonly List<Process> _processes = new();
     private readonly List<Task<string>> _outputs = new();
 
-    public RankProcesses(string scenario, int worldSize, double timeoutSeconds = 30)
+    public RankProcesses(string scenario, int worldSize, double timeoutSeconds = 30, string? rankZeroEndpoint = null)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("ray-gpu-ranks-").FullName;
         string group = $"g{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -30,6 +30,11 @@ internal sealed class RankProcesses : IDisposable
                 psi.ArgumentList.Add(arg);
             }
 
+            if (rankZeroEndpoint is not null)
+            {
+                psi.ArgumentList.Add(rankZeroEndpoint);
+            }
+
             Process process = Process.Start(psi)!;
             _processes.Add(process);
             _ = process.StandardError.ReadToEndAsync();
@@ -38,6 +43,14 @@ internal sealed class RankProcesses : IDisposable
     }
 
     public string Directory { get; }
+
+    /// <summary>A loopback endpoint with a port that was free a moment ago (for rank 0 of a TCP group).</summary>
+    public static string FreeLoopbackEndpoint()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return probe.LocalEndPoint!.ToString()!;
+    }
 
     public Process this[int rank] => _processes[rank];
 
