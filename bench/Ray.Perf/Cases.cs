@@ -9,6 +9,29 @@ public static class PerfFns
     public static int SmallValue() => 0;
 }
 
+/// <summary>
+/// A result that did not arrive within <see cref="PerfWait.StallTimeout"/>: the case is reported as
+/// stalled (NAME_stalled in perf.json) instead of hanging the whole run.
+/// </summary>
+public sealed class CaseStalledException(string message) : Exception(message);
+
+/// <summary>Gets of task and actor results, bounded in cluster mode so a lost message shows as a stall.</summary>
+public static class PerfWait
+{
+    /// <summary>Null: wait forever (embedded). Cluster mode sets a bound.</summary>
+    public static TimeSpan? StallTimeout { get; set; }
+
+    public static T Await<T>(this ObjectRef<T> r)
+    {
+        if (StallTimeout is not { } limit) return r.Get();
+        try { return r.Get(limit); }
+        catch (GetTimeoutException)
+        {
+            throw new CaseStalledException($"a result did not arrive within {limit.TotalSeconds:0} s");
+        }
+    }
+}
+
 /// <summary>Ray's microbenchmark actor: a method returning a small value.</summary>
 public sealed class PerfActor
 {
@@ -19,7 +42,7 @@ public sealed class PerfActor
     {
         var refs = new ObjectRef<int>[n];
         for (var i = 0; i < n; i++) refs[i] = actors[i % actors.Length].Task(a => a.SmallValue()).Remote();
-        foreach (var r in refs) r.Get();
+        foreach (var r in refs) r.Await();
         return n;
     }
 }
@@ -36,14 +59,14 @@ public static class RayCases
         var fn = rt.Task(PerfFns.SmallValue);
         var clients = Math.Max(2, Environment.ProcessorCount);
 
-        h.Rate("single_client_tasks_sync", () => fn.Remote().Get());
-        h.Latency("single_client_tasks_sync_latency", () => fn.Remote().Get(), spread: true);
+        h.Rate("single_client_tasks_sync", () => fn.Remote().Await());
+        h.Latency("single_client_tasks_sync_latency", () => fn.Remote().Await(), spread: true);
 
         var batch = new ObjectRef<int>[1000];
         h.Rate("single_client_tasks_async", () =>
         {
             for (var i = 0; i < batch.Length; i++) batch[i] = fn.Remote();
-            for (var i = 0; i < batch.Length; i++) batch[i].Get();
+            for (var i = 0; i < batch.Length; i++) batch[i].Await();
         }, batch.Length);
 
         h.Rate("multi_client_tasks_async", () =>
@@ -52,17 +75,17 @@ public static class RayCases
             {
                 var refs = new ObjectRef<int>[1000];
                 for (var i = 0; i < refs.Length; i++) refs[i] = fn.Remote();
-                foreach (var r in refs) r.Get();
+                foreach (var r in refs) r.Await();
             });
         }, clients * 1000);
 
         var actor = rt.Actor<PerfActor>().Remote();
         var method = actor.Task(a => a.SmallValue());
-        h.Rate("1_1_actor_calls_sync", () => method.Remote().Get());
+        h.Rate("1_1_actor_calls_sync", () => method.Remote().Await());
         h.Rate("1_1_actor_calls_async", () =>
         {
             for (var i = 0; i < batch.Length; i++) batch[i] = method.Remote();
-            for (var i = 0; i < batch.Length; i++) batch[i].Get();
+            for (var i = 0; i < batch.Length; i++) batch[i].Await();
         }, batch.Length);
 
         var actors = Enumerable.Range(0, clients).Select(_ => rt.Actor<PerfActor>().Remote()).ToArray();

@@ -32,7 +32,10 @@ public static class ClusterCases
             sw.Restart();
             rt.Task(PerfFns.SmallValue).Remote().Get(TimeSpan.FromSeconds(60));
             Console.WriteLine($"cluster: first task returned in {sw.Elapsed.TotalMilliseconds:0} ms");
-            RayCases.Run(h, rt);
+            // A lost message must not hang make perf: a result later than this fails the case as stalled.
+            PerfWait.StallTimeout = TimeSpan.FromSeconds(5);
+            try { RayCases.Run(h, rt); }
+            finally { PerfWait.StallTimeout = null; }
             Console.WriteLine($"cluster: {cluster.WorkerPids().Count} worker processes at the end");
         }
     }

@@ -26,6 +26,20 @@ public sealed class PerfHarness(string mode, TimeSpan trial, int trials, string?
     public void Rate(string name, Action body, int multiplier = 1, string? unitMode = null)
     {
         if (!Selected(name)) return;
+        try { RateCore(name, body, multiplier, unitMode); }
+        catch (CaseStalledException e) { Stalled(name, e); }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.FirstOrDefault() is CaseStalledException s) { Stalled(name, s); }
+    }
+
+    /// <summary>Records that a case stalled (NAME_stalled = 1) and goes on with the next case.</summary>
+    private void Stalled(string name, CaseStalledException e)
+    {
+        _results.Add(new PerfResult(name + "_stalled", mode, 1, "count"));
+        Console.WriteLine($"{name,-48} {mode,-9} STALLED: {e.Message}; case skipped");
+    }
+
+    private void RateCore(string name, Action body, int multiplier, string? unitMode)
+    {
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed < TimeSpan.FromMilliseconds(300)) body();
         var rates = new List<double>();
@@ -59,6 +73,12 @@ public sealed class PerfHarness(string mode, TimeSpan trial, int trials, string?
     public void Latency(string name, Action body, int calls = 20_000, bool spread = false)
     {
         if (!Selected(name)) return;
+        try { LatencyCore(name, body, calls, spread); }
+        catch (CaseStalledException e) { Stalled(name, e); }
+    }
+
+    private void LatencyCore(string name, Action body, int calls, bool spread)
+    {
         for (var i = 0; i < calls / 4; i++) body();
         var samples = new double[calls];
         for (var i = 0; i < calls; i++)

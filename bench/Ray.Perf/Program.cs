@@ -59,10 +59,10 @@ if (clustered)
     AppDomain.CurrentDomain.ProcessExit += (_, _) => PerfCluster.StopAll();
     using var watchdog = new Timer(_ =>
     {
-        Console.Error.WriteLine("cluster cases did not finish within 5 minutes: stopping the raylet and its workers");
+        Console.Error.WriteLine("cluster cases did not finish within 3 minutes: stopping the raylet and its workers");
         PerfCluster.StopAll();
         Environment.Exit(3);
-    }, null, TimeSpan.FromMinutes(5), Timeout.InfiniteTimeSpan);
+    }, null, TimeSpan.FromMinutes(3), Timeout.InfiniteTimeSpan);
     await ClusterCases.RunAsync(c, floors, PerfCluster.RayDll(rayDll));
     ClusterCases.PrintTargets(c, floors);
     GC.KeepAlive(signals);
