@@ -16,6 +16,14 @@ internal static partial class Launcher
         string group = $"bench-{Environment.ProcessId}-{world}-{mode}";
         var processes = new List<Process>();
         var lines = new List<string>();
+        string? rankZero = null;
+        if (mode.StartsWith("tcp-", StringComparison.Ordinal))
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            rankZero = probe.LocalEndPoint!.ToString();
+        }
+
         try
         {
             for (int rank = 0; rank < world; rank++)
@@ -24,6 +32,11 @@ internal static partial class Launcher
                 foreach (string arg in new[] { typeof(Launcher).Assembly.Location, "--rank", mode, directory, group, I(world), I(rank), I(maxBytes) })
                 {
                     psi.ArgumentList.Add(arg);
+                }
+
+                if (rankZero is not null)
+                {
+                    psi.ArgumentList.Add(rankZero);
                 }
 
                 processes.Add(Process.Start(psi)!);

@@ -4,10 +4,10 @@ using Ray.Gpu.Bench;
 
 // make bench-gpu: Ray.Gpu.Bench [--max-bytes N] [--kernel-elements N] [--worlds 2,4] [--mpi-peer DIR]
 // --perf: only the make-perf figures for 2 ranks (RESULT name value lines, read by bench/Ray.Perf).
-// --rank <mode> <dir> <group> <world> <rank> <maxBytes>: one rank process (started by this program).
+// --rank <[tcp-]mode> <dir> <group> <world> <rank> <maxBytes> [rank0Endpoint]: one rank process (started by this program).
 if (args.Length >= 7 && args[0] == "--rank")
 {
-    return await RankMain.RunAsync(args[1], args[2], args[3], Int(args[4]), Int(args[5]), long.Parse(args[6], CultureInfo.InvariantCulture));
+    return await RankMain.RunAsync(args[1], args[2], args[3], Int(args[4]), Int(args[5]), long.Parse(args[6], CultureInfo.InvariantCulture), args.Length > 7 ? args[7] : null);
 }
 
 long maxBytes = 256L << 20;
@@ -50,6 +50,14 @@ foreach (int world in worlds)
     Console.WriteLine($"## allreduce_busbw_gbps: float sum, out of place, {world} rank processes, shared memory (nccl-tests form)");
     Console.WriteLine("#        size      count   type   time(us)  algbw(GB/s)  busbw(GB/s)");
     foreach (string line in Launcher.RunRanks("sweep", world, maxBytes))
+    {
+        Console.WriteLine(Perf.Row(line));
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"## allreduce_busbw_gbps: the same, {world} rank processes over TCP loopback (the transport for ranks on other nodes)");
+    Console.WriteLine("#        size      count   type   time(us)  algbw(GB/s)  busbw(GB/s)");
+    foreach (string line in Launcher.RunRanks("tcp-sweep", world, maxBytes))
     {
         Console.WriteLine(Perf.Row(line));
     }

@@ -13,10 +13,20 @@ namespace Ray.Gpu.Bench;
 /// </summary>
 internal static class RankMain
 {
-    public static async Task<int> RunAsync(string mode, string directory, string group, int world, int rank, long maxBytes)
+    public static async Task<int> RunAsync(string mode, string directory, string group, int world, int rank, long maxBytes, string? rankZero)
     {
         var options = new CollectiveGroupOptions { SharedMemoryDirectory = directory, Timeout = TimeSpan.FromSeconds(120) };
-        using CollectiveGroup g = CollectiveGroup.JoinSharedMemory(group, world, rank, options);
+        if (mode.StartsWith("tcp-", StringComparison.Ordinal))
+        {
+            mode = mode[4..];
+            options = options with
+            {
+                Transport = CollectiveTransport.Tcp,
+                TcpRendezvous = Ray.Gpu.Collectives.Tcp.TcpRendezvous.FromRankZero(System.Net.IPEndPoint.Parse(rankZero!), "bench"),
+            };
+        }
+
+        using CollectiveGroup g = CollectiveGroup.Join(group, world, rank, options);
         Communicator c = g.GetCommunicator(rank);
         var send = new float[maxBytes / sizeof(float)];
         var receive = new float[send.Length];

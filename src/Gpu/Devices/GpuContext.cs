@@ -18,6 +18,7 @@ public sealed class GpuContext : IDisposable
 {
     private readonly Context _context;
     private ReductionKernels? _reductions;
+    private IlgpuDevicePinner? _pinner;
     private int _disposed;
 
     private GpuContext(Context context, Accelerator accelerator)
@@ -37,6 +38,9 @@ public sealed class GpuContext : IDisposable
 
     /// <summary>Reduction kernels (sum, product, min, max) bound to this accelerator.</summary>
     public ReductionKernels Reductions => _reductions ??= new ReductionKernels(Accelerator);
+
+    /// <summary>The page-lock hook for Plasma memory on this device (see <see cref="PlasmaDevicePinning"/>).</summary>
+    public IlgpuDevicePinner DevicePinner => _pinner ??= new IlgpuDevicePinner(this);
 
     /// <summary>Creates a context and accelerator following <paramref name="options"/>.</summary>
     /// <exception cref="GpuException">The requested backend or device id is not present.</exception>

@@ -11,6 +11,7 @@ namespace Ray.Gpu.Devices;
 public sealed class IlgpuDevicePinner : IDevicePinner
 {
     private readonly Accelerator _accelerator;
+    private long _activePins;
 
     /// <summary>Creates a pinner bound to <paramref name="context"/>'s accelerator (not owned).</summary>
     public IlgpuDevicePinner(GpuContext context)
@@ -29,6 +30,26 @@ public sealed class IlgpuDevicePinner : IDevicePinner
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         // The memory is already pinned (Plasma maps it at a fixed address); this only page-locks it.
-        return _accelerator.CreatePageLockFromPinned<byte>(address, length);
+        PageLockScope<byte> scope = _accelerator.CreatePageLockFromPinned<byte>(address, length);
+        Interlocked.Increment(ref _activePins);
+        return new Lease(this, scope);
+    }
+
+    /// <summary>Page locks taken through this pinner and not yet undone (lifetime checks, diagnostics).</summary>
+    public long ActivePins => Interlocked.Read(ref _activePins);
+
+    /// <summary>Undoes one page lock, once.</summary>
+    private sealed class Lease(IlgpuDevicePinner owner, PageLockScope<byte> scope) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                scope.Dispose();
+                Interlocked.Decrement(ref owner._activePins);
+            }
+        }
     }
 }

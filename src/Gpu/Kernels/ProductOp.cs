@@ -1,7 +1,7 @@
 namespace Ray.Gpu.Kernels;
 
 /// <summary>Element-wise product for every supported element type.</summary>
-public readonly struct ProductOp : IReduceOp<float>, IReduceOp<double>, IReduceOp<int>, IReduceOp<long>
+public readonly struct ProductOp : IReduceOp<float>, IReduceOp<double>, IReduceOp<int>, IReduceOp<long>, IReduceOp<ILGPU.Half>
 {
     /// <inheritdoc />
     public float Apply(float left, float right) => left * right;
@@ -14,4 +14,7 @@ public readonly struct ProductOp : IReduceOp<float>, IReduceOp<double>, IReduceO
 
     /// <inheritdoc />
     public long Apply(long left, long right) => unchecked(left * right);
+
+    /// <inheritdoc />
+    public ILGPU.Half Apply(ILGPU.Half left, ILGPU.Half right) => left * right;
 }

@@ -23,10 +23,20 @@ public sealed class ReductionKernels
     /// Reduces <paramref name="inputCount"/> packed buffers of <c>output.Length</c> elements into
     /// <paramref name="output"/> (which may alias the first input). Asynchronous on the default stream.
     /// </summary>
-    /// <typeparam name="T">float, double, int or long.</typeparam>
+    /// <typeparam name="T">
+    /// float, double, int, long, or half precision: <see cref="System.Half"/> buffers are reinterpreted as
+    /// <see cref="ILGPU.Half"/> (same IEEE binary16 bits), whose arithmetic ILGPU supports in kernels
+    /// (native fp16 on CUDA, through float elsewhere). Each operation rounds to half, as the host path does.
+    /// </typeparam>
     public void Reduce<T>(ReduceOp op, ArrayView<T> packedInputs, int inputCount, ArrayView<T> output)
         where T : unmanaged
     {
+        if (typeof(T) == typeof(System.Half))
+        {
+            Reduce(op, packedInputs.Cast<ILGPU.Half>(), inputCount, output.Cast<ILGPU.Half>());
+            return;
+        }
+
         Type opType = op switch
         {
             ReduceOp.Sum => typeof(SumOp),
@@ -182,7 +192,18 @@ public sealed class ReductionKernels
             };
         }
 
-        throw new NotSupportedException($"Reductions support float, double, int and long, not {type.Name}.");
+        if (type == typeof(ILGPU.Half))
+        {
+            return op switch
+            {
+                ReduceOp.Sum => Load<ILGPU.Half, SumOp>(accelerator),
+                ReduceOp.Product => Load<ILGPU.Half, ProductOp>(accelerator),
+                ReduceOp.Min => Load<ILGPU.Half, MinOp>(accelerator),
+                _ => Load<ILGPU.Half, MaxOp>(accelerator),
+            };
+        }
+
+        throw new NotSupportedException($"Reductions support float, double, int, long and half, not {type.Name}.");
     }
 
     private static Action<Index1D, ArrayView<T>, ArrayView<T>, ReduceShape> Load<T, TOp>(Accelerator accelerator)
