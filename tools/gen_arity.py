@@ -258,6 +258,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         track = " ".join(f"Track(A{i}.Ref);" for i in range(1, n + 1))
         index = " ".join(f"if (ReferenceEquals(A{i}.Ref, dependency)) return {i};" for i in range(1, n + 1))
         waits = " ".join(f"if (WaitFor(A{i}.Ref, out failed)) return {i};" for i in range(1, n + 1))
+        ready = " && ".join([f"(A{i}.Ref is null || A{i}.Ref.IsCompleted)" for i in range(1, n + 1)] or ["true"])
         resolve = ", ".join(["actor"] + [f"A{i}.Resolve(store)" for i in range(1, n + 1)])
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
         wire = " ".join(f"A{i}.WriteTo(w, store);" for i in range(1, n + 1))
@@ -272,6 +273,8 @@ internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActo
     internal override int ArgumentIndexOf(ObjectEntry dependency) {{ {index} return 0; }}
 
     internal override int WaitDependencies(out ObjectEntry? failed) {{ failed = null; {waits} return 0; }}
+
+    internal override bool ArgumentsReady => {ready};
 
     internal override bool IsAsync => async is not null;
 

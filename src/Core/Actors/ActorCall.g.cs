@@ -16,6 +16,8 @@ internal sealed class ActorCall<TActor, TR>(Func<TActor, TR>? sync, Func<TActor,
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null;  return 0; }
 
+    internal override bool ArgumentsReady => true;
+
     internal override bool IsAsync => async is not null;
 
     protected override void Invoke() => throw new InvalidOperationException("actor calls run through Start");
@@ -53,6 +55,8 @@ internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; return 0; }
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; return 0; }
+
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted);
 
     internal override bool IsAsync => async is not null;
 
@@ -92,6 +96,8 @@ internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sy
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; return 0; }
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; if (WaitFor(A2.Ref, out failed)) return 2; return 0; }
+
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted);
 
     internal override bool IsAsync => async is not null;
 
@@ -133,6 +139,8 @@ internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3,
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; if (WaitFor(A2.Ref, out failed)) return 2; if (WaitFor(A3.Ref, out failed)) return 3; return 0; }
 
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted);
+
     internal override bool IsAsync => async is not null;
 
     protected override void Invoke() => throw new InvalidOperationException("actor calls run through Start");
@@ -173,6 +181,8 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2,
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; return 0; }
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; if (WaitFor(A2.Ref, out failed)) return 2; if (WaitFor(A3.Ref, out failed)) return 3; if (WaitFor(A4.Ref, out failed)) return 4; return 0; }
+
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A4.Ref is null || A4.Ref.IsCompleted);
 
     internal override bool IsAsync => async is not null;
 
@@ -216,6 +226,8 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1,
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; if (WaitFor(A2.Ref, out failed)) return 2; if (WaitFor(A3.Ref, out failed)) return 3; if (WaitFor(A4.Ref, out failed)) return 4; if (WaitFor(A5.Ref, out failed)) return 5; return 0; }
 
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A4.Ref is null || A4.Ref.IsCompleted) && (A5.Ref is null || A5.Ref.IsCompleted);
+
     internal override bool IsAsync => async is not null;
 
     protected override void Invoke() => throw new InvalidOperationException("actor calls run through Start");
@@ -258,6 +270,8 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor,
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; if (ReferenceEquals(A5.Ref, dependency)) return 5; if (ReferenceEquals(A6.Ref, dependency)) return 6; return 0; }
 
     internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; if (WaitFor(A2.Ref, out failed)) return 2; if (WaitFor(A3.Ref, out failed)) return 3; if (WaitFor(A4.Ref, out failed)) return 4; if (WaitFor(A5.Ref, out failed)) return 5; if (WaitFor(A6.Ref, out failed)) return 6; return 0; }
+
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A4.Ref is null || A4.Ref.IsCompleted) && (A5.Ref is null || A5.Ref.IsCompleted) && (A6.Ref is null || A6.Ref.IsCompleted);
 
     internal override bool IsAsync => async is not null;
 

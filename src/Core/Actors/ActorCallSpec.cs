@@ -13,6 +13,9 @@ internal abstract class ActorCallSpec : TaskSpec
     /// <summary>Waits for every ref argument; returns the 1-based index of the first failed one, or 0.</summary>
     internal abstract int WaitDependencies(out ObjectEntry? failed);
 
+    /// <summary>True when no ref argument is pending (failed ones count as ready: sending fails the call).</summary>
+    internal abstract bool ArgumentsReady { get; }
+
     /// <summary>True when the method is async (returns a task).</summary>
     internal abstract bool IsAsync { get; }
 

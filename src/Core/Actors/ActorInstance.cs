@@ -33,6 +33,7 @@ internal sealed class ActorInstance
     private volatile Exception? _death;
     private volatile ActorCallSpec? _current; // the sync call running on the actor thread
     private int _inFlight;
+    private volatile bool _started; // a remote actor was created: calls may be sent directly
 
     internal ActorInstance(Runtime.RuntimeCore core, ActorId id, Type type, ActorOptions options,
         ResourceSet request, Func<object> factory)
@@ -67,12 +68,31 @@ internal sealed class ActorInstance
         spec.Init(Core.NewTaskId(), Core.ActorClass, TaskOptions.Default, descriptor.Name, result, descriptor);
         spec.MarkQueued();
         Core.Stats.OnSubmitted();
+        if (Remote is { } remote && TrySendDirect(spec, remote)) return new ObjectRef<TR>(result);
         _calls.Enqueue(spec);
         // Checked after enqueueing: a kill that raced us either sees this call in the queue
         // or we see the death here; failing twice is harmless (the first wins).
         if (_death is { } death) spec.FailSystem(death);
         else _parker.TryWake();
         return new ObjectRef<TR>(result);
+    }
+
+    // Remote actors: calls are sent in mailbox order under this lock. A caller whose call can go
+    // at once (nothing queued before it, arguments ready) sends it on its own thread, which
+    // saves the hand-off to the actor thread (a wake-up, tens of microseconds here).
+    private readonly object _sendOrder = new();
+
+    private bool TrySendDirect(ActorCallSpec spec, Cluster.Driver.RemoteActorLink remote)
+    {
+        if (_death is not null || !_started || !_calls.IsEmpty || !spec.ArgumentsReady || !Monitor.TryEnter(_sendOrder)) return false;
+        try
+        {
+            if (!_calls.IsEmpty) return false;
+            spec.ActorOptionsRetries = Options.MaxTaskRetries;
+            spec.SendTo(remote);
+            return true;
+        }
+        finally { Monitor.Exit(_sendOrder); }
     }
 
     internal void Post(SendOrPostCallback callback, object? state)
@@ -108,7 +128,11 @@ internal sealed class ActorInstance
         {
             try
             {
-                if (Remote is { } remote) remote.Start(); // the raylet holds its resources
+                if (Remote is { } remote)
+                {
+                    remote.Start(); // the raylet holds its resources
+                    _started = true;
+                }
                 else
                 {
                     Core.Scheduler.AcquireForActorAsync(Request, _stop.Token).GetAwaiter().GetResult();
@@ -137,7 +161,18 @@ internal sealed class ActorInstance
     private void RunOnce()
     {
         while (_posted.TryDequeue(out var p)) p.Callback(p.State);
-        if (Volatile.Read(ref _inFlight) < Options.MaxConcurrency && _calls.TryDequeue(out var call))
+        if (Remote is not null)
+        {
+            lock (_sendOrder)
+            {
+                if (_calls.TryDequeue(out var next))
+                {
+                    Dispatch(next);
+                    return;
+                }
+            }
+        }
+        else if (Volatile.Read(ref _inFlight) < Options.MaxConcurrency && _calls.TryDequeue(out var call))
         {
             Dispatch(call);
             return;

@@ -127,7 +127,8 @@ internal sealed class WorkerChannel : FrameSocket
         }
         finally { Monitor.Exit(SendLock); }
         // The receive thread may have asked for a flush while we held the lock (see OnBatchEnd).
-        if (Volatile.Read(ref _flushRequested) != 0) TryFlushRequested();
+        // A full fence: the read must not pass the lock's release (StoreLoad).
+        if (Interlocked.CompareExchange(ref _flushRequested, 0, 0) != 0) TryFlushRequested();
         return true;
     }
 
@@ -143,7 +144,7 @@ internal sealed class WorkerChannel : FrameSocket
             retired = Volatile.Read(ref _count) == 0 && _unflushed == 0;
             if (retired) _retired = true;
         }
-        if (Volatile.Read(ref _flushRequested) != 0) TryFlushRequested(); // asked while we held the lock
+        if (Interlocked.CompareExchange(ref _flushRequested, 0, 0) != 0) TryFlushRequested(); // asked while we held the lock
         return retired;
     }
 
@@ -200,6 +201,9 @@ internal sealed class WorkerChannel : FrameSocket
             if (!_inflight.Remove(h.RequestId, out entry)) throw new ProtocolException($"worker {Lease.WorkerId} answered unknown request {h.RequestId}");
         }
         Interlocked.Decrement(ref _count);
+        // Counted before the task completes: a caller woken by this result that submits its next
+        // task at once sees nothing in flight and sends it itself, without waiting for a flush.
+        Interlocked.Decrement(ref _flushedInFlight);
         _repliesInBatch++;
         var now = Stopwatch.GetTimestamp();
         LastActive = now;
@@ -227,11 +231,12 @@ internal sealed class WorkerChannel : FrameSocket
     protected override void OnBatchEnd()
     {
         if (_repliesInBatch == 0) return;
-        Interlocked.Add(ref _flushedInFlight, -_repliesInBatch);
         _repliesInBatch = 0;
         // Never wait for the send lock here: its holder may be blocked writing to a worker that
         // waits for us to read its replies. Ask, and whoever holds the lock flushes on release.
-        Volatile.Write(ref _flushRequested, 1);
+        // The exchange is a full fence: the flag must be visible before we look at the lock
+        // (a plain store could pass TryEnter's load, and both sides would skip the flush).
+        Interlocked.Exchange(ref _flushRequested, 1);
         TryFlushRequested();
         RoomFreed?.Invoke(this);
     }
