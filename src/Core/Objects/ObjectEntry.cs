@@ -172,11 +172,20 @@ internal abstract class ObjectEntry
         var start = Stopwatch.GetTimestamp();
         var timeoutTicks = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var sw = new SpinWait();
-        while (Stopwatch.GetTimestamp() - start < Math.Min(spinTicks, timeoutTicks))
+        // A result coming from a worker process: read the reply ourselves while we spin (one
+        // thread hand-off less than waiting for the connection's receive thread to wake us).
+        var channel = Producer?.RemoteChannel;
+        channel?.EnterHelper();
+        try
         {
-            if (IsCompleted) return true;
-            sw.SpinOnce(sleep1Threshold: -1);
+            while (Stopwatch.GetTimestamp() - start < Math.Min(spinTicks, timeoutTicks))
+            {
+                if (IsCompleted) return true;
+                channel?.TryHelpReceive();
+                sw.SpinOnce(sleep1Threshold: -1);
+            }
         }
+        finally { channel?.ExitHelper(); }
         if (IsCompleted) return true;
         if (timeoutTicks <= spinTicks) return false;
         return BlockUntilCompleted(start, timeoutTicks);

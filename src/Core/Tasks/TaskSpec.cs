@@ -41,6 +41,9 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>Attaches the runtime before arguments are captured (so a failed capture can release them).</summary>
     internal void Bind(Runtime.RuntimeCore core) => Core = core;
 
+    /// <summary>The connection the task was pushed on (cluster mode): a thread waiting for its result may read the reply itself.</summary>
+    internal Cluster.Transport.FrameSocket? RemoteChannel { get; set; }
+
     /// <summary>The function this task runs (null for tasks made without one, e.g. tests).</summary>
     internal FunctionDescriptor? Function { get; private set; }
 

@@ -42,6 +42,7 @@ internal sealed class WorkerChannel : FrameSocket
     {
         Lease = lease;
         _onClosed = onClosed;
+        AllowHelpers = true;
         StartReceiving();
     }
 
@@ -104,6 +105,7 @@ internal sealed class WorkerChannel : FrameSocket
                     w.Utf8(f.Method.Name);
                 });
             var id = ++_nextId;
+            task.RemoteChannel = this;
             try
             {
                 AppendLocked(kind, FrameFlags.None, id, task, static (w, t) =>
