@@ -105,4 +105,27 @@ public sealed class ClusterFailureTests
         Assert.Throws<RayClusterException>(() => RayRuntime.Connect("/nonexistent-session-dir/raylet.json"));
         Assert.Throws<RayClusterException>(() => RayRuntime.Connect("not an address", token: "x"));
     }
+
+    private static async Task<int> StoreObjectsAsync(ClusterScope cluster)
+    {
+        var (code, output) = await ClusterScope.RunRayAsync(["status", "--session-dir", cluster.SessionDir]);
+        Assert.True(code == 0, output);
+        var line = output.Split('\n').First(l => l.TrimStart().StartsWith("Objects: ", StringComparison.Ordinal));
+        return int.Parse(line.Trim()["Objects: ".Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task A_driver_that_exits_has_its_objects_in_the_node_store_freed()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        var ray = cluster.Connect();
+        var kept = ray.Put(new double[1 << 17]); // 1 MiB: in the node's store
+        var made = ray.Task(Fns.Scale).Remote(new double[1 << 17], 2.0);
+        Assert.Equal(1 << 17, (await made).Length);
+        Assert.True(await StoreObjectsAsync(cluster) >= 2);
+        GC.KeepAlive(kept);
+        ray.Shutdown(); // as if the driver exited without freeing them
+        Assert.True(await ClusterScope.WaitUntilAsync(() => StoreObjectsAsync(cluster).GetAwaiter().GetResult() == 0, TimeSpan.FromSeconds(20)),
+            "the job's objects stayed in the node's store after its driver left");
+    }
 }

@@ -220,6 +220,28 @@ public sealed partial class PlasmaStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes every sealed object whose id matches (at once, or when its last reader releases
+    /// it), e.g. all objects of an owner that is gone. Returns how many were deleted.
+    /// </summary>
+    public int DeleteWhere(Func<PlasmaObjectId, bool> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        lock (_lock)
+        {
+            if (_disposed) return 0;
+            var doomed = new List<StoreEntry>();
+            foreach (var (id, e) in _objects)
+                if (e.State != EntryState.Created && !e.DeletePending && match(id)) doomed.Add(e);
+            foreach (var e in doomed)
+            {
+                if (e.RefCount > 0) e.DeletePending = true;
+                else RemoveLocked(e);
+            }
+            return doomed.Count;
+        }
+    }
+
     /// <summary>Marks a sealed object a secondary copy: evictable once unreferenced.</summary>
     public void Unpin(PlasmaObjectId id) => SetPinned(id, false);
 

@@ -35,5 +35,8 @@ internal sealed partial class LeaseManager
 
         [LoggerMessage(10, LogLevel.Warning, "{Count} worker processes had not exited 5 s after they were killed")]
         public static partial void SlowWorkerExit(ILogger logger, int count);
+
+        [LoggerMessage(11, LogLevel.Warning, "Freeing the objects of job {JobId} failed")]
+        public static partial void JobCleanupFailed(ILogger logger, uint jobId, Exception error);
     }
 }

@@ -175,7 +175,12 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         }
         Log.JobEnded(_logger, job.Id, reason, workers, pending);
         Run(d);
+        try { JobEnded?.Invoke(job); }
+        catch (Exception e) { Log.JobCleanupFailed(_logger, job.Id, e); }
     }
+
+    /// <summary>Raised once per job after it ended (its workers are gone): the node frees the job's objects.</summary>
+    internal event Action<JobRecord>? JobEnded;
 
     /// <summary>Counts for <c>ray status</c>.</summary>
     internal LeaseCounts Counts()

@@ -17,5 +17,8 @@ public sealed partial class NodeManager
 
         [LoggerMessage(4, LogLevel.Warning, "Stopping the {Part} failed")]
         public static partial void StopStepFailed(ILogger logger, string part, Exception error);
+
+        [LoggerMessage(5, LogLevel.Information, "Freed {Count} objects of job {JobId} from the object store")]
+        public static partial void JobObjectsFreed(ILogger logger, uint jobId, int count);
     }
 }

@@ -135,6 +135,13 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 PrestartWorkers = options.PrestartWorkers,
                 MaxWorkers = options.MaxWorkers,
             }, loggerFactory.CreateLogger<LeaseManager>());
+            // A job's objects in the node's store are owned by its driver (object ids carry the
+            // owner's pid in their top bits): when the job ends, nobody can free them any more.
+            node._leases.JobEnded += job =>
+            {
+                var freed = store.DeleteWhere(id => (long)(id.Owner >> 24) == job.DriverPid);
+                if (freed > 0) Log.JobObjectsFreed(logger, job.Id, freed);
+            };
             node._server.Start();
             AddressFile.Write(session.AddressFile, node.AddressInfo());
             Log.Started(logger, node.NodeId.ToString(), node.Address, session.Directory, node.PlasmaSocketPath, store.Arena.Path, store.Arena.Capacity, resources.Snapshot().Count);
