@@ -10,6 +10,31 @@ public class StoreTableTests
     private const long MiB = 1 << 20;
 
     [Fact]
+    public void DeleteWhere_frees_the_matching_sealed_objects_and_defers_those_being_read()
+    {
+        using var s = new StoreScope(4 * MiB);
+        var store = s.Store;
+        var gone = NewOwner();
+        var kept = NewOwner();
+        foreach (var id in new[] { Id(gone, 1), Id(gone, 2), Id(kept, 1) })
+        {
+            store.Create(id, 1000);
+            store.Seal(id);
+        }
+        store.Create(Id(gone, 3), 1000); // still being written: not touched
+        Assert.True(store.TryGet(Id(gone, 2), out _)); // a reader holds it
+
+        Assert.Equal(2, store.DeleteWhere(id => id.Owner == gone));
+        Assert.False(store.Contains(Id(gone, 1)));
+        Assert.False(store.TryGet(Id(gone, 2), out _)); // delete pending: no new readers
+        Assert.True(store.Contains(Id(kept, 1)));
+        store.Release(Id(gone, 2)); // the last reader lets go: now it is freed
+        store.Abort(Id(gone, 3));
+        Assert.Equal(1, store.Stats.Objects);
+        Assert.Equal(0, store.DeleteWhere(id => id.Owner == gone));
+    }
+
+    [Fact]
     public void Full_lifecycle_create_write_seal_get_release_delete()
     {
         using var s = new StoreScope(4 * MiB);
