@@ -11,6 +11,14 @@ public sealed class Counter
     public int Pid() => Environment.ProcessId;
     public long Fail() => throw new ArgumentException("counter says no");
     public async Task<long> AddLater(long x) { await Task.Delay(1); return _value += x; }
+
+    /// <summary>Records this process's pid in a file, then sleeps: the test kills the actor's worker meanwhile.</summary>
+    public int SlowPid(string pidFile, int ms)
+    {
+        File.AppendAllText(pidFile, Environment.ProcessId + "\n");
+        Thread.Sleep(ms);
+        return Environment.ProcessId;
+    }
 }
 
 public sealed class BadActor
@@ -79,5 +87,30 @@ public sealed class ClusterActorTests
             }
         });
         Assert.False(counter.IsAlive);
+    }
+
+    [Fact]
+    public async Task A_call_in_flight_when_the_actor_dies_is_resent_to_the_restarted_actor_when_allowed()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var file = Path.Combine(cluster.SessionDir, "actor-pids");
+        var actor = ray.Actor<Counter>(new ActorOptions { MaxRestarts = 1, MaxTaskRetries = 1 }).Remote(0L);
+        var call = actor.Task((Counter c, string f, int ms) => c.SlowPid(f, ms)).Remote(file, 1500);
+        var first = 0;
+        Assert.True(await ClusterScope.WaitUntilAsync(() => File.Exists(file) && int.TryParse(File.ReadAllLines(file).FirstOrDefault(), out first), TimeSpan.FromSeconds(20)));
+        ClusterScope.Kill(first);
+        var second = call.Get(TimeSpan.FromSeconds(30)); // resent, ran again on the new worker
+        Assert.NotEqual(first, second);
+
+        // Without MaxTaskRetries the call in flight fails with ActorDied, and the actor restarts.
+        var file2 = Path.Combine(cluster.SessionDir, "actor-pids-2");
+        var other = ray.Actor<Counter>(new ActorOptions { MaxRestarts = 1 }).Remote(0L);
+        var lost = other.Task((Counter c, string f, int ms) => c.SlowPid(f, ms)).Remote(file2, 3000);
+        var pid = 0;
+        Assert.True(await ClusterScope.WaitUntilAsync(() => File.Exists(file2) && int.TryParse(File.ReadAllLines(file2).FirstOrDefault(), out pid), TimeSpan.FromSeconds(20)));
+        ClusterScope.Kill(pid);
+        Assert.Throws<ActorDiedException>(() => lost.Get(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1L, other.Task((Counter c, long x) => c.Add(x)).Remote(1L).Get(TimeSpan.FromSeconds(30)));
     }
 }
