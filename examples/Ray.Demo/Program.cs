@@ -2,8 +2,11 @@ using System.Diagnostics;
 using Ray;
 using Ray.Demo;
 
-// The demo job of `make run`: the Ray model on an embedded runtime in one process.
-await using var ray = RayRuntime.Start();
+// The demo job of `make run`: the Ray model on an embedded runtime in one process, or on a
+// cluster when RAY_ADDRESS names one (`RAY_ADDRESS=/tmp/ray/session_latest make run`).
+// Embedded by default; with RAY_ADDRESS set (e.g. after `ray start --head`), the same code runs on the cluster.
+await using var ray = RayRuntime.Init();
+Console.WriteLine(ray.IsConnected ? "connected to the cluster" : "embedded runtime");
 Console.WriteLine($"Ray runtime started: {Format(ray.ClusterResources)}");
 
 // 1. Fan out: one task per chunk, all submitted at once; each returns an ObjectRef at once.
