@@ -11,6 +11,7 @@ public static class Fns
     public static async Task<int> AddLater(int a) { await Task.Delay(1); return a + 1; }
     public static byte[] Bytes(int n, byte fill) { var b = new byte[n]; Array.Fill(b, fill); return b; }
     public static int Length(byte[] b) => b.Length;
+    public static byte[] Echo(byte[] b) => b;
     public static int Nested(int x) => RayRuntime.Current.Task(Add).Remote(x, 1).Get();
 }
 
@@ -77,6 +78,12 @@ public sealed class ClusterTaskTests
         Assert.All(ray.Get(lengths, TimeSpan.FromSeconds(60)), n => Assert.Equal(60_000, n));
         var got = ray.Get(blobs, TimeSpan.FromSeconds(60));
         for (var i = 0; i < got.Length; i++) Assert.Equal((byte)i, got[i][59_999]);
+        // Both directions at once, and results feeding dependent tasks (completions on the
+        // receive thread make tasks ready): the receive threads must never block on a send.
+        var echoes = Enumerable.Range(0, 2000).Select(_ => ray.Task(Fns.Echo).Remote(new byte[20_000])).ToArray();
+        var chained = blobs.Select(b => ray.Task(Fns.Echo).Remote(b)).ToArray();
+        Assert.All(ray.Get(echoes, TimeSpan.FromSeconds(60)), b => Assert.Equal(20_000, b.Length));
+        Assert.Equal(400, ray.Get(chained, TimeSpan.FromSeconds(60)).Length);
     }
 
     [Fact]

@@ -45,8 +45,8 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
     public void NotifyWork(SchedulingClass? cls)
     {
         if (_stopping) return;
-        if (cls is not null) Pump(Leases(cls));
-        else foreach (var c in _classes.Values) Pump(c);
+        if (cls is not null) PumpOrSchedule(Leases(cls));
+        else foreach (var c in _classes.Values) PumpOrSchedule(c);
     }
 
     public void OnWorkerBlocked() { }
@@ -55,6 +55,20 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
 
     private ClassLeases Leases(SchedulingClass cls) =>
         _classes.TryGetValue(cls, out var c) ? c : _classes.GetOrAdd(cls, static k => new ClassLeases(k));
+
+    // A thread handling replies (a task completing made another ready) must not send: the
+    // pump runs on the thread pool then.
+    private void PumpOrSchedule(ClassLeases state)
+    {
+        if (!Transport.FrameSocket.InReceiveContext) Pump(state);
+        else if (Interlocked.Exchange(ref state.PumpScheduled, 1) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(static s =>
+            {
+                var (pool, st) = s;
+                Volatile.Write(ref st.PumpScheduled, 0);
+                pool.Pump(st);
+            }, (this, state), preferLocal: false);
+    }
 
     private void Pump(ClassLeases state)
     {
@@ -113,7 +127,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
                 _session.ReturnLease(grant.LeaseId, workerBroken: false);
                 return;
             }
-            channel.RoomFreed = _ => { if (!state.Class.Ready.IsEmpty) Pump(state); };
+            channel.RoomFreed = _ => { if (!state.Class.Ready.IsEmpty) PumpOrSchedule(state); };
             lock (state) state.Channels = [.. state.Channels, channel];
         }
         catch (RayClusterException e)
@@ -185,6 +199,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
         internal SchedulingClass Class { get; } = cls;
         internal volatile WorkerChannel[] Channels = [];
         internal int Requesting;
+        internal int PumpScheduled;
     }
 
     private static partial class Log

@@ -30,9 +30,10 @@ internal sealed class WorkerChannel : FrameSocket
     private byte[]? _scratch;
     private ulong _nextId;
     private int _flushedInFlight;   // sent to the socket, reply not yet counted
-    private int _flushRequested;    // the receive thread found the send lock taken: its holder flushes
+    private int _flushScheduled;    // a flush is queued on the thread pool
     private bool _retired;          // under the send lock
-    private int _unflushed;         // appended, not yet sent (under the send lock)
+    private bool _dead;             // under lock(_inflight): closed, nothing may be added
+    private int _unflushed;         // appended, not yet sent (changed under the send lock; read outside)
     private int _repliesInBatch;    // receive thread only
     private int _count;             // tasks in flight, for picking the least loaded channel
     private double _serviceTicks;   // a moving average of one task's share of its round trip
@@ -122,15 +123,22 @@ internal sealed class WorkerChannel : FrameSocket
                 task.FailRemote(e.GetType().FullName ?? e.GetType().Name, e.Message, e.StackTrace, userError: false);
                 return true;
             }
-            lock (_inflight) _inflight[id] = new Pushed(task, Stopwatch.GetTimestamp(), _count + 1);
+            lock (_inflight)
+            {
+                if (_dead) return false; // closed meanwhile: OnClosed already took the list (the caller requeues)
+                _inflight[id] = new Pushed(task, Stopwatch.GetTimestamp(), _count + 1);
+            }
             Interlocked.Increment(ref _count);
-            _unflushed++;
-            if (Volatile.Read(ref _flushedInFlight) == 0 || PendingBytes > 256 * 1024) SendPendingLocked();
+            // Full fences on both sides (Dekker): either we see nothing in flight and send, or the
+            // receive thread, which counts replies down before it looks, sees our frame waiting.
+            Interlocked.Increment(ref _unflushed);
+            if (Interlocked.CompareExchange(ref _flushedInFlight, 0, 0) == 0 || PendingBytes > 256 * 1024)
+            {
+                if (InReceiveContext) ScheduleFlush(); // never block on the socket while receiving
+                else SendPendingLocked();
+            }
         }
         finally { Monitor.Exit(SendLock); }
-        // The receive thread may have asked for a flush while we held the lock (see OnBatchEnd).
-        // A full fence: the read must not pass the lock's release (StoreLoad).
-        if (Interlocked.CompareExchange(ref _flushRequested, 0, 0) != 0) TryFlushRequested();
         return true;
     }
 
@@ -140,14 +148,12 @@ internal sealed class WorkerChannel : FrameSocket
     /// </summary>
     internal bool TryRetire()
     {
-        bool retired;
         lock (SendLock)
         {
-            retired = Volatile.Read(ref _count) == 0 && _unflushed == 0;
-            if (retired) _retired = true;
+            if (Volatile.Read(ref _count) != 0 || Volatile.Read(ref _unflushed) != 0) return false;
+            _retired = true;
+            return true;
         }
-        if (Interlocked.CompareExchange(ref _flushRequested, 0, 0) != 0) TryFlushRequested(); // asked while we held the lock
-        return retired;
     }
 
     /// <summary>True once <see cref="TryRetire"/> took it out of use (its close is not a worker death).</summary>
@@ -155,18 +161,22 @@ internal sealed class WorkerChannel : FrameSocket
 
     private void SendPendingLocked()
     {
-        Volatile.Write(ref _flushRequested, 0);
-        if (_unflushed == 0) return;
-        Interlocked.Add(ref _flushedInFlight, _unflushed);
-        _unflushed = 0;
+        var n = Interlocked.Exchange(ref _unflushed, 0);
+        if (n == 0 && PendingBytes == 0) return;
+        Interlocked.Add(ref _flushedInFlight, n);
         FlushLocked();
     }
 
-    private void TryFlushRequested()
+    // A flush on a thread-pool thread, where blocking on the socket or the send lock is harmless
+    // (the receive thread keeps reading the worker's replies meanwhile).
+    private void ScheduleFlush()
     {
-        if (!Monitor.TryEnter(SendLock)) return; // the holder re-checks the request after it lets go
-        try { if (Volatile.Read(ref _flushRequested) != 0 && !IsClosed) SendPendingLocked(); }
-        finally { Monitor.Exit(SendLock); }
+        if (Interlocked.Exchange(ref _flushScheduled, 1) != 0) return;
+        ThreadPool.UnsafeQueueUserWorkItem(static c =>
+        {
+            Volatile.Write(ref c._flushScheduled, 0);
+            lock (c.SendLock) { if (!c.IsClosed) c.SendPendingLocked(); }
+        }, this, preferLocal: false);
     }
 
     protected override void OnFrame(in Frame frame)
@@ -234,12 +244,9 @@ internal sealed class WorkerChannel : FrameSocket
     {
         if (_repliesInBatch == 0) return;
         _repliesInBatch = 0;
-        // Never wait for the send lock here: its holder may be blocked writing to a worker that
-        // waits for us to read its replies. Ask, and whoever holds the lock flushes on release.
-        // The exchange is a full fence: the flag must be visible before we look at the lock
-        // (a plain store could pass TryEnter's load, and both sides would skip the flush).
-        Interlocked.Exchange(ref _flushRequested, 1);
-        TryFlushRequested();
+        // Tasks collected while replies were outstanding go out now, from the thread pool: this
+        // thread never writes (the worker may be blocked writing replies only we read).
+        if (Volatile.Read(ref _unflushed) > 0) ScheduleFlush();
         RoomFreed?.Invoke(this);
     }
 
@@ -249,6 +256,7 @@ internal sealed class WorkerChannel : FrameSocket
         Pushed[] lost;
         lock (_inflight)
         {
+            _dead = true;
             lost = _inflight.Values.ToArray();
             _inflight.Clear();
         }
@@ -261,8 +269,11 @@ internal sealed class WorkerChannel : FrameSocket
     internal async Task<string?> CreateActorAsync(byte[] payload)
     {
         _actorCreated = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Append((ushort)ClusterMessageKind.CreateActor, FrameFlags.None, 0, payload, static (w, p) => w.Raw(p));
-        Flush(); // not a task: sent at once, no reply is counted for it in OnBatchEnd
+        lock (SendLock)
+        {
+            AppendLocked((ushort)ClusterMessageKind.CreateActor, FrameFlags.None, 0, payload, static (w, p) => w.Raw(p));
+            SendPendingLocked(); // not a task: sent at once, with anything queued before it
+        }
         return await _actorCreated.Task.ConfigureAwait(false);
     }
 

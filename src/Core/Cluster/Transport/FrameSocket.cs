@@ -184,14 +184,29 @@ internal abstract class FrameSocket : IDisposable
         _ = writer.FlushAsync(); // never pauses (no threshold): completes synchronously
         if (!reader.TryRead(out var result)) return true;
         var buffer = result.Buffer;
+        var outer = t_receiving;
+        t_receiving = true;
         try
         {
-            while (_parser.TryParseFrame(ref buffer, out var frame)) OnFrame(frame);
+            try
+            {
+                while (_parser.TryParseFrame(ref buffer, out var frame)) OnFrame(frame);
+            }
+            finally { reader.AdvanceTo(buffer.Start, buffer.End); }
+            OnBatchEnd();
         }
-        finally { reader.AdvanceTo(buffer.Start, buffer.End); }
-        OnBatchEnd();
+        finally { t_receiving = outer; }
         return true;
     }
+
+    [ThreadStatic] private static bool t_receiving;
+
+    /// <summary>
+    /// True while this thread handles received frames (a receive thread, or a caller helping):
+    /// it must not block on a socket write or a send lock, or the peer, blocked writing to us,
+    /// and we would wait for each other. Work that would send is handed to the thread pool.
+    /// </summary>
+    internal static bool InReceiveContext => t_receiving;
 
     /// <summary>
     /// Called by a thread waiting for a reply on this connection: if nobody is reading, reads and
@@ -207,7 +222,8 @@ internal abstract class FrameSocket : IDisposable
             if (_closeReason is null && _socket.Available > 0) ReadOnce(blocking: false);
         }
         catch (ProtocolException e) { Close("protocol error: " + e.Message); }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { Close("connection lost: " + e.Message); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { Close("connection lost: " + e.Message); }
+        catch (Exception e) { Close($"internal error: {e.GetType().Name}: {e.Message}"); } // never into the user's Get
         finally { Volatile.Write(ref _readToken, 0); }
     }
 
