@@ -84,7 +84,7 @@ internal sealed class ActorInstance
 
     private bool TrySendDirect(ActorCallSpec spec, Cluster.Driver.RemoteActorLink remote)
     {
-        if (_death is not null || !_started || !_calls.IsEmpty || !spec.ArgumentsReady || !Monitor.TryEnter(_sendOrder)) return false;
+        if (_death is not null || !_started || !_calls.IsEmpty || !spec.ArgumentsReady || remote.IsRestarting || !Monitor.TryEnter(_sendOrder)) return false;
         try
         {
             if (!_calls.IsEmpty) return false;

@@ -73,8 +73,16 @@ internal sealed class LargeObjectStore : IDisposable
         {
             throw ExceptionFactory.StoreFull(id, data.Length, e);
         }
-        data.CopyTo(buffer.Span);
-        buffer.SealAsync().AsTask().GetAwaiter().GetResult(); // synchronous for the local client
+        try
+        {
+            data.CopyTo(buffer.Span);
+            buffer.SealAsync().AsTask().GetAwaiter().GetResult(); // synchronous for the local client
+        }
+        catch
+        {
+            buffer.Dispose(); // aborts the unsealed object: its space comes back
+            throw;
+        }
     }
 
     /// <summary>A view of the object (restored from disk first if it was spilled).</summary>

@@ -127,11 +127,13 @@ internal abstract class TaskSpec : IObjectListener
     {
         if (Interlocked.CompareExchange(ref _status, Done, Running) != Running)
         {
-            ReleaseArgsOnce(); // cancelled or failed meanwhile
+            // Cancelled or failed meanwhile: a result the worker put in the node's store has no owner.
+            if (value.Tag == Cluster.Wire.ValueWire.InPlasma) Core.Store.LargeObjects.Delete(value.PlasmaId);
+            ReleaseArgsOnce();
             return;
         }
         try { Result.CompleteFromWire(value); }
-        catch (Exception e) when (e is RayException or MemoryPack.MemoryPackSerializationException or Protocol.ProtocolException)
+        catch (Exception e) // whatever went wrong decoding, the result must not stay pending
         {
             Result.Fail(e is RayException ? e : ExceptionFactory.CannotDeserialize(Result.ValueType, e));
             Core.Stats.OnFailed();
@@ -160,6 +162,16 @@ internal abstract class TaskSpec : IObjectListener
             : (Exception)ExceptionFactory.WorkerFailed(Name, Id, type + ": " + message);
         if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
         else ReleaseArgsOnce();
+    }
+
+    /// <summary>
+    /// A remote call that was running is lost for good (its actor died, or it could not be
+    /// resent): the result fails and its arguments are released (no reply will ever come).
+    /// </summary>
+    internal void FailLost(Exception error)
+    {
+        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
+        else FailSystem(error); // not running (queued): the usual path releases what it holds
     }
 
     /// <summary>A task marked running that was never sent (its connection was retiring or closed): queued again, no attempt counted.</summary>

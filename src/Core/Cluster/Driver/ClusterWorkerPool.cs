@@ -29,6 +29,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
     private readonly Timer _reaper;
     private readonly TimeSpan _spin;
     private volatile bool _stopping;
+    private readonly object _channelsLock = new(); // shutdown vs. a lease that lands meanwhile
 
     internal ClusterWorkerPool(Runtime.RuntimeCore core, ClusterSession session, TimeSpan spin)
     {
@@ -107,6 +108,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
 
     private async Task RequestLeaseAsync(ClassLeases state)
     {
+        var retry = false;
         try
         {
             var grant = await _session.RequestLeaseAsync(LeasePurpose.Task, ToWire(state.Class.Request, _core.Scheduler.Registry)).ConfigureAwait(false);
@@ -115,34 +117,44 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             {
                 channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why, lost) => OnChannelClosed(state, c, why, lost)).ConfigureAwait(false);
             }
-            catch (RayClusterException e)
+            catch (Exception e) // refused, timed out, or anything else: this worker is no good
             {
                 Log.LeaseConnectFailed(_core.Logger, grant.WorkerId, e.Message);
                 _session.ReturnLease(grant.LeaseId, workerBroken: true);
-                return;
-            }
-            if (_stopping)
-            {
-                channel.Dispose();
-                _session.ReturnLease(grant.LeaseId, workerBroken: false);
+                retry = true;
                 return;
             }
             channel.RoomFreed = _ => { if (!state.Class.Ready.IsEmpty) PumpOrSchedule(state); };
-            lock (state) state.Channels = [.. state.Channels, channel];
+            bool stopping;
+            lock (_channelsLock)
+            {
+                stopping = _stopping;
+                if (!stopping) lock (state) state.Channels = [.. state.Channels, channel];
+            }
+            if (stopping)
+            {
+                channel.Dispose();
+                _session.ReturnLease(grant.LeaseId, workerBroken: false);
+            }
         }
-        catch (RayClusterException e)
+        catch (Exception e)
         {
             // The raylet refused or is gone: the class's queued tasks cannot run.
-            var error = e.WireCode == ClusterErrorCode.Infeasible
+            var error = e is RayClusterException { WireCode: ClusterErrorCode.Infeasible }
                 ? ExceptionFactory.Unsatisfiable($"Tasks of class {state.Class.Description}", state.Class.Description, e.Message)
-                : (Exception)e;
+                : e as RayException ?? new RayClusterException($"no worker lease for {state.Class.Description}: {e.Message}", e);
             while (_core.Scheduler.TryDequeue(state.Class, out var t)) t.FailSystem(error);
         }
         finally
         {
             Volatile.Write(ref state.Requesting, 0);
+            if (!_stopping)
+            {
+                // A connect that failed asks again (after a pause, so a broken worker is not hammered).
+                if (retry) await Task.Delay(50).ConfigureAwait(false);
+                Pump(state);
+            }
         }
-        Pump(state);
     }
 
     private void OnChannelClosed(ClassLeases state, WorkerChannel channel, string reason, Tasks.TaskSpec[] lost)
@@ -168,8 +180,8 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             {
                 if (c.InFlight != 0 || now - c.LastActive < limit || !c.TryRetire()) continue;
                 lock (state) state.Channels = state.Channels.Where(x => x != c).ToArray();
+                c.Dispose(); // first: the worker must see this session end before it serves another lease
                 _session.ReturnLease(c.Lease.LeaseId, workerBroken: false);
-                c.Dispose();
             }
         }
     }
@@ -184,7 +196,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
 
     public void Dispose()
     {
-        _stopping = true;
+        lock (_channelsLock) _stopping = true;
         _reaper.Dispose();
         foreach (var state in _classes.Values)
             foreach (var c in state.Channels)

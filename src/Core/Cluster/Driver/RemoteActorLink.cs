@@ -75,9 +75,9 @@ internal sealed class RemoteActorLink
     }
 
     /// <summary>Leases a worker and creates the actor there; throws with the constructor's error.</summary>
-    internal void Start() => ConnectAsync().GetAwaiter().GetResult();
+    internal void Start() => ConnectAsync(null).GetAwaiter().GetResult();
 
-    private async Task ConnectAsync()
+    private async Task ConnectAsync(List<ActorCallSpec>? resend)
     {
         var request = ClusterWorkerPool.ToWire(_actor.Request, _actor.Core.Scheduler.Registry);
         var grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request).ConfigureAwait(false);
@@ -92,14 +92,43 @@ internal sealed class RemoteActorLink
             _session.ReturnLease(grant.LeaseId, workerBroken: true);
             throw;
         }
-        var error = await channel.CreateActorAsync(_create).ConfigureAwait(false);
+        string? error;
+        try { error = await channel.CreateActorAsync(_create).ConfigureAwait(false); }
+        catch
+        {
+            channel.Dispose();
+            _session.ReturnLease(grant.LeaseId, workerBroken: true);
+            throw;
+        }
         if (error is not null)
         {
             channel.Dispose();
             _session.ReturnLease(grant.LeaseId, workerBroken: true);
             throw new InvalidOperationException(error);
         }
-        lock (_lock) _channel = channel;
+        if (resend is not null)
+        {
+            // Calls that were in flight go first, before the channel is visible to new calls.
+            foreach (var c in resend)
+                if (!channel.Push(c, (ushort)ClusterMessageKind.ActorCall)) c.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, "the restarted worker closed at once"));
+        }
+        bool killed;
+        lock (_lock)
+        {
+            killed = _dead;
+            if (!killed) _channel = channel;
+        }
+        if (killed) // killed while starting: the new worker goes with it
+        {
+            _session.ReturnLease(grant.LeaseId, workerBroken: true);
+            channel.Dispose();
+        }
+    }
+
+    /// <summary>True while the actor is being created again on a new worker.</summary>
+    internal bool IsRestarting
+    {
+        get { lock (_lock) return _restarting is { IsCompleted: false }; }
     }
 
     /// <summary>Sends a running call to the actor (waits while the actor is being restarted).</summary>
@@ -114,8 +143,12 @@ internal sealed class RemoteActorLink
                 restarting = _restarting;
                 channel = _channel;
             }
-            if (_dead) { call.FailSystem(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name)); return; }
-            if (restarting is not null) { restarting.Wait(); continue; }
+            if (_dead) { call.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name)); return; }
+            if (restarting is { IsCompleted: false })
+            {
+                try { restarting.Wait(); } catch (AggregateException) { /* the restart failed: the actor is dead, seen above */ }
+                continue;
+            }
             if (channel is not null && channel.Push(call, (ushort)ClusterMessageKind.ActorCall)) return;
             Thread.Sleep(1); // the channel just closed: its close handler is starting a restart
         }
@@ -131,14 +164,14 @@ internal sealed class RemoteActorLink
         _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
         if (_dead || _actor.IsDead)
         {
-            foreach (var t in lost) t.FailSystem(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+            foreach (var t in lost) t.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
             return;
         }
         var max = _actor.Options.MaxRestarts;
         if (max >= 0 && _restarts >= max)
         {
             _actor.Kill(ExceptionFactory.ActorWorkerDied(_actor.Id, _actor.ActorType.Name, reason, _restarts));
-            foreach (var t in lost) t.FailSystem(_actor.DeathCause!);
+            foreach (var t in lost) t.FailLost(_actor.DeathCause!);
             return;
         }
         _restarts++;
@@ -147,32 +180,24 @@ internal sealed class RemoteActorLink
         {
             var call = (ActorCallSpec)t;
             if (call.TryCountResend()) resend.Add(call);
-            else call.FailSystem(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
+            else call.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
         }
         lock (_lock) _restarting = RestartAsync(resend, reason);
     }
 
     private async Task RestartAsync(List<ActorCallSpec> resend, string reason)
     {
+        await Task.Yield(); // never inline on the closing thread: _restarting is set by our caller first
         try
         {
-            await ConnectAsync().ConfigureAwait(false);
+            await ConnectAsync(resend).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             var cause = ExceptionFactory.ActorWorkerDied(_actor.Id, _actor.ActorType.Name, $"{reason}; restarting failed: {e.Message}", _restarts);
             _actor.Kill(cause);
-            foreach (var c in resend) c.FailSystem(cause);
-            return;
+            foreach (var c in resend) c.FailLost(cause);
         }
-        finally
-        {
-            lock (_lock) _restarting = null;
-        }
-        WorkerChannel? channel;
-        lock (_lock) channel = _channel;
-        foreach (var c in resend)
-            if (channel is null || !channel.Push(c, (ushort)ClusterMessageKind.ActorCall)) c.FailSystem(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
     }
 
     /// <summary>The actor was killed: its process goes with its state.</summary>

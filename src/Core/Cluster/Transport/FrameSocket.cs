@@ -25,7 +25,7 @@ internal abstract class FrameSocket : IDisposable
 {
     private readonly Socket _socket;
     private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false, minimumSegmentSize: 64 * 1024));
-    private readonly FrameParser _parser;
+    private FrameParser _parser;
     private readonly GrowableBuffer _out = new(64 * 1024);
     private readonly object _sendLock = new();
     private readonly long _spinTicks;
@@ -45,6 +45,9 @@ internal abstract class FrameSocket : IDisposable
     internal string? CloseReason => _closeReason;
 
     internal bool IsClosed => _closeReason is not null;
+
+    /// <summary>Changes the largest payload accepted from now on (on the receive thread, e.g. after a handshake).</summary>
+    protected void SetMaxPayload(int maxPayload) => _parser = new FrameParser(maxPayload);
 
     /// <summary>Starts the receive thread.</summary>
     protected void StartReceiving() => _thread.Start();

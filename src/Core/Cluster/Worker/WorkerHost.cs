@@ -11,7 +11,21 @@ internal sealed class WorkerHostState
     private readonly ManualResetEventSlim _exit = new();
 
     /// <summary>The actor instance this worker holds (one per worker process, as Ray's dedicated actor workers).</summary>
-    internal object? Actor { get; set; }
+    internal object? Actor { get; private set; }
+
+    /// <summary>The session (driver connection) that created <see cref="Actor"/>.</summary>
+    private WorkerSession? _actorOwner;
+
+    internal int Sessions;
+
+    internal void SetActor(WorkerSession owner, object instance)
+    {
+        lock (this)
+        {
+            Actor = instance;
+            _actorOwner = owner;
+        }
+    }
 
     internal string? ExitReason { get; private set; }
 
@@ -25,9 +39,17 @@ internal sealed class WorkerHostState
 
     internal void OnSessionClosed(WorkerSession session, string reason)
     {
-        // The driver went away: an actor it held is gone with it (the raylet reuses or kills this process).
-        if (Actor is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
-        Actor = null;
+        Interlocked.Decrement(ref Sessions);
+        object? actor;
+        lock (this)
+        {
+            // Only the session that made the actor ends it (a reused worker may already serve another).
+            if (_actorOwner != session) return;
+            actor = Actor;
+            Actor = null;
+            _actorOwner = null;
+        }
+        if (actor is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
     }
 }
 
@@ -37,6 +59,9 @@ internal sealed class WorkerHostState
 /// </summary>
 internal static class WorkerHost
 {
+    /// <summary>Driver connections one worker serves at once (normally one; a few for reconnects).</summary>
+    internal const int MaxSessions = 16;
+
     internal static int Run(WorkerLaunchOptions options)
     {
         RayRuntime.InWorkerProcess = true;
@@ -55,6 +80,12 @@ internal static class WorkerHost
                 while (true)
                 {
                     var s = listener.Accept();
+                    if (Interlocked.Increment(ref state.Sessions) > MaxSessions)
+                    {
+                        Interlocked.Decrement(ref state.Sessions);
+                        s.Dispose(); // a worker serves one driver; a flood of connections gets nothing
+                        continue;
+                    }
                     _ = new WorkerSession(s, runtime, state, spin);
                 }
             }

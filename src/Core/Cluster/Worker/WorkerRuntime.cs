@@ -81,8 +81,22 @@ internal sealed class WorkerRuntime : IDisposable
         PlasmaWriteBuffer buffer;
         try { buffer = Plasma.CreateAsync(LargeObjectStore.ToPlasma(id), bytes.Length).AsTask().GetAwaiter().GetResult(); }
         catch (PlasmaException e) when (e.Status is PlasmaStatus.StoreFull or PlasmaStatus.TooLarge) { throw ExceptionFactory.StoreFull(id, bytes.Length, e); }
-        bytes.CopyTo(buffer.Span);
-        buffer.SealAsync().AsTask().GetAwaiter().GetResult();
+        catch (PlasmaException e) when (e.Status == PlasmaStatus.ObjectExists)
+        {
+            // A retry of a task whose earlier attempt sealed its result before its worker died:
+            // the value is the same function's result for the same arguments; keep it.
+            return true;
+        }
+        try
+        {
+            bytes.CopyTo(buffer.Span);
+            buffer.SealAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch
+        {
+            buffer.Dispose(); // aborts the unsealed object
+            throw;
+        }
         return true;
     }
 

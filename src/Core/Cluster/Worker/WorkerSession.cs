@@ -24,6 +24,9 @@ internal sealed class WorkerSession : FrameSocket
     private bool _hello;
     private long _lastFlush;
 
+    /// <summary>The largest frame before WorkerHello succeeded: an unauthenticated peer makes us buffer at most this.</summary>
+    internal const int HelloPayloadLimit = 4096;
+
     internal WorkerSession(Socket socket, WorkerRuntime runtime, WorkerHostState host, TimeSpan spin)
         : base(socket, MaxPayload, spin, "ray-worker-session")
     {
@@ -84,6 +87,7 @@ internal sealed class WorkerSession : FrameSocket
             throw new ProtocolException("refused: " + refusal);
         }
         _hello = true;
+        SetMaxPayload(Driver.WorkerSessionLimits.MaxPayload);
         Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => { w.U32(id); w.I32(Environment.ProcessId); });
     }
 
@@ -178,7 +182,7 @@ internal sealed class WorkerSession : FrameSocket
                 Reply(h, e.InnerException, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
                 return;
             }
-            _host.Actor = instance;
+            _host.SetActor(this, instance);
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
         catch (Exception e) when (e is not ProtocolException)
