@@ -12,7 +12,9 @@ public static class Fns
     public static byte[] Bytes(int n, byte fill) { var b = new byte[n]; Array.Fill(b, fill); return b; }
     public static int Length(byte[] b) => b.Length;
     public static byte[] Echo(byte[] b) => b;
-    public static int Nested(int x) => RayRuntime.Current.Task(Add).Remote(x, 1).Get();
+    public static int Nested(int x) => RayRuntime.Current.Task(Add).Remote(x, 1).Get(TimeSpan.FromSeconds(60));
+    public static int NestedTwice(int x) => RayRuntime.Current.Task(Nested).Remote(x).Get(TimeSpan.FromSeconds(60)) + 100;
+    public static async Task<int> NestedAsync(int x) => await RayRuntime.Current.Task(Add).Remote(x, 2);
 }
 
 [Collection("cluster")]
@@ -98,12 +100,15 @@ public sealed class ClusterTaskTests
     }
 
     [Fact]
-    public async Task Nested_submission_inside_a_worker_process_fails_with_a_clear_message()
+    public async Task Tasks_in_worker_processes_submit_nested_tasks_and_lend_their_CPU_while_they_wait()
     {
-        await using var cluster = await ClusterScope.StartAsync();
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
         await using var ray = cluster.Connect();
-        var e = await Assert.ThrowsAsync<RayTaskException>(async () => await ray.Task(Fns.Nested).Remote(1));
-        Assert.Equal(typeof(InvalidOperationException).FullName, e.RemoteExceptionType);
-        Assert.Contains("worker process", e.RemoteMessage);
+        // More parents than CPUs, each waiting for a child (and a grandchild): without lending
+        // a blocked parent's CPU, the children could never get one.
+        var parents = Enumerable.Range(0, 4).Select(i => ray.Task(Fns.Nested).Remote(i)).ToArray();
+        Assert.Equal(new[] { 1, 2, 3, 4 }, ray.Get(parents, TimeSpan.FromSeconds(90)));
+        Assert.Equal(107, await ray.Task(Fns.NestedTwice).Remote(6));
+        Assert.Equal(12, await ray.Task(Fns.NestedAsync).Remote(10));
     }
 }

@@ -117,7 +117,8 @@ public class ClusterHandlerTests
             (RayletMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(LeasePurpose.Task, Cpu(1)), FrameFlags.NoReply, true), // needs a reply
             (RayletMessageKind.ReturnLease, [1, 0, 0, 0, 0, 0, 0, 0, 2], FrameFlags.None, true),                       // unknown flag
             (RayletMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(Job()), FrameFlags.NoReply, false),         // needs a reply
-            (RayletMessageKind.RegisterJob, [.. ClusterCodec.EncodeRegisterJob(Job()), 0], FrameFlags.None, false),   // trailing byte
+            (RayletMessageKind.RegisterJob, [.. ClusterCodec.EncodeRegisterJob(Job()), 2], FrameFlags.None, false),   // unknown flags
+            (RayletMessageKind.RegisterJob, [.. ClusterCodec.EncodeRegisterJob(Job()), 0, 0], FrameFlags.None, false), // trailing byte after the flags
             (RayletMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(new(1, 1, 1, "s")), FrameFlags.None, true), // a driver is no worker
         };
         foreach (var (kind, payload, flags, asDriver) in cases)

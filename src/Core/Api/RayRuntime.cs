@@ -43,11 +43,14 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// <param name="options">Logging and object options; resources come from the cluster.</param>
     /// <param name="token">The cluster token; null: RAY_CLUSTER_TOKEN, else the session's address file.</param>
     /// <exception cref="RayClusterException">No raylet there, or it refused the token.</exception>
-    public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null, string? token = null)
+    public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null, string? token = null) =>
+        Connect(address, options, token, nested: false);
+
+    internal static RayRuntime Connect(string? address, RuntimeOptions? options, string? token, bool nested)
     {
         options ??= new RuntimeOptions();
-        var job = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
-        var session = Cluster.Driver.ClusterSession.Connect(address, token, job, TimeSpan.FromSeconds(30));
+        var job = nested ? $"nested-{Environment.ProcessId}" : System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
+        var session = Cluster.Driver.ClusterSession.Connect(address, token, job, TimeSpan.FromSeconds(30), nested);
         try
         {
             var rt = new RayRuntime(new RuntimeCore(options, session));
@@ -70,7 +73,7 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
             ? Start(options)
             : Connect(null, options);
 
-    /// <summary>True when this runtime is a driver connected to a cluster (<see cref="Connect"/>).</summary>
+    /// <summary>True when this runtime is a driver connected to a cluster (<see cref="Connect(string?, RuntimeOptions?, string?)"/>).</summary>
     public bool IsConnected => Core.Cluster is not null;
 
     /// <summary>
@@ -79,12 +82,14 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     public static RayRuntime Current =>
         RayContext.CurrentRuntime ?? (s_last is { IsShutdown: false } last ? last
-            : throw new InvalidOperationException(InWorkerProcess
-                ? "Tasks running in a worker process cannot submit tasks or get objects yet (nested tasks work in an embedded runtime); return values to the driver instead."
-                : "No Ray runtime is running; call RayRuntime.Start() first."));
+            : NestedFactory is { } nested ? nested()
+            : throw new InvalidOperationException("No Ray runtime is running; call RayRuntime.Start() first."));
 
-    /// <summary>Set in worker processes started by a raylet.</summary>
-    internal static bool InWorkerProcess { get; set; }
+    /// <summary>
+    /// In a worker process: makes (once) the runtime that tasks use for nested submission, a
+    /// driver connected to the same raylet.
+    /// </summary>
+    internal static Func<RayRuntime>? NestedFactory { get; set; }
 
     /// <summary>True after <see cref="Shutdown"/>.</summary>
     public bool IsShutdown => Core.IsStopped;

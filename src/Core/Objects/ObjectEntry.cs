@@ -194,7 +194,7 @@ internal abstract class ObjectEntry
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool BlockUntilCompleted(long start, long timeoutTicks)
     {
-        var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+        var blocked = Workers.WorkerContext.EnterBlockedAny();
         try
         {
             lock (this)

@@ -51,7 +51,7 @@ internal static class Waiter
         {
             if (!listener.Done.IsSet)
             {
-                using var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+                using var blocked = Workers.WorkerContext.EnterBlockedAny();
                 listener.Done.Wait(timeout);
             }
         }

@@ -7,7 +7,7 @@ internal static class TaskBlocking
     {
         if (!task.IsCompleted)
         {
-            using var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+            using var blocked = Workers.WorkerContext.EnterBlockedAny();
             ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
         }
         return task.GetAwaiter().GetResult();
@@ -17,7 +17,7 @@ internal static class TaskBlocking
     {
         if (!task.IsCompleted)
         {
-            using var blocked = Workers.WorkerContext.Current?.EnterBlocked();
+            using var blocked = Workers.WorkerContext.EnterBlockedAny();
             ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
         }
         task.GetAwaiter().GetResult();

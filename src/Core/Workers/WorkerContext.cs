@@ -19,6 +19,15 @@ internal sealed class WorkerContext
 
     internal static WorkerContext? Current => t_current;
 
+    /// <summary>
+    /// In a worker process: called when a thread running a task blocks in Get (nested tasks), so
+    /// the raylet lends the task's resources out meanwhile. Dispose the scope when it resumes.
+    /// </summary>
+    internal static Func<IDisposable?>? ProcessBlockedHook { get; set; }
+
+    /// <summary>The blocked scope for this thread: its worker context's, else the process's hook.</summary>
+    internal static IDisposable? EnterBlockedAny() => t_current is { } c ? c.EnterBlocked() : ProcessBlockedHook?.Invoke();
+
     internal Runtime.RuntimeCore Core { get; }
     internal IWorkerPool? Pool { get; }
 

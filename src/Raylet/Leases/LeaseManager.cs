@@ -86,7 +86,9 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             job = new JobRecord(++_nextJobId, registration.DriverPid, registration.JobName, registration.CodePaths, driver);
             _jobs.Add(job.Id, job);
-            for (var i = 0; i < PrestartWorkers && CanStartLocked(job, d, evict: false); i++) StartWorkerLocked(job, d);
+            // A nested driver (inside a worker process) gets workers on demand only.
+            var prestart = registration.Nested ? 0 : PrestartWorkers;
+            for (var i = 0; i < prestart && CanStartLocked(job, d, evict: false); i++) StartWorkerLocked(job, d);
         }
         Log.JobRegistered(_logger, job.Id, job.Name, job.DriverPid, job.CodePaths.Count, d.LaunchCount);
         Run(d);
@@ -243,10 +245,34 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             Log.LeaseGranted(_logger, leaseId, job.Id, worker.Id, request.Demand.ToString(), request.Purpose.ToString());
     }
 
+    /// <summary>
+    /// The task on <paramref name="worker"/> blocked in Get (nested tasks) or runs again: while
+    /// blocked, its lease's resources are free for others (children first of all); on resume
+    /// they are taken back even if that oversubscribes for a moment, as Ray does.
+    /// </summary>
+    internal void WorkerBlocked(WorkerRecord worker, bool blocked)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        var d = new Deferred();
+        lock (_lock)
+        {
+            if (worker.State != WorkerState.Leased || worker.LeaseDemand is not { } demand || worker.Blocked == blocked) return;
+            worker.Blocked = blocked;
+            if (blocked)
+            {
+                _resources.Release(demand);
+                ScheduleAllLocked(d);
+            }
+            else _resources.ForceAcquire(demand);
+        }
+        Run(d);
+    }
+
     private void ReleaseLeaseLocked(WorkerRecord worker)
     {
         _leases.Remove(worker.LeaseId);
-        if (worker.LeaseDemand is { } demand) _resources.Release(demand);
+        if (worker.LeaseDemand is { } demand && !worker.Blocked) _resources.Release(demand);
+        worker.Blocked = false;
         if (worker.LeasePurpose == LeasePurpose.Actor) _actorWorkers--;
         worker.LeaseId = 0;
         worker.LeaseDemand = null;

@@ -36,4 +36,7 @@ public enum RayletMessageKind : ushort
 
     /// <summary>A worker process the raylet started announces itself; its connection stays open for its life.</summary>
     RegisterWorker = (ushort)ClusterMessageKind.RegisterWorker,
+
+    /// <summary>One-way from a worker: the task it runs blocked in Get (1) or runs again (0); its lease's resources are lent out meanwhile.</summary>
+    WorkerBlocked = (ushort)ClusterMessageKind.WorkerBlocked,
 }

@@ -62,6 +62,13 @@ public sealed partial class NodeResources
         return true;
     }
 
+    /// <summary>Takes <paramref name="demand"/> even if that oversubscribes for a moment (a blocked task resuming, as Ray does).</summary>
+    internal void ForceAcquire(ResourceDemand demand)
+    {
+        Check(demand);
+        lock (_lock) foreach (var (i, n) in demand.Items) _used[i] += n;
+    }
+
     /// <summary>Gives back what <see cref="TryAcquire(ResourceDemand)"/> took.</summary>
     /// <exception cref="InvalidOperationException">More is released than is held: an accounting bug.</exception>
     internal void Release(ResourceDemand demand)

@@ -129,6 +129,15 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             case RayletMessageKind.RegisterWorker:
                 HandleRegisterWorker(frame, oneWay);
                 break;
+            case RayletMessageKind.WorkerBlocked:
+            {
+                var blocked = ClusterCodec.DecodeWorkerBlocked(frame.Payload);
+                if (Volatile.Read(ref _worker) is not { } worker)
+                    throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} sent WorkerBlocked but is not a registered worker");
+                Guard(h, () => host.Leases.WorkerBlocked(worker, blocked));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
             default:
                 throw new ProtocolException($"{Peer} sent unknown message kind {h.Kind}");
         }

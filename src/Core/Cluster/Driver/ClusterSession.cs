@@ -37,7 +37,7 @@ internal sealed class ClusterSession : IDisposable
     /// RAY_ADDRESS / the latest session) and the token (RAY_CLUSTER_TOKEN, else the address file), then
     /// connects and registers the job.
     /// </summary>
-    internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout)
+    internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout, bool nested = false)
     {
         address ??= Environment.GetEnvironmentVariable(AddressVariable);
         token ??= Environment.GetEnvironmentVariable(WorkerLaunchOptions.TokenVariable);
@@ -63,7 +63,7 @@ internal sealed class ClusterSession : IDisposable
         try
         {
             var reply = link.RequestAsync((ushort)ClusterMessageKind.RegisterJob,
-                ClusterCodec.EncodeRegisterJob(new JobRegistration(Environment.ProcessId, jobName, CodePaths())), timeout).GetAwaiter().GetResult();
+                ClusterCodec.EncodeRegisterJob(new JobRegistration(Environment.ProcessId, jobName, CodePaths(), nested)), timeout).GetAwaiter().GetResult();
             var job = ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(reply));
             return new ClusterSession(link, token!, job);
         }

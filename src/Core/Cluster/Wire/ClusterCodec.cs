@@ -7,7 +7,7 @@ namespace Ray.Cluster.Wire;
 internal readonly record struct ResourceAmount(string Name, long Units);
 
 /// <summary>A driver's job registration.</summary>
-internal sealed record JobRegistration(int DriverPid, string JobName, IReadOnlyList<string> CodePaths);
+internal sealed record JobRegistration(int DriverPid, string JobName, IReadOnlyList<string> CodePaths, bool Nested = false);
 
 /// <summary>The raylet's answer to a job registration.</summary>
 internal sealed record JobAccepted(uint JobId, string NodeId, string PlasmaSocket, string SessionDir, IReadOnlyList<ResourceAmount> Resources);
@@ -40,6 +40,7 @@ internal static class ClusterCodec
         w.Utf8(j.JobName);
         w.U16(checked((ushort)j.CodePaths.Count));
         foreach (var p in j.CodePaths) w.Utf8(p);
+        if (j.Nested) w.U8(1);
     });
 
     internal static JobRegistration DecodeRegisterJob(ReadOnlySequence<byte> payload)
@@ -50,8 +51,15 @@ internal static class ClusterCodec
         var n = ListLength(ref r, "code paths");
         var paths = new List<string>(n);
         for (var i = 0; i < n; i++) paths.Add(r.Utf8());
+        var nested = false;
+        if (r.Remaining > 0)
+        {
+            var flags = r.U8();
+            if (flags > 1) throw new ProtocolException($"RegisterJob with unknown flags 0x{flags:x}");
+            nested = flags == 1;
+        }
         r.End();
-        return new JobRegistration(pid, name, paths);
+        return new JobRegistration(pid, name, paths, nested);
     }
 
     internal static byte[] EncodeJobAccepted(JobAccepted a) => WireWriter.Build(a, static (w, a) =>
@@ -134,6 +142,17 @@ internal static class ClusterCodec
         var x = new WorkerRegistration(r.U32(), r.U32(), (int)r.U32(), r.Utf8());
         r.End();
         return x;
+    }
+
+    internal static byte[] EncodeWorkerBlocked(bool blocked) => [blocked ? (byte)1 : (byte)0];
+
+    internal static bool DecodeWorkerBlocked(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.WorkerBlocked);
+        var v = r.U8();
+        if (v > 1) throw new ProtocolException($"WorkerBlocked with value {v}");
+        r.End();
+        return v == 1;
     }
 
     /// <summary>An error reply's payload: <c>u16 code | string message</c>.</summary>

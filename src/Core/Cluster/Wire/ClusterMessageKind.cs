@@ -12,7 +12,8 @@ internal enum ClusterMessageKind : ushort
     // ---- to the raylet (TCP), after Hello ----
 
     /// <summary>
-    /// A driver registers its job: <c>i32 driver pid | string job name | u16 n | string code path*</c>
+    /// A driver registers its job: <c>i32 driver pid | string job name | u16 n | string code path* [| u8 flags]</c>
+    /// (flags, optional: 1 = a nested driver inside a worker process: no workers are prestarted)
     /// -> <c>u32 job id | string node id | string plasma socket | string session dir | u16 n |
     /// (string resource | i64 total units)*</c>. One job per connection; the connection closing
     /// ends the job (its workers are killed, its leases freed).
@@ -37,6 +38,14 @@ internal enum ClusterMessageKind : ushort
     /// -> empty. The connection stays open for the worker's life; its close means the worker died.
     /// </summary>
     RegisterWorker = 13,
+
+    /// <summary>
+    /// One-way, from a worker on its registration connection: <c>u8 blocked</c>. 1: the task it
+    /// runs is blocked in Get (on a nested task), so its lease's resources are lent to others
+    /// until 0 says it runs again (then taken back, even if that oversubscribes for a moment,
+    /// as Ray does). Without it, nested tasks could wait forever for the resources their parents hold.
+    /// </summary>
+    WorkerBlocked = 14,
 
     // ---- driver -> worker (the worker's Unix socket) ----
 

@@ -96,6 +96,11 @@ internal sealed class WorkerFunction
         }
         if (!IsAsync) return Method.ReturnType == typeof(void) ? Unit.Value : result;
         var task = (Task)result!;
+        if (!task.IsCompleted)
+        {
+            using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. awaiting a nested task
+            task.GetAwaiter().GetResult();
+        }
         task.GetAwaiter().GetResult();
         return _taskResult is null ? Unit.Value : _taskResult.GetValue(task);
     }

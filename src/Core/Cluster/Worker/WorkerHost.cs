@@ -64,7 +64,6 @@ internal static class WorkerHost
 
     internal static int Run(WorkerLaunchOptions options)
     {
-        RayRuntime.InWorkerProcess = true;
         var state = new WorkerHostState();
         using var runtime = new WorkerRuntime(options);
         var socketPath = SocketPath(options);
@@ -107,12 +106,36 @@ internal static class WorkerHost
             Console.Error.WriteLine($"ray worker {options.WorkerId} (job {options.JobId}): cannot register with the raylet at {options.RayletAddress}: {e.Message}");
             return 2;
         }
+        // Nested tasks: a task here reaches the cluster through a driver of its own (made on first
+        // use), and while it blocks in Get the raylet lends its resources out, so children can run.
+        var nested = new Lazy<RayRuntime>(() => RayRuntime.Connect(options.RayletAddress, new RuntimeOptions(), options.Token, nested: true));
+        RayRuntime.NestedFactory = () => nested.Value;
+        Workers.WorkerContext.ProcessBlockedHook = () => WorkerSession.InTask ? new BlockedNotice(link) : null;
         Console.Out.WriteLine($"ray worker {options.WorkerId} (job {options.JobId}, pid {Environment.ProcessId}) serving on {socketPath}");
         state.WaitForExit();
         Console.Out.WriteLine($"ray worker {options.WorkerId} exiting: {state.ExitReason}");
         link.Dispose();
         try { File.Delete(socketPath); } catch (IOException) { }
         return 0;
+    }
+
+    /// <summary>Tells the raylet this worker's task is blocked (its resources may be lent), and when it runs again.</summary>
+    private sealed class BlockedNotice : IDisposable
+    {
+        private readonly ControlLink _link;
+
+        internal BlockedNotice(ControlLink link)
+        {
+            _link = link;
+            Send(true);
+        }
+
+        public void Dispose() => Send(false);
+
+        private void Send(bool blocked)
+        {
+            if (!_link.IsClosed) _link.Send((ushort)ClusterMessageKind.WorkerBlocked, ClusterCodec.EncodeWorkerBlocked(blocked));
+        }
     }
 
     /// <summary>How long a receive thread spins before blocking (RAY_SPIN_US, default 50 us; also used by drivers).</summary>

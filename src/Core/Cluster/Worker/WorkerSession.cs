@@ -139,12 +139,14 @@ internal sealed class WorkerSession : FrameSocket
             Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
             return;
         }
+        t_inTask = true;
         try { result = fn.Invoke(args); }
         catch (Exception e)
         {
             Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
             return;
         }
+        finally { t_inTask = false; }
         try
         {
             Reply(h, (fn, result, resultId, _runtime), static (w, s) => { w.U8(TaskWire.Ok); s.fn.Encoder(w, s.result, s.resultId, s._runtime); });
@@ -193,6 +195,11 @@ internal sealed class WorkerSession : FrameSocket
 
     private void Reply<TState>(in FrameHeader h, TState state, Action<WireWriter, TState> write) =>
         Append(h.Kind, FrameFlags.Reply, h.RequestId, state, write);
+
+    [ThreadStatic] private static bool t_inTask;
+
+    /// <summary>True on a thread running user code of a task or actor call.</summary>
+    internal static bool InTask => t_inTask;
 
     private readonly record struct FunctionSlot(WorkerFunction? Function, string? Error);
 }
