@@ -40,6 +40,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
 
     private readonly object _lock = new();
     private readonly NodeResources _resources;
+    private readonly GpuInstances _gpus;
     private readonly IWorkerLauncher _launcher;
     private readonly LeaseManagerOptions _options;
     private readonly ILogger _logger;
@@ -56,6 +57,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     internal LeaseManager(NodeResources resources, IWorkerLauncher launcher, LeaseManagerOptions options, ILogger? logger = null)
     {
         _resources = resources ?? throw new ArgumentNullException(nameof(resources));
+        _gpus = new GpuInstances((int)(resources.TotalUnits(NodeResources.Gpu) / 10_000));
         _launcher = launcher ?? throw new ArgumentNullException(nameof(launcher));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _logger = logger ?? NullLogger.Instance;
@@ -239,7 +241,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         worker.LeasePurpose = request.Purpose;
         if (request.Purpose == LeasePurpose.Actor) _actorWorkers++;
         _leases.Add(leaseId, worker);
-        var payload = ClusterCodec.EncodeLeaseGrant(new LeaseGrant(leaseId, worker.Id, worker.Pid, worker.SocketPath));
+        worker.GpuIds = _gpus.Assign(request.Demand.UnitsOf(NodeResources.Gpu));
+        var payload = ClusterCodec.EncodeLeaseGrant(new LeaseGrant(leaseId, worker.Id, worker.Pid, worker.SocketPath) { GpuIds = worker.GpuIds });
         job.Driver.Send((ushort)RayletMessageKind.RequestLease, FrameFlags.Reply, request.RequestId, payload);
         if (_logger.IsEnabled(LogLevel.Debug))
             Log.LeaseGranted(_logger, leaseId, job.Id, worker.Id, request.Demand.ToString(), request.Purpose.ToString());
@@ -273,6 +276,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         _leases.Remove(worker.LeaseId);
         if (worker.LeaseDemand is { } demand && !worker.Blocked) _resources.Release(demand);
         worker.Blocked = false;
+        _gpus.Release(worker.GpuIds);
+        worker.GpuIds = [];
         if (worker.LeasePurpose == LeasePurpose.Actor) _actorWorkers--;
         worker.LeaseId = 0;
         worker.LeaseDemand = null;

@@ -90,6 +90,9 @@ public sealed partial class NodeResources
         return result;
     }
 
+    /// <summary>The name of the resource at a table index.</summary>
+    internal string NameAt(int index) => _names[index];
+
     /// <summary>The node's total of <paramref name="name"/> in wire units (0 when it has none).</summary>
     internal long TotalUnits(string name) => _index.TryGetValue(name, out var i) ? _total[i] : 0;
 
@@ -105,6 +108,14 @@ internal sealed class ResourceDemand((int Index, long Units)[] items, NodeResour
 {
     /// <summary>The resources asked for, by table index.</summary>
     internal (int Index, long Units)[] Items { get; } = items;
+
+    /// <summary>How much of the named resource this demand asks for, in units.</summary>
+    internal long UnitsOf(string name)
+    {
+        long sum = 0;
+        foreach (var (i, n) in Items) if (Table.NameAt(i) == name) sum += n;
+        return sum;
+    }
 
     /// <summary>The table the indexes refer to.</summary>
     internal NodeResources Table { get; } = table;

@@ -33,6 +33,9 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>What the lease holds (Leased only).</summary>
     internal ResourceDemand? LeaseDemand { get; set; }
 
+    /// <summary>The node's GPUs the current lease uses.</summary>
+    internal int[] GpuIds { get; set; } = [];
+
     /// <summary>The leased task blocked in Get: its lease's resources are lent out (not held).</summary>
     internal bool Blocked { get; set; }
 

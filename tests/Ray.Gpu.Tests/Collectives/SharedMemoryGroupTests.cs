@@ -92,10 +92,10 @@ public sealed class SharedMemoryGroupTests : IDisposable
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task idle = Task.Run(async () =>
         {
-            using var group = CollectiveGroup.JoinSharedMemory(name, 2, 1, Options(0.5));
+            using var group = CollectiveGroup.JoinSharedMemory(name, 2, 1, Options(3));
             await done.Task; // joined, alive, but never calls the operation
         });
-        using var mine = CollectiveGroup.JoinSharedMemory(name, 2, 0, Options(0.5));
+        using var mine = CollectiveGroup.JoinSharedMemory(name, 2, 0, Options(3));
         var error = await Assert.ThrowsAsync<CollectiveException>(async () => await mine.GetCommunicator(0).AllReduceAsync(new float[10].AsMemory(), ReduceOp.Sum));
         done.SetResult();
         await idle;

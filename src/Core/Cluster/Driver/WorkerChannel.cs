@@ -36,7 +36,10 @@ internal sealed class WorkerChannel : FrameSocket
     private int _unflushed;         // appended, not yet sent (changed under the send lock; read outside)
     private int _repliesInBatch;    // receive thread only
     private int _count;             // tasks in flight, for picking the least loaded channel
-    private double _serviceTicks;   // a moving average of one task's share of its round trip
+    // A moving average of one task's share of its round trip. It starts "long": a new lease
+    // takes one task at a time until tasks prove short, so tasks that each need a whole
+    // resource (a GPU, a long CPU job) spread over leases instead of queueing behind each other.
+    private double _serviceTicks = ShortTaskTicks * 4;
 
     private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string, TaskSpec[]> onClosed)
         : base(socket, WorkerSessionLimits.MaxPayload, spin, $"ray-driver-w{lease.WorkerId}")
@@ -71,8 +74,8 @@ internal sealed class WorkerChannel : FrameSocket
             throw new RayClusterException($"cannot reach worker {lease.WorkerId} (pid {lease.Pid}) at {lease.WorkerSocket}: {e.Message}", e);
         }
         var channel = new WorkerChannel(socket, lease, spin, onClosed);
-        channel.Append((ushort)ClusterMessageKind.WorkerHello, FrameFlags.None, 0, (token, jobId),
-            static (w, s) => { w.U32(ClusterCodec.Version); w.Utf8(s.token); w.U32(s.jobId); });
+        channel.Append((ushort)ClusterMessageKind.WorkerHello, FrameFlags.None, 0, (token, jobId, lease.GpuIds),
+            static (w, s) => { w.U32(ClusterCodec.Version); w.Utf8(s.token); w.U32(s.jobId); ClusterCodec.WriteIds(w, s.GpuIds); });
         channel.Flush();
         try { await channel._hello.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); }
         catch

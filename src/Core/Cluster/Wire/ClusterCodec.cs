@@ -16,7 +16,11 @@ internal sealed record JobAccepted(uint JobId, string NodeId, string PlasmaSocke
 internal enum LeasePurpose : byte { Task = 0, Actor = 1 }
 
 /// <summary>A granted lease: which worker, and where the driver reaches it.</summary>
-internal sealed record LeaseGrant(ulong LeaseId, uint WorkerId, int Pid, string WorkerSocket);
+internal sealed record LeaseGrant(ulong LeaseId, uint WorkerId, int Pid, string WorkerSocket)
+{
+    /// <summary>The node's GPUs this lease uses (empty without GPUs).</summary>
+    internal IReadOnlyList<int> GpuIds { get; init; } = [];
+}
 
 /// <summary>A worker process announcing itself to its raylet.</summary>
 internal sealed record WorkerRegistration(uint JobId, uint WorkerId, int Pid, string SocketPath);
@@ -102,12 +106,34 @@ internal static class ClusterCodec
         w.U32(g.WorkerId);
         w.I32(g.Pid);
         w.Utf8(g.WorkerSocket);
+        WriteIds(w, g.GpuIds);
     });
+
+    /// <summary><c>u16 n | u32 id*</c>: GPU ids (a lease's, or in WorkerHello).</summary>
+    internal static void WriteIds(WireWriter w, IReadOnlyList<int> ids)
+    {
+        w.U16(checked((ushort)ids.Count));
+        foreach (var id in ids) w.I32(id);
+    }
+
+    internal static int[] ReadIds(ref PayloadReader r)
+    {
+        var n = ListLength(ref r, "GPU ids");
+        var ids = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            var v = r.U32();
+            if (v > 1 << 16) throw new ProtocolException($"GPU id {v} is out of range");
+            ids[i] = (int)v;
+        }
+        return ids;
+    }
 
     internal static LeaseGrant DecodeLeaseGrant(ReadOnlySequence<byte> payload)
     {
         var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RequestLease);
         var g = new LeaseGrant(r.U64(), r.U32(), (int)r.U32(), r.Utf8());
+        if (r.Remaining > 0) g = g with { GpuIds = ReadIds(ref r) };
         r.End();
         return g;
     }

@@ -22,7 +22,8 @@ internal enum ClusterMessageKind : ushort
 
     /// <summary>
     /// Asks for a worker lease: <c>u8 purpose (0 task, 1 actor) | u16 n | (string resource | i64 units)*</c>
-    /// -> (when granted, possibly much later) <c>u64 lease id | u32 worker id | i32 pid | string worker socket</c>.
+    /// -> (when granted, possibly much later) <c>u64 lease id | u32 worker id | i32 pid | string worker socket |
+    /// u16 n | u32 GPU id*</c> (the node's GPUs the lease uses).
     /// Error Infeasible when the node can never fit the request, NoJob before RegisterJob.
     /// </summary>
     RequestLease = 11,
@@ -49,7 +50,7 @@ internal enum ClusterMessageKind : ushort
 
     // ---- driver -> worker (the worker's Unix socket) ----
 
-    /// <summary><c>u32 version | string token | u32 job id</c> -> <c>u32 worker id | i32 pid</c>.</summary>
+    /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>
     WorkerHello = 100,
 
     /// <summary>

@@ -73,6 +73,15 @@ internal sealed class WorkerSession : FrameSocket
         var version = (uint)ValueWire.ReadI32(p, ref off);
         var token = ValueWire.ReadUtf8(p, ref off);
         var job = (uint)ValueWire.ReadI32(p, ref off);
+        var gpus = Array.Empty<int>();
+        if (off < p.Length)
+        {
+            int n = ValueWire.ReadU16(p, ref off);
+            if (n > 1024) throw new ProtocolException($"WorkerHello lists {n} GPU ids");
+            gpus = new int[n];
+            for (var i = 0; i < n; i++) gpus[i] = ValueWire.ReadI32(p, ref off);
+        }
+        if (off != p.Length) throw new ProtocolException("WorkerHello has trailing bytes");
         string? refusal = null;
         if (version != ClusterCodec.Version) refusal = $"protocol version {version}; this worker speaks {ClusterCodec.Version}";
         else if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
@@ -87,6 +96,10 @@ internal sealed class WorkerSession : FrameSocket
             throw new ProtocolException("refused: " + refusal);
         }
         _hello = true;
+        // The lease's GPUs: what RayContext.GpuIds shows, and what CUDA sees (as Ray sets
+        // CUDA_VISIBLE_DEVICES for a task); this worker serves one lease at a time.
+        GpuIds = gpus;
+        Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", gpus.Length == 0 ? null : string.Join(',', gpus));
         SetMaxPayload(Driver.WorkerSessionLimits.MaxPayload);
         Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => { w.U32(id); w.I32(Environment.ProcessId); });
     }
@@ -197,6 +210,9 @@ internal sealed class WorkerSession : FrameSocket
         Append(h.Kind, FrameFlags.Reply, h.RequestId, state, write);
 
     [ThreadStatic] private static bool t_inTask;
+
+    /// <summary>The GPUs of the lease this worker serves now (from the driver's WorkerHello).</summary>
+    internal static IReadOnlyList<int> GpuIds { get; private set; } = [];
 
     /// <summary>True on a thread running user code of a task or actor call.</summary>
     internal static bool InTask => t_inTask;
