@@ -5,7 +5,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: all build run test test-dotnet test-native perf perf-embedded perf-cluster bench bench-gpu bench-native generate native clean
+.PHONY: all build run test test-dotnet test-native perf perf-embedded perf-cluster bench bench-gpu bench-gpu-mpi bench-native generate native clean
 
 all: build
 
@@ -79,6 +79,12 @@ bench:
 # rank processes (shared memory), and the MPI peer in the same run when mpirun is installed.
 bench-gpu:
 	$(DOTNET) run --project bench/Ray.Gpu.Bench -c Release
+
+# The same with the MPI peer: installs Debian's openmpi first when it is missing (asked for
+# explicitly; never part of `make test`).
+bench-gpu-mpi:
+	command -v mpirun >/dev/null || (apt-get update -q && apt-get install -y -q openmpi-bin libopenmpi-dev)
+	$(MAKE) bench-gpu
 
 # Regenerates the per-arity API files (Func/Action shapes of 0..6 arguments).
 generate:
