@@ -65,6 +65,7 @@ public sealed class ClusterTaskTests
         Assert.Equal((long)(1 << 18) * ((1 << 18) - 1) / 2, await ray.Task(Fns.Sum).Remote(put));
         using var view = ray.Task(Fns.Scale).Remote(big, 1.0).GetView<double>();
         Assert.Equal(big.Length, view.Length);
+        Assert.True(ray.Stats.SharedMemoryObjects >= 2, ray.Stats.ToString()); // the node store's counters
     }
 
     [Fact]

@@ -115,7 +115,19 @@ internal sealed class LargeObjectStore : IDisposable
         catch (Exception e) when (e is PlasmaException or ObjectDisposedException or IOException or InvalidOperationException) { /* gone already */ }
     }
 
-    internal PlasmaStats? Stats => Volatile.Read(ref _client)?.Store.Stats;
+    /// <summary>The store's counters: the embedded store's, or the node store's (one request) for a connected driver.</summary>
+    internal PlasmaStats? Stats
+    {
+        get
+        {
+            if (Volatile.Read(ref _node) is { } node && !_disposed)
+            {
+                try { return node.StatsAsync().AsTask().GetAwaiter().GetResult(); }
+                catch (Exception e) when (e is PlasmaException or ObjectDisposedException or IOException or InvalidOperationException) { return null; }
+            }
+            return Volatile.Read(ref _client)?.Store.Stats;
+        }
+    }
 
     public void Dispose()
     {
