@@ -216,22 +216,8 @@ internal sealed class TestClientProcess : IDisposable
 
     public static string DllPath { get; } = FindDll();
 
-    private static string FindDll()
-    {
-        var candidates = new List<string>();
-        var fromBuild = typeof(TestClientProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "TestClientPath")?.Value;
-        if (fromBuild is not null) candidates.Add(fromBuild);
-        // bin/<Configuration>/<tfm>/ of this assembly -> ../../../../Ray.Plasma.TestClient/bin/<Configuration>/<tfm>/
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var tfm = baseDir.Name;
-        var configuration = baseDir.Parent?.Name ?? "Release";
-        var testsDir = baseDir.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
-        foreach (var c in new[] { configuration, "Release", "Debug" }.Distinct())
-            candidates.Add(Path.Combine(testsDir, "Ray.Plasma.TestClient", "bin", c, tfm, "Ray.Plasma.TestClient.dll"));
-        return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException("Ray.Plasma.TestClient.dll not found; looked in: " + string.Join(", ", candidates));
-    }
+    private static string FindDll() =>
+        BuiltDll.Find(typeof(TestClientProcess).Assembly, "TestClientPath", "tests/Ray.Plasma.TestClient", "Ray.Plasma.TestClient.dll");
 
     private static string DotnetHost()
     {

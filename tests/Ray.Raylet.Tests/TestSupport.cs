@@ -26,22 +26,7 @@ internal static class RayCliProcess
 {
     public static string DllPath { get; } = FindDll();
 
-    private static string FindDll()
-    {
-        var candidates = new List<string>();
-        var fromBuild = typeof(RayCliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "RayDllPath")?.Value;
-        if (fromBuild is not null) candidates.Add(fromBuild);
-        // tests/Ray.Raylet.Tests/bin/<Configuration>/<tfm>/ -> src/Raylet/bin/<Configuration>/<tfm>/
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var tfm = baseDir.Name;
-        var configuration = baseDir.Parent?.Name ?? "Release";
-        var repo = baseDir.Parent?.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
-        foreach (var c in new[] { configuration, "Release", "Debug" }.Distinct())
-            candidates.Add(Path.Combine(repo, "src", "Raylet", "bin", c, tfm, "ray.dll"));
-        return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException("ray.dll not found; looked in: " + string.Join(", ", candidates));
-    }
+    private static string FindDll() => BuiltDll.Find(typeof(RayCliProcess).Assembly, "RayDllPath", "src/Raylet", "ray.dll");
 
     private static string DotnetHost()
     {

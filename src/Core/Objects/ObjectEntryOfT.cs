@@ -150,9 +150,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         ThrowIfNotReady();
         if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }
         if (_inPlasma) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
-        var buffer = _buffer ?? throw ExceptionFactory.ObjectFreed(Id);
-        if (_length < 0) Cluster.Wire.ValueWire.WriteNull(w);
-        else Cluster.Wire.ValueWire.WriteInline(w, new ReadOnlySpan<byte>(buffer, 0, _length));
+        Cluster.Wire.ValueWire.WriteSerialized(w, _buffer ?? throw ExceptionFactory.ObjectFreed(Id), _length);
     }
 
     /// <summary>Completes with a value a worker process sent (inline bytes are copied; a shared-memory result is referenced).</summary>

@@ -52,11 +52,7 @@ internal struct ArgSlot<T>
     internal readonly void WriteTo(Cluster.Wire.WireWriter w, ObjectStore store)
     {
         if (Ref is { } r) r.WriteWire(w);
-        else if (_bytes is not null)
-        {
-            if (_length < 0) Cluster.Wire.ValueWire.WriteNull(w);
-            else Cluster.Wire.ValueWire.WriteInline(w, new ReadOnlySpan<byte>(_bytes, 0, _length));
-        }
+        else if (_bytes is not null) Cluster.Wire.ValueWire.WriteSerialized(w, _bytes, _length);
         else Cluster.Wire.ValueWire.WriteDirect(w, _value);
     }
 

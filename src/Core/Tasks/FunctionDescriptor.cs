@@ -25,8 +25,13 @@ internal sealed class FunctionDescriptor
     internal MethodInfo Method { get; }
 
     /// <summary>The file of the function's assembly, which worker processes load; empty under NativeAOT / single-file.</summary>
+    // Read once: Assembly.Location is a runtime call, and this is read on every push of a task.
+    internal string AssemblyPath => _assemblyPath ??= LocationOf(Method);
+
+    private string? _assemblyPath;
+
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Empty when there is no file; callers check.")]
-    internal string AssemblyPath => Method.Module.Assembly.Location;
+    private static string LocationOf(MethodInfo m) => m.Module.Assembly.Location;
 
     /// <summary>This function's number on driver-worker connections (assigned on first use).</summary>
     internal int WireIndex

@@ -149,14 +149,7 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>User code threw in the worker: retried if the options allow, else the result fails.</summary>
     internal void FailRemote(string type, string message, string? stack, bool userError)
     {
-        if (userError && Volatile.Read(ref _status) == Running && Attempt < Options.MaxRetries && Options.ShouldRetryRemote(type)
-            && Interlocked.CompareExchange(ref _status, Queued, Running) == Running)
-        {
-            Attempt++;
-            Core.Stats.OnRetried();
-            Core.Scheduler.Enqueue(this);
-            return;
-        }
+        if (userError && Options.ShouldRetryRemote(type) && TryRequeueForRetry()) return;
         Exception error = userError
             ? ExceptionFactory.RemoteTaskFailed(Name, Id, type, message, stack)
             : (Exception)ExceptionFactory.WorkerFailed(Name, Id, type + ": " + message);
@@ -183,14 +176,7 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>The worker process died while running this task: a system failure, retried up to MaxRetries.</summary>
     internal void OnWorkerDied(string why)
     {
-        if (Volatile.Read(ref _status) == Running && Attempt < Options.MaxRetries
-            && Interlocked.CompareExchange(ref _status, Queued, Running) == Running)
-        {
-            Attempt++;
-            Core.Stats.OnRetried();
-            Core.Scheduler.Enqueue(this);
-            return;
-        }
+        if (TryRequeueForRetry()) return;
         if (Interlocked.CompareExchange(ref _status, Done, Running) == Running)
             Finish(ExceptionFactory.WorkerDied(Name, Id, Attempt + 1, why), failed: true);
         else ReleaseArgsOnce();
@@ -243,8 +229,13 @@ internal abstract class TaskSpec : IObjectListener
     private bool TryRetry(Exception e)
     {
         if (e is ResultStoreException || Volatile.Read(ref _status) == Cancelled) return false;
-        if (Attempt >= Options.MaxRetries || !Options.ShouldRetry(e)) return false;
-        if (Interlocked.CompareExchange(ref _status, Queued, Running) != Running) return false;
+        return Options.ShouldRetry(e) && TryRequeueForRetry();
+    }
+
+    /// <summary>A running task with retries left goes back to its queue as a new attempt (every retry path).</summary>
+    private bool TryRequeueForRetry()
+    {
+        if (Attempt >= Options.MaxRetries || Interlocked.CompareExchange(ref _status, Queued, Running) != Running) return false;
         Attempt++;
         Core.Stats.OnRetried();
         Core.Scheduler.Enqueue(this);

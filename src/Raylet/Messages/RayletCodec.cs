@@ -1,3 +1,4 @@
+using Ray.Cluster.Wire;
 using System.Buffers;
 using System.Text;
 using Ray.Protocol;
@@ -19,11 +20,7 @@ public static class RayletCodec
     public static byte[] EncodeHello(uint version, string token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        var buffer = new byte[4 + StringSize(token)];
-        var b = new PayloadBuilder(buffer);
-        b.U32(version);
-        b.Utf8(token);
-        return b.Written.ToArray();
+        return ClusterCodec.EncodeHello(version, token); // one encoder for the raylet, its CLI, drivers and workers
     }
 
     /// <summary>Reads a Hello request.</summary>
@@ -58,10 +55,8 @@ public static class RayletCodec
     /// <exception cref="ProtocolException">Truncated or trailing bytes.</exception>
     public static HelloReply DecodeHelloReply(ReadOnlySequence<byte> payload)
     {
-        var r = new PayloadReader(payload, (ushort)RayletMessageKind.Hello);
-        var reply = new HelloReply(r.U32(), r.Utf8(), r.Utf8(), r.Utf8());
-        r.End();
-        return reply;
+        var (version, node, plasma, store) = ClusterCodec.DecodeHelloReply(payload);
+        return new HelloReply(version, node, plasma, store);
     }
 
     // ---- Status ----
@@ -169,25 +164,14 @@ public static class RayletCodec
     // ---- errors ----
 
     /// <summary>An error reply's payload: <c>u16 code | string message</c>.</summary>
-    public static byte[] EncodeError(RayletErrorCode code, string message)
-    {
-        message ??= "";
-        var buffer = new byte[2 + StringSize(message)];
-        var b = new PayloadBuilder(buffer);
-        b.U16((ushort)code);
-        b.Utf8(message);
-        return b.Written.ToArray();
-    }
+    public static byte[] EncodeError(RayletErrorCode code, string message) => ClusterCodec.EncodeError((ushort)code, message);
 
     /// <summary>Reads an error reply's payload.</summary>
     /// <exception cref="ProtocolException">Truncated or trailing bytes.</exception>
     public static (RayletErrorCode Code, string Message) DecodeError(ReadOnlySequence<byte> payload, ushort kind)
     {
-        var r = new PayloadReader(payload, kind);
-        var code = (RayletErrorCode)r.U16();
-        var message = r.Utf8();
-        r.End();
-        return (code, message);
+        var (code, message) = ClusterCodec.DecodeError(payload, kind);
+        return ((RayletErrorCode)code, message);
     }
 
     // ---- helpers ----

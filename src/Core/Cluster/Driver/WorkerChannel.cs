@@ -204,8 +204,7 @@ internal sealed class WorkerChannel : FrameSocket
             if (st == TaskWire.Ok) _actorCreated?.TrySetResult(null);
             else
             {
-                var type = ValueWire.ReadUtf8(cp, ref o);
-                var message = ValueWire.ReadUtf8(cp, ref o);
+                var (type, message, _) = TaskWire.ReadError(cp, ref o);
                 _actorCreated?.TrySetResult($"{type}: {message}");
             }
             return;
@@ -233,9 +232,7 @@ internal sealed class WorkerChannel : FrameSocket
         }
         else
         {
-            var type = ValueWire.ReadUtf8(p, ref off);
-            var message = ValueWire.ReadUtf8(p, ref off);
-            var stack = ValueWire.ReadUtf8(p, ref off);
+            var (type, message, stack) = TaskWire.ReadError(p, ref off);
             entry.Task.FailRemote(type, message, stack, userError: status == TaskWire.UserError);
         }
     }

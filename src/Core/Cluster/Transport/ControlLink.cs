@@ -53,13 +53,9 @@ internal sealed class ControlLink : FrameSocket
         }
         try
         {
-            var hello = WireWriter.Build(token, static (w, t) => { w.U32(ClusterCodec.Version); w.Utf8(t); });
-            var reply = await link.RequestAsync(1 /* Hello */, hello, timeout).ConfigureAwait(false);
-            var r = new PayloadReader(new ReadOnlySequence<byte>(reply), 1);
-            r.U32();
-            var node = r.Utf8();
-            var plasma = r.Utf8();
-            return (link, node, plasma);
+            var reply = await link.RequestAsync(1 /* Hello */, ClusterCodec.EncodeHello(ClusterCodec.Version, token), timeout).ConfigureAwait(false);
+            var hello = ClusterCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply));
+            return (link, hello.NodeId, hello.PlasmaSocket);
         }
         catch
         {

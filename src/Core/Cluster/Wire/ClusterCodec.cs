@@ -170,6 +170,22 @@ internal static class ClusterCodec
         return x;
     }
 
+    /// <summary>The Hello request (kind 1) every driver, worker and CLI sends first: <c>u32 version | string token</c>.</summary>
+    internal static byte[] EncodeHello(uint version, string token) => WireWriter.Build((version, token), static (w, s) =>
+    {
+        w.U32(s.version);
+        w.Utf8Truncated(s.token);
+    });
+
+    /// <summary>The raylet's Hello reply: <c>u32 version | string node id | string plasma socket | string object store path</c>.</summary>
+    internal static (uint Version, string NodeId, string PlasmaSocket, string ObjectStorePath) DecodeHelloReply(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, 1);
+        var reply = (r.U32(), r.Utf8(), r.Utf8(), r.Utf8());
+        r.End();
+        return reply;
+    }
+
     internal static byte[] EncodeWorkerBlocked(bool blocked) => [blocked ? (byte)1 : (byte)0];
 
     internal static bool DecodeWorkerBlocked(ReadOnlySequence<byte> payload)
@@ -181,11 +197,14 @@ internal static class ClusterCodec
         return v == 1;
     }
 
-    /// <summary>An error reply's payload: <c>u16 code | string message</c>.</summary>
-    internal static byte[] EncodeError(ClusterErrorCode code, string message) => WireWriter.Build((code, message), static (w, s) =>
+    /// <summary>An error reply's payload: <c>u16 code | string message</c> (the message cut to 4000 UTF-8 bytes).</summary>
+    internal static byte[] EncodeError(ClusterErrorCode code, string? message) => EncodeError((ushort)code, message);
+
+    /// <summary>The same with a raw code (the raylet's own error codes share the numbering).</summary>
+    internal static byte[] EncodeError(ushort code, string? message) => WireWriter.Build((code, message ?? ""), static (w, s) =>
     {
-        w.U16((ushort)s.code);
-        w.Utf8(s.message.Length > 1000 ? s.message[..1000] : s.message);
+        w.U16(s.code);
+        w.Utf8Truncated(s.Item2);
     });
 
     internal static (ClusterErrorCode Code, string Message) DecodeError(ReadOnlySequence<byte> payload, ushort kind)

@@ -28,6 +28,10 @@ internal static class TaskWire
         WriteError(w, status, e.GetType().FullName ?? e.GetType().Name, message, stack);
     }
 
+    /// <summary>Reads what <see cref="WriteError(WireWriter, byte, string, string, string?)"/> wrote after the status byte.</summary>
+    internal static (string Type, string Message, string Stack) ReadError(ReadOnlySpan<byte> p, ref int offset) =>
+        (ValueWire.ReadUtf8(p, ref offset), ValueWire.ReadUtf8(p, ref offset), ValueWire.ReadUtf8(p, ref offset));
+
     internal static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 
     /// <summary>Payload bytes of a frame as one span (copied into <paramref name="scratch"/> when the frame spans segments).</summary>

@@ -29,6 +29,13 @@ internal static class ValueWire
 
     internal static void WriteNull(WireWriter w) => w.U8(Null);
 
+    /// <summary>Writes bytes in the store's serialized form: a length of -1 marks a null array.</summary>
+    internal static void WriteSerialized(WireWriter w, byte[] buffer, int length)
+    {
+        if (length < 0) WriteNull(w);
+        else WriteInline(w, new ReadOnlySpan<byte>(buffer, 0, length));
+    }
+
     internal static void WritePlasma(WireWriter w, ObjectId id, long size)
     {
         w.U8(InPlasma);

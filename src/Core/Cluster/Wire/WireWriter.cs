@@ -53,6 +53,15 @@ internal readonly struct WireWriter(IBufferWriter<byte> output)
         Output.Advance(n);
     }
 
+    /// <summary>A u16-length-prefixed UTF-8 string cut to 4000 bytes (for messages, where a long text must not fail the reply).</summary>
+    internal void Utf8Truncated(string s)
+    {
+        var bytes = Encoding.UTF8.GetBytes(s);
+        var n = Math.Min(bytes.Length, MaxString);
+        U16((ushort)n);
+        Raw(bytes.AsSpan(0, n));
+    }
+
     /// <summary>A u32-length-prefixed byte string.</summary>
     internal void Bytes(ReadOnlySpan<byte> data)
     {

@@ -118,19 +118,19 @@ internal sealed class WorkerFunction
         }
         if (Codec<T>.Kind == CodecKind.RawArray)
         {
-            if (value is null) { ValueWire.WriteNull(w); return; }
-            var raw = Codec<T>.RawBytes(value);
-            if (raw.Length >= runtime.Threshold && runtime.TryPutPlasma(id, raw)) ValueWire.WritePlasma(w, id, raw.Length);
-            else ValueWire.WriteInline(w, raw);
+            if (value is null) ValueWire.WriteNull(w);
+            else WriteBytes(w, Codec<T>.RawBytes(value), id, runtime); // no copy of the array's bytes
             return;
         }
         var s = Codec<T>.Serialize(value, runtime.Store, "the result");
-        try
-        {
-            var bytes = new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length));
-            if (bytes.Length >= runtime.Threshold && runtime.TryPutPlasma(id, bytes)) ValueWire.WritePlasma(w, id, bytes.Length);
-            else ValueWire.WriteInline(w, bytes);
-        }
+        try { WriteBytes(w, new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length)), id, runtime); }
         finally { if (s.Pooled) runtime.Store.Buffers.Return(s.Buffer); }
+    }
+
+    // Large results go into the node's store under the owner's id; the rest inline.
+    private static void WriteBytes(WireWriter w, ReadOnlySpan<byte> bytes, ObjectId id, WorkerRuntime runtime)
+    {
+        if (bytes.Length >= runtime.Threshold && runtime.TryPutPlasma(id, bytes)) ValueWire.WritePlasma(w, id, bytes.Length);
+        else ValueWire.WriteInline(w, bytes);
     }
 }

@@ -3,15 +3,12 @@ using System.Runtime.InteropServices;
 namespace Ray.Gpu.Collectives.SharedMemory;
 
 /// <summary>
-/// The libc calls the shared-memory transport needs that .NET does not expose: mmap with
-/// MAP_POPULATE (no page faults on the hot path), rename for an atomic publish of the segment,
-/// the futex syscall (a cross-process wait on a word of the mapping), and kill(pid, 0).
+/// The libc calls the shared-memory transport needs beyond Plasma's (<see cref="Ray.Plasma.Native.Libc"/>:
+/// open, mmap with MAP_POPULATE, unlink...): rename for an atomic publish of the segment, the
+/// futex syscall (a cross-process wait on a word of the mapping), and kill(pid, 0).
 /// </summary>
 internal static unsafe partial class ShmNative
 {
-    internal const int O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80;
-    internal const int PROT_READ = 1, PROT_WRITE = 2;
-    internal const int MAP_SHARED = 1, MAP_POPULATE = 0x8000;
     internal const int ENOENT = 2, ESRCH = 3, EAGAIN = 11, ETIMEDOUT = 110;
     private const int FutexWait = 0, FutexWake = 1; // not FUTEX_PRIVATE: the word is shared across processes
 
@@ -25,26 +22,8 @@ internal static unsafe partial class ShmNative
     /// <summary>True where futex is available (Linux x64/arm64); elsewhere waits poll with short sleeps.</summary>
     internal static bool HasFutex { get; } = OperatingSystem.IsLinux() && FutexSyscall > 0;
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    internal static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    internal static partial int Ftruncate(int fd, long length);
-
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    internal static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    internal static partial int Munmap(nint addr, nuint length);
-
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Rename(string from, string to);
-
-    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int Unlink(string path);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
@@ -74,7 +53,6 @@ internal static unsafe partial class ShmNative
         }
     }
 
-    internal static string LastError() => Marshal.GetLastPInvokeErrorMessage();
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Timespec

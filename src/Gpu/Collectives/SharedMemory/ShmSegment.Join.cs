@@ -1,3 +1,4 @@
+using Ray.Plasma.Native;
 using System.Diagnostics;
 
 namespace Ray.Gpu.Collectives.SharedMemory;
@@ -26,7 +27,7 @@ internal sealed unsafe partial class ShmSegment
             segment.WaitAllJoined(groupName, rank, deadline);
             if (rank == 0)
             {
-                ShmNative.Unlink(path); // every rank has it mapped; nothing is left behind after a crash
+                Libc.Unlink(path); // every rank has it mapped; nothing is left behind after a crash
             }
 
             return segment;
@@ -42,18 +43,18 @@ internal sealed unsafe partial class ShmSegment
     {
         long total = TotalBytes(worldSize, ringBytes);
         string temporary = $"{path}.{Environment.ProcessId}.tmp";
-        ShmNative.Unlink(temporary);
-        int fd = ShmNative.Open(temporary, ShmNative.O_RDWR | ShmNative.O_CREAT | ShmNative.O_EXCL, 384 /* 0600 */);
+        Libc.Unlink(temporary);
+        int fd = Libc.Open(temporary, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL, 384 /* 0600 */);
         if (fd < 0)
         {
-            throw new IOException($"Cannot create collective segment '{temporary}': {ShmNative.LastError()}");
+            throw new IOException($"Cannot create collective segment '{temporary}': {Libc.LastError()}");
         }
 
         try
         {
-            if (ShmNative.Ftruncate(fd, total) != 0)
+            if (Libc.Ftruncate(fd, total) != 0)
             {
-                throw new IOException($"Cannot size collective segment '{temporary}' to {total} bytes: {ShmNative.LastError()}");
+                throw new IOException($"Cannot size collective segment '{temporary}' to {total} bytes: {Libc.LastError()}");
             }
 
             var segment = Map(fd, total, worldSize, ringBytes, path);
@@ -67,15 +68,15 @@ internal sealed unsafe partial class ShmSegment
             if (ShmNative.Rename(temporary, path) != 0)
             {
                 segment.Dispose();
-                throw new IOException($"Cannot publish collective segment '{path}': {ShmNative.LastError()}");
+                throw new IOException($"Cannot publish collective segment '{path}': {Libc.LastError()}");
             }
 
             return segment;
         }
         finally
         {
-            ShmNative.Close(fd);
-            ShmNative.Unlink(temporary);
+            Libc.Close(fd);
+            Libc.Unlink(temporary);
         }
     }
 
@@ -83,7 +84,7 @@ internal sealed unsafe partial class ShmSegment
     {
         while (true)
         {
-            int fd = ShmNative.Open(path, ShmNative.O_RDWR, 0);
+            int fd = Libc.Open(path, Libc.O_RDWR, 0);
             if (fd >= 0)
             {
                 try
@@ -104,7 +105,7 @@ internal sealed unsafe partial class ShmSegment
                 }
                 finally
                 {
-                    ShmNative.Close(fd);
+                    Libc.Close(fd);
                 }
             }
 
@@ -120,7 +121,7 @@ internal sealed unsafe partial class ShmSegment
     /// <summary>Maps and checks an opened segment; null when it is stale (its creator is dead) or not ready.</summary>
     private static ShmSegment? TryValidate(string groupName, int fd, long length, int worldSize, long ringBytes, string path)
     {
-        byte* header = (byte*)ShmNative.Mmap(0, SlotsOffset, ShmNative.PROT_READ, ShmNative.MAP_SHARED, fd, 0);
+        byte* header = (byte*)Libc.Mmap(0, SlotsOffset, Libc.PROT_READ, Libc.MAP_SHARED, fd, 0);
         if ((nint)header == -1)
         {
             return null;
@@ -130,7 +131,7 @@ internal sealed unsafe partial class ShmSegment
         int theirWorld = *(int*)(header + 8 + 4);
         long theirRing = *(long*)(header + 16);
         long total = *(long*)(header + 24);
-        ShmNative.Munmap((nint)header, SlotsOffset);
+        Libc.Munmap((nint)header, SlotsOffset);
         if (magic != Magic || total != length)
         {
             return null;
@@ -156,10 +157,10 @@ internal sealed unsafe partial class ShmSegment
 
     private static ShmSegment Map(int fd, long total, int worldSize, long ringBytes, string path)
     {
-        nint address = ShmNative.Mmap(0, (nuint)total, ShmNative.PROT_READ | ShmNative.PROT_WRITE, ShmNative.MAP_SHARED | ShmNative.MAP_POPULATE, fd, 0);
+        nint address = Libc.Mmap(0, (nuint)total, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, 0);
         if (address == -1)
         {
-            throw new IOException($"Cannot map collective segment '{path}' ({total} bytes): {ShmNative.LastError()}");
+            throw new IOException($"Cannot map collective segment '{path}' ({total} bytes): {Libc.LastError()}");
         }
 
         return new ShmSegment((byte*)address, total, worldSize, ringBytes, path);

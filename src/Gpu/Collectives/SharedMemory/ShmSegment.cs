@@ -1,3 +1,4 @@
+using Ray.Plasma.Native;
 using System.Text;
 
 namespace Ray.Gpu.Collectives.SharedMemory;
@@ -149,7 +150,7 @@ internal sealed unsafe partial class ShmSegment : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            ShmNative.Munmap((nint)_base, (nuint)_length);
+            Libc.Munmap((nint)_base, (nuint)_length);
         }
     }
 
