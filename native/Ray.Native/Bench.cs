@@ -63,8 +63,7 @@ internal static unsafe class Bench
         try
         {
             if (outNsPerOp is null || iterations <= 0) throw new NativeException(Status.InvalidArgument, "bad arguments");
-            var entry = Handles.Find(obj, HandleKind.Object);
-            var r = (ObjectRef<byte[]>)entry.Target;
+            using var r = Exports.NewRef(Exports.FindObject(obj, out _));
             long sink = 0;
             var start = Stopwatch.GetTimestamp();
             for (long i = 0; i < iterations; i++)

@@ -58,18 +58,22 @@ internal static unsafe partial class Exports
             *outResult = 0;
             var rt = GetRuntime(runtime);
             var function = FindFunction(rt, name);
-            var entry = Handles.Find(arg, HandleKind.Object);
-            if (entry.Owner != rt.Id) throw new NativeException(Status.InvalidArgument, "arg belongs to another runtime");
-            var argRef = (ObjectRef<byte[]>)entry.Target;
+            var entry = FindObject(arg, out var owner);
+            if (owner != rt.Id) throw new NativeException(Status.InvalidArgument, "arg belongs to another runtime");
             ObjectRef<byte[]> result;
-            if (rt.InCluster(argRef))
+            if (rt.InCluster(entry))
             {
                 // A put into the cluster (always ready): the local executor takes a copy of its bytes.
                 byte[] bytes;
-                using (var view = argRef.GetView()) bytes = view.Span.ToArray();
+                using (var view = entry.OpenView<byte>()) bytes = view.Span.ToArray();
                 result = rt.Executor.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, bytes);
             }
-            else result = rt.Executor.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, argRef);
+            else
+            {
+                // The submitted task takes a reference of its own; the temporary handle goes at once.
+                using var argRef = NewRef(entry);
+                result = rt.Executor.Task(NativeFunctions.InvokeDelegate).Options(function.Options).Remote(function.Name, argRef);
+            }
             *outResult = AddObject(result, rt);
             return 0;
         }

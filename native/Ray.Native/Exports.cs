@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Ray.Objects;
 
 namespace Ray.Native;
 
@@ -180,8 +181,7 @@ internal static unsafe partial class Exports
             *outObject = 0;
             var rt = GetRuntime(runtime);
             var span = Bytes(data, size, "data");
-            var objectRef = rt.Runtime.PutBytes(span);
-            *outObject = AddObject(objectRef, rt);
+            *outObject = AddObject(rt.Runtime.Core.PutBytesEntry(span, nativeMemory: true), rt);
             return 0;
         }
         catch (Exception e) { return LastError.Fail("ray_put", e); }
@@ -194,8 +194,8 @@ internal static unsafe partial class Exports
         {
             if (outView is null) throw Null("out_view");
             *outView = default;
-            var entry = Handles.Find(obj, HandleKind.Object);
-            outView->Handle = Views.Open((ObjectRef<byte[]>)entry.Target, entry.Owner, Timeout(timeoutMs), out var data, out var length, out var shared);
+            var entry = FindObject(obj, out var owner);
+            outView->Handle = Views.Open(entry, owner, Timeout(timeoutMs), out var data, out var length, out var shared);
             outView->Data = data;
             outView->Size = (ulong)length;
             outView->IsShared = shared ? 1 : 0;
@@ -211,14 +211,31 @@ internal static unsafe partial class Exports
         {
             if (outSize is not null) *outSize = 0;
             if (buffer is null && capacity != 0) throw Null("buffer", $" with capacity {capacity}");
-            var entry = Handles.Find(obj, HandleKind.Object);
-            using var view = ((ObjectRef<byte[]>)entry.Target).GetView(Timeout(timeoutMs));
-            var span = view.Span;
-            if (outSize is not null) *outSize = (nuint)span.Length;
-            if ((nuint)span.Length > capacity)
-                throw new NativeException(Status.BufferTooSmall,
-                    $"the object has {span.Length} bytes but the buffer holds {capacity}; *out_size tells the size needed");
-            span.CopyTo(new Span<byte>(buffer, span.Length));
+            var entry = FindObject(obj, out _);
+            entry.WaitCompletedOrThrow(Timeout(timeoutMs));
+            // Inline bytes are copied straight out (the handle's reference keeps managed ones, a
+            // reference of the copy's own native ones); the rest through a view, which holds
+            // the object while it is read.
+            if (entry.NativeBytes(out var nativeLength) != 0 && entry.TryAddRef())
+            {
+                try
+                {
+                    var native = entry.NativeBytes(out _);
+                    if (native != 0)
+                    {
+                        CopyOut(new ReadOnlySpan<byte>((void*)native, nativeLength), buffer, capacity, outSize);
+                        return 0;
+                    }
+                }
+                finally { entry.Release(); }
+            }
+            if (entry.TryGetInlineBytes(out var inline))
+            {
+                CopyOut(inline, buffer, capacity, outSize);
+                return 0;
+            }
+            using var view = entry.OpenView<byte>();
+            CopyOut(view.Span, buffer, capacity, outSize);
             return 0;
         }
         catch (Exception e) { return LastError.Fail("ray_get_copy", e); }
@@ -242,7 +259,7 @@ internal static unsafe partial class Exports
         try
         {
             var entry = Handles.Remove(obj, HandleKind.Object);
-            ((ObjectRef)entry.Target).Dispose();
+            ((ObjectEntry<byte[]>)entry.Target).Release();
             return 0;
         }
         catch (Exception e) { return LastError.Fail("ray_object_release", e); }
@@ -261,29 +278,42 @@ internal static unsafe partial class Exports
             if (numReturns > count)
                 throw new NativeException(Status.InvalidArgument, $"num_returns ({numReturns}) is larger than count ({count})");
             var refs = new ObjectRef[(int)count];
-            for (var i = 0; i < refs.Length; i++)
+            try
             {
-                if (!Handles.TryFind(objects[i], HandleKind.Object, out var entry))
-                {
-                    var e = Handles.Invalid(objects[i], HandleKind.Object);
-                    throw new NativeException(e.Status, $"objects[{i}]: {e.Message}");
-                }
-                if (entry.Owner != rt.Id)
-                    throw new NativeException(Status.InvalidArgument, $"objects[{i}] belongs to another runtime");
-                refs[i] = (ObjectRef)entry.Target;
+                ReadyOf(rt, objects, refs, numReturns, timeoutMs, outReady, outNumReady);
             }
-            var result = rt.Runtime.Wait(refs, (int)numReturns, Timeout(timeoutMs));
-            var ready = result.Ready;
-            for (int i = 0, j = 0; i < refs.Length && j < ready.Count; i++)
+            finally
             {
-                if (!ReferenceEquals(refs[i], ready[j])) continue;
-                if (outReady is not null) outReady[i] = 1;
-                j++;
+                foreach (var r in refs) r?.Dispose();
             }
-            if (outNumReady is not null) *outNumReady = (nuint)ready.Count;
             return 0;
         }
         catch (Exception e) { return LastError.Fail("ray_wait", e); }
+    }
+
+    // ray_wait over temporary handles of the objects (each holds a reference of its own meanwhile).
+    private static void ReadyOf(NativeRuntime rt, ulong* objects, ObjectRef[] refs, nuint numReturns, long timeoutMs, byte* outReady, nuint* outNumReady)
+    {
+        for (var i = 0; i < refs.Length; i++)
+        {
+            if (!Handles.TryFind(objects[i], HandleKind.Object, out var entry))
+            {
+                var e = Handles.Invalid(objects[i], HandleKind.Object);
+                throw new NativeException(e.Status, $"objects[{i}]: {e.Message}");
+            }
+            if (entry.Owner != rt.Id)
+                throw new NativeException(Status.InvalidArgument, $"objects[{i}] belongs to another runtime");
+            refs[i] = NewRef((ObjectEntry<byte[]>)entry.Target);
+        }
+        var result = rt.Runtime.Wait(refs, (int)numReturns, Timeout(timeoutMs));
+        var ready = result.Ready;
+        for (int i = 0, j = 0; i < refs.Length && j < ready.Count; i++)
+        {
+            if (!ReferenceEquals(refs[i], ready[j])) continue;
+            if (outReady is not null) outReady[i] = 1;
+            j++;
+        }
+        if (outNumReady is not null) *outNumReady = (nuint)ready.Count;
     }
 
     // ---- helpers ----
@@ -294,20 +324,54 @@ internal static unsafe partial class Exports
         return (NativeRuntime)entry.Target;
     }
 
-    internal static ulong AddObject(ObjectRef<byte[]> objectRef, NativeRuntime owner)
+    // An object handle holds the object's entry and one reference to it, which
+    // ray_object_release gives back: no ObjectRef per handle, so no finalizer to register and
+    // run for every put from C (a third of a small put's cost). Where C# APIs need an ObjectRef,
+    // NewRef makes a temporary one with a reference of its own.
+
+    /// <summary>A new handle for an object whose reference the handle takes over (released if this fails).</summary>
+    internal static ulong AddObject(ObjectEntry<byte[]> entry, NativeRuntime owner)
     {
         try
         {
-            var handle = Handles.Add(HandleKind.Object, objectRef, owner.Id);
+            var handle = Handles.Add(HandleKind.Object, entry, owner.Id);
             if (owner.IsShutdown && Handles.TryRemove(handle, HandleKind.Object, out _))
                 throw new NativeException(Status.Shutdown, "the runtime was shut down");
             return handle;
         }
         catch
         {
-            objectRef.Dispose();
+            entry.Release();
             throw;
         }
+    }
+
+    /// <summary>A new handle taking over <paramref name="objectRef"/>'s reference (a task's result).</summary>
+    internal static ulong AddObject(ObjectRef<byte[]> objectRef, NativeRuntime owner) =>
+        AddObject((ObjectEntry<byte[]>)objectRef.Detach(), owner);
+
+    /// <summary>The object behind a live object handle (the handle's reference keeps it).</summary>
+    internal static ObjectEntry<byte[]> FindObject(ulong handle, out int owner)
+    {
+        var entry = Handles.Find(handle, HandleKind.Object);
+        owner = entry.Owner;
+        return (ObjectEntry<byte[]>)entry.Target;
+    }
+
+    /// <summary>A C# handle of the object with a reference of its own; dispose it after use.</summary>
+    internal static ObjectRef<byte[]> NewRef(ObjectEntry<byte[]> entry)
+    {
+        entry.AddRef();
+        return new ObjectRef<byte[]>(entry);
+    }
+
+    private static void CopyOut(ReadOnlySpan<byte> bytes, byte* buffer, nuint capacity, nuint* outSize)
+    {
+        if (outSize is not null) *outSize = (nuint)bytes.Length;
+        if ((nuint)bytes.Length > capacity)
+            throw new NativeException(Status.BufferTooSmall,
+                $"the object has {bytes.Length} bytes but the buffer holds {capacity}; *out_size tells the size needed");
+        bytes.CopyTo(new Span<byte>(buffer, bytes.Length));
     }
 
     private static NativeFunction FindFunction(NativeRuntime rt, byte* name)
@@ -333,7 +397,7 @@ internal static unsafe partial class Exports
         return new ReadOnlySpan<byte>(data, (int)size);
     }
 
-    private static TimeSpan? Timeout(long ms) => ms < 0 ? null : TimeSpan.FromMilliseconds(ms);
+    private static TimeSpan Timeout(long ms) => ms < 0 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(ms);
 
     private static NativeException Null(string parameter, string detail = "") =>
         new(Status.InvalidArgument, $"{parameter} is NULL{detail}");

@@ -10,8 +10,11 @@ internal enum HandleKind : byte
 }
 
 /// <summary>A live handle's contents, as <see cref="Handles.Find"/> and <see cref="Handles.Remove"/> return them.</summary>
-internal readonly struct HandleEntry(object target, nint aux, int owner)
+internal readonly struct HandleEntry(HandleKind kind, object target, nint aux, int owner)
 {
+    /// <summary>What the handle was.</summary>
+    internal HandleKind Kind { get; } = kind;
+
     /// <summary>The C# object behind the handle.</summary>
     internal object Target { get; } = target;
 
@@ -82,7 +85,7 @@ internal static class Handles
         var aux = slot.Aux;
         var owner = slot.Owner;
         if (target is null || Volatile.Read(ref slot.Tag) != handle) return false;
-        entry = new HandleEntry(target, aux, owner);
+        entry = new HandleEntry(kind, target, aux, owner);
         return true;
     }
 
@@ -97,7 +100,7 @@ internal static class Handles
         var freeTag = handle & ((ulong)GenerationMask << 32); // keeps the generation, kind 0: matches no handle
         ref var slot = ref chunk[i];
         if (Interlocked.CompareExchange(ref slot.Tag, freeTag, handle) != handle) return false;
-        entry = new HandleEntry(slot.Target!, slot.Aux, slot.Owner);
+        entry = new HandleEntry(kind, slot.Target!, slot.Aux, slot.Owner);
         slot.Target = null;
         slot.Aux = 0;
         slot.Owner = 0;

@@ -60,7 +60,7 @@ internal sealed class NativeRuntime
     }
 
     /// <summary>True when the object lives in the cluster (a put of a connected runtime), not in the local executor.</summary>
-    internal bool InCluster(ObjectRef objectRef) => IsConnected && objectRef.Id.Owner == Runtime.Core.OwnerId;
+    internal bool InCluster(Ray.Objects.ObjectEntry entry) => IsConnected && entry.Id.Owner == Runtime.Core.OwnerId;
 
     /// <summary>Owner id of this runtime's handles (never 0).</summary>
     internal int Id { get; }
@@ -97,10 +97,11 @@ internal sealed class NativeRuntime
     {
         if (Interlocked.Exchange(ref _shutdown, 1) != 0) return false;
         // Every handle of this runtime stops working; views are closed before the store goes.
-        // Object references are left to their finalizers: a thread still blocked in ray_get on
-        // one then sees the shutdown error of its task instead of a freed object.
+        // Objects keep the references their handles held (the runtime and its store go as a
+        // whole): a thread still blocked in ray_get on one then sees the shutdown error of its
+        // task instead of a freed object.
         var entries = Handles.RemoveAll(Id);
-        foreach (var e in entries) if (e.Target is not ObjectRef) Views.Close(e);
+        foreach (var e in entries) if (e.Kind == HandleKind.View) Views.Close(e);
         RayRuntime? executor;
         lock (_executorLock) executor = _executor;
         executor?.Shutdown();
@@ -123,11 +124,26 @@ internal static unsafe class Views
     /// <summary>The target of a view whose bytes were copied into native memory (Aux).</summary>
     internal static readonly object Copied = new();
 
-    internal static ulong Open(ObjectRef<byte[]> objectRef, int owner, TimeSpan? timeout, out byte* data, out int length, out bool shared)
+    internal static ulong Open(Ray.Objects.ObjectEntry<byte[]> entry, int owner, TimeSpan timeout, out byte* data, out int length, out bool shared)
     {
+        entry.WaitCompletedOrThrow(timeout);
+        // Bytes put from C live in native memory: the view points at them and holds a
+        // reference to the object (the handle's target), nothing copied or pinned.
+        if (entry.NativeBytes(out length) != 0 && entry.TryAddRef())
+        {
+            var native = entry.NativeBytes(out length);
+            if (native != 0)
+            {
+                data = (byte*)native;
+                shared = false;
+                try { return Handles.Add(HandleKind.View, entry, owner, native); }
+                catch { entry.Release(); throw; }
+            }
+            entry.Release();
+        }
         // Fast path for small inline objects: copy straight out of the store's bytes (the
         // caller's object handle keeps them alive), no intermediate view object.
-        if (objectRef.TypedEntry.TryGetInlineBytes(out var inline) && inline.Length <= CopyThreshold)
+        if (entry.TryGetInlineBytes(out var inline) && inline.Length <= CopyThreshold)
         {
             length = inline.Length;
             shared = false;
@@ -136,7 +152,7 @@ internal static unsafe class Views
             try { return Handles.Add(HandleKind.View, Copied, owner, (nint)data); }
             catch { NativeMemory.Free(data); throw; }
         }
-        var view = objectRef.GetView(timeout);
+        var view = entry.OpenView<byte>();
         try
         {
             length = view.Length;
@@ -173,6 +189,7 @@ internal static unsafe class Views
         {
             case ObjectView<byte> shared: shared.Dispose(); break;
             case PinnedView pinned: pinned.Dispose(); break;
+            case Ray.Objects.ObjectEntry target: target.Release(); break; // a view of bytes put from C
             default: NativeMemory.Free((void*)entry.Aux); break; // Copied
         }
     }

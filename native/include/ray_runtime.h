@@ -79,10 +79,12 @@
  *   large_object_threshold_bytes (default 100 KiB) live in the node's shared-memory object
  *   store (Plasma, a file under /dev/shm mapped by the process): the view points into that
  *   mapping (is_shared = 1), so a 1 GiB get is a few microseconds and two views of one object
- *   have the same data pointer. Smaller (inline) objects live in the runtime's managed memory:
- *   a view of one of at most 1 KiB gets its own copy in native memory (cheaper than pinning),
- *   a view of a larger one points at the runtime's copy, pinned while the view is open.
- *   ray_get_copy copies into your buffer.
+ *   have the same data pointer. Smaller (inline) objects that ray_put stored keep their bytes
+ *   in native memory: the view points at them too (zero copy, one pointer for every view).
+ *   Inline objects made elsewhere (task results, C# puts) live in the runtime's managed
+ *   memory: a view of one of at most 1 KiB gets its own copy in native memory (cheaper than
+ *   pinning), a view of a larger one points at the runtime's copy, pinned while the view is
+ *   open. ray_get_copy copies into your buffer.
  *
  * CLUSTER MODE
  *   ray_start runs an embedded runtime: objects and tasks in this process. ray_connect makes

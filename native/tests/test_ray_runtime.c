@@ -443,8 +443,9 @@ static void test_large_view_is_zero_copy(void) {
     EXPECT(b.data[size - 1] == data[size - 1]);
     EXPECT_OK(ray_view_release(b.handle));
 
-    /* Inline (small) objects are not in shared memory; their views still read the right bytes,
-     * also after the object handle is released. */
+    /* Inline (small) objects are not in shared memory; put from C, their bytes live in native
+     * memory and views point at them (both views: the same pointer, no copies); they read the
+     * right bytes, also after the object handle is released. */
     size_t small_sizes[] = {1000, 50 * 1024};
     for (int k = 0; k < 2; k++) {
         EXPECT_OK(ray_put(f.rt, data, small_sizes[k], &obj));
@@ -452,6 +453,7 @@ static void test_large_view_is_zero_copy(void) {
         EXPECT_OK(ray_get(obj, -1, &b));
         EXPECT_OK(ray_object_release(obj));
         EXPECT(a.is_shared == 0 && b.is_shared == 0);
+        EXPECT(a.data == b.data && a.data != data);
         EXPECT(a.size == small_sizes[k] && memcmp(a.data, data, small_sizes[k]) == 0);
         EXPECT(b.size == small_sizes[k] && memcmp(b.data, data, small_sizes[k]) == 0);
         EXPECT_OK(ray_view_release(a.handle));

@@ -39,6 +39,18 @@ public abstract class ObjectRef : IDisposable
         Entry.Release();
     }
 
+    /// <summary>
+    /// Hands this handle's reference to the caller, who must <see cref="ObjectEntry.Release"/> it
+    /// (holders of entries without a handle object, such as the C ABI's object handles: no
+    /// finalizer to register or run). The handle cannot be used afterwards.
+    /// </summary>
+    internal ObjectEntry Detach()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0) ThrowDisposed();
+        GC.SuppressFinalize(this);
+        return Entry;
+    }
+
     /// <summary>Throws when the handle was disposed.</summary>
     internal void ThrowIfDisposed()
     {

@@ -24,8 +24,7 @@ public sealed class ObjectRef<T> : ObjectRef
     {
         ThrowIfDisposed();
         var entry = TypedEntry;
-        if (!entry.IsCompleted && !entry.WaitCompleted(timeout))
-            throw ExceptionFactory.GetTimeout(entry.Id, timeout);
+        entry.WaitCompletedOrThrow(timeout);
         var value = entry.GetValue();
         GC.KeepAlive(this); // the handle must outlive the read, or its finalizer could free the value
         return value;

@@ -16,8 +16,9 @@ public sealed class ObjectView<T> : IDisposable where T : unmanaged
     private readonly ObjectEntry _entry;
     private readonly PlasmaBuffer? _shared;
     private readonly byte[]? _bytes;
+    private readonly nint _native; // the bytes in native memory (an object put from C), kept by the view's reference
     private readonly int _length;
-    private ByteArrayManager? _manager;
+    private InlineManager? _manager;
     private int _released;
 
     internal ObjectView(ObjectEntry entry, PlasmaBuffer shared)
@@ -34,6 +35,13 @@ public sealed class ObjectView<T> : IDisposable where T : unmanaged
         _length = length;
     }
 
+    internal ObjectView(ObjectEntry entry, nint native, int length)
+    {
+        _entry = entry;
+        _native = native;
+        _length = length;
+    }
+
     /// <summary>True when the bytes are in the shared-memory store (readable by other processes of the node).</summary>
     public bool IsShared => _shared is not null;
 
@@ -46,9 +54,11 @@ public sealed class ObjectView<T> : IDisposable where T : unmanaged
         get
         {
             ThrowIfReleased();
-            return _shared is not null ? _shared.AsSpan<T>() : MemoryMarshal.Cast<byte, T>(_bytes.AsSpan(0, _length));
+            return _shared is not null ? _shared.AsSpan<T>() : MemoryMarshal.Cast<byte, T>(InlineBytes);
         }
     }
+
+    private unsafe ReadOnlySpan<byte> InlineBytes => _native != 0 ? new ReadOnlySpan<byte>((void*)_native, _length) : _bytes.AsSpan(0, _length);
 
     /// <summary>The values as memory (can be stored, sliced and passed to async code while the view lives).</summary>
     public ReadOnlyMemory<T> Memory
@@ -57,7 +67,7 @@ public sealed class ObjectView<T> : IDisposable where T : unmanaged
         {
             ThrowIfReleased();
             if (_shared is not null) return _shared.AsMemory<T>();
-            _manager ??= new ByteArrayManager(this);
+            _manager ??= new InlineManager(this);
             return _manager.Memory;
         }
     }
@@ -76,20 +86,22 @@ public sealed class ObjectView<T> : IDisposable where T : unmanaged
         _entry.Release();
     }
 
-    // Memory<T> over the store's byte[] copy, reinterpreted; checks the view on every access.
-    private sealed class ByteArrayManager(ObjectView<T> view) : MemoryManager<T>
+    // Memory<T> over the store's inline copy (a byte[], or native memory), reinterpreted;
+    // checks the view on every access. Native bytes never move: pinning them is free.
+    private sealed class InlineManager(ObjectView<T> view) : MemoryManager<T>
     {
         private GCHandle _pin;
 
         public override Span<T> GetSpan()
         {
             view.ThrowIfReleased();
-            return MemoryMarshal.Cast<byte, T>(view._bytes.AsSpan(0, view._length));
+            return MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, T>(view.InlineBytes)), view.Length);
         }
 
         public override unsafe MemoryHandle Pin(int elementIndex = 0)
         {
             view.ThrowIfReleased();
+            if (view._native != 0) return new MemoryHandle((byte*)view._native + elementIndex * sizeof(T));
             if (!_pin.IsAllocated) _pin = GCHandle.Alloc(view._bytes, GCHandleType.Pinned);
             return new MemoryHandle((byte*)_pin.AddrOfPinnedObject() + elementIndex * sizeof(T));
         }
@@ -115,8 +127,7 @@ public static class ObjectViewExtensions
         ArgumentNullException.ThrowIfNull(objectRef);
         objectRef.ThrowIfDisposed();
         var entry = objectRef.TypedEntry;
-        var limit = timeout ?? Timeout.InfiniteTimeSpan;
-        if (!entry.IsCompleted && !entry.WaitCompleted(limit)) throw ExceptionFactory.GetTimeout(entry.Id, limit);
+        entry.WaitCompletedOrThrow(timeout ?? Timeout.InfiniteTimeSpan);
         var view = entry.OpenView<T>();
         GC.KeepAlive(objectRef);
         return view;

@@ -61,6 +61,23 @@ internal abstract class ObjectEntry
 
     internal void AddRef() => Interlocked.Increment(ref _refs);
 
+    /// <summary>
+    /// A reference for a reader that found the object through a handle another thread may be
+    /// releasing at the same moment: false once the last reference is gone (the value may
+    /// already be freed), so the reader never touches freed native memory.
+    /// </summary>
+    internal bool TryAddRef()
+    {
+        var refs = Volatile.Read(ref _refs);
+        while (refs > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
+            if (seen == refs) return true;
+            refs = seen;
+        }
+        return false;
+    }
+
     internal void Release()
     {
         var left = Interlocked.Decrement(ref _refs);
@@ -165,6 +182,12 @@ internal abstract class ObjectEntry
     /// costs tens of microseconds here), then blocks; a worker thread that blocks gives its CPU
     /// back to the scheduler meanwhile, so nested gets cannot starve the pool.
     /// </summary>
+    /// <summary>Waits until completed; throws <see cref="GetTimeoutException"/> when <paramref name="timeout"/> passes first.</summary>
+    internal void WaitCompletedOrThrow(TimeSpan timeout)
+    {
+        if (!IsCompleted && !WaitCompleted(timeout)) throw ExceptionFactory.GetTimeout(Id, timeout);
+    }
+
     internal bool WaitCompleted(TimeSpan timeout)
     {
         if (IsCompleted) return true;

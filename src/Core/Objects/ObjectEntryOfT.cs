@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Ray.Serialization;
 
 namespace Ray.Objects;
@@ -11,6 +12,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
 {
     private T? _value;
     private byte[]? _buffer;
+    private nint _native; // or the bytes in native memory (a put from C, see SetNativeBytes); freed with the value
     private int _length;
     private bool _pooled;
     private int _inPlasmaFlag; // 1: the bytes live in the shared-memory store under this object's id
@@ -71,6 +73,30 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         if (!CompleteReady()) DiscardLateValue();
     }
 
+    /// <summary>
+    /// Stores the raw bytes of an unmanaged array in native memory, not in a managed array, and
+    /// completes: for puts from C, whose views then point at the bytes themselves (no copy, no
+    /// pin). Large objects go to shared memory as with <see cref="SetRawBytes"/>. Readers of
+    /// native bytes hold a reference while they read (<see cref="ObjectEntry.TryAddRef"/>),
+    /// since freed native memory, unlike a collected array, cannot be read safely.
+    /// </summary>
+    internal unsafe void SetNativeBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (Codec<T>.Kind != CodecKind.RawArray || bytes.Length == 0 || bytes.Length >= Store.LargeObjects.Threshold)
+        {
+            SetRawBytes(bytes);
+            return;
+        }
+        var native = (byte*)NativeMemory.Alloc((nuint)bytes.Length);
+        bytes.CopyTo(new Span<byte>(native, bytes.Length));
+        _length = bytes.Length;
+        SizeBytes = bytes.Length;
+        Volatile.Write(ref _native, (nint)native);
+        if (!CompleteReady()) DiscardLateValue();
+    }
+
+    private unsafe ReadOnlySpan<byte> NativeSpan(nint native) => new((void*)native, _length);
+
     private static void ReleaseContained(ObjectEntry[]? contained)
     {
         if (contained is not null) foreach (var c in contained) c.Release();
@@ -102,9 +128,31 @@ internal sealed class ObjectEntry<T> : ObjectEntry
             using var view = Store.LargeObjects.View(Id);
             return Codec<T>.Deserialize(view.Span, _length, Store);
         }
+        if (Volatile.Read(ref _native) != 0)
+        {
+            if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
+            try
+            {
+                var native = Volatile.Read(ref _native);
+                if (native == 0) throw ExceptionFactory.ObjectFreed(Id);
+                return Codec<T>.Deserialize(NativeSpan(native), _length, Store);
+            }
+            finally { Release(); }
+        }
         var buffer = _buffer;
         if (buffer is null) throw ExceptionFactory.ObjectFreed(Id);
         return Codec<T>.Deserialize(new ReadOnlySpan<byte>(buffer, 0, Math.Max(0, _length)), _length, Store);
+    }
+
+    /// <summary>
+    /// The native memory holding a ready raw-array object's bytes (a put from C), for a caller
+    /// that holds a reference it took with <see cref="ObjectEntry.TryAddRef"/> and keeps until it
+    /// stops reading; 0 when the bytes are elsewhere.
+    /// </summary>
+    internal nint NativeBytes(out int length)
+    {
+        length = _length;
+        return IsCompleted && !IsFailed ? Volatile.Read(ref _native) : 0;
     }
 
     /// <summary>
@@ -114,7 +162,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     internal bool TryGetInlineBytes(out ReadOnlySpan<byte> bytes)
     {
         bytes = default;
-        if (Codec<T>.Kind != CodecKind.RawArray || !IsCompleted || IsFailed || _inPlasma) return false;
+        if (Codec<T>.Kind != CodecKind.RawArray || !IsCompleted || IsFailed || _inPlasma || Volatile.Read(ref _native) != 0) return false;
         var buffer = Volatile.Read(ref _buffer);
         if (buffer is null || IsFreed) return false;
         bytes = new ReadOnlySpan<byte>(buffer, 0, Math.Max(0, _length));
@@ -130,12 +178,13 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         ThrowIfNotReady();
         if (Codec<T>.Kind != CodecKind.RawArray)
             throw new InvalidOperationException($"Object {Id} holds a {typeof(T).Name}, not an array of unmanaged values; views need raw array bytes.");
-        AddRef();
+        if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
         try
         {
-            return _inPlasma
-                ? new ObjectView<TElement>(this, Store.LargeObjects.View(Id))
-                : new ObjectView<TElement>(this, _buffer ?? throw ExceptionFactory.ObjectFreed(Id), Math.Max(0, _length));
+            if (_inPlasma) return new ObjectView<TElement>(this, Store.LargeObjects.View(Id));
+            var native = Volatile.Read(ref _native);
+            if (native != 0) return new ObjectView<TElement>(this, native, _length);
+            return new ObjectView<TElement>(this, _buffer ?? throw ExceptionFactory.ObjectFreed(Id), Math.Max(0, _length));
         }
         catch
         {
@@ -150,6 +199,18 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         ThrowIfNotReady();
         if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }
         if (_inPlasma) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
+        if (Volatile.Read(ref _native) != 0)
+        {
+            if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
+            try
+            {
+                var native = Volatile.Read(ref _native);
+                if (native == 0) throw ExceptionFactory.ObjectFreed(Id);
+                Cluster.Wire.ValueWire.WriteInline(w, NativeSpan(native));
+            }
+            finally { Release(); }
+            return;
+        }
         Cluster.Wire.ValueWire.WriteSerialized(w, _buffer ?? throw ExceptionFactory.ObjectFreed(Id), _length);
     }
 
@@ -185,6 +246,8 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     {
         if (Interlocked.Exchange(ref _inPlasmaFlag, 0) == 1) Store.LargeObjects.Delete(Id);
         _value = default;
+        var native = Interlocked.Exchange(ref _native, 0);
+        if (native != 0) unsafe { NativeMemory.Free((void*)native); }
         var buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null && _pooled) Store.Buffers.Return(buffer);
     }

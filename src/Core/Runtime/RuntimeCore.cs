@@ -177,13 +177,20 @@ internal sealed partial class RuntimeCore : IDisposable
         return new ObjectRef<T>(entry);
     }
 
-    internal ObjectRef<byte[]> PutBytes(ReadOnlySpan<byte> data)
+    internal ObjectRef<byte[]> PutBytes(ReadOnlySpan<byte> data) => new(PutBytesEntry(data));
+
+    /// <summary>
+    /// A put of raw bytes whose one reference goes to the caller (no handle object). With
+    /// <paramref name="nativeMemory"/>, inline bytes are kept in native memory (puts from C).
+    /// </summary>
+    internal ObjectEntry<byte[]> PutBytesEntry(ReadOnlySpan<byte> data, bool nativeMemory = false)
     {
         ThrowIfStopped();
         var entry = Store.CreatePending<byte[]>();
         try
         {
-            entry.SetRawBytes(data);
+            if (nativeMemory) entry.SetNativeBytes(data);
+            else entry.SetRawBytes(data);
         }
         catch (Exception e)
         {
@@ -191,7 +198,7 @@ internal sealed partial class RuntimeCore : IDisposable
             entry.Release();
             throw;
         }
-        return new ObjectRef<byte[]>(entry);
+        return entry;
     }
 
     internal bool Cancel(ObjectRef objectRef)
