@@ -216,14 +216,14 @@ internal static unsafe partial class Exports
             // Inline bytes are copied straight out (the handle's reference keeps managed ones, a
             // reference of the copy's own native ones); the rest through a view, which holds
             // the object while it is read.
-            if (entry.NativeBytes(out var nativeLength) != 0 && entry.TryAddRef())
+            if (entry.TryAddRef())
             {
                 try
                 {
-                    var native = entry.NativeBytes(out _);
-                    if (native != 0)
+                    var stable = entry.StableBytes(out var length, out _);
+                    if (stable != 0)
                     {
-                        CopyOut(new ReadOnlySpan<byte>((void*)native, nativeLength), buffer, capacity, outSize);
+                        CopyOut(new ReadOnlySpan<byte>((void*)stable, length), buffer, capacity, outSize);
                         return 0;
                     }
                 }
@@ -361,7 +361,8 @@ internal static unsafe partial class Exports
     /// <summary>A C# handle of the object with a reference of its own; dispose it after use.</summary>
     internal static ObjectRef<byte[]> NewRef(ObjectEntry<byte[]> entry)
     {
-        entry.AddRef();
+        if (!entry.TryAddRef())
+            throw new NativeException(Status.InvalidHandle, "the object handle was released while this call was using it");
         return new ObjectRef<byte[]>(entry);
     }
 

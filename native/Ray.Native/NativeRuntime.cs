@@ -127,17 +127,24 @@ internal static unsafe class Views
     internal static ulong Open(Ray.Objects.ObjectEntry<byte[]> entry, int owner, TimeSpan timeout, out byte* data, out int length, out bool shared)
     {
         entry.WaitCompletedOrThrow(timeout);
-        // Bytes put from C live in native memory: the view points at them and holds a
-        // reference to the object (the handle's target), nothing copied or pinned.
-        if (entry.NativeBytes(out length) != 0 && entry.TryAddRef())
+        // Bytes that stay where they are while the object lives (put from C into native memory,
+        // or held by a connected driver in the node store): the view points at them and holds a
+        // reference to the object (the handle's target); nothing copied, pinned or allocated.
+        if (entry.TryAddRef())
         {
-            var native = entry.NativeBytes(out length);
-            if (native != 0)
+            try
             {
-                data = (byte*)native;
-                shared = false;
-                try { return Handles.Add(HandleKind.View, entry, owner, native); }
-                catch { entry.Release(); throw; }
+                var stable = entry.StableBytes(out length, out shared);
+                if (stable != 0)
+                {
+                    data = (byte*)stable;
+                    return Handles.Add(HandleKind.View, entry, owner, stable);
+                }
+            }
+            catch
+            {
+                entry.Release();
+                throw;
             }
             entry.Release();
         }

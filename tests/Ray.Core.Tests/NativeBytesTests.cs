@@ -39,7 +39,8 @@ public class NativeBytesTests
         Assert.True(Unsafe.AreSame(ref MemoryMarshal.GetReference(a.Span), ref MemoryMarshal.GetReference(b.Span)));
         unsafe
         {
-            var native = r.TypedEntry.NativeBytes(out var length);
+            var native = r.TypedEntry.StableBytes(out var length, out var shared);
+            Assert.False(shared);
             Assert.NotEqual(0, native);
             Assert.Equal(size, length);
             using var pin = a.Memory.Pin();
@@ -88,7 +89,7 @@ public class NativeBytesTests
         Assert.True(view.Span.SequenceEqual(data));
         view.Dispose();
         Assert.True(entry.IsFreed);
-        Assert.Equal(0, entry.NativeBytes(out _));
+        Assert.Equal(0, entry.StableBytes(out _, out _));
         Assert.Throws<ObjectDisposedException>(() => view.Span.Length);
         // A reader arriving after the free is refused, never reads freed memory.
         Assert.False(entry.TryAddRef());
@@ -106,7 +107,7 @@ public class NativeBytesTests
             Assert.True(v.IsShared);
             Assert.True(v.Span.SequenceEqual(big));
         }
-        Assert.Equal(0, large.TypedEntry.NativeBytes(out _));
+        Assert.Equal(0, large.TypedEntry.StableBytes(out _, out _)); // embedded: only a view pins a store object
         using var empty = new ObjectRef<byte[]>(rt.Core.PutBytesEntry([], nativeMemory: true));
         Assert.Empty(empty.Get());
     }

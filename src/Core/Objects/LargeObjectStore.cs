@@ -99,6 +99,26 @@ internal sealed class LargeObjectStore : IDisposable
 
     private unsafe PlasmaBuffer NodeView(PlasmaClient node, ObjectId id)
     {
+        var held = Held(node, id);
+        return new PlasmaBuffer(NoRelease.Instance, held.Info, (byte*)held.Pointer);
+    }
+
+    /// <summary>
+    /// Where the object's bytes stay mapped for as long as its entry lives (until
+    /// <see cref="Delete"/>): a connected driver's held view. 0 in an embedded store, where only
+    /// an open view keeps the bytes from being spilled or evicted.
+    /// </summary>
+    internal nint HeldAddress(ObjectId id, out long length)
+    {
+        length = 0;
+        if (_node is not { } node) return 0;
+        var held = Held(node, id);
+        length = held.Length;
+        return held.Pointer;
+    }
+
+    private PlasmaBuffer Held(PlasmaClient node, ObjectId id)
+    {
         if (!_held.TryGetValue(id, out var held))
         {
             PlasmaBuffer opened;
@@ -107,7 +127,7 @@ internal sealed class LargeObjectStore : IDisposable
             held = _held.GetOrAdd(id, opened);
             if (!ReferenceEquals(held, opened)) opened.Dispose(); // another reader opened it first
         }
-        return new PlasmaBuffer(NoRelease.Instance, held.Info, (byte*)held.Pointer);
+        return held;
     }
 
     /// <summary>Views over a held view: nothing to give back to the store (the held view is released with the object).</summary>

@@ -145,14 +145,26 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     }
 
     /// <summary>
-    /// The native memory holding a ready raw-array object's bytes (a put from C), for a caller
-    /// that holds a reference it took with <see cref="ObjectEntry.TryAddRef"/> and keeps until it
-    /// stops reading; 0 when the bytes are elsewhere.
+    /// The address of a ready raw-array object's bytes where they stay, unmoved and mapped, for
+    /// as long as the object lives: the native memory of a put from C, or a connected driver's
+    /// held view of the node store (<paramref name="shared"/>). 0 when there is no such address
+    /// (managed bytes move; an embedded store's object stays put only while a view pins it).
+    /// The caller must hold a reference taken with <see cref="ObjectEntry.TryAddRef"/> for as
+    /// long as it uses the address: that is what keeps the bytes.
     /// </summary>
-    internal nint NativeBytes(out int length)
+    internal nint StableBytes(out int length, out bool shared)
     {
         length = _length;
-        return IsCompleted && !IsFailed ? Volatile.Read(ref _native) : 0;
+        shared = false;
+        if (!IsCompleted || IsFailed) return 0;
+        var native = Volatile.Read(ref _native);
+        if (native != 0) return native;
+        if (!_inPlasma) return 0;
+        var held = Store.LargeObjects.HeldAddress(Id, out var size);
+        if (held == 0 || size > int.MaxValue) return 0;
+        length = (int)size;
+        shared = true;
+        return held;
     }
 
     /// <summary>
