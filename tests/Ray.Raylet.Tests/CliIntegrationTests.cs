@@ -119,6 +119,7 @@ public class CliIntegrationTests
     [InlineData(new[] { "start", "--head", "--port", "0", "--node-ip-address", "not-an-ip" }, "not an IP address")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--num-cpus", "-1" }, "--num-cpus must be at least 0")]
     [InlineData(new[] { "start", "--head", "--port", "abc" }, "abc")]
+    [InlineData(new[] { "start", "--head", "--port", "0", "--idle-worker-timeout-ms", "-5" }, "--idle-worker-timeout-ms -5 is negative")]
     [InlineData(new[] { "stop", "--grace-period", "-3" }, "--grace-period must be at least 0")]
     public async Task Bad_options_fail_with_a_message_and_start_nothing(string[] args, string message)
     {

@@ -61,7 +61,8 @@ internal static class LeaseKit
     public static NodeResources NewResources(int cpus = 4, int gpus = 0) =>
         NodeResources.Create(cpus, gpus, new Dictionary<string, double> { ["accelerator"] = 2 }, 1L << 30, 1L << 24);
 
-    public static LeaseManager NewManager(NodeResources resources, IWorkerLauncher launcher, int prestart = 0, int? maxWorkers = null, TimeSpan? registerTimeout = null) =>
+    /// <summary>A lease manager; idle workers are never reaped unless <paramref name="idleTimeout"/> says when.</summary>
+    public static LeaseManager NewManager(NodeResources resources, IWorkerLauncher launcher, int prestart = 0, int? maxWorkers = null, TimeSpan? registerTimeout = null, TimeSpan? idleTimeout = null) =>
         new(resources, launcher, new LeaseManagerOptions
         {
             RayletAddress = "127.0.0.1:1",
@@ -73,6 +74,7 @@ internal static class LeaseKit
             PrestartWorkers = prestart,
             MaxWorkers = maxWorkers,
             RegisterTimeout = registerTimeout ?? TimeSpan.FromMinutes(5),
+            IdleWorkerTimeout = idleTimeout ?? TimeSpan.Zero,
         });
 
     public static ResourceAmount[] Cpu(double n) => [new("CPU", (long)(n * U))];

@@ -15,18 +15,13 @@ internal static partial class RayletCommand
     internal static Command Create()
     {
         var sessionDir = new Option<string>("--session-dir") { Description = "Session directory.", Required = true, HelpName = "DIR" };
-        var port = CliOptions.Port();
-        var host = CliOptions.NodeIpAddress();
-        var cpus = CliOptions.NumCpus();
-        var gpus = CliOptions.NumGpus();
-        var resources = CliOptions.Resources();
-        var storeBytes = CliOptions.ObjectStoreMemory();
-        var head = CliOptions.Head();
+        var node = new NodeOptions();
         var command = new Command(RayletProcess.DaemonCommand, "Run the raylet daemon in the foreground (what `ray start` runs detached).")
         {
             Hidden = true,
         };
-        foreach (var o in new Option[] { sessionDir, port, host, cpus, gpus, resources, storeBytes, head }) command.Options.Add(o);
+        command.Options.Add(sessionDir);
+        node.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -39,22 +34,10 @@ internal static partial class RayletCommand
                     o.UseUtcTimestamp = false;
                 }));
             var logger = loggerFactory.CreateLogger("Ray.Raylet");
-            RayletOptions options;
-            NodeManager node;
+            NodeManager manager;
             try
             {
-                options = new RayletOptions
-                {
-                    SessionDir = parse.GetValue(sessionDir)!,
-                    Host = parse.GetValue(host)!,
-                    Port = parse.GetValue(port),
-                    IsHead = parse.GetValue(head),
-                    NumCpus = parse.GetValue(cpus),
-                    NumGpus = parse.GetValue(gpus),
-                    Resources = ResourceSpec.ParseJson(parse.GetValue(resources)),
-                    ObjectStoreMemoryBytes = parse.GetValue(storeBytes),
-                };
-                node = NodeManager.Start(options, loggerFactory);
+                manager = NodeManager.Start(node.ToRayletOptions(parse, parse.GetValue(sessionDir)!), loggerFactory);
             }
             catch (Exception e)
             {
@@ -62,12 +45,12 @@ internal static partial class RayletCommand
                 await error.WriteLineAsync($"ray raylet: failed to start: {e.Message}").ConfigureAwait(false);
                 return 1;
             }
-            await using (node.ConfigureAwait(false))
+            await using (manager.ConfigureAwait(false))
             {
-                using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; node.RequestShutdown("SIGTERM"); });
-                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; node.RequestShutdown("SIGINT"); });
-                using var cancel = cancellationToken.Register(() => node.RequestShutdown("cancelled"));
-                await node.ShutdownRequested.ConfigureAwait(false);
+                using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; manager.RequestShutdown("SIGTERM"); });
+                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; manager.RequestShutdown("SIGINT"); });
+                using var cancel = cancellationToken.Register(() => manager.RequestShutdown("cancelled"));
+                await manager.ShutdownRequested.ConfigureAwait(false);
             }
             return 0;
         });

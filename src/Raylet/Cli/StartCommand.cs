@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
 using System.Runtime.InteropServices;
 using Ray.Protocol;
 using Ray.Raylet.Client;
-using Ray.Raylet.Node;
 using Ray.Raylet.Session;
 
 namespace Ray.Raylet.Cli;
@@ -25,29 +22,25 @@ internal static class StartCommand
 
     internal static Command Create()
     {
-        var head = CliOptions.Head();
-        var port = CliOptions.Port();
-        var host = CliOptions.NodeIpAddress();
-        var cpus = CliOptions.NumCpus();
-        var gpus = CliOptions.NumGpus();
-        var resources = CliOptions.Resources();
-        var storeBytes = CliOptions.ObjectStoreMemory();
+        var node = new NodeOptions();
         var sessionDir = CliOptions.SessionDir("Session directory for the address file, logs and sockets (default: a new /tmp/ray/session_<time>_<pid>, linked from /tmp/ray/session_latest).");
         var block = new Option<bool>("--block") { Description = "Stay in the foreground until the raylet exits; Ctrl-C (or SIGTERM) stops it." };
         var command = new Command("start", "Start a raylet (node daemon) in the background: it hosts the node's object store and resources and writes <session>/raylet.json with its address and cluster token.");
-        foreach (var o in new Option[] { head, port, host, cpus, gpus, resources, storeBytes, sessionDir, block }) command.Options.Add(o);
+        node.AddTo(command);
+        command.Options.Add(sessionDir);
+        command.Options.Add(block);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
 
             // 1. validate
-            if (!parse.GetValue(head))
+            if (!parse.GetValue(node.Head))
             {
                 await error.WriteLineAsync("ray start: --head is required: this version starts the head node of a new cluster (joining one with --address comes with multi-node support).").ConfigureAwait(false);
                 return 1;
             }
-            var problem = Validate(parse.GetValue(port), parse.GetValue(host)!, parse.GetValue(cpus), parse.GetValue(gpus), parse.GetValue(resources), parse.GetValue(storeBytes));
+            var problem = node.Validate(parse);
             if (problem is not null)
             {
                 await error.WriteLineAsync("ray start: " + problem).ConfigureAwait(false);
@@ -79,17 +72,7 @@ internal static class StartCommand
             }
 
             // 3. launch
-            var args = new List<string>
-            {
-                "--session-dir", session.Directory,
-                "--port", parse.GetValue(port).ToString(CultureInfo.InvariantCulture),
-                "--node-ip-address", parse.GetValue(host)!,
-                "--head",
-            };
-            if (parse.GetValue(cpus) is { } c) args.AddRange(["--num-cpus", c.ToString(CultureInfo.InvariantCulture)]);
-            if (parse.GetValue(gpus) is { } g) args.AddRange(["--num-gpus", g.ToString(CultureInfo.InvariantCulture)]);
-            if (parse.GetValue(resources) is { } r) args.AddRange(["--resources", r]);
-            if (parse.GetValue(storeBytes) is { } s) args.AddRange(["--object-store-memory", s.ToString(CultureInfo.InvariantCulture)]);
+            var args = node.ToDaemonArgs(parse, session.Directory);
             Process launched;
             try { launched = RayletProcess.StartDetached(args, session.RayletLog, session.Directory); }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
@@ -142,16 +125,6 @@ internal static class StartCommand
             return 0;
         });
         return command;
-    }
-
-    private static string? Validate(int port, string host, int? cpus, int? gpus, string? resources, long? storeBytes)
-    {
-        if (port is < 0 or > 65535) return $"--port {port} is outside 0..65535";
-        if (!IPAddress.TryParse(host, out _)) return $"--node-ip-address '{host}' is not an IP address";
-        if (storeBytes is { } b && b < RayletOptions.MinObjectStoreBytes) return $"--object-store-memory {b} is below the minimum of {RayletOptions.MinObjectStoreBytes} bytes";
-        try { NodeResources.Create(cpus, gpus, ResourceSpec.ParseJson(resources), 0, 0); }
-        catch (Exception e) when (e is FormatException or ArgumentException) { return e.Message; }
-        return null;
     }
 
     /// <summary>The running raylet of <paramref name="session"/>, or null (none, or its address file is stale).</summary>

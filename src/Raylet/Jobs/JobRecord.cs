@@ -37,6 +37,9 @@ internal sealed class JobRecord(uint id, int driverPid, string name, IReadOnlyLi
     /// <summary>Registered workers free for a lease; the most recently used first (warm caches).</summary>
     internal Stack<WorkerRecord> Idle { get; } = new();
 
+    /// <summary>Workers kept alive while idle (its prestart count); idle ones beyond it are reaped.</summary>
+    internal int KeepWarm { get; set; }
+
     /// <summary>Workers launched and not registered yet.</summary>
     internal int Starting { get; set; }
 

@@ -38,5 +38,8 @@ internal sealed partial class LeaseManager
 
         [LoggerMessage(11, LogLevel.Warning, "Freeing the objects of job {JobId} failed")]
         public static partial void JobCleanupFailed(ILogger logger, uint jobId, Exception error);
+
+        [LoggerMessage(12, LogLevel.Warning, "Reaping idle workers failed; trying again at the next tick")]
+        public static partial void ReapFailed(ILogger logger, Exception error);
     }
 }

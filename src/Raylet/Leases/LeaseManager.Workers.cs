@@ -30,15 +30,74 @@ internal sealed partial class LeaseManager
                 throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"worker {worker.Id} of job {job.Id} was started as pid {worker.Pid}, but pid {registration.Pid} registers as it");
             worker.Pid = registration.Pid;
             worker.SocketPath = registration.SocketPath;
-            worker.State = WorkerState.Idle;
             job.Starting--;
             job.StartFailures = 0;
-            job.Idle.Push(worker);
+            MakeIdleLocked(worker);
             ScheduleLocked(job, d);
         }
         Log.WorkerRegistered(_logger, worker.Id, worker.Job.Id, worker.Pid, worker.SocketPath);
         Run(d);
         return worker;
+    }
+
+    private static void MakeIdleLocked(WorkerRecord worker)
+    {
+        worker.State = WorkerState.Idle;
+        worker.IdleSince = System.Diagnostics.Stopwatch.GetTimestamp();
+        worker.Job.Idle.Push(worker);
+    }
+
+    /// <summary>
+    /// Kills the workers idle for at least the idle timeout at <paramref name="now"/> (a
+    /// Stopwatch timestamp) while their job has more live workers than it keeps warm, oldest
+    /// idle first; actors' workers are not counted. Returns how many were killed.
+    /// </summary>
+    internal int ReapIdleWorkers(long now)
+    {
+        var d = new Deferred();
+        var reaped = 0;
+        lock (_lock)
+        {
+            if (_disposed) return 0;
+            var timeout = (long)(_options.IdleWorkerTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            foreach (var job in _jobs.Values)
+            {
+                var live = 0;
+                List<WorkerRecord>? stale = null;
+                foreach (var w in job.Workers)
+                {
+                    if (w.State == WorkerState.Leased && w.LeasePurpose == LeasePurpose.Actor) continue;
+                    live++;
+                    if (w.State == WorkerState.Idle && now - w.IdleSince >= timeout) (stale ??= []).Add(w);
+                }
+                if (stale is null || live <= job.KeepWarm) continue;
+                stale.Sort((a, b) => a.IdleSince.CompareTo(b.IdleSince));
+                for (var i = 0; i < stale.Count && live > job.KeepWarm; i++, live--, reaped++)
+                {
+                    var w = stale[i];
+                    RemoveWorkerLocked(w, d);
+                    var idleMs = (now - w.IdleSince) * 1000 / System.Diagnostics.Stopwatch.Frequency;
+                    Log.WorkerKilled(_logger, w.Id, job.Id, w.Pid, $"idle for {idleMs} ms while its job has more than the {job.KeepWarm} workers it keeps warm");
+                }
+            }
+        }
+        Run(d);
+        return reaped;
+    }
+
+    private async Task ReapIdleLoopAsync(TimeSpan timeout)
+    {
+        // Checks twice per timeout, so a worker is killed between 1 and 1.5 timeouts after it went idle.
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(timeout.Ticks / 2, TimeSpan.FromMilliseconds(50).Ticks)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_disposing.Token).ConfigureAwait(false))
+            {
+                try { ReapIdleWorkers(System.Diagnostics.Stopwatch.GetTimestamp()); }
+                catch (Exception e) { Log.ReapFailed(_logger, e); }
+            }
+        }
+        catch (OperationCanceledException) { /* the raylet is stopping */ }
     }
 
     /// <summary>A worker's raylet connection closed: the worker is dead (killed if its process lingers).</summary>

@@ -64,6 +64,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         var cpus = (int)(_resources.TotalUnits(NodeResources.Cpu) / RayletProtocol.ResourceUnit);
         MaxWorkers = Math.Max(1, _options.MaxWorkers ?? Math.Max(cpus, 1) * 4);
         PrestartWorkers = Math.Clamp(_options.PrestartWorkers ?? cpus, 0, MaxWorkers);
+        if (_options.IdleWorkerTimeout > TimeSpan.Zero) _ = ReapIdleLoopAsync(_options.IdleWorkerTimeout);
     }
 
     /// <summary>The cap on starting and alive workers (actor workers not counted).</summary>
@@ -90,6 +91,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             _jobs.Add(job.Id, job);
             // A nested driver (inside a worker process) gets workers on demand only.
             var prestart = registration.Nested ? 0 : PrestartWorkers;
+            job.KeepWarm = prestart;
             for (var i = 0; i < prestart && CanStartLocked(job, d, evict: false); i++) StartWorkerLocked(job, d);
         }
         Log.JobRegistered(_logger, job.Id, job.Name, job.DriverPid, job.CodePaths.Count, d.LaunchCount);
@@ -149,8 +151,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             else
             {
                 ReleaseLeaseLocked(worker);
-                worker.State = WorkerState.Idle;
-                job.Idle.Push(worker);
+                MakeIdleLocked(worker);
             }
             ScheduleAllLocked(d);
         }

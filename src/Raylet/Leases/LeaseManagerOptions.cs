@@ -30,6 +30,13 @@ internal sealed record LeaseManagerOptions
     /// </summary>
     internal int? MaxWorkers { get; init; }
 
+    /// <summary>
+    /// How long a worker may stay idle while its job has more workers than it keeps warm (its
+    /// prestart count) before it is killed, oldest idle first (Ray's
+    /// idle_worker_killing_time_threshold_ms). Zero or negative: never.
+    /// </summary>
+    internal TimeSpan IdleWorkerTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a started worker has to register before it is killed (a start failure).</summary>
     internal TimeSpan RegisterTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

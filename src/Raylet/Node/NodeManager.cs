@@ -134,6 +134,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 PlasmaSocket = node.PlasmaSocketPath,
                 PrestartWorkers = options.PrestartWorkers,
                 MaxWorkers = options.MaxWorkers,
+                IdleWorkerTimeout = options.IdleWorkerTimeout,
             }, loggerFactory.CreateLogger<LeaseManager>());
             // A job's objects in the node's store are owned by its driver (object ids carry the
             // owner's pid in their top bits): when the job ends, nobody can free them any more.

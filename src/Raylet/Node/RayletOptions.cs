@@ -44,6 +44,12 @@ public sealed record RayletOptions
     /// <summary>The most worker processes starting or alive (actor workers not counted); default max(CPUs, 1) * 4.</summary>
     public int? MaxWorkers { get; init; }
 
+    /// <summary>
+    /// How long a worker beyond its job's prestart count may stay idle before it is killed
+    /// (Ray's idle_worker_killing_time_threshold_ms); default 1 s, zero: never.
+    /// </summary>
+    public TimeSpan IdleWorkerTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Starts worker processes; default the real one (`ray worker`). Tests plug in fakes.</summary>
     internal Workers.IWorkerLauncher? WorkerLauncher { get; init; }
 

@@ -27,6 +27,9 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>The worker's Unix socket for its driver (from RegisterWorker).</summary>
     internal string SocketPath { get; set; } = "";
 
+    /// <summary>When it last became idle (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; Idle only).</summary>
+    internal long IdleSince { get; set; }
+
     /// <summary>The lease holding it (Leased only).</summary>
     internal ulong LeaseId { get; set; }
 
