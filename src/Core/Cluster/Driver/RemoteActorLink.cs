@@ -117,6 +117,7 @@ internal sealed class RemoteActorLink
         {
             killed = _dead;
             if (!killed) _channel = channel;
+            Monitor.PulseAll(_lock);
         }
         if (killed) // killed while starting: the new worker goes with it
         {
@@ -150,7 +151,14 @@ internal sealed class RemoteActorLink
                 continue;
             }
             if (channel is not null && channel.Push(call, (ushort)ClusterMessageKind.ActorCall)) return;
-            Thread.Sleep(1); // the channel just closed: its close handler is starting a restart
+            // The channel just closed: its close handler is about to drop it and start a
+            // restart (or kill the actor). Wait for that change, not a fixed time (the timeout
+            // only guards against a change that would signal nobody).
+            lock (_lock)
+            {
+                while (!_dead && ReferenceEquals(_channel, channel) && ReferenceEquals(_restarting, restarting))
+                    Monitor.Wait(_lock, 100);
+            }
         }
     }
 
@@ -160,6 +168,7 @@ internal sealed class RemoteActorLink
         {
             if (_channel != channel) return; // a channel we already dropped
             _channel = null;
+            Monitor.PulseAll(_lock);
         }
         _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
         if (_dead || _actor.IsDead)
@@ -182,7 +191,11 @@ internal sealed class RemoteActorLink
             if (call.TryCountResend()) resend.Add(call);
             else call.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
         }
-        lock (_lock) _restarting = RestartAsync(resend, reason);
+        lock (_lock)
+        {
+            _restarting = RestartAsync(resend, reason);
+            Monitor.PulseAll(_lock);
+        }
     }
 
     private async Task RestartAsync(List<ActorCallSpec> resend, string reason)
@@ -209,6 +222,7 @@ internal sealed class RemoteActorLink
         {
             channel = _channel;
             _channel = null;
+            Monitor.PulseAll(_lock);
         }
         if (channel is null) return;
         _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
