@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using Ray.Tests.Shared;
 
 namespace Ray.Perf;
 
@@ -34,8 +35,8 @@ public sealed class PerfCluster : IAsyncDisposable
         lock (s_live) s_live.Add(cluster);
         try
         {
-            var (code, output) = await RunRayAsync(rayDll, ["start", "--head", "--port", "0", "--session-dir", cluster.SessionDir,
-                "--num-cpus", cpus.ToString(CultureInfo.InvariantCulture), "--object-store-memory", storeBytes.ToString(CultureInfo.InvariantCulture)]);
+            var (code, output) = await SessionProcesses.RunRayAsync(rayDll, ["start", "--head", "--port", "0", "--session-dir", cluster.SessionDir,
+                "--num-cpus", cpus.ToString(CultureInfo.InvariantCulture), "--object-store-memory", storeBytes.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(90));
             var addressFile = Path.Combine(cluster.SessionDir, "raylet.json");
             if (code != 0 || !File.Exists(addressFile)) throw new InvalidOperationException($"ray start failed ({code}): {output}");
             using var doc = JsonDocument.Parse(File.ReadAllText(addressFile));
@@ -54,14 +55,14 @@ public sealed class PerfCluster : IAsyncDisposable
     private string? RayDllPath { get; set; }
 
     /// <summary>Pids of this session's worker processes now (from /proc).</summary>
-    public IReadOnlyList<int> WorkerPids() => FindProcesses(" worker ");
+    public IReadOnlyList<int> WorkerPids() => SessionProcesses.Find(SessionDir, " worker ");
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (RayDllPath is not null)
         {
-            try { await RunRayAsync(RayDllPath, ["stop", "--session-dir", SessionDir]).WaitAsync(TimeSpan.FromSeconds(30)); }
+            try { await SessionProcesses.RunRayAsync(RayDllPath, ["stop", "--session-dir", SessionDir], TimeSpan.FromSeconds(30)); }
             catch (Exception e) { Console.Error.WriteLine($"ray stop failed: {e.Message}"); }
         }
         KillLeftovers();
@@ -78,42 +79,12 @@ public sealed class PerfCluster : IAsyncDisposable
 
     private void KillLeftovers()
     {
-        var left = FindProcesses("");
+        var left = SessionProcesses.Find(SessionDir);
         if (RayletPid > 0 && !left.Contains(RayletPid)) left.Add(RayletPid);
-        foreach (var pid in left)
-        {
-            try { Process.GetProcessById(pid).Kill(); }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
-        }
+        foreach (var pid in left) SessionProcesses.Kill(pid);
         try { Directory.Delete(SessionDir, recursive: true); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    private List<int> FindProcesses(string marker)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
-            string cmd;
-            try { cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-            if (cmd.Contains(SessionDir, StringComparison.Ordinal) && cmd.Contains(marker, StringComparison.Ordinal)) found.Add(pid);
-        }
-        return found;
-    }
 
-    private static async Task<(int Code, string Output)> RunRayAsync(string rayDll, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(rayDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("RAY_ADDRESS");
-        psi.Environment.Remove("RAY_CLUSTER_TOKEN");
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        return (p.ExitCode, await o + await e);
-    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using Ray.Tests.Shared;
 
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
 
@@ -53,36 +54,13 @@ internal sealed class ClusterScope : IAsyncDisposable
 
     public string Log() => File.Exists(Path.Combine(SessionDir, "logs", "raylet.out")) ? File.ReadAllText(Path.Combine(SessionDir, "logs", "raylet.out")) : "(no log)";
 
-    public static async Task<(int Code, string Output)> RunRayAsync(IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(RayDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("RAY_ADDRESS");
-        psi.Environment.Remove("RAY_CLUSTER_TOKEN");
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, await o + await e);
-    }
+    public static void Kill(int pid) => SessionProcesses.Kill(pid);
+
+    public static Task<(int Code, string Output)> RunRayAsync(IEnumerable<string> args) => SessionProcesses.RunRayAsync(RayDll, args, TimeSpan.FromSeconds(60));
 
     /// <summary>Worker processes of this session now (pids), from /proc.</summary>
-    public IReadOnlyList<int> WorkerPids() => FindProcesses(" worker ");
+    public IReadOnlyList<int> WorkerPids() => SessionProcesses.Find(SessionDir, " worker ");
 
-    private List<int> FindProcesses(string marker)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
-            string cmd;
-            try { cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-            if (cmd.Contains(SessionDir, StringComparison.Ordinal) && (marker.Length == 0 || cmd.Contains(marker, StringComparison.Ordinal))) found.Add(pid);
-        }
-        return found;
-    }
 
     public static bool IsAlive(int pid)
     {
@@ -95,10 +73,6 @@ internal sealed class ClusterScope : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
-    public static void Kill(int pid)
-    {
-        try { Process.GetProcessById(pid).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
-    }
 
     public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {
@@ -114,8 +88,8 @@ internal sealed class ClusterScope : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         try { await RunRayAsync(["stop", "--session-dir", SessionDir]); } catch (Exception) { }
-        foreach (var pid in FindProcesses("")) Kill(pid);
-        if (RayletPid > 0) Kill(RayletPid);
+        foreach (var pid in SessionProcesses.Find(SessionDir)) SessionProcesses.Kill(pid);
+        if (RayletPid > 0) SessionProcesses.Kill(RayletPid);
         try { Directory.Delete(SessionDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

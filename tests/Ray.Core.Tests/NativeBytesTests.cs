@@ -113,7 +113,7 @@ public class NativeBytesTests
     }
 
     [Fact]
-    public void Concurrent_readers_and_the_last_release_never_fault()
+    public async Task Concurrent_readers_and_the_last_release_never_fault()
     {
         using var rt = RayRuntime.Start(new RuntimeOptions { NumCpus = 2 });
         var data = Pattern(512);
@@ -136,7 +136,7 @@ public class NativeBytesTests
             })).ToArray();
             start.SignalAndWait();
             entry.Release(); // the put's reference, while the readers run
-            Task.WaitAll(readers);
+            await Task.WhenAll(readers);
             Assert.True(entry.IsFreed);
         }
     }

@@ -219,18 +219,9 @@ internal sealed class TestClientProcess : IDisposable
     private static string FindDll() =>
         BuiltDll.Find(typeof(TestClientProcess).Assembly, "TestClientPath", "tests/Ray.Plasma.TestClient", "Ray.Plasma.TestClient.dll");
 
-    private static string DotnetHost()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
-        var self = Environment.ProcessPath;
-        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet") return self;
-        return "dotnet";
-    }
-
     public static TestClientProcess Start(params string[] args)
     {
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(BuiltDll.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -28,15 +28,6 @@ internal static class RayCliProcess
 
     private static string FindDll() => BuiltDll.Find(typeof(RayCliProcess).Assembly, "RayDllPath", "src/Raylet", "ray.dll");
 
-    private static string DotnetHost()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
-        var self = Environment.ProcessPath;
-        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet") return self;
-        return "dotnet";
-    }
-
     /// <summary>
     /// Runs `ray ARGS` and waits for it. RAY_ADDRESS and RAY_CLUSTER_TOKEN are cleared unless
     /// <paramref name="env"/> sets them. Fails the test if it runs past <paramref name="timeout"/>.
@@ -44,7 +35,7 @@ internal static class RayCliProcess
     public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(60);
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(BuiltDll.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -9,6 +9,16 @@ namespace Ray.Tests.Shared;
 /// </summary>
 internal static class BuiltDll
 {
+    /// <summary>The dotnet host to run a built program with: the one running the tests (DOTNET_HOST_PATH, or this process when it is dotnet), else "dotnet" from PATH.</summary>
+    public static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet") return self;
+        return "dotnet";
+    }
+
     /// <param name="testAssembly">The test assembly carrying the <c>AssemblyMetadata(key, path)</c> attribute.</param>
     /// <param name="metadataKey">The attribute's key.</param>
     /// <param name="projectDir">The building project's folder relative to the repository, e.g. "src/Raylet".</param>
