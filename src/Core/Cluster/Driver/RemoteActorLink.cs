@@ -34,13 +34,13 @@ internal sealed class RemoteActorLink
     {
         _actor = actor;
         _session = session;
-        _create = EncodeCreate(ctor, args);
+        _create = EncodeCreate(ctor, args, actor.Options.MaxConcurrency);
     }
 
     /// <summary>The worker process holding the actor now (for tests and status).</summary>
     internal int? WorkerPid => _channel?.Lease.Pid;
 
-    private static byte[] EncodeCreate(ConstructorInfo ctor, object?[] args)
+    private static byte[] EncodeCreate(ConstructorInfo ctor, object?[] args, int maxConcurrency)
     {
         var type = ctor.DeclaringType!;
         var values = new byte[args.Length][];
@@ -54,7 +54,7 @@ internal sealed class RemoteActorLink
                 throw ExceptionFactory.CannotSerialize(t, $"constructor argument {i + 1} of actor {type.Name}", e);
             }
         }
-        return WireWriter.Build((ctor, args, values), static (w, s) =>
+        return WireWriter.Build((ctor, args, values, maxConcurrency), static (w, s) =>
         {
             w.Utf8(s.ctor.Module.Assembly.Location);
             w.Utf8(s.ctor.DeclaringType!.AssemblyQualifiedName!);
@@ -71,6 +71,7 @@ internal sealed class RemoteActorLink
                 w.Utf8(s.args[i]!.GetType().AssemblyQualifiedName!);
                 ValueWire.WriteInline(w, s.values[i]);
             }
+            w.I32(s.maxConcurrency);
         });
     }
 
@@ -86,6 +87,7 @@ internal sealed class RemoteActorLink
         {
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
                 Worker.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
+            channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
         }
         catch
         {

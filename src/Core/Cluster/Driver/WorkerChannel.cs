@@ -135,7 +135,7 @@ internal sealed class WorkerChannel : FrameSocket
             // Full fences on both sides (Dekker): either we see nothing in flight and send, or the
             // receive thread, which counts replies down before it looks, sees our frame waiting.
             Interlocked.Increment(ref _unflushed);
-            if (Interlocked.CompareExchange(ref _flushedInFlight, 0, 0) == 0 || PendingBytes > 256 * 1024)
+            if (SendEachAtOnce || Interlocked.CompareExchange(ref _flushedInFlight, 0, 0) == 0 || PendingBytes > 256 * 1024)
             {
                 if (InReceiveContext) ScheduleFlush(); // never block on the socket while receiving
                 else SendPendingLocked();
@@ -144,6 +144,13 @@ internal sealed class WorkerChannel : FrameSocket
         finally { Monitor.Exit(SendLock); }
         return true;
     }
+
+    /// <summary>
+    /// Sends every pushed frame at once instead of holding it while an earlier one is unanswered
+    /// (the batching that suits a worker running its tasks one by one). For an actor running
+    /// several calls at once, whose calls may wait for each other.
+    /// </summary>
+    internal bool SendEachAtOnce { get; set; }
 
     /// <summary>
     /// Takes the channel out of use if it is idle: no task will be pushed to it again. False

@@ -87,6 +87,23 @@ internal sealed class WorkerFunction
     /// <summary>Calls the function; an async one is waited for. Exceptions from user code propagate unwrapped.</summary>
     internal object? Invoke(object?[] args)
     {
+        var result = Start(args);
+        if (!IsAsync) return result;
+        var task = (Task)result!;
+        if (!task.IsCompleted)
+        {
+            using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. awaiting a nested task
+            task.GetAwaiter().GetResult();
+        }
+        return ResultOf(task);
+    }
+
+    /// <summary>
+    /// Calls the function and returns what it returned: the value (Unit for void), or for an
+    /// async one its task, not waited for. Exceptions from user code propagate unwrapped.
+    /// </summary>
+    internal object? Start(object?[] args)
+    {
         object? result;
         try { result = _invoker.Invoke(_target, new Span<object?>(args)); }
         catch (TargetInvocationException e) when (e.InnerException is not null)
@@ -94,13 +111,13 @@ internal sealed class WorkerFunction
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
             throw;
         }
-        if (!IsAsync) return Method.ReturnType == typeof(void) ? Unit.Value : result;
-        var task = (Task)result!;
-        if (!task.IsCompleted)
-        {
-            using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. awaiting a nested task
-            task.GetAwaiter().GetResult();
-        }
+        if (!IsAsync && Method.ReturnType == typeof(void)) return Unit.Value;
+        return result;
+    }
+
+    /// <summary>The result of an async call's finished task (throws its exception).</summary>
+    internal object? ResultOf(Task task)
+    {
         task.GetAwaiter().GetResult();
         return _taskResult is null ? Unit.Value : _taskResult.GetValue(task);
     }

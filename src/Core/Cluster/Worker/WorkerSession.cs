@@ -21,6 +21,7 @@ internal sealed class WorkerSession : FrameSocket
     private readonly WorkerHostState _host;
     private readonly Dictionary<uint, FunctionSlot> _functions = new();
     private byte[]? _scratch;
+    private ActorExecutor? _executor; // the actor's calls, when it allows more than one at a time
     private bool _hello;
     private long _lastFlush;
 
@@ -152,6 +153,11 @@ internal sealed class WorkerSession : FrameSocket
             Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
             return;
         }
+        if (actor is not null && _executor is { } executor)
+        {
+            executor.Submit(new ActorExecutor.Call(fn, args, h.Kind, h.RequestId, resultId));
+            return;
+        }
         t_inTask = true;
         try { result = fn.Invoke(args); }
         catch (Exception e)
@@ -190,6 +196,14 @@ internal sealed class WorkerSession : FrameSocket
                 var v = ValueWire.Read(p, ref off);
                 args[i] = v.Tag == ValueWire.Null ? null : MemoryPack.MemoryPackSerializer.Deserialize(_runtime.FindType(argType), v.Bytes);
             }
+            var maxConcurrency = 1;
+            if (off < p.Length)
+            {
+                maxConcurrency = ValueWire.ReadI32(p, ref off);
+                if (maxConcurrency is < 1 or > MaxActorConcurrency)
+                    throw new ProtocolException($"CreateActor asks for max concurrency {maxConcurrency}; 1..{MaxActorConcurrency} is allowed");
+            }
+            if (off != p.Length) throw new ProtocolException("CreateActor has trailing bytes");
             object instance;
             try { instance = ctor.Invoke(args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
@@ -197,6 +211,7 @@ internal sealed class WorkerSession : FrameSocket
                 Reply(h, e.InnerException, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
                 return;
             }
+            if (maxConcurrency > 1) _executor = new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, ReplyCall);
             _host.SetActor(this, instance);
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
@@ -208,6 +223,35 @@ internal sealed class WorkerSession : FrameSocket
 
     private void Reply<TState>(in FrameHeader h, TState state, Action<WireWriter, TState> write) =>
         Append(h.Kind, FrameFlags.Reply, h.RequestId, state, write);
+
+    /// <summary>The most calls an actor may have in flight in a worker (as the embedded runtime allows any, a sanity bound).</summary>
+    internal const int MaxActorConcurrency = 1 << 20;
+
+    // A call the actor executor finished (on a thread-pool or the actor's thread, never the
+    // receive thread): its reply is sent at once.
+    private void ReplyCall(ActorExecutor.Call call, object? result, Exception? error)
+    {
+        if (error is not null)
+            Append(call.Kind, FrameFlags.Reply, call.RequestId, error, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+        else
+        {
+            try
+            {
+                Append(call.Kind, FrameFlags.Reply, call.RequestId, (call, result, _runtime),
+                    static (w, s) => { w.U8(TaskWire.Ok); s.call.Function.Encoder(w, s.result, s.call.ResultId, s._runtime); });
+            }
+            catch (Exception e) when (e is not ProtocolException)
+            {
+                Append(call.Kind, FrameFlags.Reply, call.RequestId, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+            }
+        }
+        Flush(); // a closed connection is not an error here: nobody waits for the reply any more
+    }
+
+    /// <summary>Marks this thread as running user code of a task or actor call (see <see cref="InTask"/>).</summary>
+    internal static void EnterTask() => t_inTask = true;
+
+    internal static void LeaveTask() => t_inTask = false;
 
     [ThreadStatic] private static bool t_inTask;
 
