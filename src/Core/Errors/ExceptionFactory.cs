@@ -22,6 +22,9 @@ internal static class ExceptionFactory
     internal static RayTaskException RemoteTaskFailed(string taskName, TaskId id, string type, string message, string? stack) =>
         new(taskName, id, type, message, stack, null, $"Task {taskName} ({id}) failed: {type}: {message}");
 
+    internal static RayTaskException RemoteObjectFailed(string type, string message, string? stack) =>
+        new("(an object passed between processes)", default, type, message, stack, null, message);
+
     internal static WorkerDiedException WorkerDied(string taskName, TaskId id, int attempts, string why) =>
         new($"Task {taskName} ({id}) failed: the worker process running it died ({why}); attempts: {attempts} (raise MaxRetries to retry more).");
 

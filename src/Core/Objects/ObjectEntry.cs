@@ -124,6 +124,12 @@ internal abstract class ObjectEntry
     /// <summary>Completes with a value that arrived from a worker process.</summary>
     internal abstract void CompleteFromWire(in Cluster.Wire.ValueWire.WireValue value);
 
+    /// <summary>
+    /// Writes the ready value for another process: inline bytes, or (unless
+    /// <paramref name="inlineOnly"/>) its id in the node's shared-memory store.
+    /// </summary>
+    internal abstract void WriteWire(Cluster.Wire.WireWriter w, bool inlineOnly = false);
+
     /// <summary>Marks the value stored by the subclass as ready. Returns false if already completed.</summary>
     protected bool CompleteReady() => Complete(Ready, null);
 

@@ -206,11 +206,17 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     }
 
     /// <summary>Writes the ready value for a worker process: inline bytes, or its id in the node's shared-memory store.</summary>
-    internal void WriteWire(Cluster.Wire.WireWriter w)
+    internal override void WriteWire(Cluster.Wire.WireWriter w, bool inlineOnly = false)
     {
         ThrowIfNotReady();
         if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }
-        if (_inPlasma) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
+        if (_inPlasma)
+        {
+            if (!inlineOnly) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
+            using var view = Store.LargeObjects.View(Id);
+            Cluster.Wire.ValueWire.WriteInline(w, view.Span);
+            return;
+        }
         if (Volatile.Read(ref _native) != 0)
         {
             if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
@@ -235,6 +241,9 @@ internal sealed class ObjectEntry<T> : ObjectEntry
                 _length = (int)Math.Min(int.MaxValue, v.Size);
                 SizeBytes = v.Size;
                 _inPlasma = true;
+                break;
+            case Cluster.Wire.ValueWire.Ref:
+                _value = Cluster.Wire.ValueWire.Decode<T>(v, Store); // an ObjectRef result: a new object here holding its value
                 break;
             case Cluster.Wire.ValueWire.Null:
                 if (Codec<T>.IsDirect) _value = default;

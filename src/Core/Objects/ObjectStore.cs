@@ -29,6 +29,12 @@ internal sealed class ObjectStore
 
     internal long SpinTicks { get; }
 
+    /// <summary>
+    /// True for a connected driver's store, whose tasks run in worker processes: an ObjectRef
+    /// passed to a task then travels with its value, so the task waits until it is ready.
+    /// </summary>
+    internal bool TasksLeaveProcess { get; init; }
+
     /// <summary>Objects at or above the threshold live in the node's shared-memory store.</summary>
     internal LargeObjectStore LargeObjects { get; }
     internal LargeBufferPool Buffers { get; }

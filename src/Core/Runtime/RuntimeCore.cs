@@ -51,7 +51,7 @@ internal sealed partial class RuntimeCore : IDisposable
         var total = registry.Build(cpus, gpus, memory, custom, out _);
         Scheduler = new LocalScheduler(registry, total);
         if (options.LargeObjectThresholdBytes < 0) ExceptionFactory.ThrowArgument("LargeObjectThresholdBytes must not be negative.", nameof(options));
-        Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options);
+        Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options) { TasksLeaveProcess = cluster is not null };
         DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task");
         // Actor calls run on their actor's thread, never through a lease: a class of their own.
         ActorClass = new SchedulingClass(-1, new ResourceSet(new long[registry.Count]), "actor call");

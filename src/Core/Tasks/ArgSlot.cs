@@ -17,6 +17,13 @@ internal struct ArgSlot<T>
 
     internal ObjectEntry<T>? Ref { get; private set; }
 
+    /// <summary>
+    /// The object of an ObjectRef passed as the argument itself (not resolved), when tasks run
+    /// in worker processes: the ref travels with its value, so the task waits until it is ready
+    /// (without failing when it failed: the task gets the failed ref). Held with one reference.
+    /// </summary>
+    internal ObjectEntry? PassedRef { get; private set; }
+
     /// <summary>Captures an argument at submission; serializing here surfaces bad types at once.</summary>
     internal static ArgSlot<T> From(in Arg<T> arg, ObjectStore store, FunctionDescriptor fn, int index)
     {
@@ -29,7 +36,16 @@ internal struct ArgSlot<T>
             GC.KeepAlive(r);
             slot.Ref = entry;
         }
-        else if (Codec<T>.IsDirect) slot._value = arg.Value;
+        else if (Codec<T>.IsDirect)
+        {
+            slot._value = arg.Value;
+            if (store.TasksLeaveProcess && arg.Value is ObjectRef passed)
+            {
+                passed.ThrowIfDisposed();
+                passed.Entry.AddRef();
+                slot.PassedRef = passed.Entry;
+            }
+        }
         else
         {
             var s = Codec<T>.Serialize(arg.Value!, store, new ArgSite(fn, index));
@@ -60,6 +76,8 @@ internal struct ArgSlot<T>
     {
         Ref?.Release();
         Ref = null;
+        PassedRef?.Release();
+        PassedRef = null;
         _value = default;
         if (_pooled && _bytes is not null) store.Buffers.Return(_bytes);
         _bytes = null;

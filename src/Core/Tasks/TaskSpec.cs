@@ -75,12 +75,20 @@ internal abstract class TaskSpec : IObjectListener
         if (!dependency.TryAddListener(this)) OnObjectCompleted(dependency);
     }
 
+    /// <summary>Waits for a passed ref's object to complete (see <see cref="ArgSlot{T}.PassedRef"/>); its failure does not fail the task.</summary>
+    protected void TrackPassed(ObjectEntry? passed)
+    {
+        if (passed is null || passed.IsCompleted) return;
+        Interlocked.Increment(ref _pendingDeps);
+        if (!passed.TryAddListener(this)) OnObjectCompleted(passed);
+    }
+
     /// <summary>Drops the registration guard: queues the task if nothing is pending.</summary>
     internal void DependenciesRegistered() => DependencyDone();
 
     public void OnObjectCompleted(ObjectEntry entry)
     {
-        if (entry.IsFailed) FailFromDependency(entry);
+        if (entry.IsFailed && ArgumentIndexOf(entry) != 0) FailFromDependency(entry); // a passed ref's failure goes to the task with it
         DependencyDone();
     }
 

@@ -10,14 +10,15 @@ namespace Ray.Cluster.Wire;
 /// <summary>
 /// How one value (a task argument or result) travels between processes: <c>u8 tag</c> then
 /// tag 0 (inline) <c>i32 length | bytes</c>, tag 1 (in the node's shared-memory store)
-/// <c>u64 owner | u64 sequence | i64 size</c>, tag 2 (a null array). The bytes are the store's
+/// <c>u64 owner | u64 sequence | i64 size</c>, tag 2 (a null array), tag 3 (an ObjectRef, with its
+/// value: <see cref="RefWire"/>). The bytes are the store's
 /// own form of the value (<see cref="Codec{T}"/>: raw bytes for unmanaged arrays, MemoryPack
 /// otherwise); values the store keeps directly (unmanaged structs, strings) go through MemoryPack,
 /// which writes unmanaged data as a plain copy.
 /// </summary>
 internal static class ValueWire
 {
-    internal const byte Inline = 0, InPlasma = 1, Null = 2;
+    internal const byte Inline = 0, InPlasma = 1, Null = 2, Ref = 3;
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
 
@@ -48,8 +49,13 @@ internal static class ValueWire
     [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "MemoryPack formatters are source-generated or built in.")]
     internal static void WriteDirect<T>(WireWriter w, in T value)
     {
-        if (value is ObjectRef or IActorHandle)
-            throw new NotSupportedException($"A {typeof(T).Name} cannot be passed to or returned from a worker process yet: pass the value itself, or use the embedded runtime.");
+        if (value is ObjectRef r)
+        {
+            RefWire.Write(w, r.Entry);
+            return;
+        }
+        if (value is IActorHandle)
+            throw new NotSupportedException($"A {typeof(T).Name} cannot be passed to or returned from a worker process yet: call the actor from the driver, or use the embedded runtime.");
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(256);
         scratch.ResetWrittenCount();
         MemoryPackSerializer.Serialize(scratch, value);
@@ -102,6 +108,12 @@ internal static class ValueWire
             }
             case Null:
                 return new WireValue(tag, default, default, -1);
+            case Ref:
+            {
+                var start = offset;
+                RefWire.Skip(payload, ref offset);
+                return new WireValue(tag, payload[start..offset], default, offset - start);
+            }
             default:
                 throw new ProtocolException($"unknown value tag {tag}");
         }
@@ -151,6 +163,7 @@ internal static class ValueWire
     {
         switch (v.Tag)
         {
+            case Ref: return RefWire.Decode<T>(v.Bytes, store, openPlasma);
             case Null: return default!;
             case Inline: return Codec<T>.IsDirect ? ReadDirect<T>(v.Bytes) : Codec<T>.Deserialize(v.Bytes, v.Bytes.Length, store);
             default:

@@ -88,7 +88,7 @@ internal sealed class WorkerFunction
     internal object? Invoke(object?[] args)
     {
         var result = Start(args);
-        if (!IsAsync) return result;
+        if (!IsAsync) return Settle(result);
         var task = (Task)result!;
         if (!task.IsCompleted)
         {
@@ -115,11 +115,25 @@ internal sealed class WorkerFunction
         return result;
     }
 
+    /// <summary>
+    /// Waits until an ObjectRef the function returned is ready: it goes back with its value
+    /// (see <see cref="Wire.RefWire"/>). Other results pass through.
+    /// </summary>
+    internal static object? Settle(object? result)
+    {
+        if (result is ObjectRef r && !r.IsReady)
+        {
+            using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. a nested task's result
+            r.WaitReady(Timeout.InfiniteTimeSpan);
+        }
+        return result;
+    }
+
     /// <summary>The result of an async call's finished task (throws its exception).</summary>
     internal object? ResultOf(Task task)
     {
         task.GetAwaiter().GetResult();
-        return _taskResult is null ? Unit.Value : _taskResult.GetValue(task);
+        return _taskResult is null ? Unit.Value : Settle(_taskResult.GetValue(task));
     }
 
     private static object? DecodeArg<T>(in ValueWire.WireValue value, WorkerRuntime runtime) =>

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using Ray.Objects;
+using Ray.Plasma.Client;
+using Ray.Protocol;
+
+namespace Ray.Cluster.Wire;
+
+/// <summary>
+/// An <see cref="ObjectRef{T}"/> crossing into or out of a worker process (value tag 3): it
+/// travels with its object's value, <c>u8 state</c> then for 0 (ready) the value in its usual
+/// encoding, for 1 (failed) <c>string exception type | string message | string stack</c>. The
+/// receiver makes a new object of its own holding that value, so its ref works there (get,
+/// views, passing it on to further tasks) without calls back to the owner. The object must be
+/// ready when it is written: a driver queues a task once the refs passed to it are ready, a
+/// worker waits for a ref it returns.
+/// </summary>
+internal static class RefWire
+{
+    private const byte Ready = 0, Failed = 1;
+
+    /// <summary>
+    /// Set in worker processes: the refs they send carry their bytes inline. A worker's objects
+    /// in the node's store belong to it and may be deleted once its ref goes; a driver's stay
+    /// while the task that got them runs, so a driver sends large ones as store ids.
+    /// </summary>
+    internal static bool InlineOnly { get; set; }
+
+    internal static void Write(WireWriter w, ObjectEntry entry)
+    {
+        w.U8(ValueWire.Ref);
+        if (!entry.IsCompleted)
+            throw new InvalidOperationException($"object {entry.Id} is not ready: an ObjectRef goes to another process once its value is there");
+        if (entry.IsFailed || entry.IsFreed)
+        {
+            w.U8(Failed);
+            var error = entry.IsFailed ? entry.Error! : ExceptionFactory.ObjectFreed(entry.Id);
+            var type = error is RayTaskException t ? t.RemoteExceptionType : error.GetType().FullName ?? error.GetType().Name;
+            w.Utf8(TaskWire.Truncate(type, 1000));
+            w.Utf8(TaskWire.Truncate(error.Message, 3000));
+            w.Utf8(TaskWire.Truncate(error is RayTaskException r ? r.RemoteStackTrace ?? "" : error.StackTrace ?? "", 3900));
+            return;
+        }
+        w.U8(Ready);
+        entry.WriteWire(w, InlineOnly);
+    }
+
+    /// <summary>Steps over a ref's body (after its tag) while reading a payload.</summary>
+    internal static void Skip(ReadOnlySpan<byte> p, ref int offset)
+    {
+        switch (ValueWire.ReadU8(p, ref offset))
+        {
+            case Ready:
+                var inner = ValueWire.Read(p, ref offset);
+                if (inner.Tag == ValueWire.Ref) throw new ProtocolException("a ref's value is itself a ref");
+                break;
+            case Failed:
+                TaskWire.ReadError(p, ref offset);
+                break;
+            case var state:
+                throw new ProtocolException($"unknown ref state {state}");
+        }
+    }
+
+    private delegate ObjectRef Decoder(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma);
+
+    private static readonly ConcurrentDictionary<Type, Decoder> s_decoders = new();
+
+    /// <summary>A new object in <paramref name="store"/> holding the ref's value (or its failure), as a <typeparamref name="T"/> (an ObjectRef type).</summary>
+    internal static T Decode<T>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
+    {
+        var t = typeof(T);
+        if (!t.IsGenericType || t.GetGenericTypeDefinition() != typeof(ObjectRef<>))
+            throw new ProtocolException($"an ObjectRef arrived where a {t.Name} is expected");
+        var decoder = s_decoders.GetOrAdd(t, static t => typeof(RefWire).GetMethod(nameof(DecodeTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(t.GetGenericArguments()[0]).CreateDelegate<Decoder>());
+        return (T)(object)decoder(body, store, openPlasma);
+    }
+
+    private static ObjectRef DecodeTyped<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
+    {
+        var off = 0;
+        var state = ValueWire.ReadU8(body, ref off);
+        var entry = store.CreatePending<TValue>();
+        try
+        {
+            if (state == Failed)
+            {
+                var (type, message, stack) = TaskWire.ReadError(body, ref off);
+                entry.Fail(ExceptionFactory.RemoteObjectFailed(type, message, stack));
+            }
+            else
+            {
+                var inner = ValueWire.Read(body, ref off);
+                if (inner.Tag == ValueWire.InPlasma)
+                {
+                    // The sender's object in the node's store: this process keeps a copy of its own.
+                    using var view = (openPlasma ?? throw new ProtocolException("a shared-memory value arrived where none is expected"))(inner.PlasmaId, inner.Size);
+                    var copy = view.Span.ToArray();
+                    entry.CompleteFromWire(new ValueWire.WireValue(ValueWire.Inline, copy, default, copy.Length));
+                }
+                else entry.CompleteFromWire(inner);
+            }
+        }
+        catch
+        {
+            entry.Release();
+            throw;
+        }
+        return new ObjectRef<TValue>(entry);
+    }
+}
