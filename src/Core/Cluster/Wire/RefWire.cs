@@ -71,10 +71,20 @@ internal static class RefWire
         var t = typeof(T);
         if (!t.IsGenericType || t.GetGenericTypeDefinition() != typeof(ObjectRef<>))
             throw new ProtocolException($"an ObjectRef arrived where a {t.Name} is expected");
-        var decoder = s_decoders.GetOrAdd(t, static t => typeof(RefWire).GetMethod(nameof(DecodeTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(t.GetGenericArguments()[0]).CreateDelegate<Decoder>());
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+            throw new NotSupportedException($"an {t.Name} from another process needs a runtime that can compile code (not NativeAOT)");
+        if (!s_decoders.TryGetValue(t, out var decoder))
+        {
+            decoder = CreateDecoder(t);
+            s_decoders[t] = decoder;
+        }
         return (T)(object)decoder(body, store, openPlasma);
     }
+
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Instantiates DecodeTyped over the ref's value type at run time.")]
+    private static Decoder CreateDecoder(Type refType) =>
+        typeof(RefWire).GetMethod(nameof(DecodeTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(refType.GetGenericArguments()[0]).CreateDelegate<Decoder>();
 
     private static ObjectRef DecodeTyped<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
     {
