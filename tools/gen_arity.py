@@ -89,7 +89,7 @@ def func_tasks():
     for n in range(MAX + 1):
         g = gen_params(n)
         fields = "\n".join(f"    internal ArgSlot<T{i}> A{i};" for i in range(1, n + 1))
-        track = " ".join(f"Track(A{i}.Ref); TrackPassed(A{i}.PassedRef);" for i in range(1, n + 1))
+        track = " ".join(f"Track(A{i}.Ref); TrackPassed(A{i}.Passed);" for i in range(1, n + 1))
         index = " ".join(f"if (ReferenceEquals(A{i}.Ref, dependency)) return {i};" for i in range(1, n + 1))
         resolve = ", ".join(f"A{i}.Resolve(store)" for i in range(1, n + 1))
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
@@ -255,10 +255,10 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         g = gen_params(n)
         tpc = (", ".join(ts(n)) + ", ") if n else ""
         fields = "\n".join(f"    internal ArgSlot<T{i}> A{i};" for i in range(1, n + 1))
-        track = " ".join(f"Track(A{i}.Ref); TrackPassed(A{i}.PassedRef);" for i in range(1, n + 1))
+        track = " ".join(f"Track(A{i}.Ref); TrackPassed(A{i}.Passed);" for i in range(1, n + 1))
         index = " ".join(f"if (ReferenceEquals(A{i}.Ref, dependency)) return {i};" for i in range(1, n + 1))
-        waits = " ".join(f"if (WaitFor(A{i}.Ref, out failed)) return {i}; WaitPassed(A{i}.PassedRef);" for i in range(1, n + 1))
-        ready = " && ".join([f"(A{i}.Ref is null || A{i}.Ref.IsCompleted) && (A{i}.PassedRef is null || A{i}.PassedRef.IsCompleted)" for i in range(1, n + 1)] or ["true"])
+        waits = " ".join(f"if (WaitFor(A{i}.Ref, out failed)) return {i}; WaitPassed(A{i}.Passed);" for i in range(1, n + 1))
+        ready = " && ".join([f"(A{i}.Ref is null || A{i}.Ref.IsCompleted) && ArgSlot<T{i}>.AllCompleted(A{i}.Passed)" for i in range(1, n + 1)] or ["true"])
         resolve = ", ".join(["actor"] + [f"A{i}.Resolve(store)" for i in range(1, n + 1)])
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
         wire = " ".join(f"A{i}.WriteTo(w, store);" for i in range(1, n + 1))

@@ -50,13 +50,13 @@ internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func
 {
     internal ArgSlot<T1> A1;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; return 0; }
 
-    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.PassedRef); return 0; }
+    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.Passed); return 0; }
 
-    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A1.PassedRef is null || A1.PassedRef.IsCompleted);
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && ArgSlot<T1>.AllCompleted(A1.Passed);
 
     internal override bool IsAsync => async is not null;
 
@@ -91,13 +91,13 @@ internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sy
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; return 0; }
 
-    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.PassedRef); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.PassedRef); return 0; }
+    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.Passed); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.Passed); return 0; }
 
-    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A1.PassedRef is null || A1.PassedRef.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A2.PassedRef is null || A2.PassedRef.IsCompleted);
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && ArgSlot<T1>.AllCompleted(A1.Passed) && (A2.Ref is null || A2.Ref.IsCompleted) && ArgSlot<T2>.AllCompleted(A2.Passed);
 
     internal override bool IsAsync => async is not null;
 
@@ -133,13 +133,13 @@ internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3,
     internal ArgSlot<T2> A2;
     internal ArgSlot<T3> A3;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; return 0; }
 
-    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.PassedRef); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.PassedRef); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.PassedRef); return 0; }
+    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.Passed); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.Passed); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.Passed); return 0; }
 
-    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A1.PassedRef is null || A1.PassedRef.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A2.PassedRef is null || A2.PassedRef.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A3.PassedRef is null || A3.PassedRef.IsCompleted);
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && ArgSlot<T1>.AllCompleted(A1.Passed) && (A2.Ref is null || A2.Ref.IsCompleted) && ArgSlot<T2>.AllCompleted(A2.Passed) && (A3.Ref is null || A3.Ref.IsCompleted) && ArgSlot<T3>.AllCompleted(A3.Passed);
 
     internal override bool IsAsync => async is not null;
 
@@ -176,13 +176,13 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2,
     internal ArgSlot<T3> A3;
     internal ArgSlot<T4> A4;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); Track(A4.Ref); TrackPassed(A4.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); Track(A4.Ref); TrackPassed(A4.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; return 0; }
 
-    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.PassedRef); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.PassedRef); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.PassedRef); if (WaitFor(A4.Ref, out failed)) return 4; WaitPassed(A4.PassedRef); return 0; }
+    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.Passed); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.Passed); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.Passed); if (WaitFor(A4.Ref, out failed)) return 4; WaitPassed(A4.Passed); return 0; }
 
-    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A1.PassedRef is null || A1.PassedRef.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A2.PassedRef is null || A2.PassedRef.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A3.PassedRef is null || A3.PassedRef.IsCompleted) && (A4.Ref is null || A4.Ref.IsCompleted) && (A4.PassedRef is null || A4.PassedRef.IsCompleted);
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && ArgSlot<T1>.AllCompleted(A1.Passed) && (A2.Ref is null || A2.Ref.IsCompleted) && ArgSlot<T2>.AllCompleted(A2.Passed) && (A3.Ref is null || A3.Ref.IsCompleted) && ArgSlot<T3>.AllCompleted(A3.Passed) && (A4.Ref is null || A4.Ref.IsCompleted) && ArgSlot<T4>.AllCompleted(A4.Passed);
 
     internal override bool IsAsync => async is not null;
 
@@ -220,13 +220,13 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1,
     internal ArgSlot<T4> A4;
     internal ArgSlot<T5> A5;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); Track(A4.Ref); TrackPassed(A4.PassedRef); Track(A5.Ref); TrackPassed(A5.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); Track(A4.Ref); TrackPassed(A4.Passed); Track(A5.Ref); TrackPassed(A5.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; if (ReferenceEquals(A5.Ref, dependency)) return 5; return 0; }
 
-    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.PassedRef); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.PassedRef); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.PassedRef); if (WaitFor(A4.Ref, out failed)) return 4; WaitPassed(A4.PassedRef); if (WaitFor(A5.Ref, out failed)) return 5; WaitPassed(A5.PassedRef); return 0; }
+    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.Passed); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.Passed); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.Passed); if (WaitFor(A4.Ref, out failed)) return 4; WaitPassed(A4.Passed); if (WaitFor(A5.Ref, out failed)) return 5; WaitPassed(A5.Passed); return 0; }
 
-    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A1.PassedRef is null || A1.PassedRef.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A2.PassedRef is null || A2.PassedRef.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A3.PassedRef is null || A3.PassedRef.IsCompleted) && (A4.Ref is null || A4.Ref.IsCompleted) && (A4.PassedRef is null || A4.PassedRef.IsCompleted) && (A5.Ref is null || A5.Ref.IsCompleted) && (A5.PassedRef is null || A5.PassedRef.IsCompleted);
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && ArgSlot<T1>.AllCompleted(A1.Passed) && (A2.Ref is null || A2.Ref.IsCompleted) && ArgSlot<T2>.AllCompleted(A2.Passed) && (A3.Ref is null || A3.Ref.IsCompleted) && ArgSlot<T3>.AllCompleted(A3.Passed) && (A4.Ref is null || A4.Ref.IsCompleted) && ArgSlot<T4>.AllCompleted(A4.Passed) && (A5.Ref is null || A5.Ref.IsCompleted) && ArgSlot<T5>.AllCompleted(A5.Passed);
 
     internal override bool IsAsync => async is not null;
 
@@ -265,13 +265,13 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor,
     internal ArgSlot<T5> A5;
     internal ArgSlot<T6> A6;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); Track(A4.Ref); TrackPassed(A4.PassedRef); Track(A5.Ref); TrackPassed(A5.PassedRef); Track(A6.Ref); TrackPassed(A6.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); Track(A4.Ref); TrackPassed(A4.Passed); Track(A5.Ref); TrackPassed(A5.Passed); Track(A6.Ref); TrackPassed(A6.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; if (ReferenceEquals(A5.Ref, dependency)) return 5; if (ReferenceEquals(A6.Ref, dependency)) return 6; return 0; }
 
-    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.PassedRef); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.PassedRef); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.PassedRef); if (WaitFor(A4.Ref, out failed)) return 4; WaitPassed(A4.PassedRef); if (WaitFor(A5.Ref, out failed)) return 5; WaitPassed(A5.PassedRef); if (WaitFor(A6.Ref, out failed)) return 6; WaitPassed(A6.PassedRef); return 0; }
+    internal override int WaitDependencies(out ObjectEntry? failed) { failed = null; if (WaitFor(A1.Ref, out failed)) return 1; WaitPassed(A1.Passed); if (WaitFor(A2.Ref, out failed)) return 2; WaitPassed(A2.Passed); if (WaitFor(A3.Ref, out failed)) return 3; WaitPassed(A3.Passed); if (WaitFor(A4.Ref, out failed)) return 4; WaitPassed(A4.Passed); if (WaitFor(A5.Ref, out failed)) return 5; WaitPassed(A5.Passed); if (WaitFor(A6.Ref, out failed)) return 6; WaitPassed(A6.Passed); return 0; }
 
-    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && (A1.PassedRef is null || A1.PassedRef.IsCompleted) && (A2.Ref is null || A2.Ref.IsCompleted) && (A2.PassedRef is null || A2.PassedRef.IsCompleted) && (A3.Ref is null || A3.Ref.IsCompleted) && (A3.PassedRef is null || A3.PassedRef.IsCompleted) && (A4.Ref is null || A4.Ref.IsCompleted) && (A4.PassedRef is null || A4.PassedRef.IsCompleted) && (A5.Ref is null || A5.Ref.IsCompleted) && (A5.PassedRef is null || A5.PassedRef.IsCompleted) && (A6.Ref is null || A6.Ref.IsCompleted) && (A6.PassedRef is null || A6.PassedRef.IsCompleted);
+    internal override bool ArgumentsReady => (A1.Ref is null || A1.Ref.IsCompleted) && ArgSlot<T1>.AllCompleted(A1.Passed) && (A2.Ref is null || A2.Ref.IsCompleted) && ArgSlot<T2>.AllCompleted(A2.Passed) && (A3.Ref is null || A3.Ref.IsCompleted) && ArgSlot<T3>.AllCompleted(A3.Passed) && (A4.Ref is null || A4.Ref.IsCompleted) && ArgSlot<T4>.AllCompleted(A4.Passed) && (A5.Ref is null || A5.Ref.IsCompleted) && ArgSlot<T5>.AllCompleted(A5.Passed) && (A6.Ref is null || A6.Ref.IsCompleted) && ArgSlot<T6>.AllCompleted(A6.Passed);
 
     internal override bool IsAsync => async is not null;
 

@@ -51,12 +51,13 @@ internal abstract class ActorCallSpec : TaskSpec
     /// <summary>The actor's MaxTaskRetries (set when the call is submitted to a remote actor).</summary>
     internal int ActorOptionsRetries { get; set; }
 
-    /// <summary>Waits for a passed ref's object to complete, however it ends (see <see cref="ArgSlot{T}.PassedRef"/>).</summary>
-    protected void WaitPassed(ObjectEntry? passed)
+    /// <summary>Waits for passed refs' objects to complete, however they end (see <see cref="ArgSlot{T}.Passed"/>).</summary>
+    protected void WaitPassed(ObjectEntry[]? passed)
     {
         if (passed is null) return;
-        while (!passed.WaitCompleted(TimeSpan.FromMilliseconds(50)))
-            if (IsFinished) return;
+        foreach (var e in passed)
+            while (!e.WaitCompleted(TimeSpan.FromMilliseconds(50)))
+                if (IsFinished) return;
     }
 
     protected bool WaitFor(ObjectEntry? dependency, out ObjectEntry? failed)

@@ -205,16 +205,21 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
     }
 
-    /// <summary>Writes the ready value for a worker process: inline bytes, or its id in the node's shared-memory store.</summary>
+    /// <summary>
+    /// Writes the ready value for a worker process: inline bytes, or its id in the node's
+    /// shared-memory store; a value holding refs goes inline with them (their objects must be ready).
+    /// </summary>
     internal override void WriteWire(Cluster.Wire.WireWriter w, bool inlineOnly = false)
     {
         ThrowIfNotReady();
         if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }
+        var refs = Contained;
         if (_inPlasma)
         {
-            if (!inlineOnly) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
+            if (!inlineOnly && refs is null) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
             using var view = Store.LargeObjects.View(Id);
-            Cluster.Wire.ValueWire.WriteInline(w, view.Span);
+            if (refs is { Length: > 0 }) Cluster.Wire.IncomingRefs.Write(w, refs, view.Span);
+            else Cluster.Wire.ValueWire.WriteInline(w, view.Span);
             return;
         }
         if (Volatile.Read(ref _native) != 0)
@@ -229,7 +234,9 @@ internal sealed class ObjectEntry<T> : ObjectEntry
             finally { Release(); }
             return;
         }
-        Cluster.Wire.ValueWire.WriteSerialized(w, _buffer ?? throw ExceptionFactory.ObjectFreed(Id), _length);
+        var buffer = _buffer ?? throw ExceptionFactory.ObjectFreed(Id);
+        if (refs is { Length: > 0 } && _length >= 0) Cluster.Wire.IncomingRefs.Write(w, refs, new ReadOnlySpan<byte>(buffer, 0, _length));
+        else Cluster.Wire.ValueWire.WriteSerialized(w, buffer, _length);
     }
 
     /// <summary>Completes with a value a worker process sent (inline bytes are copied; a shared-memory result is referenced).</summary>
@@ -244,6 +251,13 @@ internal sealed class ObjectEntry<T> : ObjectEntry
                 break;
             case Cluster.Wire.ValueWire.Ref:
                 _value = Cluster.Wire.ValueWire.Decode<T>(v, Store); // an ObjectRef result: a new object here holding its value
+                break;
+            case Cluster.Wire.ValueWire.WithRefs:
+                // A value holding refs: read it once (each ref becomes an object here), then
+                // keep it in this store's form, whose ids are those objects'.
+                var value = Cluster.Wire.ValueWire.Decode<T>(v, Store);
+                if (Codec<T>.IsDirect) _value = value;
+                else SetSerialized(Codec<T>.Serialize(value, Store, "a result holding refs"));
                 break;
             case Cluster.Wire.ValueWire.Null:
                 if (Codec<T>.IsDirect) _value = default;

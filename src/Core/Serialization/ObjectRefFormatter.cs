@@ -20,7 +20,7 @@ internal sealed class ObjectRefFormatter<T> : MemoryPackFormatter<ObjectRef<T>>
         }
         value.ThrowIfDisposed();
         var entry = value.Entry;
-        SerializationContext.Store.Export(entry);
+        entry.Store.Export(entry); // in its own store, which forgets it when it is freed
         entry.AddRef(); // owned by the outer value from now on; released when it is freed
         SerializationContext.NoteContained(entry);
         writer.WriteUnmanaged((byte)1, entry.Id.Owner, entry.Id.Sequence);
@@ -36,6 +36,11 @@ internal sealed class ObjectRefFormatter<T> : MemoryPackFormatter<ObjectRef<T>>
         }
         reader.ReadUnmanaged(out ulong owner, out ulong sequence);
         var id = new ObjectId(owner, sequence);
+        if (SerializationContext.Incoming is { } incoming && incoming.TryResolve<T>(id, SerializationContext.Store, out var arrived))
+        {
+            value = arrived; // a ref that came with the value from another process
+            return;
+        }
         if (!SerializationContext.Store.TryLookup(id, out var entry) || entry is not ObjectEntry<T> typed)
             throw ExceptionFactory.UnknownObject(id);
         typed.AddRef();

@@ -11,6 +11,26 @@ internal static class SerializationContext
 {
     [ThreadStatic] private static ObjectStore? t_store;
     [ThreadStatic] private static List<ObjectEntry>? t_contained;
+    [ThreadStatic] private static Cluster.Wire.IncomingRefs? t_incoming;
+
+    /// <summary>
+    /// Refs that came from another process with the value being read (by their sender's ids):
+    /// <see cref="ObjectRefFormatter{T}"/> makes objects of this store from them.
+    /// </summary>
+    internal static Cluster.Wire.IncomingRefs? Incoming => t_incoming;
+
+    /// <summary>Makes <paramref name="incoming"/> the refs of the values read on this thread until the scope ends.</summary>
+    internal static IncomingScope WithIncoming(Cluster.Wire.IncomingRefs incoming)
+    {
+        var previous = t_incoming;
+        t_incoming = incoming;
+        return new IncomingScope(previous);
+    }
+
+    internal readonly struct IncomingScope(Cluster.Wire.IncomingRefs? previous) : IDisposable
+    {
+        public void Dispose() => t_incoming = previous;
+    }
 
     internal static ObjectStore Store =>
         t_store ?? throw new InvalidOperationException("ObjectRef values can only be (de)serialized by the Ray runtime.");

@@ -18,11 +18,15 @@ internal struct ArgSlot<T>
     internal ObjectEntry<T>? Ref { get; private set; }
 
     /// <summary>
-    /// The object of an ObjectRef passed as the argument itself (not resolved), when tasks run
-    /// in worker processes: the ref travels with its value, so the task waits until it is ready
-    /// (without failing when it failed: the task gets the failed ref). Held with one reference.
+    /// When tasks run in worker processes: the objects of refs that go to the worker with their
+    /// values (an ObjectRef passed as the argument itself, or refs inside a serialized
+    /// argument), so the task waits until they are ready; a failed one does not fail the task
+    /// (the task gets the failed ref). Null otherwise.
     /// </summary>
-    internal ObjectEntry? PassedRef { get; private set; }
+    internal ObjectEntry[]? Passed { get; private set; }
+
+    // The passed ObjectRef's object, held with one reference (refs inside a value are held by _contained).
+    private ObjectEntry? _passedRef;
 
     /// <summary>Captures an argument at submission; serializing here surfaces bad types at once.</summary>
     internal static ArgSlot<T> From(in Arg<T> arg, ObjectStore store, FunctionDescriptor fn, int index)
@@ -43,7 +47,8 @@ internal struct ArgSlot<T>
             {
                 passed.ThrowIfDisposed();
                 passed.Entry.AddRef();
-                slot.PassedRef = passed.Entry;
+                slot._passedRef = passed.Entry;
+                slot.Passed = [passed.Entry];
             }
         }
         else
@@ -53,6 +58,7 @@ internal struct ArgSlot<T>
             slot._length = s.Length;
             slot._pooled = s.Pooled;
             slot._contained = s.Contained;
+            if (store.TasksLeaveProcess) slot.Passed = s.Contained;
         }
         return slot;
     }
@@ -68,16 +74,29 @@ internal struct ArgSlot<T>
     internal readonly void WriteTo(Cluster.Wire.WireWriter w, ObjectStore store)
     {
         if (Ref is { } r) r.WriteWire(w);
-        else if (_bytes is not null) Cluster.Wire.ValueWire.WriteSerialized(w, _bytes, _length);
+        else if (_bytes is not null)
+        {
+            if (_contained is { Length: > 0 } refs) Cluster.Wire.IncomingRefs.Write(w, refs, new ReadOnlySpan<byte>(_bytes, 0, Math.Max(0, _length)));
+            else Cluster.Wire.ValueWire.WriteSerialized(w, _bytes, _length);
+        }
         else Cluster.Wire.ValueWire.WriteDirect(w, _value);
+    }
+
+    /// <summary>True when every object in <paramref name="passed"/> is complete (or there are none).</summary>
+    internal static bool AllCompleted(ObjectEntry[]? passed)
+    {
+        if (passed is null) return true;
+        foreach (var e in passed) if (!e.IsCompleted) return false;
+        return true;
     }
 
     internal void Release(ObjectStore store)
     {
         Ref?.Release();
         Ref = null;
-        PassedRef?.Release();
-        PassedRef = null;
+        _passedRef?.Release();
+        _passedRef = null;
+        Passed = null;
         _value = default;
         if (_pooled && _bytes is not null) store.Buffers.Return(_bytes);
         _bytes = null;

@@ -31,7 +31,7 @@ internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
 {
     internal ArgSlot<T1> A1;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; return 0; }
 
@@ -55,7 +55,7 @@ internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; return 0; }
 
@@ -80,7 +80,7 @@ internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : Ta
     internal ArgSlot<T2> A2;
     internal ArgSlot<T3> A3;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; return 0; }
 
@@ -106,7 +106,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invo
     internal ArgSlot<T3> A3;
     internal ArgSlot<T4> A4;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); Track(A4.Ref); TrackPassed(A4.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); Track(A4.Ref); TrackPassed(A4.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; return 0; }
 
@@ -133,7 +133,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, 
     internal ArgSlot<T4> A4;
     internal ArgSlot<T5> A5;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); Track(A4.Ref); TrackPassed(A4.PassedRef); Track(A5.Ref); TrackPassed(A5.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); Track(A4.Ref); TrackPassed(A4.Passed); Track(A5.Ref); TrackPassed(A5.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; if (ReferenceEquals(A5.Ref, dependency)) return 5; return 0; }
 
@@ -161,7 +161,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, 
     internal ArgSlot<T5> A5;
     internal ArgSlot<T6> A6;
 
-    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.PassedRef); Track(A2.Ref); TrackPassed(A2.PassedRef); Track(A3.Ref); TrackPassed(A3.PassedRef); Track(A4.Ref); TrackPassed(A4.PassedRef); Track(A5.Ref); TrackPassed(A5.PassedRef); Track(A6.Ref); TrackPassed(A6.PassedRef); }
+    internal override void RegisterDependencies() { Track(A1.Ref); TrackPassed(A1.Passed); Track(A2.Ref); TrackPassed(A2.Passed); Track(A3.Ref); TrackPassed(A3.Passed); Track(A4.Ref); TrackPassed(A4.Passed); Track(A5.Ref); TrackPassed(A5.Passed); Track(A6.Ref); TrackPassed(A6.Passed); }
 
     internal override int ArgumentIndexOf(ObjectEntry dependency) { if (ReferenceEquals(A1.Ref, dependency)) return 1; if (ReferenceEquals(A2.Ref, dependency)) return 2; if (ReferenceEquals(A3.Ref, dependency)) return 3; if (ReferenceEquals(A4.Ref, dependency)) return 4; if (ReferenceEquals(A5.Ref, dependency)) return 5; if (ReferenceEquals(A6.Ref, dependency)) return 6; return 0; }
 

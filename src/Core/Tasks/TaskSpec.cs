@@ -75,12 +75,16 @@ internal abstract class TaskSpec : IObjectListener
         if (!dependency.TryAddListener(this)) OnObjectCompleted(dependency);
     }
 
-    /// <summary>Waits for a passed ref's object to complete (see <see cref="ArgSlot{T}.PassedRef"/>); its failure does not fail the task.</summary>
-    protected void TrackPassed(ObjectEntry? passed)
+    /// <summary>Waits for passed refs' objects to complete (see <see cref="ArgSlot{T}.Passed"/>); their failure does not fail the task.</summary>
+    protected void TrackPassed(ObjectEntry[]? passed)
     {
-        if (passed is null || passed.IsCompleted) return;
-        Interlocked.Increment(ref _pendingDeps);
-        if (!passed.TryAddListener(this)) OnObjectCompleted(passed);
+        if (passed is null) return;
+        foreach (var e in passed)
+        {
+            if (e.IsCompleted) continue;
+            Interlocked.Increment(ref _pendingDeps);
+            if (!e.TryAddListener(this)) OnObjectCompleted(e);
+        }
     }
 
     /// <summary>Drops the registration guard: queues the task if nothing is pending.</summary>

@@ -28,6 +28,12 @@ internal static class RefWire
     internal static void Write(WireWriter w, ObjectEntry entry)
     {
         w.U8(ValueWire.Ref);
+        WriteBody(w, entry);
+    }
+
+    /// <summary>A ref's body (after its tag): its state and value.</summary>
+    internal static void WriteBody(WireWriter w, ObjectEntry entry)
+    {
         if (!entry.IsCompleted)
             throw new InvalidOperationException($"object {entry.Id} is not ready: an ObjectRef goes to another process once its value is there");
         if (entry.IsFailed || entry.IsFreed)
@@ -86,7 +92,11 @@ internal static class RefWire
         typeof(RefWire).GetMethod(nameof(DecodeTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(refType.GetGenericArguments()[0]).CreateDelegate<Decoder>();
 
-    private static ObjectRef DecodeTyped<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
+    private static ObjectRef DecodeTyped<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma) =>
+        DecodeBody<TValue>(body, store, openPlasma);
+
+    /// <summary>A new object in <paramref name="store"/> holding a ref body's value (or its failure).</summary>
+    internal static ObjectRef<TValue> DecodeBody<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
     {
         var off = 0;
         var state = ValueWire.ReadU8(body, ref off);

@@ -11,14 +11,15 @@ namespace Ray.Cluster.Wire;
 /// How one value (a task argument or result) travels between processes: <c>u8 tag</c> then
 /// tag 0 (inline) <c>i32 length | bytes</c>, tag 1 (in the node's shared-memory store)
 /// <c>u64 owner | u64 sequence | i64 size</c>, tag 2 (a null array), tag 3 (an ObjectRef, with its
-/// value: <see cref="RefWire"/>). The bytes are the store's
+/// value: <see cref="RefWire"/>), tag 4 (inline bytes that hold refs, with those refs' values:
+/// <see cref="IncomingRefs"/>). The bytes are the store's
 /// own form of the value (<see cref="Codec{T}"/>: raw bytes for unmanaged arrays, MemoryPack
 /// otherwise); values the store keeps directly (unmanaged structs, strings) go through MemoryPack,
 /// which writes unmanaged data as a plain copy.
 /// </summary>
 internal static class ValueWire
 {
-    internal const byte Inline = 0, InPlasma = 1, Null = 2, Ref = 3;
+    internal const byte Inline = 0, InPlasma = 1, Null = 2, Ref = 3, WithRefs = 4;
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
 
@@ -114,6 +115,12 @@ internal static class ValueWire
                 RefWire.Skip(payload, ref offset);
                 return new WireValue(tag, payload[start..offset], default, offset - start);
             }
+            case WithRefs:
+            {
+                var start = offset;
+                IncomingRefs.Skip(payload, ref offset);
+                return new WireValue(tag, payload[start..offset], default, offset - start);
+            }
             default:
                 throw new ProtocolException($"unknown value tag {tag}");
         }
@@ -164,6 +171,12 @@ internal static class ValueWire
         switch (v.Tag)
         {
             case Ref: return RefWire.Decode<T>(v.Bytes, store, openPlasma);
+            case WithRefs:
+            {
+                var incoming = IncomingRefs.Read(v.Bytes, openPlasma, out var bytes);
+                using var scope = SerializationContext.WithIncoming(incoming);
+                return Codec<T>.IsDirect ? ReadDirect<T>(bytes) : Codec<T>.Deserialize(bytes, bytes.Length, store);
+            }
             case Null: return default!;
             case Inline: return Codec<T>.IsDirect ? ReadDirect<T>(v.Bytes) : Codec<T>.Deserialize(v.Bytes, v.Bytes.Length, store);
             default:

@@ -154,8 +154,28 @@ internal sealed class WorkerFunction
             return;
         }
         var s = Codec<T>.Serialize(value, runtime.Store, "the result");
-        try { WriteBytes(w, new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length)), id, runtime); }
-        finally { if (s.Pooled) runtime.Store.Buffers.Return(s.Buffer); }
+        try
+        {
+            if (s.Contained is { Length: > 0 } refs)
+            {
+                // Refs inside the result go with their values, inline. Their objects must be
+                // ready: wait (the reply waits too; a task that returns refs to its own nested
+                // tasks' results finishes when they do).
+                foreach (var r in refs)
+                    if (!r.IsCompleted)
+                    {
+                        using var blocked = Workers.WorkerContext.EnterBlockedAny();
+                        r.WaitCompleted(Timeout.InfiniteTimeSpan);
+                    }
+                IncomingRefs.Write(w, refs, new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length)));
+            }
+            else WriteBytes(w, new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length)), id, runtime);
+        }
+        finally
+        {
+            if (s.Pooled) runtime.Store.Buffers.Return(s.Buffer);
+            if (s.Contained is { } held) foreach (var e in held) e.Release(); // the serialized copy's references: it is not kept here
+        }
     }
 
     // Large results go into the node's store under the owner's id; the rest inline.

@@ -20,6 +20,7 @@ internal sealed class WorkerRuntime : IDisposable
     internal WorkerRuntime(WorkerLaunchOptions options)
     {
         _options = options;
+        Serialization.Formatters.EnsureRegistered(); // arguments may hold ObjectRefs
         var runtimeOptions = new RuntimeOptions();
         Threshold = runtimeOptions.LargeObjectThresholdBytes;
         Store = new ObjectStore(((ulong)Environment.ProcessId << 24) | 0xFFFFFF, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
