@@ -106,6 +106,12 @@ internal sealed class NativeRuntime
         lock (_executorLock) executor = _executor;
         executor?.Shutdown();
         Runtime.Shutdown();
+        // Puts from C hold native memory, which only their release frees (no finalizer, no GC):
+        // give their handles' references back now. They are always complete, so no ray_get is
+        // waiting on one; the rest of the objects go with the runtime.
+        foreach (var e in entries)
+            if (e.Kind == HandleKind.Object && e.Target is Ray.Objects.ObjectEntry<byte[]> { HoldsNativeBytes: true } put)
+                put.Release();
         _functions.Clear();
         return true;
     }

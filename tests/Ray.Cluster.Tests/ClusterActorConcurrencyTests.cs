@@ -69,12 +69,12 @@ public sealed class ClusterActorConcurrencyTests
         await using var cluster = await ClusterScope.StartAsync();
         await using var ray = cluster.Connect();
         var actor = ray.Actor<Meeting>(new ActorOptions { MaxConcurrency = 8 }).Remote();
-        var naps = Enumerable.Range(0, 8).Select(_ => actor.Task((Meeting m, int ms) => m.Nap(ms)).Remote(300)).ToArray();
+        var naps = Enumerable.Range(0, 8).Select(_ => actor.Task((Meeting m, int ms) => m.Nap(ms)).Remote(500)).ToArray();
         var started = System.Diagnostics.Stopwatch.StartNew();
         var most = ray.Get(naps, TimeSpan.FromSeconds(60)).Max();
         var elapsed = started.Elapsed;
         Assert.True(most > 1, $"at most {most} async calls were suspended at once");
-        Assert.True(elapsed < TimeSpan.FromSeconds(2.0), $"8 naps of 300 ms took {elapsed.TotalMilliseconds:0} ms: they did not overlap");
+        Assert.True(elapsed < TimeSpan.FromSeconds(3.0), $"8 naps of 500 ms took {elapsed.TotalMilliseconds:0} ms: they did not overlap (one after another: 4 s)");
         Assert.Equal(1, await actor.Task((Meeting m) => m.AsyncThreads()).Remote());
     }
 

@@ -27,6 +27,13 @@ public static class NestedRefFns
         Enumerable.Range(1, n).Select(i => RayRuntime.Current.Task(Square).Remote((long)i)).ToList();
 
     public static Batch MakeBatch(int n) => new() { Name = "b" + n, Parts = Fan(n) };
+
+    /// <summary>A ref received from the driver, put again inside a value in the worker and read back there.</summary>
+    public static long RePut(ObjectRef<long> r)
+    {
+        var holder = RayRuntime.Current.Put(new List<ObjectRef<long>> { r });
+        return holder.Get(TimeSpan.FromSeconds(30)).Sum(x => x.Get(TimeSpan.FromSeconds(30)));
+    }
 }
 
 /// <summary>Refs inside values (lists, MemoryPack objects) crossing into and out of worker processes.</summary>
@@ -54,6 +61,27 @@ public sealed class ClusterNestedRefTests
         await using var ray = cluster.Connect();
         var parts = new List<ObjectRef<long>> { ray.Put(1L), ray.Task(NestedRefFns.Fail).Remote(2L), ray.Put(3L) };
         Assert.Equal("1,error,3", await ray.Task(NestedRefFns.Errors).Remote(parts));
+    }
+
+    [Fact]
+    public async Task On_one_CPU_a_task_returning_refs_to_its_children_lends_its_CPU_while_it_waits_for_them()
+    {
+        // The parent holds the only CPU; its children can run only if the parent's wait for
+        // them (before its reply) lends that CPU out, as a Get inside a task does.
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var list = ray.Task(NestedRefFns.Fan).Remote(3).Get(TimeSpan.FromSeconds(60));
+        Assert.Equal(new long[] { 1, 4, 9 }, list.Select(r => r.Get(TimeSpan.FromSeconds(30))));
+        var batch = ray.Task(NestedRefFns.MakeBatch).Remote(2).Get(TimeSpan.FromSeconds(60));
+        Assert.Equal(5, batch.Parts.Sum(r => r.Get(TimeSpan.FromSeconds(30))));
+    }
+
+    [Fact]
+    public async Task A_ref_from_the_driver_put_again_inside_a_value_in_the_worker_reads_back()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        Assert.Equal(42, await ray.Task(NestedRefFns.RePut).Remote(ray.Put(42L)));
     }
 
     [Fact]

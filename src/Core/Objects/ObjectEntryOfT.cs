@@ -97,6 +97,9 @@ internal sealed class ObjectEntry<T> : ObjectEntry
 
     private unsafe ReadOnlySpan<byte> NativeSpan(nint native) => new((void*)native, _length);
 
+    /// <summary>True while the bytes are in native memory (a put from C, not freed yet).</summary>
+    internal bool HoldsNativeBytes => Volatile.Read(ref _native) != 0;
+
     private static void ReleaseContained(ObjectEntry[]? contained)
     {
         if (contained is not null) foreach (var c in contained) c.Release();

@@ -60,6 +60,13 @@ internal sealed class ObjectStore
 
     internal bool TryLookup(ObjectId id, out ObjectEntry entry) => _exported.TryGetValue(id, out entry!);
 
+    /// <summary>
+    /// In a worker process, the store its tasks' arguments are read into (refs that came from
+    /// the driver live there): a value put with the worker's nested runtime may hold them, and
+    /// reading it back looks them up here too.
+    /// </summary>
+    internal static ObjectStore? WorkerArguments { get; set; }
+
     internal void OnCompleted(ObjectEntry entry)
     {
         if (entry.SizeBytes != 0) Interlocked.Add(ref _liveBytes, entry.SizeBytes);

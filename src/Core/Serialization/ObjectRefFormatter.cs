@@ -41,7 +41,8 @@ internal sealed class ObjectRefFormatter<T> : MemoryPackFormatter<ObjectRef<T>>
             value = arrived; // a ref that came with the value from another process
             return;
         }
-        if (!SerializationContext.Store.TryLookup(id, out var entry) || entry is not ObjectEntry<T> typed)
+        if ((!SerializationContext.Store.TryLookup(id, out var entry) && ObjectStore.WorkerArguments?.TryLookup(id, out entry) != true)
+            || entry is not ObjectEntry<T> typed)
             throw ExceptionFactory.UnknownObject(id);
         typed.AddRef();
         value = new ObjectRef<T>(typed);

@@ -49,8 +49,9 @@ internal sealed partial class LeaseManager
 
     /// <summary>
     /// Kills the workers idle for at least the idle timeout at <paramref name="now"/> (a
-    /// Stopwatch timestamp) while their job has more live workers than it keeps warm, oldest
-    /// idle first; actors' workers are not counted. Returns how many were killed.
+    /// Stopwatch timestamp) while their job has more task workers (idle or leased for tasks) than
+    /// it keeps warm, oldest idle first; actors' and starting workers are not counted. Returns how
+    /// many were killed.
     /// </summary>
     internal int ReapIdleWorkers(long now)
     {
@@ -66,6 +67,9 @@ internal sealed partial class LeaseManager
                 List<WorkerRecord>? stale = null;
                 foreach (var w in job.Workers)
                 {
+                    // Only workers that serve tasks count: actors' are their own, and a starting
+                    // one may be for an actor (it counts once it registered and took a task).
+                    if (w.State is not (WorkerState.Idle or WorkerState.Leased)) continue;
                     if (w.State == WorkerState.Leased && w.LeasePurpose == LeasePurpose.Actor) continue;
                     live++;
                     if (w.State == WorkerState.Idle && now - w.IdleSince >= timeout) (stale ??= []).Add(w);

@@ -43,14 +43,14 @@ internal sealed class IncomingRefs
     }
 
     /// <summary>Steps over a tag-4 body while reading a payload.</summary>
-    internal static void Skip(ReadOnlySpan<byte> p, ref int offset)
+    internal static void Skip(ReadOnlySpan<byte> p, ref int offset, int depth)
     {
         int count = ValueWire.ReadU16(p, ref offset);
         for (var i = 0; i < count; i++)
         {
             ValueWire.ReadU64(p, ref offset);
             ValueWire.ReadU64(p, ref offset);
-            RefWire.Skip(p, ref offset);
+            RefWire.Skip(p, ref offset, depth);
         }
         var length = ValueWire.ReadI32(p, ref offset);
         if (length < 0 || length > p.Length - offset) throw new ProtocolException($"a value with refs claims {length} bytes; {p.Length - offset} are left");

@@ -18,12 +18,24 @@ internal static class RefWire
 {
     private const byte Ready = 0, Failed = 1;
 
-    /// <summary>
-    /// Set in worker processes: the refs they send carry their bytes inline. A worker's objects
-    /// in the node's store belong to it and may be deleted once its ref goes; a driver's stay
-    /// while the task that got them runs, so a driver sends large ones as store ids.
-    /// </summary>
-    internal static bool InlineOnly { get; set; }
+    // Set while a worker writes a reply: the refs it returns carry their bytes inline. A
+    // worker's objects in the node's store may be deleted once its ref goes; a driver's (the
+    // arguments it sends, also a nested driver's in a worker) stay while the task that got them
+    // runs, so those go as store ids.
+    [ThreadStatic] private static bool t_inlineOnly;
+
+    /// <summary>Makes the refs written on this thread carry their bytes inline until the scope ends (a worker's reply).</summary>
+    internal static InlineOnlyScope InlineScope()
+    {
+        var previous = t_inlineOnly;
+        t_inlineOnly = true;
+        return new InlineOnlyScope(previous);
+    }
+
+    internal readonly struct InlineOnlyScope(bool previous) : IDisposable
+    {
+        public void Dispose() => t_inlineOnly = previous;
+    }
 
     internal static void Write(WireWriter w, ObjectEntry entry)
     {
@@ -31,8 +43,20 @@ internal static class RefWire
         WriteBody(w, entry);
     }
 
+    [ThreadStatic] private static int t_depth;
+
     /// <summary>A ref's body (after its tag): its state and value.</summary>
+    /// <exception cref="NotSupportedException">Refs nested deeper than <see cref="ValueWire.MaxRefDepth"/>.</exception>
     internal static void WriteBody(WireWriter w, ObjectEntry entry)
+    {
+        if (t_depth >= ValueWire.MaxRefDepth)
+            throw new NotSupportedException($"refs nested more than {ValueWire.MaxRefDepth} deep (a ref whose value holds refs, ...) cannot go to another process");
+        t_depth++;
+        try { WriteBodyAt(w, entry); }
+        finally { t_depth--; }
+    }
+
+    private static void WriteBodyAt(WireWriter w, ObjectEntry entry)
     {
         if (!entry.IsCompleted)
             throw new InvalidOperationException($"object {entry.Id} is not ready: an ObjectRef goes to another process once its value is there");
@@ -47,16 +71,16 @@ internal static class RefWire
             return;
         }
         w.U8(Ready);
-        entry.WriteWire(w, InlineOnly);
+        entry.WriteWire(w, t_inlineOnly);
     }
 
     /// <summary>Steps over a ref's body (after its tag) while reading a payload.</summary>
-    internal static void Skip(ReadOnlySpan<byte> p, ref int offset)
+    internal static void Skip(ReadOnlySpan<byte> p, ref int offset, int depth = 0)
     {
         switch (ValueWire.ReadU8(p, ref offset))
         {
             case Ready:
-                var inner = ValueWire.Read(p, ref offset);
+                var inner = ValueWire.Read(p, ref offset, depth);
                 if (inner.Tag == ValueWire.Ref) throw new ProtocolException("a ref's value is itself a ref");
                 break;
             case Failed:

@@ -85,7 +85,13 @@ internal static class ValueWire
 
     /// <summary>Reads one value from <paramref name="payload"/> at <paramref name="offset"/>, advancing it.</summary>
     /// <exception cref="ProtocolException">Truncated or an unknown tag.</exception>
-    internal static WireValue Read(ReadOnlySpan<byte> payload, ref int offset)
+    internal static WireValue Read(ReadOnlySpan<byte> payload, ref int offset) => Read(payload, ref offset, 0);
+
+    /// <summary>How deep refs may nest in one value (a ref whose value holds refs, ...): a bound on the reader's recursion.</summary>
+    internal const int MaxRefDepth = 16;
+
+    /// <summary>Reads one value at <paramref name="depth"/> refs deep (see <see cref="MaxRefDepth"/>).</summary>
+    internal static WireValue Read(ReadOnlySpan<byte> payload, ref int offset, int depth)
     {
         if (offset >= payload.Length) throw new ProtocolException("a value is missing its tag");
         var tag = payload[offset++];
@@ -111,14 +117,16 @@ internal static class ValueWire
                 return new WireValue(tag, default, default, -1);
             case Ref:
             {
+                if (depth >= MaxRefDepth) throw new ProtocolException($"refs nested more than {MaxRefDepth} deep");
                 var start = offset;
-                RefWire.Skip(payload, ref offset);
+                RefWire.Skip(payload, ref offset, depth + 1);
                 return new WireValue(tag, payload[start..offset], default, offset - start);
             }
             case WithRefs:
             {
+                if (depth >= MaxRefDepth) throw new ProtocolException($"refs nested more than {MaxRefDepth} deep");
                 var start = offset;
-                IncomingRefs.Skip(payload, ref offset);
+                IncomingRefs.Skip(payload, ref offset, depth + 1);
                 return new WireValue(tag, payload[start..offset], default, offset - start);
             }
             default:

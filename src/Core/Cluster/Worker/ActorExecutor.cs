@@ -17,8 +17,12 @@ internal sealed class ActorExecutor
     /// <summary>One decoded call, and what its reply needs.</summary>
     internal sealed record Call(WorkerFunction Function, object?[] Args, ushort Kind, ulong RequestId, ObjectId ResultId);
 
+    /// <summary>How a call ended: its prepared result, or the user code's error, or a system error (the result could not be readied).</summary>
+    internal readonly record struct Outcome(object? Prepared, Exception? Error, bool SystemError);
+
     private readonly int _maxConcurrency;
-    private readonly Action<Call, object?, Exception?> _reply;
+    private readonly WorkerRuntime _runtime;
+    private readonly Action<Call, Outcome> _reply;
     private readonly ConcurrentQueue<Call> _queued = new();
     private readonly ActorThread _thread;
     private readonly BlockingCollection<Call> _sync = new();
@@ -30,10 +34,12 @@ internal sealed class ActorExecutor
 
     /// <param name="maxConcurrency">Calls in flight at most (above 1).</param>
     /// <param name="name">The actor thread's name.</param>
+    /// <param name="runtime">The worker's runtime (results are readied with it).</param>
     /// <param name="reply">Sends a finished call's result or error (from the thread that finished it).</param>
-    internal ActorExecutor(int maxConcurrency, string name, Action<Call, object?, Exception?> reply)
+    internal ActorExecutor(int maxConcurrency, string name, WorkerRuntime runtime, Action<Call, Outcome> reply)
     {
         _maxConcurrency = maxConcurrency;
+        _runtime = runtime;
         _reply = reply;
         _name = name;
         _thread = new ActorThread(name);
@@ -82,27 +88,39 @@ internal sealed class ActorExecutor
     {
         while (true)
         {
-            RunSync(_sync.Take());
+            var call = _sync.Take();
+            var outcome = Execute(call);
+            // Idle before the reply frees a slot: a queued call that the reply starts may take
+            // this thread instead of starting another.
             lock (_lock) _syncIdle++;
+            Finish(call, outcome);
         }
     }
 
-    private void RunSync(Call call)
+    private Outcome Execute(Call call)
     {
-        object? result = null;
-        Exception? error = null;
         WorkerSession.EnterTask();
-        try { result = call.Function.Invoke(call.Args); }
-        catch (Exception e) { error = e; }
+        try
+        {
+            object? result;
+            try { result = call.Function.Invoke(call.Args); }
+            catch (Exception e) { return new Outcome(null, e, SystemError: false); }
+            return Prepare(call, result);
+        }
         finally { WorkerSession.LeaveTask(); }
-        Finish(call, result, error);
+    }
+
+    // Readies the result while the call still counts as running (see WorkerFunction.Prepare).
+    private Outcome Prepare(Call call, object? result)
+    {
+        try { return new Outcome(call.Function.Prepare(result, _runtime), null, SystemError: false); }
+        catch (Exception e) { return new Outcome(null, e, SystemError: true); }
     }
 
     // On the actor thread: starts the method there; its awaits resume there.
     private async Task RunAsync(Call call)
     {
-        object? result = null;
-        Exception? error = null;
+        Outcome outcome;
         try
         {
             Task task;
@@ -110,15 +128,22 @@ internal sealed class ActorExecutor
             try { task = (Task)call.Function.Start(call.Args)!; }
             finally { WorkerSession.LeaveTask(); }
             await task;
-            result = call.Function.ResultOf(task);
+            WorkerSession.EnterTask();
+            try { outcome = Prepare(call, call.Function.ResultOf(task)); }
+            finally { WorkerSession.LeaveTask(); }
         }
-        catch (Exception e) { error = e; }
-        Finish(call, result, error);
+        catch (Exception e) { outcome = new Outcome(null, e, SystemError: false); }
+        Finish(call, outcome);
     }
 
-    private void Finish(Call call, object? result, Exception? error)
+    private void Finish(Call call, Outcome outcome)
     {
-        try { _reply(call, result, error); }
+        try { _reply(call, outcome); }
+        catch (Exception e)
+        {
+            // Never let a reply failure end the worker: the caller learns from the connection.
+            Console.Error.WriteLine($"ray worker: the reply to actor call {call.RequestId} failed: {e}");
+        }
         finally
         {
             lock (_lock) _inFlight--;

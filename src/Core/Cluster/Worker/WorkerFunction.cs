@@ -12,6 +12,9 @@ internal delegate object? ArgDecoder(in ValueWire.WireValue value, WorkerRuntime
 /// <summary>Encodes a result of a known type for the wire (inline, or into the node's store under <paramref name="id"/>).</summary>
 internal delegate void ResultEncoder(WireWriter w, object? value, ObjectId id, WorkerRuntime runtime);
 
+/// <summary>Readies a result for its reply while the task still counts as running (see <see cref="WorkerFunction.Prepare"/>).</summary>
+internal delegate object? ResultPreparer(object? value, WorkerRuntime runtime);
+
 /// <summary>
 /// A remote function or actor method as a worker resolved it: found by metadata token in the
 /// job's assembly, its argument decoders and result encoder made once per type, and a
@@ -22,6 +25,7 @@ internal sealed class WorkerFunction
 {
     private static readonly MethodInfo s_decode = typeof(WorkerFunction).GetMethod(nameof(DecodeArg), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo s_encode = typeof(WorkerFunction).GetMethod(nameof(EncodeResult), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo s_prepare = typeof(WorkerFunction).GetMethod(nameof(PrepareResult), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private readonly MethodInvoker _invoker;
     private readonly object? _target;
@@ -47,6 +51,7 @@ internal sealed class WorkerFunction
         else ResultType = ret;
         IsAsync = typeof(Task).IsAssignableFrom(ret);
         Encoder = (ResultEncoder)s_encode.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultEncoder));
+        _prepare = (ResultPreparer)s_prepare.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultPreparer));
     }
 
     internal MethodInfo Method { get; }
@@ -54,7 +59,19 @@ internal sealed class WorkerFunction
     internal Type[] Parameters { get; }
     internal ArgDecoder[] Decoders { get; }
     internal Type ResultType { get; }
+    /// <summary>Writes what <see cref="Prepare"/> returned as the reply's value (on the thread that sends the reply, under its send lock: never waits).</summary>
     internal ResultEncoder Encoder { get; }
+
+    private readonly ResultPreparer _prepare;
+
+    /// <summary>
+    /// Readies a result for <see cref="Encoder"/>, on the task's thread while it still counts as
+    /// running (so a wait lends the task's CPU out): an ObjectRef result, or refs inside a value,
+    /// go back with their values, so this waits until they are ready; a serialized value is
+    /// serialized here, not under the reply's send lock. Pass what it returns to the encoder,
+    /// which releases what this took.
+    /// </summary>
+    internal object? Prepare(object? result, WorkerRuntime runtime) => _prepare(result, runtime);
     internal bool IsAsync { get; }
 
     /// <summary>Resolves a function from its definition (assembly, type, token, name).</summary>
@@ -88,7 +105,7 @@ internal sealed class WorkerFunction
     internal object? Invoke(object?[] args)
     {
         var result = Start(args);
-        if (!IsAsync) return Settle(result);
+        if (!IsAsync) return result;
         var task = (Task)result!;
         if (!task.IsCompleted)
         {
@@ -115,61 +132,69 @@ internal sealed class WorkerFunction
         return result;
     }
 
-    /// <summary>
-    /// Waits until an ObjectRef the function returned is ready: it goes back with its value
-    /// (see <see cref="Wire.RefWire"/>). Other results pass through.
-    /// </summary>
-    internal static object? Settle(object? result)
-    {
-        if (result is ObjectRef r && !r.IsReady)
-        {
-            using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. a nested task's result
-            r.WaitReady(Timeout.InfiniteTimeSpan);
-        }
-        return result;
-    }
-
     /// <summary>The result of an async call's finished task (throws its exception).</summary>
     internal object? ResultOf(Task task)
     {
         task.GetAwaiter().GetResult();
-        return _taskResult is null ? Unit.Value : Settle(_taskResult.GetValue(task));
+        return _taskResult is null ? Unit.Value : _taskResult.GetValue(task);
     }
 
     private static object? DecodeArg<T>(in ValueWire.WireValue value, WorkerRuntime runtime) =>
         ValueWire.Decode<T>(value, runtime.Store, runtime.OpenPlasma);
 
-    private static void EncodeResult<T>(WireWriter w, object? boxed, ObjectId id, WorkerRuntime runtime)
+    // A result serialized ahead of its reply (values the store keeps serialized).
+    private sealed class Serialized(SerializedValue value)
     {
-        var value = (T)boxed!;
+        internal SerializedValue Value { get; } = value;
+    }
+
+    private static object? PrepareResult<T>(object? boxed, WorkerRuntime runtime)
+    {
         if (Codec<T>.IsDirect)
         {
-            ValueWire.WriteDirect(w, value);
+            if (boxed is ObjectRef r && !r.IsReady) WaitReady(r.Entry);
+            return boxed;
+        }
+        if (Codec<T>.Kind == CodecKind.RawArray) return boxed;
+        var s = Codec<T>.Serialize((T)boxed!, runtime.Store, "the result");
+        if (s.Contained is { } refs)
+            foreach (var e in refs)
+                if (!e.IsCompleted) WaitReady(e);
+        return new Serialized(s);
+    }
+
+    private static void WaitReady(ObjectEntry entry)
+    {
+        using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. a nested task's result
+        entry.WaitCompleted(Timeout.InfiniteTimeSpan);
+    }
+
+    private static void EncodeResult<T>(WireWriter w, object? prepared, ObjectId id, WorkerRuntime runtime)
+    {
+        if (Codec<T>.IsDirect)
+        {
+            using var inline = RefWire.InlineScope(); // refs in a reply carry their bytes
+            ValueWire.WriteDirect(w, (T)prepared!);
             return;
         }
         if (Codec<T>.Kind == CodecKind.RawArray)
         {
+            var value = (T)prepared!;
             if (value is null) ValueWire.WriteNull(w);
             else WriteBytes(w, Codec<T>.RawBytes(value), id, runtime); // no copy of the array's bytes
             return;
         }
-        var s = Codec<T>.Serialize(value, runtime.Store, "the result");
+        var s = ((Serialized)prepared!).Value;
         try
         {
+            var bytes = new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length));
             if (s.Contained is { Length: > 0 } refs)
             {
-                // Refs inside the result go with their values, inline. Their objects must be
-                // ready: wait (the reply waits too; a task that returns refs to its own nested
-                // tasks' results finishes when they do).
-                foreach (var r in refs)
-                    if (!r.IsCompleted)
-                    {
-                        using var blocked = Workers.WorkerContext.EnterBlockedAny();
-                        r.WaitCompleted(Timeout.InfiniteTimeSpan);
-                    }
-                IncomingRefs.Write(w, refs, new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length)));
+                using var inline = RefWire.InlineScope();
+                IncomingRefs.Write(w, refs, bytes); // ready: Prepare waited
             }
-            else WriteBytes(w, new ReadOnlySpan<byte>(s.Buffer, 0, Math.Max(0, s.Length)), id, runtime);
+            else if (s.Length < 0) ValueWire.WriteNull(w);
+            else WriteBytes(w, bytes, id, runtime);
         }
         finally
         {

@@ -11,7 +11,6 @@ internal static class WorkerProcess
     internal static int Run(WorkerLaunchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Wire.RefWire.InlineOnly = true; // this process's objects may go before the receiver reads them
         return WorkerHost.Run(options);
     }
 }

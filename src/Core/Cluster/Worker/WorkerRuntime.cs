@@ -24,6 +24,7 @@ internal sealed class WorkerRuntime : IDisposable
         var runtimeOptions = new RuntimeOptions();
         Threshold = runtimeOptions.LargeObjectThresholdBytes;
         Store = new ObjectStore(((ulong)Environment.ProcessId << 24) | 0xFFFFFF, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
+        ObjectStore.WorkerArguments = Store;
         AssemblyLoadContext.Default.Resolving += Resolve;
     }
 

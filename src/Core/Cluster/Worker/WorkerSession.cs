@@ -159,11 +159,21 @@ internal sealed class WorkerSession : FrameSocket
             return;
         }
         t_inTask = true;
-        try { result = fn.Invoke(args); }
-        catch (Exception e)
+        try
         {
-            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
-            return;
+            try { result = fn.Invoke(args); }
+            catch (Exception e)
+            {
+                Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+                return;
+            }
+            // Still in the task: a wait for refs it returns lends its CPU out.
+            try { result = fn.Prepare(result, _runtime); }
+            catch (Exception e) when (e is not ProtocolException)
+            {
+                Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+                return;
+            }
         }
         finally { t_inTask = false; }
         try
@@ -211,7 +221,7 @@ internal sealed class WorkerSession : FrameSocket
                 Reply(h, e.InnerException, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
                 return;
             }
-            if (maxConcurrency > 1) _executor = new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, ReplyCall);
+            if (maxConcurrency > 1) _executor = new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, _runtime, ReplyCall);
             _host.SetActor(this, instance);
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
@@ -227,18 +237,19 @@ internal sealed class WorkerSession : FrameSocket
     /// <summary>The most calls an actor may have in flight in a worker (as the embedded runtime allows any, a sanity bound).</summary>
     internal const int MaxActorConcurrency = 1 << 20;
 
-    // A call the actor executor finished (on a thread-pool or the actor's thread, never the
-    // receive thread): its reply is sent at once.
-    private void ReplyCall(ActorExecutor.Call call, object? result, Exception? error)
+    // A call the actor executor finished (on one of its threads, never the receive thread):
+    // its reply is sent at once.
+    private void ReplyCall(ActorExecutor.Call call, ActorExecutor.Outcome outcome)
     {
-        if (error is not null)
-            Append(call.Kind, FrameFlags.Reply, call.RequestId, error, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+        if (outcome.Error is { } error)
+            Append(call.Kind, FrameFlags.Reply, call.RequestId, (error, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError),
+                static (w, s) => TaskWire.WriteError(w, s.Item2, s.error));
         else
         {
             try
             {
-                Append(call.Kind, FrameFlags.Reply, call.RequestId, (call, result, _runtime),
-                    static (w, s) => { w.U8(TaskWire.Ok); s.call.Function.Encoder(w, s.result, s.call.ResultId, s._runtime); });
+                Append(call.Kind, FrameFlags.Reply, call.RequestId, (call, outcome.Prepared, _runtime),
+                    static (w, s) => { w.U8(TaskWire.Ok); s.call.Function.Encoder(w, s.Prepared, s.call.ResultId, s._runtime); });
             }
             catch (Exception e) when (e is not ProtocolException)
             {
