@@ -26,6 +26,8 @@ internal sealed class RemoteActorLink
     private readonly byte[] _create;
     private readonly object _lock = new();
     private WorkerChannel? _channel;
+    private WorkerChannel? _connecting;                                  // being set up, not published yet
+    private (WorkerChannel Channel, string Reason, TaskSpec[] Lost)? _closedWhileConnecting; // its close, handled once published
     private Task? _restarting;
     private int _restarts;
     private volatile bool _dead;
@@ -88,6 +90,7 @@ internal sealed class RemoteActorLink
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
                 Worker.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
             channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
+            lock (_lock) _connecting = channel;
         }
         catch
         {
@@ -115,9 +118,13 @@ internal sealed class RemoteActorLink
                 if (!channel.Push(c, (ushort)ClusterMessageKind.ActorCall)) c.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, "the restarted worker closed at once"));
         }
         bool killed;
+        (WorkerChannel Channel, string Reason, TaskSpec[] Lost)? closedEarly;
         lock (_lock)
         {
             killed = _dead;
+            _connecting = null;
+            closedEarly = _closedWhileConnecting is { } c && c.Channel == channel ? c : null; // not a failed earlier attempt's
+            _closedWhileConnecting = null;
             if (!killed) _channel = channel;
             Monitor.PulseAll(_lock);
         }
@@ -125,7 +132,13 @@ internal sealed class RemoteActorLink
         {
             _session.ReturnLease(grant.LeaseId, workerBroken: true);
             channel.Dispose();
+            if (closedEarly is { } gone)
+                foreach (var t in gone.Lost) t.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+            return;
         }
+        // The new worker died before its channel was published (its resent calls may be in
+        // flight on it): handle that close now, as if it came after.
+        if (closedEarly is { } closed) OnChannelClosed(channel, closed.Reason, closed.Lost);
     }
 
     /// <summary>True while the actor is being created again on a new worker.</summary>
@@ -168,7 +181,12 @@ internal sealed class RemoteActorLink
     {
         lock (_lock)
         {
-            if (_channel != channel) return; // a channel we already dropped
+            if (_channel != channel)
+            {
+                // Not published yet: ConnectAsync handles the close once it publishes the channel.
+                if (_connecting == channel) _closedWhileConnecting = (channel, reason, lost);
+                return; // else a channel we already dropped
+            }
             _channel = null;
             Monitor.PulseAll(_lock);
         }
