@@ -59,6 +59,16 @@ internal sealed class ActorInstance
 
     internal void Start() => _thread.Start();
 
+    /// <summary>
+    /// For an actor in a worker process: completes once the actor exists there (or fails with
+    /// why it could not be made). A task that takes the actor's handle waits for it, since the
+    /// handle goes to the task's worker with the address of the actor's worker.
+    /// </summary>
+    internal ObjectEntry<Unit>? Created { get; private set; }
+
+    /// <summary>Makes <see cref="Created"/> (cluster mode, before <see cref="Start"/>).</summary>
+    internal void TrackCreation() => Created = Core.Store.CreatePending<Unit>();
+
     /// <summary>Set for an actor that lives in a worker process (a connected driver); calls are sent there.</summary>
     internal Cluster.Driver.RemoteActorLink? Remote { get; set; }
 
@@ -132,6 +142,7 @@ internal sealed class ActorInstance
                 {
                     remote.Start(); // the raylet holds its resources
                     _started = true;
+                    Created?.SetValue(Unit.Value, "actor creation");
                 }
                 else
                 {
@@ -146,11 +157,14 @@ internal sealed class ActorInstance
             {
                 var inner = e is System.Reflection.TargetInvocationException { InnerException: { } i } ? i : e;
                 Kill(ExceptionFactory.ActorCreationFailed(Id, ActorType.Name, inner));
+                Created?.Fail(_death ?? inner);
             }
             while (_death is null) RunOnce();
         }
         finally
         {
+            Created?.Fail(_death ?? ExceptionFactory.ActorShutdown(Id, ActorType.Name)); // no-op once created
+            Created?.Release();
             Drain();
             if (_instance is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
             if (acquired) Core.Scheduler.ReleaseFromActor(Request);

@@ -23,11 +23,13 @@ public interface IActorHandle
 /// they run one at a time on the actor in the order this handle sent them. Handles can be
 /// passed to tasks and other actors; they all reach the same actor.
 /// </summary>
-public sealed partial class ActorHandle<TActor> : IActorHandle where TActor : class
+public sealed partial class ActorHandle<TActor> : IActorHandle, IActorInstanceHolder where TActor : class
 {
     internal ActorHandle(ActorInstance instance) => Instance = instance;
 
     internal ActorInstance Instance { get; }
+
+    ActorInstance IActorInstanceHolder.Instance => Instance;
 
     /// <inheritdoc />
     public ActorId Id => Instance.Id;
@@ -43,4 +45,11 @@ public sealed partial class ActorHandle<TActor> : IActorHandle where TActor : cl
 
     /// <inheritdoc />
     public override string ToString() => $"ActorHandle<{typeof(TActor).Name}>({Id})";
+}
+
+/// <summary>What every actor handle has inside, without its type argument (to pass handles between processes).</summary>
+internal interface IActorInstanceHolder
+{
+    /// <summary>The actor behind the handle.</summary>
+    ActorInstance Instance { get; }
 }

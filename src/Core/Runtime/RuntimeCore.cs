@@ -220,10 +220,31 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler.EnsureFeasible(request, what);
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
             typeof(TActor), options, request, factory);
-        if (Cluster is not null) instance.Remote = new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
+        if (Cluster is not null)
+        {
+            instance.Remote = new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
+            instance.TrackCreation();
+        }
         if (options.Name is { } name && !_named.TryAdd(name, instance))
             throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
         _actors[instance.Id] = instance;
+        instance.Start();
+        return new ActorHandle<TActor>(instance);
+    }
+
+    /// <summary>
+    /// A handle to an actor that lives in another worker process, received with a task (a
+    /// borrowed handle): its calls go straight to that worker; it neither restarts nor kills the
+    /// actor (its owner does).
+    /// </summary>
+    internal ActorHandle<TActor> AttachActor<TActor>(Ray.Cluster.Wire.ActorAddress address) where TActor : class
+    {
+        ThrowIfStopped();
+        var cluster = Cluster ?? throw new InvalidOperationException("an actor handle from another process needs a connected runtime");
+        var options = new ActorOptions { MaxConcurrency = address.MaxConcurrency, MaxRestarts = 0, MaxTaskRetries = 0 };
+        var instance = new ActorInstance(this, address.Id, typeof(TActor), options, Build(0, 0, 0, null, $"Actor {typeof(TActor).Name}"),
+            static () => throw new InvalidOperationException("a borrowed actor handle never constructs its actor"));
+        instance.Remote = Ray.Cluster.Driver.RemoteActorLink.Attached(instance, cluster, address);
         instance.Start();
         return new ActorHandle<TActor>(instance);
     }

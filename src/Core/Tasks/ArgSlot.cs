@@ -50,6 +50,12 @@ internal struct ArgSlot<T>
                 slot._passedRef = passed.Entry;
                 slot.Passed = [passed.Entry];
             }
+            else if (store.TasksLeaveProcess && arg.Value is IActorInstanceHolder { Instance.Created: { } created } && created.TryAddRef())
+            {
+                // An actor handle goes with the address of the actor's worker: once it exists.
+                slot._passedRef = created;
+                slot.Passed = [created];
+            }
         }
         else
         {

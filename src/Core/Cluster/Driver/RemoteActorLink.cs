@@ -23,7 +23,8 @@ internal sealed class RemoteActorLink
 {
     private readonly ActorInstance _actor;
     private readonly ClusterSession _session;
-    private readonly byte[] _create;
+    private readonly byte[]? _create;             // null for a borrowed handle (attached to an actor another process made)
+    private readonly Wire.ActorAddress? _attached;
     private readonly object _lock = new();
     private WorkerChannel? _channel;
     private WorkerChannel? _connecting;                                  // being set up, not published yet
@@ -39,8 +40,30 @@ internal sealed class RemoteActorLink
         _create = EncodeCreate(ctor, args, actor.Options.MaxConcurrency);
     }
 
+    private RemoteActorLink(ActorInstance actor, ClusterSession session, Wire.ActorAddress address)
+    {
+        _actor = actor;
+        _session = session;
+        _attached = address;
+    }
+
+    /// <summary>A link for a borrowed handle: calls go to the actor's worker at <paramref name="address"/>; no lease, restart or kill.</summary>
+    internal static RemoteActorLink Attached(ActorInstance actor, ClusterSession session, Wire.ActorAddress address) => new(actor, session, address);
+
     /// <summary>The worker process holding the actor now (for tests and status).</summary>
     internal int? WorkerPid => _channel?.Lease.Pid;
+
+    /// <summary>Where the actor lives now (null while it is not in a worker process): what its handle carries to another process.</summary>
+    internal Wire.ActorAddress? Address
+    {
+        get
+        {
+            if (_attached is { } a) return _dead ? null : a;
+            var channel = _channel;
+            return channel is null || _dead ? null
+                : new Wire.ActorAddress(_actor.Id, channel.Lease.WorkerSocket, channel.Lease.WorkerId, channel.Lease.Pid, _session.Job.JobId, _actor.Options.MaxConcurrency);
+        }
+    }
 
     private static byte[] EncodeCreate(ConstructorInfo ctor, object?[] args, int maxConcurrency)
     {
@@ -82,6 +105,11 @@ internal sealed class RemoteActorLink
 
     private async Task ConnectAsync(List<ActorCallSpec>? resend)
     {
+        if (_attached is { } address)
+        {
+            await AttachAsync(address).ConfigureAwait(false);
+            return;
+        }
         var request = ClusterWorkerPool.ToWire(_actor.Request, _actor.Core.Scheduler.Registry);
         var grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request).ConfigureAwait(false);
         WorkerChannel channel;
@@ -98,7 +126,7 @@ internal sealed class RemoteActorLink
             throw;
         }
         string? error;
-        try { error = await channel.CreateActorAsync(_create).ConfigureAwait(false); }
+        try { error = await channel.CreateActorAsync(_create!).ConfigureAwait(false); }
         catch
         {
             channel.Dispose();
@@ -139,6 +167,31 @@ internal sealed class RemoteActorLink
         // The new worker died before its channel was published (its resent calls may be in
         // flight on it): handle that close now, as if it came after.
         if (closedEarly is { } closed) OnChannelClosed(channel, closed.Reason, closed.Lost);
+    }
+
+    // A borrowed handle: connect to the actor's worker as the owner's job (the worker serves that
+    // job only); the actor is already there.
+    private async Task AttachAsync(Wire.ActorAddress address)
+    {
+        var grant = new LeaseGrant(0, address.WorkerId, address.Pid, address.WorkerSocket);
+        WorkerChannel channel;
+        try
+        {
+            channel = await WorkerChannel.ConnectAsync(grant, _session.Token, address.JobId,
+                Worker.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or RayClusterException or IOException)
+        {
+            throw new InvalidOperationException($"cannot reach actor {_actor.ActorType.Name} ({_actor.Id}) at {address.WorkerSocket}: it died, or its owner went away ({e.Message})", e);
+        }
+        channel.SendEachAtOnce = address.MaxConcurrency > 1;
+        lock (_lock)
+        {
+            if (!_dead) _channel = channel;
+            Monitor.PulseAll(_lock);
+        }
+        if (_dead) channel.Dispose();
+        else if (channel.IsClosed) OnChannelClosed(channel, channel.CloseReason ?? "closed", []); // closed before it was published
     }
 
     /// <summary>True while the actor is being created again on a new worker.</summary>
@@ -189,6 +242,14 @@ internal sealed class RemoteActorLink
             }
             _channel = null;
             Monitor.PulseAll(_lock);
+        }
+        if (_attached is not null)
+        {
+            // A borrowed handle does not restart the actor: its owner does, elsewhere.
+            var cause = ExceptionFactory.ActorWorkerDied(_actor.Id, _actor.ActorType.Name, reason + " (a handle passed to another process does not follow restarts)", 0);
+            if (!_dead && !_actor.IsDead) _actor.Kill(cause);
+            foreach (var t in lost) t.FailLost(_actor.DeathCause ?? cause);
+            return;
         }
         _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
         if (_dead || _actor.IsDead)
@@ -245,7 +306,7 @@ internal sealed class RemoteActorLink
             Monitor.PulseAll(_lock);
         }
         if (channel is null) return;
-        _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
+        if (_attached is null) _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true); // a borrowed handle only lets go of the actor
         channel.Dispose(); // fails the calls in flight through OnChannelClosed... which sees _dead
     }
 }

@@ -12,14 +12,14 @@ namespace Ray.Cluster.Wire;
 /// tag 0 (inline) <c>i32 length | bytes</c>, tag 1 (in the node's shared-memory store)
 /// <c>u64 owner | u64 sequence | i64 size</c>, tag 2 (a null array), tag 3 (an ObjectRef, with its
 /// value: <see cref="RefWire"/>), tag 4 (inline bytes that hold refs, with those refs' values:
-/// <see cref="IncomingRefs"/>). The bytes are the store's
+/// <see cref="IncomingRefs"/>), tag 5 (an actor handle: <see cref="ActorWire"/>). The bytes are the store's
 /// own form of the value (<see cref="Codec{T}"/>: raw bytes for unmanaged arrays, MemoryPack
 /// otherwise); values the store keeps directly (unmanaged structs, strings) go through MemoryPack,
 /// which writes unmanaged data as a plain copy.
 /// </summary>
 internal static class ValueWire
 {
-    internal const byte Inline = 0, InPlasma = 1, Null = 2, Ref = 3, WithRefs = 4;
+    internal const byte Inline = 0, InPlasma = 1, Null = 2, Ref = 3, WithRefs = 4, Actor = 5;
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
 
@@ -55,8 +55,11 @@ internal static class ValueWire
             RefWire.Write(w, r.Entry);
             return;
         }
-        if (value is IActorHandle)
-            throw new NotSupportedException($"A {typeof(T).Name} cannot be passed to or returned from a worker process yet: call the actor from the driver, or use the embedded runtime.");
+        if (value is IActorInstanceHolder handle)
+        {
+            ActorWire.Write(w, handle.Instance);
+            return;
+        }
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(256);
         scratch.ResetWrittenCount();
         MemoryPackSerializer.Serialize(scratch, value);
@@ -122,6 +125,12 @@ internal static class ValueWire
                 RefWire.Skip(payload, ref offset, depth + 1);
                 return new WireValue(tag, payload[start..offset], default, offset - start);
             }
+            case Actor:
+            {
+                var start = offset;
+                ActorWire.Skip(payload, ref offset);
+                return new WireValue(tag, payload[start..offset], default, offset - start);
+            }
             case WithRefs:
             {
                 if (depth >= MaxRefDepth) throw new ProtocolException($"refs nested more than {MaxRefDepth} deep");
@@ -179,6 +188,7 @@ internal static class ValueWire
         switch (v.Tag)
         {
             case Ref: return RefWire.Decode<T>(v.Bytes, store, openPlasma);
+            case Actor: return ActorWire.Decode<T>(v.Bytes);
             case WithRefs:
             {
                 var incoming = IncomingRefs.Read(v.Bytes, openPlasma, out var bytes);

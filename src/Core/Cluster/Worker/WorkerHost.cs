@@ -13,16 +13,26 @@ internal sealed class WorkerHostState
     /// <summary>The actor instance this worker holds (one per worker process, as Ray's dedicated actor workers).</summary>
     internal object? Actor { get; private set; }
 
+    /// <summary>The actor's calls when it allows more than one at a time (shared by every session that calls it).</summary>
+    internal ActorExecutor? ActorExecutor { get; private set; }
+
+    /// <summary>
+    /// Held around each call of an actor that runs one call at a time: its owner's session and
+    /// sessions of handles passed to other processes call it from their own receive threads.
+    /// </summary>
+    internal object ActorLock { get; } = new();
+
     /// <summary>The session (driver connection) that created <see cref="Actor"/>.</summary>
     private WorkerSession? _actorOwner;
 
     internal int Sessions;
 
-    internal void SetActor(WorkerSession owner, object instance)
+    internal void SetActor(WorkerSession owner, object instance, ActorExecutor? executor)
     {
         lock (this)
         {
             Actor = instance;
+            ActorExecutor = executor;
             _actorOwner = owner;
         }
     }
@@ -47,6 +57,7 @@ internal sealed class WorkerHostState
             if (_actorOwner != session) return;
             actor = Actor;
             Actor = null;
+            ActorExecutor = null;
             _actorOwner = null;
         }
         if (actor is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }

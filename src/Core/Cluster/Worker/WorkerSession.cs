@@ -21,7 +21,6 @@ internal sealed class WorkerSession : FrameSocket
     private readonly WorkerHostState _host;
     private readonly Dictionary<uint, FunctionSlot> _functions = new();
     private byte[]? _scratch;
-    private ActorExecutor? _executor; // the actor's calls, when it allows more than one at a time
     private bool _hello;
     private long _lastFlush;
 
@@ -153,11 +152,14 @@ internal sealed class WorkerSession : FrameSocket
             Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
             return;
         }
-        if (actor is not null && _executor is { } executor)
+        if (actor is not null && _host.ActorExecutor is { } executor)
         {
-            executor.Submit(new ActorExecutor.Call(fn, args, h.Kind, h.RequestId, resultId));
+            executor.Submit(new ActorExecutor.Call(this, fn, args, h.Kind, h.RequestId, resultId));
             return;
         }
+        // One call at a time on an actor, whichever session (handle) sent it.
+        var actorLock = actor is null ? null : _host.ActorLock;
+        if (actorLock is not null) Monitor.Enter(actorLock);
         t_inTask = true;
         try
         {
@@ -175,7 +177,11 @@ internal sealed class WorkerSession : FrameSocket
                 return;
             }
         }
-        finally { t_inTask = false; }
+        finally
+        {
+            t_inTask = false;
+            if (actorLock is not null) Monitor.Exit(actorLock);
+        }
         try
         {
             Reply(h, (fn, result, resultId, _runtime), static (w, s) => { w.U8(TaskWire.Ok); s.fn.Encoder(w, s.result, s.resultId, s._runtime); });
@@ -221,8 +227,10 @@ internal sealed class WorkerSession : FrameSocket
                 Reply(h, e.InnerException, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
                 return;
             }
-            if (maxConcurrency > 1) _executor = new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, _runtime, ReplyCall);
-            _host.SetActor(this, instance);
+            var executor = maxConcurrency > 1
+                ? new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, _runtime, static (call, outcome) => call.Session.ReplyCall(call, outcome))
+                : null;
+            _host.SetActor(this, instance, executor);
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
         catch (Exception e) when (e is not ProtocolException)
@@ -239,7 +247,7 @@ internal sealed class WorkerSession : FrameSocket
 
     // A call the actor executor finished (on one of its threads, never the receive thread):
     // its reply is sent at once.
-    private void ReplyCall(ActorExecutor.Call call, ActorExecutor.Outcome outcome)
+    internal void ReplyCall(ActorExecutor.Call call, ActorExecutor.Outcome outcome)
     {
         if (outcome.Error is { } error)
             Append(call.Kind, FrameFlags.Reply, call.RequestId, (error, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError),
