@@ -18,6 +18,8 @@ public static class HandleFns
         catch (RayException e) { return "failed: " + e.GetType().Name; }
     }
 
+    public static ActorHandle<Counter> Echo(ActorHandle<Counter> counter) => counter;
+
     public static bool MeetFromTask(ActorHandle<Meeting> meeting) => meeting.Task((Meeting m, int n) => m.Meet(n)).Remote(2).Get(TimeSpan.FromSeconds(60));
 }
 
@@ -37,6 +39,28 @@ public sealed class ClusterActorHandleTests
         Assert.Equal(115L, await counter.Task((Counter c) => c.Value()).Remote());
         var actorPid = await counter.Task((Counter c) => c.Pid()).Remote();
         Assert.Equal(actorPid, await ray.Task(HandleFns.ActorPid).Remote(counter));
+    }
+
+    [Fact]
+    public async Task Many_tasks_with_the_same_handle_share_one_connection_per_process()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var counter = ray.Actor<Counter>().Remote(0L);
+        // More tasks than a worker accepts sessions (16): each process attaches to the actor once.
+        var tasks = Enumerable.Range(0, 40).Select(_ => ray.Task(HandleFns.AddTimes).Remote(counter, 1)).ToArray();
+        ray.Get(tasks, TimeSpan.FromSeconds(90));
+        Assert.Equal(40L, await counter.Task((Counter c) => c.Value()).Remote());
+    }
+
+    [Fact]
+    public async Task Returning_a_handle_from_a_worker_fails_clearly()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var counter = ray.Actor<Counter>().Remote(0L);
+        var e = await Assert.ThrowsAnyAsync<RayException>(async () => await ray.Task(HandleFns.Echo).Remote(counter));
+        Assert.Contains("cannot be returned from a worker process", e.Message);
     }
 
     [Fact]

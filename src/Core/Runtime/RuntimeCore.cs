@@ -21,6 +21,7 @@ internal sealed partial class RuntimeCore : IDisposable
 
     private readonly ConcurrentDictionary<string, ActorInstance> _named = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ActorId, ActorInstance> _actors = new();
+    private readonly Dictionary<ActorId, ActorInstance> _attached = new(); // borrowed handles' actors (AttachActor)
     private readonly ConditionalWeakTable<TaskOptions, SchedulingClass> _classByOptions = new();
     private long _nextTask;
     private long _nextActor;
@@ -220,13 +221,10 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler.EnsureFeasible(request, what);
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
             typeof(TActor), options, request, factory);
-        if (Cluster is not null)
-        {
-            instance.Remote = new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
-            instance.TrackCreation();
-        }
+        if (Cluster is not null) instance.Remote = new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
         if (options.Name is { } name && !_named.TryAdd(name, instance))
             throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
+        if (Cluster is not null) instance.TrackCreation();
         _actors[instance.Id] = instance;
         instance.Start();
         return new ActorHandle<TActor>(instance);
@@ -241,12 +239,21 @@ internal sealed partial class RuntimeCore : IDisposable
     {
         ThrowIfStopped();
         var cluster = Cluster ?? throw new InvalidOperationException("an actor handle from another process needs a connected runtime");
-        var options = new ActorOptions { MaxConcurrency = address.MaxConcurrency, MaxRestarts = 0, MaxTaskRetries = 0 };
-        var instance = new ActorInstance(this, address.Id, typeof(TActor), options, Build(0, 0, 0, null, $"Actor {typeof(TActor).Name}"),
-            static () => throw new InvalidOperationException("a borrowed actor handle never constructs its actor"));
-        instance.Remote = Ray.Cluster.Driver.RemoteActorLink.Attached(instance, cluster, address);
-        instance.Start();
-        return new ActorHandle<TActor>(instance);
+        // One attached actor (one connection to its worker) per actor in this process, however
+        // many handles to it arrive; a new one once the old one is dead (its worker gone).
+        lock (_attached)
+        {
+            if (_attached.TryGetValue(address.Id, out var known) && !known.IsDead && known.ActorType == typeof(TActor)
+                && known.Remote?.Address is { } current && current.WorkerSocket == address.WorkerSocket)
+                return new ActorHandle<TActor>(known);
+            var options = new ActorOptions { MaxConcurrency = address.MaxConcurrency, MaxRestarts = 0, MaxTaskRetries = 0 };
+            var instance = new ActorInstance(this, address.Id, typeof(TActor), options, Build(0, 0, 0, null, $"Actor {typeof(TActor).Name}"),
+                static () => throw new InvalidOperationException("a borrowed actor handle never constructs its actor"));
+            instance.Remote = Ray.Cluster.Driver.RemoteActorLink.Attached(instance, cluster, address);
+            _attached[address.Id] = instance;
+            instance.Start();
+            return new ActorHandle<TActor>(instance);
+        }
     }
 
     internal ActorHandle<TActor>? FindActor<TActor>(string name, bool throwIfMissing) where TActor : class

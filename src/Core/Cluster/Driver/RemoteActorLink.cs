@@ -232,16 +232,29 @@ internal sealed class RemoteActorLink
 
     private void OnChannelClosed(WorkerChannel channel, string reason, TaskSpec[] lost)
     {
+        bool dropped;
         lock (_lock)
         {
-            if (_channel != channel)
+            dropped = _channel != channel;
+            if (dropped && _connecting == channel)
             {
                 // Not published yet: ConnectAsync handles the close once it publishes the channel.
-                if (_connecting == channel) _closedWhileConnecting = (channel, reason, lost);
-                return; // else a channel we already dropped
+                _closedWhileConnecting = (channel, reason, lost);
+                return;
             }
-            _channel = null;
-            Monitor.PulseAll(_lock);
+            if (!dropped)
+            {
+                _channel = null;
+                Monitor.PulseAll(_lock);
+            }
+        }
+        if (dropped)
+        {
+            // A channel we already dropped. Calls still on it were resent to it before a kill
+            // dropped it (a restart that was killed): they fail with the actor.
+            if (_dead)
+                foreach (var t in lost) t.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+            return;
         }
         if (_attached is not null)
         {

@@ -276,6 +276,8 @@ internal sealed class WorkerChannel : FrameSocket
     internal async Task<string?> CreateActorAsync(byte[] payload)
     {
         _actorCreated = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (IsClosed) // closed before the completion source existed: OnClosed could not fail it
+            _actorCreated.TrySetException(new RayClusterException($"worker {Lease.WorkerId} (pid {Lease.Pid}) closed before the actor was created: {CloseReason}"));
         lock (SendLock)
         {
             AppendLocked((ushort)ClusterMessageKind.CreateActor, FrameFlags.None, 0, payload, static (w, p) => w.Raw(p));

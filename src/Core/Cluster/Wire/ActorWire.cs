@@ -53,7 +53,7 @@ internal static class ActorWire
     {
         var t = typeof(T);
         if (!t.IsGenericType || t.GetGenericTypeDefinition() != typeof(ActorHandle<>))
-            throw new ProtocolException($"an actor handle arrived where a {t.Name} is expected");
+            throw new NotSupportedException($"an actor handle arrived where a {t.Name} is expected: declare the parameter as ActorHandle<TActor>");
         var off = 0;
         var address = Read(body, ref off);
         if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)

@@ -100,7 +100,7 @@ internal static class RefWire
     {
         var t = typeof(T);
         if (!t.IsGenericType || t.GetGenericTypeDefinition() != typeof(ObjectRef<>))
-            throw new ProtocolException($"an ObjectRef arrived where a {t.Name} is expected");
+            throw new NotSupportedException($"an ObjectRef arrived where a {t.Name} is expected: declare the parameter as ObjectRef<T>");
         if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
             throw new NotSupportedException($"an {t.Name} from another process needs a runtime that can compile code (not NativeAOT)");
         if (!s_decoders.TryGetValue(t, out var decoder))

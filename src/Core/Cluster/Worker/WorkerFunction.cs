@@ -153,6 +153,8 @@ internal sealed class WorkerFunction
         if (Codec<T>.IsDirect)
         {
             if (boxed is ObjectRef r && !r.IsReady) WaitReady(r.Entry);
+            if (boxed is IActorInstanceHolder)
+                throw new NotSupportedException($"an actor handle cannot be returned from a worker process yet (pass it to tasks from its owner instead)");
             return boxed;
         }
         if (Codec<T>.Kind == CodecKind.RawArray) return boxed;

@@ -98,8 +98,13 @@ internal sealed class WorkerSession : FrameSocket
         _hello = true;
         // The lease's GPUs: what RayContext.GpuIds shows, and what CUDA sees (as Ray sets
         // CUDA_VISIBLE_DEVICES for a task); this worker serves one lease at a time.
-        GpuIds = gpus;
-        Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", gpus.Length == 0 ? null : string.Join(',', gpus));
+        // A session that comes once the worker holds an actor is a handle passed to another
+        // process (no lease of its own): the actor's GPUs stay as its lease set them.
+        if (_host.Actor is null)
+        {
+            GpuIds = gpus;
+            Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", gpus.Length == 0 ? null : string.Join(',', gpus));
+        }
         SetMaxPayload(Driver.WorkerSessionLimits.MaxPayload);
         Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => { w.U32(id); w.I32(Environment.ProcessId); });
     }
@@ -159,7 +164,11 @@ internal sealed class WorkerSession : FrameSocket
         }
         // One call at a time on an actor, whichever session (handle) sent it.
         var actorLock = actor is null ? null : _host.ActorLock;
-        if (actorLock is not null) Monitor.Enter(actorLock);
+        if (actorLock is not null && !Monitor.TryEnter(actorLock))
+        {
+            FlushNow(); // replies appended so far go out before this thread waits for another session's call
+            Monitor.Enter(actorLock);
+        }
         t_inTask = true;
         try
         {
@@ -168,6 +177,16 @@ internal sealed class WorkerSession : FrameSocket
             {
                 Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
                 return;
+            }
+            finally
+            {
+                // The actor is free for the next call before this one's result is readied: a
+                // returned ref may be waited for, and its producer may call this actor.
+                if (actorLock is not null)
+                {
+                    Monitor.Exit(actorLock);
+                    actorLock = null;
+                }
             }
             // Still in the task: a wait for refs it returns lends its CPU out.
             try { result = fn.Prepare(result, _runtime); }
