@@ -156,7 +156,9 @@ internal sealed class ActorInstance
             catch (Exception e)
             {
                 var inner = e is System.Reflection.TargetInvocationException { InnerException: { } i } ? i : e;
-                Kill(ExceptionFactory.ActorCreationFailed(Id, ActorType.Name, inner));
+                Kill(Remote is { IsAttached: true }
+                    ? ExceptionFactory.ActorWorkerDied(Id, ActorType.Name, inner.Message, 0) // a borrowed handle whose actor's worker cannot be reached
+                    : ExceptionFactory.ActorCreationFailed(Id, ActorType.Name, inner));
                 Created?.Fail(_death ?? inner);
             }
             while (_death is null) RunOnce();

@@ -50,6 +50,9 @@ internal sealed class RemoteActorLink
     /// <summary>A link for a borrowed handle: calls go to the actor's worker at <paramref name="address"/>; no lease, restart or kill.</summary>
     internal static RemoteActorLink Attached(ActorInstance actor, ClusterSession session, Wire.ActorAddress address) => new(actor, session, address);
 
+    /// <summary>True for a borrowed handle's link (<see cref="Attached"/>).</summary>
+    internal bool IsAttached => _attached is not null;
+
     /// <summary>The worker process holding the actor now (for tests and status).</summary>
     internal int? WorkerPid => _channel?.Lease.Pid;
 

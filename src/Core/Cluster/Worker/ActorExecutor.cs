@@ -128,9 +128,15 @@ internal sealed class ActorExecutor
             try { task = (Task)call.Function.Start(call.Args)!; }
             finally { WorkerSession.LeaveTask(); }
             await task;
-            WorkerSession.EnterTask();
-            try { outcome = Prepare(call, call.Function.ResultOf(task)); }
-            finally { WorkerSession.LeaveTask(); }
+            var result = call.Function.ResultOf(task);
+            // Readied on a pool thread: waiting for refs it returns must not stop the actor's
+            // other calls, which resume on the actor's thread.
+            outcome = await Task.Run(() =>
+            {
+                WorkerSession.EnterTask();
+                try { return Prepare(call, result); }
+                finally { WorkerSession.LeaveTask(); }
+            }).ConfigureAwait(false);
         }
         catch (Exception e) { outcome = new Outcome(null, e, SystemError: false); }
         Finish(call, outcome);

@@ -60,7 +60,14 @@ internal sealed class WorkerHostState
             ActorExecutor = null;
             _actorOwner = null;
         }
-        if (actor is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
+        if (actor is IDisposable d)
+        {
+            // After a call that another session (a handle passed to another process) is running.
+            lock (ActorLock)
+            {
+                try { d.Dispose(); } catch { /* the actor is gone either way */ }
+            }
+        }
     }
 }
 
