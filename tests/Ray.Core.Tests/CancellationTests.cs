@@ -94,6 +94,19 @@ public class CancellationTests
     }
 
     [Fact]
+    public async Task ForceCancel_Embedded_IsTheSameCooperativeCancel()
+    {
+        await using var rt = Util.Start();
+        var key = Util.Key();
+        var r = rt.Task(CancelFns.Cooperative).Remote(key);
+        Assert.True(Probe.WaitFor(key + ":started"));
+        Assert.True(rt.Cancel(r, force: true)); // threads cannot be stopped: the token fires
+        Assert.Throws<TaskCancelledException>(() => r.Get(Util.Long));
+        Assert.True(Probe.WaitFor(key + ":saw-cancel"));
+        Assert.False(rt.Cancel(r, force: true));
+    }
+
+    [Fact]
     public async Task RunningAsyncTask_TokenCancelsAwait()
     {
         await using var rt = Util.Start();

@@ -162,10 +162,18 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Cancels the task that produces <paramref name="objectRef"/>. A queued task never runs; a
-    /// running one sees <see cref="RayContext.CancellationToken"/> signalled. Either way its
-    /// result fails with <see cref="TaskCancelledException"/>. Returns false if it had finished.
+    /// running one sees <see cref="RayContext.CancellationToken"/> signalled (in-process; a task
+    /// in a worker process is not told). Either way its result fails with
+    /// <see cref="TaskCancelledException"/>. Returns false if it had finished.
     /// </summary>
-    public bool Cancel(ObjectRef objectRef) => Core.Cancel(objectRef ?? throw new ArgumentNullException(nameof(objectRef)));
+    /// <param name="objectRef">The task's result.</param>
+    /// <param name="force">
+    /// As Ray's <c>force=True</c>: in cluster mode the worker process running the task is
+    /// stopped (tasks queued behind it on that worker are retried on another, counting as a
+    /// retry). Embedded, threads cannot be stopped: the same as without. Not for actor calls.
+    /// </param>
+    public bool Cancel(ObjectRef objectRef, bool force = false) =>
+        Core.Cancel(objectRef ?? throw new ArgumentNullException(nameof(objectRef)), force);
 
     // ---- actors ----
 

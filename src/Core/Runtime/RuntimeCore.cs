@@ -202,11 +202,20 @@ internal sealed partial class RuntimeCore : IDisposable
         return entry;
     }
 
-    internal bool Cancel(ObjectRef objectRef)
+    internal bool Cancel(ObjectRef objectRef, bool force = false)
     {
         var producer = objectRef.Entry.Producer;
         GC.KeepAlive(objectRef);
-        return producer is not null && producer.Cancel();
+        if (producer is null) return false;
+        if (force && producer is ActorCallSpec)
+            ExceptionFactory.ThrowArgument("force cancels tasks only: an actor call cannot be stopped without its actor (kill the actor instead)", nameof(force));
+        // Where it runs, read first: a cancelled task forgets its producer link.
+        var worker = force && producer.IsRunning ? producer.RemoteChannel as Cluster.Driver.WorkerChannel : null;
+        if (!producer.Cancel()) return false;
+        // As Ray's force=True: the worker process running it is stopped (its lease goes back as
+        // broken, so the raylet kills it); other tasks in flight on it are retried elsewhere.
+        worker?.Close("a task running on it was cancelled with force");
+        return true;
     }
 
     // ---- actors ----

@@ -44,6 +44,9 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>The connection the task was pushed on (cluster mode): a thread waiting for its result may read the reply itself.</summary>
     internal Cluster.Transport.FrameSocket? RemoteChannel { get; set; }
 
+    /// <summary>True while the task runs (in-process, or pushed to a worker process).</summary>
+    internal bool IsRunning => Volatile.Read(ref _status) == Running;
+
     /// <summary>The function this task runs (null for tasks made without one, e.g. tests).</summary>
     internal FunctionDescriptor? Function { get; private set; }
 
