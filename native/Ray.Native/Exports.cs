@@ -126,7 +126,7 @@ internal static unsafe partial class Exports
     private static void CheckAddress(string address)
     {
         if (address == "auto" || File.Exists(address) || Directory.Exists(address)) return;
-        if (IsHostPort(address, out _, out _)) return;
+        if (IsHostPort(address)) return;
         if (address.Contains('/') || address.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             throw new NativeException(Status.Unavailable,
                 $"no running cluster at '{address}': no such session directory or address file (start one with `ray start --head --session-dir DIR`)");
@@ -134,15 +134,10 @@ internal static unsafe partial class Exports
             $"'{address}' is not a raylet address: expected host:port (e.g. 127.0.0.1:6379), a session directory or its raylet.json");
     }
 
-    private static bool IsHostPort(string address, out string host, out int port)
+    private static bool IsHostPort(string address)
     {
-        host = "";
-        port = 0;
         var colon = address.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), System.Globalization.NumberStyles.None, null, out port) || port is <= 0 or >= 65536)
-            return false;
-        host = address[..colon].Trim('[', ']');
-        return true;
+        return colon > 0 && int.TryParse(address.AsSpan(colon + 1), System.Globalization.NumberStyles.None, null, out var port) && port is > 0 and < 65536;
     }
 
     /// <summary>RayRuntime.Connect with the caller's token (null: RAY_CLUSTER_TOKEN, else the session's address file).</summary>

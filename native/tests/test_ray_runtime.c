@@ -954,10 +954,8 @@ static int start_raylet(void) {
     snprintf(file, sizeof file, "%s/raylet.json", g_raylet.dir);
     FILE* f = fopen(file, "r");
     if (f) { size_t n = fread(json, 1, sizeof json - 1, f); json[n] = 0; fclose(f); }
-    char pid[32] = {0};
     const char* p = strstr(json, "\"pid\"");
-    if (p && (p = strchr(p, ':'))) snprintf(pid, sizeof pid, "%d", atoi(p + 1));
-    g_raylet.pid = atoi(pid);
+    g_raylet.pid = p && (p = strchr(p, ':')) ? atoi(p + 1) : 0;
     if (rc != 0 || !json_string(json, "address", g_raylet.address, sizeof g_raylet.address) ||
         !json_string(json, "token", g_raylet.token, sizeof g_raylet.token)) {
         fprintf(stderr, "    cannot start a raylet (%s, exit %d); see %s/start.out. Build it with "

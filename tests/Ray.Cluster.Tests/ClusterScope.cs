@@ -61,18 +61,7 @@ internal sealed class ClusterScope : IAsyncDisposable
     /// <summary>Worker processes of this session now (pids), from /proc.</summary>
     public IReadOnlyList<int> WorkerPids() => SessionProcesses.Find(SessionDir, " worker ");
 
-
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
-            return state != 'Z' && state != 'X';
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
-    }
-
+    public static bool IsAlive(int pid) => Ray.Raylet.Session.RayletProcess.IsAlive(pid);
 
     public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {

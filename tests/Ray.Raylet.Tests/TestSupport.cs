@@ -131,22 +131,7 @@ internal sealed class RayletScope : IAsyncDisposable
     /// <summary>Raylet processes whose command line names this session.</summary>
     public IReadOnlyList<int> FindBySession() => FindByArgs(RayletProcess.DaemonCommand);
 
-    private IReadOnlyList<int> FindByArgs(string subcommand)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            try
-            {
-                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (args.Contains(subcommand) && args.Contains(SessionDir)) found.Add(pid);
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return found;
-    }
+    private IReadOnlyList<int> FindByArgs(string subcommand) => SessionProcesses.Find(SessionDir, $" {subcommand} ");
 }
 
 /// <summary>Frames over a raw TCP socket, for tests that speak the raylet protocol by hand (or badly).</summary>

@@ -41,15 +41,13 @@ internal abstract class ActorCallSpec : TaskSpec
     }
 
     /// <summary>A running call whose actor's worker died is sent again to the restarted actor.</summary>
-    internal bool TryCountResend()
+    internal bool TryCountResend(int maxTaskRetries)
     {
-        if (Attempt >= ActorOptionsRetries) return false;
+        if (Attempt >= maxTaskRetries) return false;
         Attempt++;
         return true;
     }
 
-    /// <summary>The actor's MaxTaskRetries (set when the call is submitted to a remote actor).</summary>
-    internal int ActorOptionsRetries { get; set; }
 
     /// <summary>Waits for passed refs' objects to complete, however they end (see <see cref="ArgSlot{T}.Passed"/>).</summary>
     protected void WaitPassed(ObjectEntry[]? passed)

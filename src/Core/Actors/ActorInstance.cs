@@ -57,6 +57,9 @@ internal sealed class ActorInstance
     internal bool IsOnActorThread => Thread.CurrentThread == _thread;
     internal Exception? DeathCause => _death;
 
+    /// <summary>Why calls fail now: the death cause, or the shutdown error when none was recorded.</summary>
+    internal Exception DeathOrShutdown => _death ?? ExceptionFactory.ActorShutdown(Id, ActorType.Name);
+
     internal void Start() => _thread.Start();
 
     /// <summary>
@@ -98,7 +101,6 @@ internal sealed class ActorInstance
         try
         {
             if (!_calls.IsEmpty) return false;
-            spec.ActorOptionsRetries = Options.MaxTaskRetries;
             spec.SendTo(remote);
             return true;
         }
@@ -159,13 +161,12 @@ internal sealed class ActorInstance
                 Kill(Remote is { IsAttached: true }
                     ? ExceptionFactory.ActorWorkerDied(Id, ActorType.Name, inner.Message, 0) // a borrowed handle whose actor's worker cannot be reached
                     : ExceptionFactory.ActorCreationFailed(Id, ActorType.Name, inner));
-                Created?.Fail(_death ?? inner);
             }
             while (_death is null) RunOnce();
         }
         finally
         {
-            Created?.Fail(_death ?? ExceptionFactory.ActorShutdown(Id, ActorType.Name)); // no-op once created
+            Created?.Fail(DeathOrShutdown); // no-op once created
             Created?.Release();
             Drain();
             if (_instance is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
@@ -221,7 +222,6 @@ internal sealed class ActorInstance
     {
         if (Remote is { } remote)
         {
-            call.ActorOptionsRetries = Options.MaxTaskRetries;
             call.SendTo(remote);
             return;
         }
@@ -282,7 +282,7 @@ internal sealed class ActorInstance
 
     private void Drain()
     {
-        var death = _death ?? ExceptionFactory.ActorShutdown(Id, ActorType.Name);
+        var death = DeathOrShutdown;
         while (_calls.TryDequeue(out var c)) c.FailSystem(death);
         _current?.FailSystem(death);
         ActorCallSpec[] running;

@@ -183,17 +183,17 @@ internal abstract class ObjectEntry
 
     // ---- waiting ----
 
-    /// <summary>
-    /// Waits until completed or the timeout passes. Spins briefly first (waking a parked thread
-    /// costs tens of microseconds here), then blocks; a worker thread that blocks gives its CPU
-    /// back to the scheduler meanwhile, so nested gets cannot starve the pool.
-    /// </summary>
     /// <summary>Waits until completed; throws <see cref="GetTimeoutException"/> when <paramref name="timeout"/> passes first.</summary>
     internal void WaitCompletedOrThrow(TimeSpan timeout)
     {
         if (!IsCompleted && !WaitCompleted(timeout)) throw ExceptionFactory.GetTimeout(Id, timeout);
     }
 
+    /// <summary>
+    /// Waits until completed or the timeout passes. Spins briefly first (waking a parked thread
+    /// costs tens of microseconds here), then blocks; a worker thread that blocks gives its CPU
+    /// back to the scheduler meanwhile, so nested gets cannot starve the pool.
+    /// </summary>
     internal bool WaitCompleted(TimeSpan timeout)
     {
         if (IsCompleted) return true;

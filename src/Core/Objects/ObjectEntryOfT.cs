@@ -97,6 +97,17 @@ internal sealed class ObjectEntry<T> : ObjectEntry
 
     private unsafe ReadOnlySpan<byte> NativeSpan(nint native) => new((void*)native, _length);
 
+    /// <summary>The native bytes, under a reference the caller gives back with <see cref="ObjectEntry.Release"/> once done reading.</summary>
+    /// <exception cref="ObjectLostException">The object was freed (the memory may be gone).</exception>
+    private ReadOnlySpan<byte> AcquireNative()
+    {
+        if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
+        var native = Volatile.Read(ref _native);
+        if (native != 0) return NativeSpan(native);
+        Release();
+        throw ExceptionFactory.ObjectFreed(Id);
+    }
+
     /// <summary>True while the bytes are in native memory (a put from C, not freed yet).</summary>
     internal bool HoldsNativeBytes => Volatile.Read(ref _native) != 0;
 
@@ -133,13 +144,8 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
         if (Volatile.Read(ref _native) != 0)
         {
-            if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
-            try
-            {
-                var native = Volatile.Read(ref _native);
-                if (native == 0) throw ExceptionFactory.ObjectFreed(Id);
-                return Codec<T>.Deserialize(NativeSpan(native), _length, Store);
-            }
+            var bytes = AcquireNative();
+            try { return Codec<T>.Deserialize(bytes, _length, Store); }
             finally { Release(); }
         }
         var buffer = _buffer;
@@ -227,13 +233,8 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
         if (Volatile.Read(ref _native) != 0)
         {
-            if (!TryAddRef()) throw ExceptionFactory.ObjectFreed(Id);
-            try
-            {
-                var native = Volatile.Read(ref _native);
-                if (native == 0) throw ExceptionFactory.ObjectFreed(Id);
-                Cluster.Wire.ValueWire.WriteInline(w, NativeSpan(native));
-            }
+            var bytes = AcquireNative();
+            try { Cluster.Wire.ValueWire.WriteInline(w, bytes); }
             finally { Release(); }
             return;
         }

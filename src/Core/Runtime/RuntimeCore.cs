@@ -210,7 +210,7 @@ internal sealed partial class RuntimeCore : IDisposable
         if (force && producer is ActorCallSpec)
             ExceptionFactory.ThrowArgument("force cancels tasks only: an actor call cannot be stopped without its actor (kill the actor instead)", nameof(force));
         // Where it runs, read first: a cancelled task forgets its producer link.
-        var worker = force && producer.IsRunning ? producer.RemoteChannel as Cluster.Driver.WorkerChannel : null;
+        var worker = force && producer.IsRunning ? producer.RemoteChannel : null;
         if (!producer.Cancel()) return false;
         // As Ray's force=True: the worker process running it is stopped (its lease goes back as
         // broken, so the raylet kills it); other tasks in flight on it are retried elsewhere.

@@ -42,7 +42,7 @@ internal abstract class TaskSpec : IObjectListener
     internal void Bind(Runtime.RuntimeCore core) => Core = core;
 
     /// <summary>The connection the task was pushed on (cluster mode): a thread waiting for its result may read the reply itself.</summary>
-    internal Cluster.Transport.FrameSocket? RemoteChannel { get; set; }
+    internal Cluster.Driver.WorkerChannel? RemoteChannel { get; set; }
 
     /// <summary>True while the task runs (in-process, or pushed to a worker process).</summary>
     internal bool IsRunning => Volatile.Read(ref _status) == Running;

@@ -57,7 +57,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     internal LeaseManager(NodeResources resources, IWorkerLauncher launcher, LeaseManagerOptions options, ILogger? logger = null)
     {
         _resources = resources ?? throw new ArgumentNullException(nameof(resources));
-        _gpus = new GpuInstances((int)(resources.TotalUnits(NodeResources.Gpu) / 10_000));
+        _gpus = new GpuInstances((int)(resources.TotalUnits(NodeResources.Gpu) / RayletProtocol.ResourceUnit));
         _launcher = launcher ?? throw new ArgumentNullException(nameof(launcher));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _logger = logger ?? NullLogger.Instance;
@@ -303,8 +303,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
                 job.Pending.Clear();
             }
             _jobs.Clear();
-            processes = [.. _workers.Values.Select(w => w.Process).OfType<IWorkerProcess>()];
             foreach (var w in _workers.Values.ToList()) RemoveWorkerLocked(w, d);
+            processes = d.Kills ?? []; // the removal queued every live process's kill
         }
         await _disposing.CancelAsync().ConfigureAwait(false);
         Run(d);

@@ -19,9 +19,9 @@ public enum RayletErrorCode : ushort
     /// <summary>The raylet failed while handling the request.</summary>
     Internal = 5,
     /// <summary>A lease request this node can never fit (more than its total, or a resource it lacks).</summary>
-    Infeasible = 6,
+    Infeasible = (ushort)Ray.Cluster.Wire.ClusterErrorCode.Infeasible,
     /// <summary>A lease message before RegisterJob on this connection, or a second RegisterJob.</summary>
-    NoJob = 7,
+    NoJob = (ushort)Ray.Cluster.Wire.ClusterErrorCode.NoJob,
     /// <summary>No worker process could be started for the job.</summary>
-    WorkerStartFailed = 8,
+    WorkerStartFailed = (ushort)Ray.Cluster.Wire.ClusterErrorCode.WorkerStartFailed,
 }

@@ -220,11 +220,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
     }
 
     /// <summary>Runs a call into the lease manager; an unexpected failure is the raylet's (Internal, connection kept).</summary>
-    private static void Guard(FrameHeader request, Action call)
-    {
-        try { call(); }
-        catch (Exception e) { throw new HostFailedException($"the raylet failed to handle message kind {request.Kind}: {e.GetType().Name}: {e.Message}"); }
-    }
+    private void Guard(FrameHeader request, Action call) => CallHost(request, _ => { call(); return []; });
 
     private void ReplyError(FrameHeader request, RayletErrorCode code, string message) =>
         sink.Send(request.Kind, FrameFlags.Reply | FrameFlags.Error, request.RequestId, RayletCodec.EncodeError(code, message));

@@ -29,7 +29,7 @@ internal sealed class RemoteActorLink
     private WorkerChannel? _channel;
     private WorkerChannel? _connecting;                                  // being set up, not published yet
     private (WorkerChannel Channel, string Reason, TaskSpec[] Lost)? _closedWhileConnecting; // its close, handled once published
-    private Task? _restarting;
+    private volatile Task? _restarting; // written under _lock; read without it by IsRestarting
     private int _restarts;
     private volatile bool _dead;
 
@@ -52,9 +52,6 @@ internal sealed class RemoteActorLink
 
     /// <summary>True for a borrowed handle's link (<see cref="Attached"/>).</summary>
     internal bool IsAttached => _attached is not null;
-
-    /// <summary>The worker process holding the actor now (for tests and status).</summary>
-    internal int? WorkerPid => _channel?.Lease.Pid;
 
     /// <summary>Where the actor lives now (null while it is not in a worker process): what its handle carries to another process.</summary>
     internal Wire.ActorAddress? Address
@@ -164,7 +161,7 @@ internal sealed class RemoteActorLink
             _session.ReturnLease(grant.LeaseId, workerBroken: true);
             channel.Dispose();
             if (closedEarly is { } gone)
-                foreach (var t in gone.Lost) t.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+                foreach (var t in gone.Lost) t.FailLost(_actor.DeathOrShutdown);
             return;
         }
         // The new worker died before its channel was published (its resent calls may be in
@@ -200,7 +197,7 @@ internal sealed class RemoteActorLink
     /// <summary>True while the actor is being created again on a new worker.</summary>
     internal bool IsRestarting
     {
-        get { lock (_lock) return _restarting is { IsCompleted: false }; }
+        get => _restarting is { IsCompleted: false };
     }
 
     /// <summary>Sends a running call to the actor (waits while the actor is being restarted).</summary>
@@ -215,7 +212,7 @@ internal sealed class RemoteActorLink
                 restarting = _restarting;
                 channel = _channel;
             }
-            if (_dead) { call.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name)); return; }
+            if (_dead) { call.FailLost(_actor.DeathOrShutdown); return; }
             if (restarting is { IsCompleted: false })
             {
                 try { restarting.Wait(); } catch (AggregateException) { /* the restart failed: the actor is dead, seen above */ }
@@ -256,7 +253,7 @@ internal sealed class RemoteActorLink
             // A channel we already dropped. Calls still on it were resent to it before a kill
             // dropped it (a restart that was killed): they fail with the actor.
             if (_dead)
-                foreach (var t in lost) t.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+                foreach (var t in lost) t.FailLost(_actor.DeathOrShutdown);
             return;
         }
         if (_attached is not null)
@@ -270,7 +267,7 @@ internal sealed class RemoteActorLink
         _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true);
         if (_dead || _actor.IsDead)
         {
-            foreach (var t in lost) t.FailLost(_actor.DeathCause ?? ExceptionFactory.ActorShutdown(_actor.Id, _actor.ActorType.Name));
+            foreach (var t in lost) t.FailLost(_actor.DeathOrShutdown);
             return;
         }
         var max = _actor.Options.MaxRestarts;
@@ -285,7 +282,7 @@ internal sealed class RemoteActorLink
         foreach (var t in lost)
         {
             var call = (ActorCallSpec)t;
-            if (call.TryCountResend()) resend.Add(call);
+            if (call.TryCountResend(_actor.Options.MaxTaskRetries)) resend.Add(call);
             else call.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
         }
         lock (_lock)

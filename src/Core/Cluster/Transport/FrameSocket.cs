@@ -141,7 +141,7 @@ internal abstract class FrameSocket : IDisposable
                 if (!AllowHelpers)
                 {
                     SpinForInput();
-                    if (!ReadOnce(blocking: true)) break;
+                    if (!ReadOnce()) break;
                     continue;
                 }
                 // A helper is spinning for its reply: leave the CPU to it and wait in the kernel.
@@ -158,7 +158,7 @@ internal abstract class FrameSocket : IDisposable
                 {
                     // Readable with nothing available is the end of the stream (or a helper took the bytes: look again).
                     if (_socket.Available == 0 && !_socket.Poll(0, SelectMode.SelectRead)) continue;
-                    if (!ReadOnce(blocking: true)) break;
+                    if (!ReadOnce()) break;
                 }
                 finally { Volatile.Write(ref _readToken, 0); }
             }
@@ -176,7 +176,7 @@ internal abstract class FrameSocket : IDisposable
     }
 
     /// <summary>Reads what is there (or blocks for it) and handles every whole frame; false at the end of the stream.</summary>
-    private bool ReadOnce(bool blocking)
+    private bool ReadOnce()
     {
         var writer = _pipe.Writer;
         var reader = _pipe.Reader;
@@ -222,7 +222,7 @@ internal abstract class FrameSocket : IDisposable
         if (Interlocked.CompareExchange(ref _readToken, 1, 0) != 0) return;
         try
         {
-            if (_closeReason is null && _socket.Available > 0) ReadOnce(blocking: false);
+            if (_closeReason is null && _socket.Available > 0) ReadOnce();
         }
         catch (ProtocolException e) { Close("protocol error: " + e.Message); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { Close("connection lost: " + e.Message); }

@@ -62,12 +62,10 @@ internal static class RefWire
             throw new InvalidOperationException($"object {entry.Id} is not ready: an ObjectRef goes to another process once its value is there");
         if (entry.IsFailed || entry.IsFreed)
         {
-            w.U8(Failed);
+            // The state byte, then the error as a task reply carries it (status 1 = Failed).
             var error = entry.IsFailed ? entry.Error! : ExceptionFactory.ObjectFreed(entry.Id);
-            var type = error is RayTaskException t ? t.RemoteExceptionType : error.GetType().FullName ?? error.GetType().Name;
-            w.Utf8(TaskWire.Truncate(type, 1000));
-            w.Utf8(TaskWire.Truncate(error.Message, 3000));
-            w.Utf8(TaskWire.Truncate(error is RayTaskException r ? r.RemoteStackTrace ?? "" : error.StackTrace ?? "", 3900));
+            if (error is RayTaskException t) TaskWire.WriteError(w, Failed, t.RemoteExceptionType, error.Message, t.RemoteStackTrace);
+            else TaskWire.WriteError(w, Failed, error);
             return;
         }
         w.U8(Ready);
@@ -111,13 +109,10 @@ internal static class RefWire
         return (T)(object)decoder(body, store, openPlasma);
     }
 
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Instantiates DecodeTyped over the ref's value type at run time.")]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Instantiates DecodeBody over the ref's value type at run time.")]
     private static Decoder CreateDecoder(Type refType) =>
-        typeof(RefWire).GetMethod(nameof(DecodeTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(refType.GetGenericArguments()[0]).CreateDelegate<Decoder>();
-
-    private static ObjectRef DecodeTyped<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma) =>
-        DecodeBody<TValue>(body, store, openPlasma);
+        typeof(RefWire).GetMethod(nameof(DecodeBody), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(refType.GetGenericArguments()[0]).CreateDelegate<Decoder>(); // ObjectRef<T> returned as ObjectRef
 
     /// <summary>A new object in <paramref name="store"/> holding a ref body's value (or its failure).</summary>
     internal static ObjectRef<TValue> DecodeBody<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)

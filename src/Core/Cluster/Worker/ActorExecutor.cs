@@ -22,7 +22,6 @@ internal sealed class ActorExecutor
 
     private readonly int _maxConcurrency;
     private readonly WorkerRuntime _runtime;
-    private readonly Action<Call, Outcome> _reply;
     private readonly ConcurrentQueue<Call> _queued = new();
     private readonly ActorThread _thread;
     private readonly BlockingCollection<Call> _sync = new();
@@ -35,17 +34,13 @@ internal sealed class ActorExecutor
     /// <param name="maxConcurrency">Calls in flight at most (above 1).</param>
     /// <param name="name">The actor thread's name.</param>
     /// <param name="runtime">The worker's runtime (results are readied with it).</param>
-    /// <param name="reply">Sends a finished call's result or error (from the thread that finished it).</param>
-    internal ActorExecutor(int maxConcurrency, string name, WorkerRuntime runtime, Action<Call, Outcome> reply)
+    internal ActorExecutor(int maxConcurrency, string name, WorkerRuntime runtime)
     {
         _maxConcurrency = maxConcurrency;
         _runtime = runtime;
-        _reply = reply;
         _name = name;
         _thread = new ActorThread(name);
     }
-
-    internal int MaxConcurrency => _maxConcurrency;
 
     /// <summary>Queues a call; it starts now if fewer than MaxConcurrency are in flight.</summary>
     internal void Submit(Call call)
@@ -144,7 +139,7 @@ internal sealed class ActorExecutor
 
     private void Finish(Call call, Outcome outcome)
     {
-        try { _reply(call, outcome); }
+        try { call.Session.ReplyCall(call, outcome); } // from the thread that finished it
         catch (Exception e)
         {
             // Never let a reply failure end the worker: the caller learns from the connection.

@@ -107,11 +107,7 @@ internal sealed class WorkerFunction
         var result = Start(args);
         if (!IsAsync) return result;
         var task = (Task)result!;
-        if (!task.IsCompleted)
-        {
-            using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. awaiting a nested task
-            task.GetAwaiter().GetResult();
-        }
+        Tasks.TaskBlocking.Wait(task); // e.g. awaiting a nested task: the CPU is lent meanwhile
         return ResultOf(task);
     }
 
@@ -152,7 +148,7 @@ internal sealed class WorkerFunction
     {
         if (Codec<T>.IsDirect)
         {
-            if (boxed is ObjectRef r && !r.IsReady) WaitReady(r.Entry);
+            if (boxed is ObjectRef r) r.Entry.WaitCompleted(Timeout.InfiniteTimeSpan); // reports the block itself: the CPU is lent
             if (boxed is IActorInstanceHolder)
                 throw new NotSupportedException($"an actor handle cannot be returned from a worker process yet (pass it to tasks from its owner instead)");
             return boxed;
@@ -160,15 +156,8 @@ internal sealed class WorkerFunction
         if (Codec<T>.Kind == CodecKind.RawArray) return boxed;
         var s = Codec<T>.Serialize((T)boxed!, runtime.Store, "the result");
         if (s.Contained is { } refs)
-            foreach (var e in refs)
-                if (!e.IsCompleted) WaitReady(e);
+            foreach (var e in refs) e.WaitCompleted(Timeout.InfiniteTimeSpan);
         return new Serialized(s);
-    }
-
-    private static void WaitReady(ObjectEntry entry)
-    {
-        using var blocked = Workers.WorkerContext.EnterBlockedAny(); // e.g. a nested task's result
-        entry.WaitCompleted(Timeout.InfiniteTimeSpan);
     }
 
     private static void EncodeResult<T>(WireWriter w, object? prepared, ObjectId id, WorkerRuntime runtime)

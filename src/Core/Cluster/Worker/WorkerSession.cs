@@ -154,7 +154,7 @@ internal sealed class WorkerSession : FrameSocket
         }
         catch (Exception e) when (e is not ProtocolException)
         {
-            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+            ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
             return;
         }
         if (actor is not null && _host.ActorExecutor is { } executor)
@@ -175,7 +175,7 @@ internal sealed class WorkerSession : FrameSocket
             try { result = fn.Invoke(args); }
             catch (Exception e)
             {
-                Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+                ReplyError(h.Kind, h.RequestId, TaskWire.UserError, e);
                 return;
             }
             finally
@@ -192,7 +192,7 @@ internal sealed class WorkerSession : FrameSocket
             try { result = fn.Prepare(result, _runtime); }
             catch (Exception e) when (e is not ProtocolException)
             {
-                Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+                ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
                 return;
             }
         }
@@ -201,15 +201,7 @@ internal sealed class WorkerSession : FrameSocket
             t_inTask = false;
             if (actorLock is not null) Monitor.Exit(actorLock);
         }
-        try
-        {
-            Reply(h, (fn, result, resultId, _runtime), static (w, s) => { w.U8(TaskWire.Ok); s.fn.Encoder(w, s.result, s.resultId, s._runtime); });
-        }
-        catch (Exception e) when (e is not ProtocolException)
-        {
-            // The half-written reply was cut back by Append: send the error instead.
-            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
-        }
+        ReplyResult(h.Kind, h.RequestId, fn, result, resultId);
     }
 
     private void CreateActor(in FrameHeader h, ReadOnlySpan<byte> p)
@@ -243,18 +235,18 @@ internal sealed class WorkerSession : FrameSocket
             try { instance = ctor.Invoke(args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
             {
-                Reply(h, e.InnerException, static (w, e) => TaskWire.WriteError(w, TaskWire.UserError, e));
+                ReplyError(h.Kind, h.RequestId, TaskWire.UserError, e.InnerException);
                 return;
             }
             var executor = maxConcurrency > 1
-                ? new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, _runtime, static (call, outcome) => call.Session.ReplyCall(call, outcome))
+                ? new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, _runtime)
                 : null;
             _host.SetActor(this, instance, executor);
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
         catch (Exception e) when (e is not ProtocolException)
         {
-            Reply(h, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
+            ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
         }
     }
 
@@ -268,22 +260,27 @@ internal sealed class WorkerSession : FrameSocket
     // its reply is sent at once.
     internal void ReplyCall(ActorExecutor.Call call, ActorExecutor.Outcome outcome)
     {
-        if (outcome.Error is { } error)
-            Append(call.Kind, FrameFlags.Reply, call.RequestId, (error, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError),
-                static (w, s) => TaskWire.WriteError(w, s.Item2, s.error));
-        else
-        {
-            try
-            {
-                Append(call.Kind, FrameFlags.Reply, call.RequestId, (call, outcome.Prepared, _runtime),
-                    static (w, s) => { w.U8(TaskWire.Ok); s.call.Function.Encoder(w, s.Prepared, s.call.ResultId, s._runtime); });
-            }
-            catch (Exception e) when (e is not ProtocolException)
-            {
-                Append(call.Kind, FrameFlags.Reply, call.RequestId, e, static (w, e) => TaskWire.WriteError(w, TaskWire.SystemError, e));
-            }
-        }
+        if (outcome.Error is { } error) ReplyError(call.Kind, call.RequestId, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError, error);
+        else ReplyResult(call.Kind, call.RequestId, call.Function, outcome.Prepared, call.ResultId);
         Flush(); // a closed connection is not an error here: nobody waits for the reply any more
+    }
+
+    private void ReplyError(ushort kind, ulong requestId, byte status, Exception error) =>
+        Append(kind, FrameFlags.Reply, requestId, (status, error), static (w, s) => TaskWire.WriteError(w, s.status, s.error));
+
+    // The result as <see cref="WorkerFunction.Prepare"/> readied it; an encoding failure is sent
+    // instead (Append cuts the half-written reply back).
+    private void ReplyResult(ushort kind, ulong requestId, WorkerFunction fn, object? prepared, ObjectId resultId)
+    {
+        try
+        {
+            Append(kind, FrameFlags.Reply, requestId, (fn, prepared, resultId, _runtime),
+                static (w, s) => { w.U8(TaskWire.Ok); s.fn.Encoder(w, s.prepared, s.resultId, s._runtime); });
+        }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            ReplyError(kind, requestId, TaskWire.SystemError, e);
+        }
     }
 
     /// <summary>Marks this thread as running user code of a task or actor call (see <see cref="InTask"/>).</summary>

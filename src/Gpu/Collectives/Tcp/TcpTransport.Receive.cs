@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Ray.Gpu.Collectives.SharedMemory;
 using Ray.Protocol;
 
@@ -36,7 +35,7 @@ internal sealed partial class TcpTransport
                 {
                     while (parser.TryParseFrame(ref buffer, out Frame frame))
                     {
-                        peer.Status = $"handling frame 0x{frame.Header.Kind:x4} ({frame.Header.PayloadLength} bytes)";
+                        peer.Handling(frame.Header); // the text is made only if an error reports it
                         Handle(peer, frame);
                     }
 

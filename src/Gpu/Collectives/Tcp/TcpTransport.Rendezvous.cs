@@ -48,7 +48,7 @@ internal sealed partial class TcpTransport
                 listener = Listen(rendezvous.RankZero!);
                 roster = new IPEndPoint[world];
                 roster[0] = (IPEndPoint)listener.LocalEndPoint!;
-                AcceptPeers(listener, context, peers, r => r != 0, roster, deadline, welcome: false);
+                AcceptPeers(listener, context, peers, r => r != 0, roster, deadline);
                 byte[] welcome = TcpWire.EncodeWelcome(roster);
                 for (int r = 1; r < world; r++)
                 {
@@ -57,10 +57,10 @@ internal sealed partial class TcpTransport
             }
             else
             {
-                (Socket zero, IPEndPoint local) = ConnectWithRetry(rendezvous.RankZero!, 0, context, deadline);
+                Socket zero = ConnectWithRetry(rendezvous.RankZero!, 0, context, deadline);
                 try
                 {
-                    listener = Listen(new IPEndPoint(rendezvous.ListenAddress ?? local.Address, 0));
+                    listener = Listen(new IPEndPoint(rendezvous.ListenAddress ?? ((IPEndPoint)zero.LocalEndPoint!).Address, 0));
                     roster = Handshake(zero, 0, context, (IPEndPoint)listener.LocalEndPoint!, deadline);
                 }
                 catch
@@ -80,13 +80,13 @@ internal sealed partial class TcpTransport
             {
                 if (peers[lower] is null)
                 {
-                    (Socket socket, _) = ConnectWithRetry(roster[lower], lower, context, deadline);
+                    Socket socket = ConnectWithRetry(roster[lower], lower, context, deadline);
                     peers[lower] = socket;
                     Handshake(socket, lower, context, null, deadline);
                 }
             }
 
-            AcceptPeers(listener!, context, peers, r => r > rank, null, deadline, welcome: true);
+            AcceptPeers(listener!, context, peers, r => r > rank, null, deadline);
             return peers;
         }
         catch
@@ -121,7 +121,7 @@ internal sealed partial class TcpTransport
         }
     }
 
-    private static (Socket Socket, IPEndPoint Local) ConnectWithRetry(IPEndPoint endpoint, int peer, HandshakeContext context, DateTime deadline)
+    private static Socket ConnectWithRetry(IPEndPoint endpoint, int peer, HandshakeContext context, DateTime deadline)
     {
         SocketException? last = null;
         while (DateTime.UtcNow < deadline)
@@ -131,7 +131,7 @@ internal sealed partial class TcpTransport
             {
                 using var cts = new CancellationTokenSource(deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
                 socket.ConnectAsync(endpoint, cts.Token).AsTask().GetAwaiter().GetResult();
-                return (socket, (IPEndPoint)socket.LocalEndPoint!);
+                return socket;
             }
             catch (SocketException e)
             {
@@ -182,9 +182,10 @@ internal sealed partial class TcpTransport
     /// Accepts connections until every rank that <paramref name="expected"/> names has joined with a
     /// valid hello. A connection with a bad hello (wrong token, group, world size, frame limit, an
     /// unexpected or duplicate rank, a malformed frame) is refused with the reason and closed; the
-    /// group keeps waiting for the real peer.
+    /// group keeps waiting for the real peer. Rank 0 collects the <paramref name="roster"/> (and
+    /// sends it once all joined); the other ranks pass none and welcome each higher rank at once.
     /// </summary>
-    private static void AcceptPeers(Socket listener, HandshakeContext context, Socket?[] peers, Func<int, bool> expected, IPEndPoint[]? roster, DateTime deadline, bool welcome)
+    private static void AcceptPeers(Socket listener, HandshakeContext context, Socket?[] peers, Func<int, bool> expected, IPEndPoint[]? roster, DateTime deadline)
     {
         int missing = Enumerable.Range(0, context.World).Count(r => expected(r) && peers[r] is null);
         while (missing > 0)
@@ -233,7 +234,7 @@ internal sealed partial class TcpTransport
                 roster[hello.Rank] = hello.Listen!;
             }
 
-            if (welcome)
+            if (roster is null)
             {
                 socket.Send(TcpWire.EncodeWelcome(null));
             }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Ray.Gpu.Collectives.SharedMemory;
@@ -245,8 +244,27 @@ internal sealed partial class TcpTransport : IDisposable
 
         public PendingMessage? Pending { get; set; }
 
+        private string _status = "connected";
+        private FrameHeader _frame;
+        private bool _inFrame;
+
         /// <summary>What the receive loop was doing last (put into error messages).</summary>
-        public string Status { get; set; } = "connected";
+        public string Status
+        {
+            get => _inFrame ? $"handling frame 0x{_frame.Kind:x4} ({_frame.PayloadLength} bytes)" : _status;
+            set
+            {
+                _status = value;
+                _inFrame = false;
+            }
+        }
+
+        /// <summary>Notes the frame being handled (per frame: no allocation).</summary>
+        public void Handling(FrameHeader frame)
+        {
+            _frame = frame;
+            _inFrame = true;
+        }
     }
 
     /// <summary>A message being assembled from its frames into a pooled array.</summary>
