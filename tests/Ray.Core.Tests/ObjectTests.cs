@@ -129,6 +129,46 @@ public class ObjectTests
     }
 
     [Fact]
+    public async Task Wait_LoopOverNotReady_ReturnsEachRefOnceInInputOrder()
+    {
+        // Ray's loop `ready, rest = wait(rest)`: the NotReady list goes back in (it skips the
+        // uniqueness check then); refs finish out of order, so both the leading-ready fast path
+        // and the general split are taken. Enough CPUs that every gated task runs at once.
+        await using var rt = Util.Start(cpus: 8);
+        var keys = Enumerable.Range(0, 7).Select(_ => Util.Key()).ToArray();
+        try
+        {
+            var refs = keys.Take(6).Select((k, i) => rt.Task(ObjFns.Gated).Remote(k, i)).ToList();
+            IReadOnlyList<ObjectRef<int>> rest = refs;
+            var seen = new List<int>();
+            foreach (var i in new[] { 3, 0, 5, 1, 4, 2 })
+            {
+                Probe.Release(keys[i]);
+                var (ready, notReady) = rt.Wait(rest, timeout: Util.Long);
+                seen.Add(Assert.Single(ready).Get(Util.Long));
+                Assert.Equal(rest.Where(r => r != ready[0]), notReady);
+                Assert.Throws<ArgumentOutOfRangeException>(() => rt.Wait(notReady, numReturns: notReady.Count + 1));
+                rest = notReady;
+            }
+            Assert.Equal(new[] { 3, 0, 5, 1, 4, 2 }, seen);
+            Assert.Empty(rest);
+            Assert.Empty(rt.Wait(rest, numReturns: 0).Ready);
+
+            // Timing out with fewer ready than asked, over a list that came out of Wait.
+            var gated = rt.Task(ObjFns.Gated).Remote(keys[6], 7);
+            var mixed = rt.Wait(new[] { gated, rt.Put(8), rt.Put(9) }, numReturns: 3, timeout: TimeSpan.Zero);
+            Assert.Equal(new[] { 8, 9 }, mixed.Ready.Select(r => r.Get(Util.Long)));
+            var again = rt.Wait(mixed.NotReady.Concat(mixed.Ready).ToArray(), numReturns: 3, timeout: TimeSpan.FromMilliseconds(20));
+            Assert.Equal(2, again.Ready.Count);
+            Assert.Equal(new[] { gated }, again.NotReady);
+        }
+        finally
+        {
+            foreach (var k in keys) Probe.Release(k);
+        }
+    }
+
+    [Fact]
     public async Task Wait_ReadyHoldsAtMostNumReturns()
     {
         await using var rt = Util.Start();
