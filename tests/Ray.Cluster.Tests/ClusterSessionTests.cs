@@ -97,7 +97,9 @@ public sealed class ClusterSessionTests
         Assert.Contains("Actor Counter: MaxRestarts is -2", restarts.Message);
         var actorNan = Assert.Throws<ArgumentException>(() => ray.Actor<Counter>(new ActorOptions { NumGpus = double.NaN }).Remote(0L));
         Assert.Contains("Actor Counter: NumGpus is NaN", actorNan.Message);
-        // Nothing was sent: the driver still works and no worker was started for those.
+        var runtime = Assert.Throws<ArgumentException>(() => RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { NumCpus = double.PositiveInfinity }));
+        Assert.Contains("RuntimeOptions: NumCpus is +infinity", runtime.Message);
+        // Nothing was sent: the driver still works.
         Assert.Equal(3, await ray.Task(Fns.Add).Remote(1, 2));
     }
 }

@@ -38,9 +38,10 @@ internal sealed partial class RuntimeCore : IDisposable
         double cpus, gpus;
         long memory;
         IReadOnlyDictionary<string, double>? custom;
+        // Checked in both modes (a connected runtime takes its resources from the cluster, but bad input is refused alike).
+        OptionsValidator.Resources(nameof(RuntimeOptions), options.NumCpus ?? 0, options.NumGpus ?? 0, options.MemoryBytes ?? 0, options.Resources, nameof(options));
         if (cluster is null)
         {
-            OptionsValidator.Resources(nameof(RuntimeOptions), options.NumCpus ?? 0, options.NumGpus ?? 0, options.MemoryBytes ?? 0, options.Resources, nameof(options));
             cpus = options.NumCpus ?? Environment.ProcessorCount;
             gpus = options.NumGpus ?? 0;
             memory = options.MemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
