@@ -135,8 +135,8 @@ internal static class StartCommand
                 To connect a driver, `ray status` or `ray stop` from this machine, set:
                   export RAY_ADDRESS={session.Directory}
                 (the address and the cluster token are read from {session.AddressFile}; it must stay
-                yours). From another machine: RAY_ADDRESS={info.Address} and RAY_CLUSTER_TOKEN set to
-                the "token" field of that file.
+                yours). With the address alone: RAY_ADDRESS={info.Address} and RAY_CLUSTER_TOKEN set
+                to the "token" field of that file.
 
                 {(custom ? $"Without RAY_ADDRESS, pass --session-dir {session.Directory} to `ray status` and `ray stop`." : "`ray status` shows the node; `ray stop` stops it (no arguments needed).")}
                 """).ConfigureAwait(false);

@@ -96,7 +96,7 @@ internal static class ClusterAddress
     }
 
     private static RayClusterException NotFound(string file) =>
-        new($"no running cluster found: {file} does not exist. Start one with `ray start --head`; for a raylet started with --session-dir DIR, set {SessionPaths.AddressVariable}=DIR (or pass DIR as the address).");
+        new($"no running cluster found: {file} does not exist. Start one with `ray start --head`; for a raylet started with --session-dir DIR, set {SessionPaths.AddressVariable}=DIR (or pass DIR: `ray status --session-dir DIR`, RayRuntime.Connect(DIR)).");
 
     /// <summary>The address and token in an address file (already checked).</summary>
     private static (string Address, string? Token) Read(string file)
