@@ -139,8 +139,9 @@ public class RetryTests
     [Fact]
     public async Task NegativeMaxRetries_Rejected()
     {
+        // -1 is "no limit" (as Ray's max_retries=-1); below that is refused (OptionsValidationTests).
         await using var rt = Util.Start();
-        Assert.Throws<ArgumentException>(() =>
-            rt.Task(RetryFns.FailTimes).Options(new TaskOptions { MaxRetries = -1 }).Remote("x", 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            rt.Task(RetryFns.FailTimes).Options(new TaskOptions { MaxRetries = -2 }).Remote("x", 0));
     }
 }

@@ -114,6 +114,7 @@ public class CliIntegrationTests
     [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "[1, 2]" }, "must be a JSON object")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "{\"CPU\": 4}" }, "use --num-cpus")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "{\"x\": -1}" }, "at least 0")]
+    [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "{\"x\": 1e999}" }, "'x' is 1e999, not a finite number")]
     [InlineData(new[] { "start", "--head", "--port", "70000" }, "outside 0..65535")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--object-store-memory", "5" }, "below the minimum")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--node-ip-address", "not-an-ip" }, "not an IP address")]

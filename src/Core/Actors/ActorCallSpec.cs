@@ -43,7 +43,7 @@ internal abstract class ActorCallSpec : TaskSpec
     /// <summary>A running call whose actor's worker died is sent again to the restarted actor.</summary>
     internal bool TryCountResend(int maxTaskRetries)
     {
-        if (Attempt >= maxTaskRetries) return false;
+        if (maxTaskRetries >= 0 && Attempt >= maxTaskRetries) return false; // -1: no limit
         Attempt++;
         return true;
     }

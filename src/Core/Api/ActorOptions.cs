@@ -31,13 +31,15 @@ public sealed record ActorOptions
     /// <summary>
     /// How often the actor is restarted (its constructor run again with the same arguments) when
     /// its worker process dies, in a connected runtime. 0 (default): it dies with its worker.
-    /// -1: without limit. In-process actors have no process to lose.
+    /// -1: without limit. In-process actors have no process to lose. Below -1 is refused with
+    /// <see cref="ArgumentOutOfRangeException"/> when the actor is created.
     /// </summary>
     public int MaxRestarts { get; init; }
 
     /// <summary>
     /// How often a call that was running when the actor's worker died is sent again to the
-    /// restarted actor. 0 (default): such calls fail with <see cref="ActorDiedException"/>.
+    /// restarted actor. 0 (default): such calls fail with <see cref="ActorDiedException"/>; -1:
+    /// without limit. Below -1 is refused with <see cref="ArgumentOutOfRangeException"/> when the actor is created.
     /// </summary>
     public int MaxTaskRetries { get; init; }
 }

@@ -37,12 +37,15 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="address">
     /// "host:port" of a raylet, a session directory or its raylet.json, or null/"auto": the
-    /// RAY_ADDRESS environment variable, else the latest session started on this machine.
+    /// RAY_ADDRESS environment variable, else the latest session started on this machine
+    /// ($TMPDIR/ray/session_latest, where `ray start` puts it).
     /// The cluster token comes from RAY_CLUSTER_TOKEN, else from the session's address file.
     /// </param>
     /// <param name="options">Logging and object options; resources come from the cluster.</param>
     /// <param name="token">The cluster token; null: RAY_CLUSTER_TOKEN, else the session's address file.</param>
-    /// <exception cref="RayClusterException">No raylet there, or it refused the token.</exception>
+    /// <exception cref="RayClusterException">No raylet there, it refused the token, or a session file on the way
+    /// (the session root, its session_latest link, the session directory, the address file) belongs to another
+    /// user or may be written by others: such a file is never followed.</exception>
     public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null, string? token = null) =>
         Connect(address, options, token, nested: false);
 

@@ -18,7 +18,10 @@ public sealed record TaskOptions
     /// <summary>Custom resources the task holds while it runs.</summary>
     public IReadOnlyDictionary<string, double>? Resources { get; init; }
 
-    /// <summary>Retries after a system failure (the worker died). Default 3, as in Ray.</summary>
+    /// <summary>
+    /// Retries after a system failure (the worker died). Default 3, as in Ray; -1: without limit.
+    /// Below -1 is refused with <see cref="ArgumentOutOfRangeException"/> when the task is submitted.
+    /// </summary>
     public int MaxRetries { get; init; } = 3;
 
     /// <summary>

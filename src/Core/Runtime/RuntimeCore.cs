@@ -38,6 +38,8 @@ internal sealed partial class RuntimeCore : IDisposable
         double cpus, gpus;
         long memory;
         IReadOnlyDictionary<string, double>? custom;
+        // Checked in both modes (a connected runtime takes its resources from the cluster, but bad input is refused alike).
+        OptionsValidator.Resources(nameof(RuntimeOptions), options.NumCpus ?? 0, options.NumGpus ?? 0, options.MemoryBytes ?? 0, options.Resources, nameof(options));
         if (cluster is null)
         {
             cpus = options.NumCpus ?? Environment.ProcessorCount;
@@ -140,8 +142,9 @@ internal sealed partial class RuntimeCore : IDisposable
     private SchedulingClass ClassFor(TaskOptions options, FunctionDescriptor fn)
     {
         if (_classByOptions.TryGetValue(options, out var cls)) return cls;
-        if (options.MaxRetries < 0) ExceptionFactory.ThrowArgument("MaxRetries must not be negative.", nameof(options));
-        cls = Scheduler.ClassFor(BuildRequest(options), $"Task {options.Name ?? fn.Name}");
+        var what = $"Task {options.Name ?? fn.Name}";
+        OptionsValidator.RetryCount(what, nameof(TaskOptions.MaxRetries), options.MaxRetries, nameof(options));
+        cls = Scheduler.ClassFor(Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what), what);
         _classByOptions.AddOrUpdate(options, cls);
         return cls;
     }
@@ -151,8 +154,7 @@ internal sealed partial class RuntimeCore : IDisposable
 
     private ResourceSet Build(double cpus, double gpus, long memory, IReadOnlyDictionary<string, double>? custom, string what)
     {
-        if (cpus < 0 || gpus < 0 || memory < 0 || double.IsNaN(cpus) || double.IsNaN(gpus))
-            ExceptionFactory.ThrowArgument($"{what}: resource amounts must not be negative.", "options");
+        OptionsValidator.Resources(what, cpus, gpus, memory, custom, "options");
         var request = Scheduler.Registry.Build(cpus, gpus, memory, custom, out var unknown);
         if (unknown is not null)
             throw ExceptionFactory.Unsatisfiable(what, "{" + string.Join(", ", unknown) + "}", Scheduler.FormatTotal());
@@ -226,6 +228,8 @@ internal sealed partial class RuntimeCore : IDisposable
         ThrowIfStopped();
         if (options.MaxConcurrency < 1) ExceptionFactory.ThrowArgument("MaxConcurrency must be at least 1.", nameof(options));
         var what = $"Actor {typeof(TActor).Name}";
+        OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxRestarts), options.MaxRestarts, nameof(options));
+        OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxTaskRetries), options.MaxTaskRetries, nameof(options));
         var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
         Scheduler.EnsureFeasible(request, what);
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),

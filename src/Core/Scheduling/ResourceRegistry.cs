@@ -57,8 +57,8 @@ internal sealed class ResourceRegistry
         {
             foreach (var (name, value) in custom)
             {
-                if (value < 0 || double.IsNaN(value))
-                    ExceptionFactory.ThrowArgument($"Resource '{name}' must be a non-negative amount, got {value}.", nameof(custom));
+                if (!(value >= 0) || double.IsInfinity(value))
+                    ExceptionFactory.ThrowArgument($"Resource '{name}' must be a finite amount, at least 0, got {value}.", nameof(custom));
                 if (value == 0) continue;
                 if (TryIndexOf(name, out var i)) amounts[i] += ResourceSet.ToFixed(value);
                 else (unknown ??= new()).Add($"{name}: {value.ToString(CultureInfo.InvariantCulture)}");

@@ -250,7 +250,7 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>A running task with retries left goes back to its queue as a new attempt (every retry path).</summary>
     private bool TryRequeueForRetry()
     {
-        if (Attempt >= Options.MaxRetries || Interlocked.CompareExchange(ref _status, Queued, Running) != Running) return false;
+        if ((Options.MaxRetries >= 0 && Attempt >= Options.MaxRetries) || Interlocked.CompareExchange(ref _status, Queued, Running) != Running) return false;
         Attempt++;
         Core.Stats.OnRetried();
         Core.Scheduler.Enqueue(this);

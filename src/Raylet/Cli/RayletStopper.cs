@@ -6,25 +6,26 @@ namespace Ray.Raylet.Cli;
 
 /// <summary>
 /// Stops the raylet of a session (for <c>ray stop</c> and <c>ray start --block</c>):
-/// 1. Read the address file; no file or a dead pid means nothing to stop (stale files are removed).
+/// 1. Read the address file (refused when another user owns it or its session); no file or a dead pid means nothing to stop (stale files are removed).
 /// 2. Ask for a graceful stop with a Shutdown message (SIGTERM when that fails).
 /// 3. Wait up to the grace period for the pid to go; then SIGKILL.
-/// 4. Remove the address file, and the socket and shared-memory file a killed raylet leaves behind.
+/// 4. Remove the address file, and the sockets and shared-memory file a killed raylet leaves behind.
 /// </summary>
 internal static class RayletStopper
 {
-    internal static async Task<int> StopAsync(SessionLayout session, TimeSpan grace, TextWriter output, TextWriter error)
+    internal static async Task<int> StopAsync(SessionLayout session, TimeSpan grace, TextWriter output, TextWriter error, string hint = "")
     {
         RayletAddressInfo? info;
-        try { info = AddressFile.TryRead(session.AddressFile); }
-        catch (InvalidDataException e)
+        try { info = AddressFile.TryReadTrusted(session.AddressFile); }
+        catch (Exception e) when (e is InvalidDataException or RayClusterException)
         {
+            // Another user's file is neither followed nor deleted.
             await error.WriteLineAsync($"ray stop: {e.Message}").ConfigureAwait(false);
             return 1;
         }
         if (info is null)
         {
-            await output.WriteLineAsync($"No raylet is running for session {session.Directory} (no address file at {session.AddressFile}).").ConfigureAwait(false);
+            await output.WriteLineAsync($"No raylet is running for session {session.Directory} (no address file at {session.AddressFile}).{hint}").ConfigureAwait(false);
             return 0;
         }
         if (!RayletProcess.IsRaylet(info.Pid))
@@ -64,18 +65,6 @@ internal static class RayletStopper
         return 0;
     }
 
-    /// <summary>Files a raylet that did not shut down cleanly leaves: only the exact paths its address file names.</summary>
-    internal static void RemoveLeftovers(SessionLayout session, RayletAddressInfo info)
-    {
-        TryDelete(session.AddressFile);
-        if (!string.IsNullOrEmpty(info.PlasmaSocket)) TryDelete(info.PlasmaSocket);
-        if (!string.IsNullOrEmpty(info.ObjectStorePath) && Path.GetFileName(info.ObjectStorePath).StartsWith("ray-raylet-", StringComparison.Ordinal))
-            TryDelete(info.ObjectStorePath);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-    }
+    /// <summary>Files a raylet that did not shut down cleanly leaves (<see cref="SessionLeftovers"/>).</summary>
+    internal static void RemoveLeftovers(SessionLayout session, RayletAddressInfo info) => SessionLeftovers.Remove(session, info);
 }

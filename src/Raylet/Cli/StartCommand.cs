@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Ray.Cluster.Session;
 using Ray.Protocol;
 using Ray.Raylet.Client;
 using Ray.Raylet.Session;
@@ -10,8 +11,9 @@ namespace Ray.Raylet.Cli;
 /// <summary>
 /// <c>ray start --head</c>:
 /// 1. Validate the options here, so mistakes are reported before anything starts.
-/// 2. Pick the session directory (a fresh one linked from session_latest, or --session-dir);
-///    refuse when a raylet of that session is already running.
+/// 2. Pick the session directory (a fresh one linked from session_latest, or --session-dir),
+///    refusing a root, link or directory another user owns or may write to; refuse when a raylet
+///    of that session is already running; remove what a dead one left (arena, sockets).
 /// 3. Run <c>ray raylet</c> detached, its output appended to logs/raylet.out.
 /// 4. Wait for its address file (written once it listens), then check it answers Hello and Status.
 /// 5. Print the address; with --block, stay until it exits (Ctrl-C stops it).
@@ -23,7 +25,7 @@ internal static class StartCommand
     internal static Command Create()
     {
         var node = new NodeOptions();
-        var sessionDir = CliOptions.SessionDir("Session directory for the address file, logs and sockets (default: a new /tmp/ray/session_<time>_<pid>, linked from /tmp/ray/session_latest).");
+        var sessionDir = CliOptions.SessionDir("Session directory for the address file, logs and sockets (default: a new $TMPDIR/ray/session_<time>_<pid>, linked from $TMPDIR/ray/session_latest; TMPDIR defaults to /tmp).");
         var block = new Option<bool>("--block") { Description = "Stay in the foreground until the raylet exits; Ctrl-C (or SIGTERM) stops it." };
         var command = new Command("start", "Start a raylet (node daemon) in the background: it hosts the node's object store and resources and writes <session>/raylet.json with its address and cluster token.");
         node.AddTo(command);
@@ -52,20 +54,34 @@ internal static class StartCommand
             try
             {
                 var dir = parse.GetValue(sessionDir);
-                if (dir is null && RunningIn(SessionLayout.Latest()) is { } latest)
+                SessionLayout? previous;
+                if (dir is null)
                 {
-                    await error.WriteLineAsync($"ray start: a raylet is already running at {latest.Address} (pid {latest.Pid}) for session {latest.SessionDir}; run `ray stop` first, or pass --session-dir for a second one.").ConfigureAwait(false);
+                    // The root and its latest link must be this user's before anything in them is read.
+                    var root = SessionOwnership.EnsureRoot(SessionLayout.DefaultRoot);
+                    SessionOwnership.CheckTrusted(SessionPaths.LatestLink(root), "the latest-session link");
+                    previous = SessionLayout.Latest(root);
+                }
+                else previous = new SessionLayout(dir).EnsureCreated();
+                var (running, dead) = Previous(previous);
+                if (running is not null)
+                {
+                    await error.WriteLineAsync(dir is null
+                        ? $"ray start: a raylet is already running at {running.Address} (pid {running.Pid}) for session {running.SessionDir}; run `ray stop` first, or pass --session-dir for a second one."
+                        : $"ray start: a raylet is already running at {running.Address} (pid {running.Pid}) for session {previous.Directory}; run `ray stop --session-dir {previous.Directory}` first.").ConfigureAwait(false);
                     return 1;
                 }
-                session = dir is null ? SessionLayout.CreateNew() : new SessionLayout(dir).EnsureCreated();
-                if (dir is not null && RunningIn(session) is { } running)
+                if (dead is not null)
                 {
-                    await error.WriteLineAsync($"ray start: a raylet is already running at {running.Address} (pid {running.Pid}) for session {session.Directory}; run `ray stop --session-dir {session.Directory}` first.").ConfigureAwait(false);
-                    return 1;
+                    // A raylet of this session died without stopping (SIGKILL, crash): its store's
+                    // shared memory, sockets and its workers' sockets are still there.
+                    var removed = SessionLeftovers.Remove(previous, dead);
+                    await output.WriteLineAsync($"The previous raylet of session {dead.SessionDir} (pid {dead.Pid}) is not running; removed {removed.Count} file(s) it left.").ConfigureAwait(false);
                 }
-                AddressFile.Delete(session.AddressFile); // stale: its raylet is gone
+                else if (dir is not null) SessionLeftovers.Remove(previous, null); // sockets of a raylet that died before writing its address file
+                session = dir is null ? SessionLayout.CreateNew(SessionLayout.DefaultRoot) : previous;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or RayClusterException)
             {
                 await error.WriteLineAsync($"ray start: cannot prepare the session directory: {e.Message}").ConfigureAwait(false);
                 return 1;
@@ -107,6 +123,7 @@ internal static class StartCommand
             }
 
             // 5. report
+            var custom = parse.GetValue(sessionDir) is not null;
             await output.WriteLineAsync($"""
                 Started the raylet (pid {info.Pid}, node {info.NodeId}).
                   Address:      {info.Address}
@@ -115,11 +132,13 @@ internal static class StartCommand
                   Object store: {info.PlasmaSocket} ({info.ObjectStorePath})
                   Log:          {session.RayletLog}
 
-                To connect from this machine, set:
-                RAY_ADDRESS={info.Address}
-                (the cluster token is read from the address file; elsewhere, set RAY_CLUSTER_TOKEN from its "token" field)
+                To connect a driver, `ray status` or `ray stop` from this machine, set:
+                  export RAY_ADDRESS={session.Directory}
+                (the address and the cluster token are read from {session.AddressFile}; it must stay
+                yours). With the address alone: RAY_ADDRESS={info.Address} and RAY_CLUSTER_TOKEN set
+                to the "token" field of that file.
 
-                `ray status` shows the node; `ray stop` stops it.
+                {(custom ? $"Without RAY_ADDRESS, pass --session-dir {session.Directory} to `ray status` and `ray stop`." : "`ray status` shows the node; `ray stop` stops it (no arguments needed).")}
                 """).ConfigureAwait(false);
             if (parse.GetValue(block)) return await BlockAsync(session, info, output, error).ConfigureAwait(false);
             return 0;
@@ -127,13 +146,17 @@ internal static class StartCommand
         return command;
     }
 
-    /// <summary>The running raylet of <paramref name="session"/>, or null (none, or its address file is stale).</summary>
-    private static RayletAddressInfo? RunningIn(SessionLayout session)
+    /// <summary>
+    /// The raylet <paramref name="session"/>'s address file names: running, or dead (its file is
+    /// stale); both null without a (valid) file. The file must be this user's (<see cref="AddressFile.TryReadTrusted"/>).
+    /// </summary>
+    private static (RayletAddressInfo? Running, RayletAddressInfo? Dead) Previous(SessionLayout session)
     {
         RayletAddressInfo? info;
-        try { info = AddressFile.TryRead(session.AddressFile); }
-        catch (InvalidDataException) { return null; }
-        return info is not null && RayletProcess.IsRaylet(info.Pid) ? info : null;
+        try { info = AddressFile.TryReadTrusted(session.AddressFile); }
+        catch (InvalidDataException) { return (null, null); }
+        if (info is null) return (null, null);
+        return RayletProcess.IsRaylet(info.Pid) ? (info, null) : (null, info);
     }
 
     private static async Task<(RayletAddressInfo? Info, string Failure)> WaitForAddressFileAsync(SessionLayout session, Process launched, CancellationToken cancellationToken)

@@ -11,10 +11,10 @@ internal static class StatusCommand
     {
         var address = new Option<string?>("--address")
         {
-            Description = "Raylet address host:port (default: the address file of --session-dir if given, else $RAY_ADDRESS, else /tmp/ray/session_latest's address file). The token comes from the matching address file, else $RAY_CLUSTER_TOKEN.",
-            HelpName = "HOST:PORT",
+            Description = "Raylet address: host:port, a session directory or its raylet.json (default: the address file of --session-dir if given, else $RAY_ADDRESS, else $TMPDIR/ray/session_latest's address file). The token is $RAY_CLUSTER_TOKEN, else the matching address file's.",
+            HelpName = "ADDRESS",
         };
-        var sessionDir = CliOptions.SessionDir("Session whose address file to use (default: /tmp/ray/session_latest).");
+        var sessionDir = CliOptions.SessionDir("Session whose address file to use (default: $RAY_ADDRESS, else $TMPDIR/ray/session_latest).");
         var command = new Command("status", "Print the cluster's nodes, resources (total and used), workers, queued tasks and objects.");
         command.Options.Add(address);
         command.Options.Add(sessionDir);

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Ray.Raylet.Session;
+using Ray.Cluster.Session;
 
 namespace Ray.Raylet.Cli;
 
@@ -8,7 +8,7 @@ internal static class StopCommand
 {
     internal static Command Create()
     {
-        var sessionDir = CliOptions.SessionDir("Session whose raylet to stop (default: /tmp/ray/session_latest).");
+        var sessionDir = CliOptions.SessionDir("Session whose raylet to stop (default: the session $RAY_ADDRESS names, else $TMPDIR/ray/session_latest).");
         var grace = new Option<int>("--grace-period")
         {
             Description = "Seconds to wait for a graceful stop (Shutdown message) before the raylet is killed.",
@@ -25,9 +25,18 @@ internal static class StopCommand
         command.SetAction(async (parse, _) =>
         {
             var dir = parse.GetValue(sessionDir);
-            var session = dir is null ? SessionLayout.Latest() : new SessionLayout(dir);
+            var (session, problem) = ClusterLocator.LocateSession(dir);
+            if (session is null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("ray stop: " + problem).ConfigureAwait(false);
+                return 1;
+            }
+            // Without arguments only the latest default session is looked at: say how to name another.
+            var hint = dir is null && ClusterAddress.IsAuto(Environment.GetEnvironmentVariable(ClusterLocator.AddressVariable))
+                ? " A raylet started with --session-dir DIR is stopped with `ray stop --session-dir DIR` (or with RAY_ADDRESS=DIR set)."
+                : "";
             return await RayletStopper.StopAsync(session, TimeSpan.FromSeconds(parse.GetValue(grace)),
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error).ConfigureAwait(false);
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, hint).ConfigureAwait(false);
         });
         return command;
     }

@@ -41,5 +41,8 @@ internal sealed partial class LeaseManager
 
         [LoggerMessage(12, LogLevel.Warning, "Reaping idle workers failed; trying again at the next tick")]
         public static partial void ReapFailed(ILogger logger, Exception error);
+
+        [LoggerMessage(13, LogLevel.Debug, "Removed the socket {Socket} worker {WorkerId} of job {JobId} left")]
+        public static partial void WorkerSocketRemoved(ILogger logger, uint workerId, uint jobId, string socket);
     }
 }

@@ -236,9 +236,21 @@ internal sealed partial class LeaseManager
         _ = process.Exited.ContinueWith(_ =>
         {
             WorkerGone(worker, "its process exited");
+            RemoveSocket(worker, process.Pid);
             process.Dispose();
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         _ = EnforceRegisterTimeoutAsync(worker);
+    }
+
+    /// <summary>
+    /// A worker that exited without removing its socket (killed, crashed) leaves the file: remove
+    /// it, at the path the worker's ids give (never a path only the worker named).
+    /// </summary>
+    private void RemoveSocket(WorkerRecord worker, int pid)
+    {
+        if (string.IsNullOrEmpty(_options.SessionDir)) return;
+        var path = Ray.Cluster.Worker.WorkerHost.SocketPath(_options.SessionDir, worker.Job.Id, worker.Id, pid);
+        if (Session.SessionLeftovers.RemoveWorkerSocket(path)) Log.WorkerSocketRemoved(_logger, worker.Id, worker.Job.Id, path);
     }
 
     private async Task EnforceRegisterTimeoutAsync(WorkerRecord worker)

@@ -95,6 +95,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     /// </summary>
     /// <exception cref="ArgumentException">Bad options (resources, object store size).</exception>
     /// <exception cref="IOException">The port cannot be bound, or the store cannot be created.</exception>
+    /// <exception cref="RayClusterException">The session directory belongs to another user or others may write to it.</exception>
     public static NodeManager Start(RayletOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -20,9 +20,12 @@ public static class ResourceSpec
                 throw new FormatException($"--resources must be a JSON object of names to amounts, e.g. '{{\"accelerator\": 2}}', not a {doc.RootElement.ValueKind}");
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
-                if (prop.Value.ValueKind != JsonValueKind.Number || !prop.Value.TryGetDouble(out var amount))
+                if (prop.Value.ValueKind != JsonValueKind.Number)
                     throw new FormatException($"--resources: '{prop.Name}' must be a number, not {prop.Value.ValueKind}");
-                if (!double.IsFinite(amount) || amount < 0)
+                // TryGetDouble fails on a number out of double's range (1e999): not finite.
+                if (!prop.Value.TryGetDouble(out var amount) || !double.IsFinite(amount))
+                    throw new FormatException($"--resources: '{prop.Name}' is {prop.Value.GetRawText()}, not a finite number; amounts must be finite and at least 0");
+                if (amount < 0)
                     throw new FormatException($"--resources: '{prop.Name}' is {amount}; amounts must be at least 0");
                 if (!result.TryAdd(prop.Name, amount))
                     throw new FormatException($"--resources: '{prop.Name}' appears twice");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Ray.Cluster.Session;
 
 namespace Ray.Raylet.Session;
 
@@ -40,6 +41,21 @@ public static class AddressFile
                 ?? throw new InvalidDataException($"the address file {path} is empty");
         }
         catch (JsonException e) { throw new InvalidDataException($"the address file {path} is not valid: {e.Message}", e); }
+    }
+
+    /// <summary>
+    /// <see cref="TryRead"/> after checking that the file and its session directory belong to this
+    /// user and are not writable by others: what the CLI reads before it connects with the file's
+    /// token or deletes the files it names.
+    /// </summary>
+    /// <exception cref="RayClusterException">The file or its directory belongs to another user, or others may write to it.</exception>
+    /// <exception cref="InvalidDataException">The file exists but is not a valid address file.</exception>
+    public static RayletAddressInfo? TryReadTrusted(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Path.GetDirectoryName(full) is { } dir) SessionOwnership.CheckTrusted(dir, "the session directory");
+        SessionOwnership.CheckTrusted(full, "the address file");
+        return TryRead(full);
     }
 
     /// <summary>Deletes the file if it exists.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Ray.Cluster.Session;
 
 namespace Ray.Raylet.Session;
 
@@ -11,19 +12,22 @@ namespace Ray.Raylet.Session;
 /// &lt;session&gt;/sockets/plasma_store   the object store's Unix socket
 /// &lt;session&gt;/spill/                 objects spilled by the store
 /// </code>
-/// Without <c>--session-dir</c>, sessions are <c>/tmp/ray/session_&lt;time&gt;_&lt;pid&gt;</c> and
-/// <c>/tmp/ray/session_latest</c> links to the newest, as in Ray.
+/// Without <c>--session-dir</c>, sessions are <c>$TMPDIR/ray/session_&lt;time&gt;_&lt;pid&gt;</c> (TMPDIR
+/// defaults to /tmp) and <c>$TMPDIR/ray/session_latest</c> links to the newest, as in Ray; drivers
+/// find them the same way (Ray.Cluster.Session.SessionPaths). Folders are created private (0700),
+/// and the root, the link and a session directory are refused when another user owns them or
+/// may write to them (Ray.Cluster.Session.SessionOwnership).
 /// </summary>
 public sealed partial class SessionLayout
 {
     /// <summary>The name of the address file in a session directory.</summary>
-    public const string AddressFileName = "raylet.json";
+    public const string AddressFileName = SessionPaths.AddressFileName;
 
-    /// <summary>The folder of default sessions.</summary>
-    public const string DefaultRoot = "/tmp/ray";
+    /// <summary>The folder of default sessions: <c>ray</c> under the temp directory (honouring TMPDIR).</summary>
+    public static string DefaultRoot => SessionPaths.DefaultRoot;
 
     /// <summary>The link to the newest default session.</summary>
-    public const string LatestLinkName = "session_latest";
+    public const string LatestLinkName = SessionPaths.LatestLinkName;
 
     /// <summary>The layout of <paramref name="directory"/> (made absolute; nothing is created).</summary>
     public SessionLayout(string directory)
@@ -53,25 +57,33 @@ public sealed partial class SessionLayout
     /// <summary>The folder for spilled objects.</summary>
     public string SpillDirectory => Path.Combine(Directory, "spill");
 
-    /// <summary>The default session: what <c>/tmp/ray/session_latest</c> points to.</summary>
-    public static SessionLayout Latest(string root = DefaultRoot) => new(Path.Combine(root, LatestLinkName));
+    /// <summary>The default session: what <c>session_latest</c> under <paramref name="root"/> (default <see cref="DefaultRoot"/>) points to.</summary>
+    public static SessionLayout Latest(string? root = null) => new(Path.Combine(root ?? DefaultRoot, LatestLinkName));
 
-    /// <summary>Creates the session's folders.</summary>
+    /// <summary>
+    /// Checks the session directory may be trusted (when it exists) and creates its folders,
+    /// private to the user (0700).
+    /// </summary>
+    /// <exception cref="RayClusterException">The directory belongs to another user or others may write to it.</exception>
     public SessionLayout EnsureCreated()
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        System.IO.Directory.CreateDirectory(LogsDirectory);
-        System.IO.Directory.CreateDirectory(SocketsDirectory);
+        SessionOwnership.CheckTrusted(Directory, "the session directory");
+        SessionOwnership.CreatePrivateDirectory(Directory);
+        SessionOwnership.CheckTrusted(Directory, "the session directory"); // created by someone else meanwhile
+        SessionOwnership.CreatePrivateDirectory(LogsDirectory);
+        SessionOwnership.CreatePrivateDirectory(SocketsDirectory);
         return this;
     }
 
     /// <summary>
     /// Creates a fresh timestamped session under <paramref name="root"/> and points the
-    /// <c>session_latest</c> link at it (replaced atomically by a rename).
+    /// <c>session_latest</c> link at it (replaced atomically by a rename). The root is created
+    /// private (0700) when missing, and refused when another user owns it or may write to it.
     /// </summary>
-    public static SessionLayout CreateNew(string root = DefaultRoot)
+    /// <exception cref="RayClusterException">The root may not be trusted.</exception>
+    public static SessionLayout CreateNew(string? root = null)
     {
-        System.IO.Directory.CreateDirectory(root);
+        root = SessionOwnership.EnsureRoot(root ?? DefaultRoot);
         var name = "session_" + DateTime.Now.ToString("yyyy-MM-dd_HH-mm-ss_ffffff", CultureInfo.InvariantCulture) + "_" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var layout = new SessionLayout(Path.Combine(root, name)).EnsureCreated();
         var link = Path.Combine(root, LatestLinkName);

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Reflection;
-using System.Text.Json;
+using Ray.Cluster.Session;
 using Ray.Cluster.Transport;
 using Ray.Cluster.Wire;
 using Ray.Cluster.Worker;
@@ -27,39 +27,20 @@ internal sealed class ClusterSession : IDisposable
     internal string Address => Link.Address;
 
     /// <summary>Where RAY_ADDRESS points, else the latest local session's address file.</summary>
-    internal const string AddressVariable = "RAY_ADDRESS";
-
-    /// <summary>The default address file of the latest session started on this machine.</summary>
-    internal static string DefaultAddressFile => Path.Combine(Path.GetTempPath(), "ray", "session_latest", "raylet.json");
+    internal const string AddressVariable = SessionPaths.AddressVariable;
 
     /// <summary>
     /// Resolves an address ("host:port", "auto", a session directory or address file, or null for
-    /// RAY_ADDRESS / the latest session) and the token (RAY_CLUSTER_TOKEN, else the address file), then
-    /// connects and registers the job.
+    /// RAY_ADDRESS / the latest session) and the token (RAY_CLUSTER_TOKEN, else the address file)
+    /// with <see cref="ClusterAddress.Resolve"/> (session files owned by another user are refused),
+    /// then connects and registers the job.
     /// </summary>
     internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout, bool nested = false)
     {
-        address ??= Environment.GetEnvironmentVariable(AddressVariable);
-        token ??= Environment.GetEnvironmentVariable(WorkerLaunchOptions.TokenVariable);
-        if (string.IsNullOrWhiteSpace(address) || address == "auto" || File.Exists(address) || Directory.Exists(address))
-        {
-            var file = string.IsNullOrWhiteSpace(address) || address == "auto" ? DefaultAddressFile
-                : Directory.Exists(address) ? Path.Combine(address, "raylet.json") : address;
-            (address, var fileToken) = ReadAddressFile(file);
-            token ??= fileToken;
-        }
-        if (token is null && File.Exists(DefaultAddressFile))
-        {
-            // A bare host:port: the local session may know its token.
-            try
-            {
-                var (a, t) = ReadAddressFile(DefaultAddressFile);
-                if (a == address) token = t;
-            }
-            catch (RayClusterException) { /* unreadable: no token from there */ }
-        }
+        var resolved = ClusterAddress.Resolve(address, token);
+        token = resolved.Token;
         // Connecting first, so an address with nothing behind it says so rather than "no token".
-        var (link, _, _) = ControlLink.ConnectAsync(address, token ?? "", timeout, requireToken: token is not null).GetAwaiter().GetResult();
+        var (link, _, _) = ControlLink.ConnectAsync(resolved.Address, token ?? "", timeout, requireToken: token is not null).GetAwaiter().GetResult();
         try
         {
             var reply = link.RequestAsync((ushort)ClusterMessageKind.RegisterJob,
@@ -72,31 +53,6 @@ internal sealed class ClusterSession : IDisposable
             link.Dispose();
             throw;
         }
-    }
-
-    private static (string Address, string? Token) ReadAddressFile(string file)
-    {
-        if (!File.Exists(file))
-            throw new RayClusterException($"no running cluster found: {file} does not exist (start one with `ray start --head`, or pass an address / set {AddressVariable})");
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(file));
-            var root = doc.RootElement;
-            var address = Property(root, "address")?.GetString() ?? throw new InvalidDataException("no address");
-            var token = Property(root, "token")?.GetString();
-            return (address, token);
-        }
-        catch (Exception e) when (e is JsonException or InvalidDataException or IOException or InvalidOperationException)
-        {
-            throw new RayClusterException($"cannot read the raylet address file {file}: {e.Message}", e);
-        }
-    }
-
-    private static JsonElement? Property(JsonElement e, string name)
-    {
-        foreach (var p in e.EnumerateObject())
-            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) return p.Value;
-        return null;
     }
 
     /// <summary>

@@ -84,7 +84,8 @@ internal static class WorkerHost
     {
         var state = new WorkerHostState();
         using var runtime = new WorkerRuntime(options);
-        var socketPath = SocketPath(options);
+        var socketPath = SocketPath(options.SessionDir, options.JobId, options.WorkerId, Environment.ProcessId);
+        Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
         if (File.Exists(socketPath)) File.Delete(socketPath);
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
@@ -163,11 +164,22 @@ internal static class WorkerHost
         return TimeSpan.FromMicroseconds(int.TryParse(v, out var us) && us >= 0 ? us : 50);
     }
 
-    private static string SocketPath(WorkerLaunchOptions o)
+    /// <summary>The file name prefix of a worker socket in the session's sockets folder.</summary>
+    internal const string SessionSocketPrefix = "worker_";
+
+    /// <summary>The file name prefix of a worker socket in the temp folder (session path too long).</summary>
+    internal const string TempSocketPrefix = "ray-w-";
+
+    /// <summary>
+    /// The Unix socket of worker <paramref name="workerId"/> of job <paramref name="jobId"/>, pid
+    /// <paramref name="pid"/>: <c>&lt;session&gt;/sockets/worker_J_W</c>, or <c>$TMPDIR/ray-w-PID-W.sock</c>
+    /// when that path is too long for a Unix socket. The raylet computes the same path to remove
+    /// a socket its dead worker left.
+    /// </summary>
+    internal static string SocketPath(string sessionDir, uint jobId, uint workerId, int pid)
     {
-        var path = Path.Combine(o.SessionDir, "sockets", $"worker_{o.JobId}_{o.WorkerId}");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var path = Path.Combine(sessionDir, "sockets", $"{SessionSocketPrefix}{jobId}_{workerId}");
         if (Encoding.UTF8.GetByteCount(path) <= 100) return path;
-        return Path.Combine(Path.GetTempPath(), $"ray-w-{Environment.ProcessId}-{o.WorkerId}.sock");
+        return Path.Combine(Path.GetTempPath(), $"{TempSocketPrefix}{pid}-{workerId}.sock");
     }
 }

@@ -1,0 +1,61 @@
+using System.Globalization;
+using Ray.Scheduling;
+
+namespace Ray.Runtime;
+
+/// <summary>
+/// Checks the numbers in <see cref="TaskOptions"/>, <see cref="ActorOptions"/> and
+/// <see cref="RuntimeOptions"/> once, where they are first used (a task's options are checked when
+/// their scheduling class is made, then cached; never per task), in embedded and connected
+/// runtimes alike: resource amounts must be finite and not negative (NaN and infinity are named as
+/// such: they would otherwise turn into arbitrary fixed-point amounts), and retry and restart
+/// counts must be -1 (unlimited) or more.
+/// </summary>
+internal static class OptionsValidator
+{
+    /// <summary>The largest amount the fixed-point resource sets hold (1/10000 units in a long).</summary>
+    private const double MaxAmount = long.MaxValue / (double)ResourceSet.Unit / 2;
+
+    /// <summary>Throws unless every amount is finite, not negative and representable.</summary>
+    /// <param name="what">Whose amounts, for the message: "Task Fns.Add", "Actor Counter", "RuntimeOptions".</param>
+    /// <param name="cpus">CPUs.</param>
+    /// <param name="gpus">GPUs.</param>
+    /// <param name="memoryBytes">Memory in bytes.</param>
+    /// <param name="custom">Custom resources, or null.</param>
+    /// <param name="paramName">The argument named in the exception.</param>
+    /// <exception cref="ArgumentException">A NaN, infinite, negative or too large amount (the message names it and <paramref name="what"/>).</exception>
+    internal static void Resources(string what, double cpus, double gpus, long memoryBytes, IReadOnlyDictionary<string, double>? custom, string paramName)
+    {
+        Amount(what, "NumCpus", cpus, paramName);
+        Amount(what, "NumGpus", gpus, paramName);
+        if (memoryBytes < 0)
+            throw new ArgumentException(Invariant($"{what}: MemoryBytes is {memoryBytes}; resource amounts must not be negative."), paramName);
+        if (memoryBytes > long.MaxValue / ResourceSet.Unit)
+            throw new ArgumentException(Invariant($"{what}: MemoryBytes {memoryBytes} is too large (at most {long.MaxValue / ResourceSet.Unit} bytes)."), paramName);
+        if (custom is null) return;
+        foreach (var (name, value) in custom) Amount(what, $"resource '{name}'", value, paramName);
+    }
+
+    /// <summary>Throws unless <paramref name="value"/> is a retry or restart count: -1 (unlimited) or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Below -1.</exception>
+    internal static void RetryCount(string what, string name, int value, string paramName)
+    {
+        if (value < -1)
+            throw new ArgumentOutOfRangeException(paramName, value,
+                Invariant($"{what}: {name} is {value}; use -1 for no limit, 0 for none, or a positive count."));
+    }
+
+    private static void Amount(string what, string name, double value, string paramName)
+    {
+        if (double.IsNaN(value))
+            throw new ArgumentException($"{what}: {name} is NaN; resource amounts must be finite numbers, at least 0.", paramName);
+        if (double.IsInfinity(value))
+            throw new ArgumentException(Invariant($"{what}: {name} is {(value > 0 ? "+" : "-")}infinity; resource amounts must be finite numbers, at least 0."), paramName);
+        if (value < 0)
+            throw new ArgumentException(Invariant($"{what}: {name} is {value}; resource amounts must not be negative."), paramName);
+        if (value > MaxAmount)
+            throw new ArgumentException(Invariant($"{what}: {name} is {value}, too large (at most {MaxAmount:0.###e0})."), paramName);
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
