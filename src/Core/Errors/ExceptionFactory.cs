@@ -62,6 +62,17 @@ internal static class ExceptionFactory
     internal static ObjectLostException ObjectFreed(ObjectId id) =>
         new(id, $"Object {id} was freed because no reference to it was left; it can no longer be read.");
 
+    /// <summary>
+    /// Reading an object from the node's store failed: a spilled object whose restore found no
+    /// room is a full store (with the sizes), one that is gone is freed, anything else says why.
+    /// </summary>
+    internal static RayException NodeStoreReadFailed(ObjectId id, Ray.Plasma.PlasmaException e) => e.Status switch
+    {
+        Ray.Plasma.PlasmaStatus.StoreFull => new ObjectStoreFullException(id, $"Object {id} was spilled to disk and cannot be restored into the object store: {e.Message}", e),
+        Ray.Plasma.PlasmaStatus.ObjectNotFound or Ray.Plasma.PlasmaStatus.Timeout => ObjectFreed(id),
+        _ => new ObjectLostException(id, $"Object {id} could not be read from the node's object store: {e.Message}"),
+    };
+
     internal static ObjectLostException UnknownObject(ObjectId id) =>
         new(id, $"Object {id} is unknown to this runtime (freed, or owned by another runtime).");
 
