@@ -31,6 +31,17 @@ internal static class ExceptionFactory
     internal static WorkerDiedException WorkerFailed(string taskName, TaskId id, string why) =>
         new($"Task {taskName} ({id}) could not run in its worker process: {why}");
 
+    /// <summary>
+    /// A worker process could not store a task's result (or read an argument): its store-full or
+    /// serialization error, made again here; another type says the worker could not run the task.
+    /// </summary>
+    internal static RayException RemoteStoreError(string taskName, TaskId id, ObjectId result, Type resultType, string type, string message, string? stack) => type switch
+    {
+        "Ray.ObjectStoreFullException" => new ObjectStoreFullException(result, message, null),
+        "Ray.RaySerializationException" => new RaySerializationException(resultType, message, null),
+        _ => WorkerFailed(taskName, id, type + ": " + message + (string.IsNullOrEmpty(stack) ? "" : "\n" + stack)),
+    };
+
     internal static RayTaskException DependencyFailed(string taskName, TaskId id, int argIndex, ObjectId arg, Exception cause)
     {
         var root = cause is RayTaskException rt ? rt.RootCause : null;
