@@ -10,12 +10,24 @@ public static class SpillFns
         return h;
     }
 
+    /// <summary>A result larger than the whole node store.</summary>
+    public static byte[] Huge(int mib) => new byte[mib << 20];
+
+    /// <summary>A result no serializer knows.</summary>
+    public static Unserializable Bad(int x) => new() { X = x };
+
     public static byte[] Fill(int n, int seed)
     {
         var b = new byte[n];
         new Random(seed).NextBytes(b);
         return b;
     }
+}
+
+/// <summary>Not [MemoryPackable]: cannot cross processes.</summary>
+public sealed class Unserializable
+{
+    public int X { get; set; }
 }
 
 /// <summary>Objects past the node store's size: spilled and restored for a connected driver and its workers.</summary>
@@ -119,5 +131,27 @@ public sealed class ClusterSpillTests
         }
         // With the views closed, every object reads back.
         for (var i = 0; i < n; i++) Assert.Equal(digests[i], SpillFns.Digest(refs[i].Get(TimeSpan.FromSeconds(60))));
+    }
+
+    [Fact]
+    public async Task A_result_a_worker_cannot_store_is_that_error_and_the_worker_lives_on()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var pid = await ray.Task(Fns.Pid).Remote();
+
+        // Larger than the whole 256 MiB store: the worker's create fails as a full store.
+        var full = Assert.Throws<ObjectStoreFullException>(() => ray.Task(SpillFns.Huge).Remote(300).Get(TimeSpan.FromSeconds(60)));
+        Assert.Contains("does not fit in the object store", full.Message);
+        Assert.Contains((300L << 20).ToString(), full.Message);
+
+        // A result no serializer knows: a serialization error, as the embedded runtime reports it.
+        var ser = Assert.Throws<RaySerializationException>(() => ray.Task(SpillFns.Bad).Remote(1).Get(TimeSpan.FromSeconds(60)));
+        Assert.Contains(nameof(Unserializable), ser.Message);
+
+        // Neither killed the worker: the same process runs the next task.
+        Assert.True(ClusterScope.IsAlive(pid));
+        Assert.Equal(pid, await ray.Task(Fns.Pid).Remote());
+        Assert.Equal(3, await ray.Task(Fns.Add).Remote(1, 2));
     }
 }
