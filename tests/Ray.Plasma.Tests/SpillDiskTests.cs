@@ -9,6 +9,7 @@ namespace Ray.Plasma.Tests;
 /// reported as a full store while what was spilled stays readable. A 1 MiB arena holds five
 /// 200 000-byte objects.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class SpillDiskTests
 {
     private const long Capacity = 1 << 20;
