@@ -71,7 +71,7 @@ public class ReclaimTests
     }
 
     [Fact]
-    public async Task A_client_with_nothing_to_release_leaves_a_full_store_full_at_once()
+    public async Task A_client_with_nothing_to_release_is_asked_once_and_the_store_is_full()
     {
         await using var s = ServerScope.Start(Capacity);
         await using var writer = await PlasmaClient.ConnectAsync(s.SocketPath);
@@ -83,12 +83,46 @@ public class ReclaimTests
             await writer.PutAsync(Id(owner, (ulong)i), new byte[Size]);
             views.Add(await writer.GetAsync(Id(owner, (ulong)i), Wait));
         }
-        keeper.ReleaseUnusedViewsWhenAsked(() => 0); // answers at once, releases nothing
+        var asked = 0;
+        keeper.ReleaseUnusedViewsWhenAsked(() => { Interlocked.Increment(ref asked); return 0; }); // answers at once, releases nothing
+        await Task.Delay(50);
+        var full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 100), new byte[Size]));
+        Assert.Equal(PlasmaStatus.StoreFull, full.Status);
+        Assert.Equal(1, Volatile.Read(ref asked)); // asked once: nothing released, no second round
+        foreach (var v in views) v.Dispose();
+    }
+
+    [Fact]
+    public async Task A_client_that_does_not_answer_a_reclaim_delays_a_full_store_once_and_is_not_asked_again()
+    {
+        await using var s = ServerScope.Start(Capacity);
+        await using var writer = await PlasmaClient.ConnectAsync(s.SocketPath);
+        await using var stuck = await PlasmaClient.ConnectAsync(s.SocketPath);
+        var owner = NewOwner();
+        var views = new List<PlasmaBuffer>();
+        for (var i = 0; i < 5; i++)
+        {
+            await writer.PutAsync(Id(owner, (ulong)i), new byte[Size]);
+            views.Add(await writer.GetAsync(Id(owner, (ulong)i), Wait));
+        }
+        using var release = new ManualResetEventSlim();
+        var asked = 0;
+        stuck.ReleaseUnusedViewsWhenAsked(() => // blocks its receive thread until released
+        {
+            Interlocked.Increment(ref asked);
+            release.Wait(TimeSpan.FromSeconds(10));
+            return 0;
+        });
         await Task.Delay(50);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 100), new byte[Size]));
         Assert.Equal(PlasmaStatus.StoreFull, full.Status);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"took {sw.Elapsed}"); // no waiting on a client that answered
+        Assert.True(sw.Elapsed >= TimeSpan.FromSeconds(1.5), $"took {sw.Elapsed}"); // it waited for the client, boundedly
+        full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 101), new byte[Size]));
+        Assert.Equal(PlasmaStatus.StoreFull, full.Status);
+        release.Set(); // a second Reclaim, had one been sent, would be handled now
+        await Task.Delay(300);
+        Assert.Equal(1, Volatile.Read(ref asked));
         foreach (var v in views) v.Dispose();
     }
 }

@@ -20,14 +20,24 @@ public sealed partial class PlasmaServer
         if (connection.CloseReason is not null) _reclaimable.TryRemove(connection.ClientId, out _); // raced with close
     }
 
-    /// <summary>Asks every such client to release its unused views; returns the bytes they released.</summary>
+    /// <summary>
+    /// Asks every such client to release its unused views; returns the bytes they released. A
+    /// client that does not answer within <see cref="ReclaimWait"/> is not asked again (it keeps
+    /// its views), so it can delay a full store's answer once, not every time.
+    /// </summary>
     internal async Task<long> ReclaimAsync()
     {
-        var asks = new List<Task<long>>(_reclaimable.Count);
-        foreach (var c in _reclaimable.Values) asks.Add(c.AskReclaimAsync(ReclaimWait));
-        if (asks.Count == 0) return 0;
+        var clients = _reclaimable.Values.ToArray();
+        if (clients.Length == 0) return 0;
+        var asks = new Task<long>[clients.Length];
+        for (var i = 0; i < clients.Length; i++) asks[i] = clients[i].AskReclaimAsync(ReclaimWait);
+        var answers = await Task.WhenAll(asks).ConfigureAwait(false);
         long freed = 0;
-        foreach (var n in await Task.WhenAll(asks).ConfigureAwait(false)) freed += n;
+        for (var i = 0; i < clients.Length; i++)
+        {
+            if (answers[i] >= 0) freed += answers[i];
+            else _reclaimable.TryRemove(clients[i].ClientId, out _);
+        }
         return freed;
     }
 }

@@ -11,7 +11,7 @@ internal sealed partial class PlasmaServerConnection
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<long>> _reclaims = new();
     private long _nextReclaim;
 
-    /// <summary>Sends a Reclaim request and waits (bounded) for its reply: the bytes this client released.</summary>
+    /// <summary>Sends a Reclaim request and waits (bounded) for its reply: the bytes this client released, or -1 when it did not answer in time.</summary>
     internal async Task<long> AskReclaimAsync(TimeSpan wait)
     {
         var id = (ulong)Interlocked.Increment(ref _nextReclaim);
@@ -24,7 +24,7 @@ internal sealed partial class PlasmaServerConnection
         }
         catch (TimeoutException)
         {
-            return 0; // a client that does not answer keeps its views; the caller reports the store full
+            return -1; // a client that does not answer keeps its views; the caller reports the store full
         }
         finally
         {
@@ -64,7 +64,7 @@ internal sealed partial class PlasmaServerConnection
         {
             for (var round = 0; round < 4; round++)
             {
-                if (await server.ReclaimAsync().ConfigureAwait(false) == 0 && round > 0) break;
+                var released = await server.ReclaimAsync().ConfigureAwait(false);
                 try
                 {
                     var reply = attempt();
@@ -80,6 +80,7 @@ internal sealed partial class PlasmaServerConnection
                     return;
                 }
                 catch (ObjectStoreFullException again) { last = again; }
+                if (released == 0) break; // nobody had more to give: full it is
             }
         }
         catch (PlasmaException e) { last = e; }
