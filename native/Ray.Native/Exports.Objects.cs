@@ -59,7 +59,8 @@ internal static unsafe partial class Exports
                     var stable = entry.StableBytes(out var length, out _);
                     if (stable != 0)
                     {
-                        CopyOut(new ReadOnlySpan<byte>((void*)stable, length), buffer, capacity, outSize);
+                        try { CopyOut(new ReadOnlySpan<byte>((void*)stable, length), buffer, capacity, outSize); }
+                        finally { entry.ReleaseStableBytes(); }
                         return 0;
                     }
                 }

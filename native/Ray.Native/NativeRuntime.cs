@@ -144,7 +144,8 @@ internal static unsafe class Views
                 if (stable != 0)
                 {
                     data = (byte*)stable;
-                    return Handles.Add(HandleKind.View, entry, owner, stable);
+                    try { return Handles.Add(HandleKind.View, entry, owner, stable); }
+                    catch { entry.ReleaseStableBytes(); throw; }
                 }
             }
             catch
@@ -202,7 +203,10 @@ internal static unsafe class Views
         {
             case ObjectView<byte> shared: shared.Dispose(); break;
             case PinnedView pinned: pinned.Dispose(); break;
-            case Ray.Objects.ObjectEntry target: target.Release(); break; // a view of bytes put from C
+            case Ray.Objects.ObjectEntry<byte[]> target: // stable bytes: put from C, or a connected driver's held view
+                target.ReleaseStableBytes();
+                target.Release();
+                break;
             default: NativeMemory.Free((void*)entry.Aux); break; // Copied
         }
     }

@@ -18,12 +18,12 @@ namespace Ray.Plasma.Tests;
 /// </summary>
 internal sealed class StoreScope : IDisposable
 {
-    public StoreScope(long capacity)
+    public StoreScope(long capacity, string? spillDirectory = null)
     {
         var tag = Guid.NewGuid().ToString("N")[..12];
         var shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         ArenaDirectory = Path.Combine(shm, "rp-test-" + tag);
-        SpillDirectory = Path.Combine(Path.GetTempPath(), "rp-spill-" + tag);
+        SpillDirectory = spillDirectory ?? Path.Combine(Path.GetTempPath(), "rp-spill-" + tag);
         Store = new PlasmaStore(new PlasmaStoreOptions
         {
             Directory = ArenaDirectory,

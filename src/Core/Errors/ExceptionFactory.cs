@@ -31,6 +31,17 @@ internal static class ExceptionFactory
     internal static WorkerDiedException WorkerFailed(string taskName, TaskId id, string why) =>
         new($"Task {taskName} ({id}) could not run in its worker process: {why}");
 
+    /// <summary>
+    /// A worker process could not store a task's result (or read an argument): its store-full or
+    /// serialization error, made again here; another type says the worker could not run the task.
+    /// </summary>
+    internal static RayException RemoteStoreError(string taskName, TaskId id, ObjectId result, Type resultType, string type, string message, string? stack) => type switch
+    {
+        "Ray.ObjectStoreFullException" => new ObjectStoreFullException(result, message, null),
+        "Ray.RaySerializationException" => new RaySerializationException(resultType, message, null),
+        _ => WorkerFailed(taskName, id, type + ": " + message + (string.IsNullOrEmpty(stack) ? "" : "\n" + stack)),
+    };
+
     internal static RayTaskException DependencyFailed(string taskName, TaskId id, int argIndex, ObjectId arg, Exception cause)
     {
         var root = cause is RayTaskException rt ? rt.RootCause : null;
@@ -61,6 +72,17 @@ internal static class ExceptionFactory
 
     internal static ObjectLostException ObjectFreed(ObjectId id) =>
         new(id, $"Object {id} was freed because no reference to it was left; it can no longer be read.");
+
+    /// <summary>
+    /// Reading an object from the node's store failed: a spilled object whose restore found no
+    /// room is a full store (with the sizes), one that is gone is freed, anything else says why.
+    /// </summary>
+    internal static RayException NodeStoreReadFailed(ObjectId id, Ray.Plasma.PlasmaException e) => e.Status switch
+    {
+        Ray.Plasma.PlasmaStatus.StoreFull => new ObjectStoreFullException(id, $"Object {id} was spilled to disk and cannot be restored into the object store: {e.Message}", e),
+        Ray.Plasma.PlasmaStatus.ObjectNotFound or Ray.Plasma.PlasmaStatus.Timeout => ObjectFreed(id),
+        _ => new ObjectLostException(id, $"Object {id} could not be read from the node's object store: {e.Message}"),
+    };
 
     internal static ObjectLostException UnknownObject(ObjectId id) =>
         new(id, $"Object {id} is unknown to this runtime (freed, or owned by another runtime).");

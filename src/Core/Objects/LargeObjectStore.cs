@@ -10,7 +10,7 @@ namespace Ray.Objects;
 /// through zero-copy views. The store is created on the first large object, so runtimes that
 /// never make one never map an arena.
 /// </summary>
-internal sealed class LargeObjectStore : IDisposable
+internal sealed partial class LargeObjectStore : IDisposable
 {
     private readonly RuntimeOptions _options;
     private readonly object _lock = new();
@@ -58,7 +58,11 @@ internal sealed class LargeObjectStore : IDisposable
     /// <summary>A connected driver keeps its large objects in the node's store, where workers map them.</summary>
     internal void UseNodeStore(string socketPath)
     {
-        lock (_lock) _node = PlasmaClient.ConnectAsync(socketPath, PrefaultMode.Background).GetAwaiter().GetResult();
+        lock (_lock)
+        {
+            _node = PlasmaClient.ConnectAsync(socketPath, PrefaultMode.Background).GetAwaiter().GetResult();
+            _node.ReleaseUnusedViewsWhenAsked(ReleaseIdleHeld); // held views never cost the store space it needs
+        }
     }
 
     /// <summary>Creates, fills and seals an object; translates a full store into the runtime's error.</summary>
@@ -92,56 +96,11 @@ internal sealed class LargeObjectStore : IDisposable
         return Client.TryGet(ToPlasma(id)) ?? throw ExceptionFactory.ObjectFreed(id);
     }
 
-    // A connected driver keeps one view of each of its objects in the node store open (opened by
-    // the first read, released when the object is freed) and hands out views over it: a view is
-    // then a pointer, not a request over the store's socket (60-90 us here).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, PlasmaBuffer> _held = new();
-
-    private unsafe PlasmaBuffer NodeView(PlasmaClient node, ObjectId id)
-    {
-        var held = Held(node, id);
-        return new PlasmaBuffer(NoRelease.Instance, held.Info, (byte*)held.Pointer);
-    }
-
-    /// <summary>
-    /// Where the object's bytes stay mapped for as long as its entry lives (until
-    /// <see cref="Delete"/>): a connected driver's held view. 0 in an embedded store, where only
-    /// an open view keeps the bytes from being spilled or evicted.
-    /// </summary>
-    internal nint HeldAddress(ObjectId id, out long length)
-    {
-        length = 0;
-        if (_node is not { } node) return 0;
-        var held = Held(node, id);
-        length = held.Length;
-        return held.Pointer;
-    }
-
-    private PlasmaBuffer Held(PlasmaClient node, ObjectId id)
-    {
-        if (!_held.TryGetValue(id, out var held))
-        {
-            PlasmaBuffer opened;
-            try { opened = node.GetAsync(ToPlasma(id), TimeSpan.Zero).AsTask().GetAwaiter().GetResult(); }
-            catch (PlasmaException) { throw ExceptionFactory.ObjectFreed(id); }
-            held = _held.GetOrAdd(id, opened);
-            if (!ReferenceEquals(held, opened)) opened.Dispose(); // another reader opened it first
-        }
-        return held;
-    }
-
-    /// <summary>Views over a held view: nothing to give back to the store (the held view is released with the object).</summary>
-    private sealed class NoRelease : IPlasmaReleaser
-    {
-        internal static readonly NoRelease Instance = new();
-        public void Release(PlasmaBuffer view) { }
-    }
-
     internal void Delete(ObjectId id)
     {
         if (_node is { } node)
         {
-            if (_held.TryRemove(id, out var held)) held.Dispose(); // its views are gone: the entry is freed
+            if (_held.TryRemove(id, out var held)) held.Doom(); // released now, or by its last user
             if (!_disposed) _ = DeleteRemote(node, id); // may run on the finalizer thread: never block
             return;
         }

@@ -154,12 +154,13 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     }
 
     /// <summary>
-    /// The address of a ready raw-array object's bytes where they stay, unmoved and mapped, for
-    /// as long as the object lives: the native memory of a put from C, or a connected driver's
-    /// held view of the node store (<paramref name="shared"/>). 0 when there is no such address
-    /// (managed bytes move; an embedded store's object stays put only while a view pins it).
-    /// The caller must hold a reference taken with <see cref="ObjectEntry.TryAddRef"/> for as
-    /// long as it uses the address: that is what keeps the bytes.
+    /// The address of a ready raw-array object's bytes where they stay, unmoved and mapped, until
+    /// <see cref="ReleaseStableBytes"/>: the native memory of a put from C, or a connected
+    /// driver's held view of the node store (<paramref name="shared"/>; a use of it is taken, so
+    /// the store cannot reclaim it meanwhile). 0 when there is no such address (managed bytes
+    /// move; an embedded store's object stays put only while a view pins it), and then there is
+    /// nothing to give back. The caller must hold a reference taken with
+    /// <see cref="ObjectEntry.TryAddRef"/> for as long as it uses the address.
     /// </summary>
     internal nint StableBytes(out int length, out bool shared)
     {
@@ -169,11 +170,22 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         var native = Volatile.Read(ref _native);
         if (native != 0) return native;
         if (!_inPlasma) return 0;
-        var held = Store.LargeObjects.HeldAddress(Id, out var size);
-        if (held == 0 || size > int.MaxValue) return 0;
+        var held = Store.LargeObjects.AcquireHeldAddress(Id, out var size);
+        if (held == 0) return 0;
+        if (size > int.MaxValue)
+        {
+            Store.LargeObjects.ReleaseHeld(Id);
+            return 0;
+        }
         length = (int)size;
         shared = true;
         return held;
+    }
+
+    /// <summary>Gives back what a non-zero <see cref="StableBytes"/> took (a use of the held view when it was shared).</summary>
+    internal void ReleaseStableBytes()
+    {
+        if (_inPlasma) Store.LargeObjects.ReleaseHeld(Id);
     }
 
     /// <summary>

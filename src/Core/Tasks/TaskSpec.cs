@@ -173,6 +173,18 @@ internal abstract class TaskSpec : IObjectListener
     }
 
     /// <summary>
+    /// The task ran in its worker, which could not store its result (or read an argument): the
+    /// runtime's own error, raised again here as what it was (as the embedded runtime raises it),
+    /// and not retried.
+    /// </summary>
+    internal void FailStore(string type, string message, string? stack)
+    {
+        var error = ExceptionFactory.RemoteStoreError(Name, Id, Result.Id, Result.ValueType, type, message, stack);
+        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
+        else ReleaseArgsOnce();
+    }
+
+    /// <summary>
     /// A remote call that was running is lost for good (its actor died, or it could not be
     /// resent): the result fails and its arguments are released (no reply will ever come).
     /// </summary>
@@ -261,11 +273,11 @@ internal abstract class TaskSpec : IObjectListener
     protected Exception ToTaskError(Exception e) =>
         e is ResultStoreException store ? store.InnerException! : ExceptionFactory.TaskFailed(Name, Id, e);
 
-    /// <summary>Stores the value user code returned; a serialization failure is not user code's and is not retried.</summary>
+    /// <summary>Stores the value user code returned; a serialization failure or a full store is not user code's and is not retried.</summary>
     protected void StoreResult<TResult>(in TResult value)
     {
         try { ((ObjectEntry<TResult>)Result).SetValue(value, "the result of " + Name); }
-        catch (RaySerializationException e) { throw new ResultStoreException(e); }
+        catch (Exception e) when (e is RaySerializationException or ObjectStoreFullException) { throw new ResultStoreException(e); }
     }
 
     /// <summary>Records a failure that is not user code's (e.g. the runtime shut down).</summary>

@@ -123,6 +123,34 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         _connection.Send((ushort)PlasmaMessageKind.Release, FrameFlags.NoReply, NextId(), EncodeId(view.Id));
     }
 
+    // ---- views kept for reuse ----
+
+    private Func<long>? _reclaim;
+
+    /// <summary>
+    /// Declares that this client keeps views it is not using (a cache of views for fast reuse)
+    /// and lets the store reclaim them: before the store reports itself full it asks this client,
+    /// which calls <paramref name="releaseUnused"/> (on the connection's receive thread; it must
+    /// dispose only views nobody is using, must not block, and returns the bytes released).
+    /// </summary>
+    public void ReleaseUnusedViewsWhenAsked(Func<long> releaseUnused)
+    {
+        ArgumentNullException.ThrowIfNull(releaseUnused);
+        Volatile.Write(ref _reclaim, releaseUnused);
+        _connection.Send((ushort)PlasmaMessageKind.HoldsViews, FrameFlags.NoReply, NextId(), default);
+    }
+
+    private void OnReclaimRequest(ulong requestId)
+    {
+        long freed = 0;
+        try { freed = Volatile.Read(ref _reclaim)?.Invoke() ?? 0; }
+        catch (Exception e) when (e is not OutOfMemoryException) { /* the store goes on without our views */ }
+        // After the releases the callback queued: the store applies them before it reads this.
+        Span<byte> reply = stackalloc byte[8];
+        BitConverter.TryWriteBytes(reply, (ulong)freed);
+        _connection.Send((ushort)PlasmaMessageKind.Reclaim, FrameFlags.Reply, requestId, reply);
+    }
+
     // ---- requests ----
 
     private ulong NextId() => (ulong)Interlocked.Increment(ref _nextRequest);
@@ -143,6 +171,11 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     private void OnReply(in Frame frame)
     {
         var h = frame.Header;
+        if ((h.Flags & FrameFlags.Reply) == 0 && h.Kind == (ushort)PlasmaMessageKind.Reclaim)
+        {
+            OnReclaimRequest(h.RequestId);
+            return;
+        }
         if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the store sent a request frame (kind {h.Kind})");
         if (!_pending.TryRemove(h.RequestId, out var tcs)) throw new ProtocolException($"the store answered unknown request {h.RequestId}");
         if ((h.Flags & FrameFlags.Error) != 0)

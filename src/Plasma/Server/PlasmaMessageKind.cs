@@ -25,6 +25,19 @@ public enum PlasmaMessageKind : ushort
     Contains = 8,
     /// <summary>empty -> the fields of PlasmaStats in declaration order (see PlasmaStatsCodec).</summary>
     Stats = 9,
+    /// <summary>
+    /// Empty; one way (NoReply), client to store: this client keeps views it is not using (a
+    /// driver's cache of held views) and answers <see cref="Reclaim"/>, so the store asks it to
+    /// drop them before it reports itself full.
+    /// </summary>
+    HoldsViews = 10,
+    /// <summary>
+    /// Store to client, a request in the store's own id space (no Reply flag; the client answers
+    /// with the Reply flag): empty -> u64 bytes released. The client first sends a Release for
+    /// every view it keeps but does not use, then the reply, so the store, which reads one
+    /// connection's frames in order, has applied the releases when the reply arrives.
+    /// </summary>
+    Reclaim = 11,
 }
 
 /// <summary>Protocol constants shared by the server and client.</summary>

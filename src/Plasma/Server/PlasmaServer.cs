@@ -54,6 +54,7 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     internal void OnClientClosed(long clientId, string reason)
     {
         Store.DisconnectClient(clientId);
+        _reclaimable.TryRemove(clientId, out _);
         Log.ClientClosed(Logger, clientId, reason);
     }
 

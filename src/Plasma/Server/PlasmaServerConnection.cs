@@ -3,20 +3,28 @@ using Ray.Protocol;
 namespace Ray.Plasma.Server;
 
 /// <summary>One client of the store server: decodes its requests and answers them.</summary>
-internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Sockets.Socket socket, long clientId)
+internal sealed partial class PlasmaServerConnection(PlasmaServer server, System.Net.Sockets.Socket socket, long clientId)
     : FramedConnection(socket, PlasmaProtocol.MaxPayload)
 {
     private bool _helloDone;
 
     internal long ClientId { get; } = clientId;
 
-    protected override void OnClosed(string reason) => server.OnClientClosed(ClientId, reason);
+    protected override void OnClosed(string reason)
+    {
+        server.OnClientClosed(ClientId, reason);
+        CancelReclaims();
+    }
 
     protected override void OnFrame(in Frame frame)
     {
         var h = frame.Header;
-        if ((h.Flags & FrameFlags.Reply) != 0) throw new ProtocolException($"client {ClientId} sent a reply frame (kind {h.Kind})");
         var kind = (PlasmaMessageKind)h.Kind;
+        if ((h.Flags & FrameFlags.Reply) != 0)
+        {
+            if (_helloDone && kind == PlasmaMessageKind.Reclaim) { OnReclaimReply(frame); return; }
+            throw new ProtocolException($"client {ClientId} sent a reply frame (kind {h.Kind})");
+        }
         if (!_helloDone && kind != PlasmaMessageKind.Hello) throw new ProtocolException($"client {ClientId} sent kind {h.Kind} before Hello");
         var r = new PayloadReader(frame.Payload, h.Kind);
         var store = server.Store;
@@ -45,7 +53,15 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     var tag = r.U32();
                     var pinned = r.U8() != 0;
                     r.End();
-                    b.I64(store.Create(id, size, tag, pinned, ClientId));
+                    long offset;
+                    try { offset = store.Create(id, size, tag, pinned, ClientId); }
+                    catch (ObjectStoreFullException full) when (server.CanReclaim && (h.Flags & FrameFlags.NoReply) == 0)
+                    {
+                        // Readers keep views they are not using: ask them to drop those, then try again.
+                        _ = ReplyAfterReclaimAsync(h.Kind, h.RequestId, full, () => Encode(store.Create(id, size, tag, pinned, ClientId)));
+                        return; // replied later
+                    }
+                    b.I64(offset);
                     break;
                 }
                 case PlasmaMessageKind.Seal:
@@ -70,7 +86,16 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     r.End();
                     if ((h.Flags & FrameFlags.NoReply) != 0)
                         throw new ProtocolException($"client {ClientId} sent a one-way Get: its reference could never be released");
-                    if (store.TryGet(id, out var info, ClientId))
+                    bool found;
+                    PlasmaObjectInfo info;
+                    try { found = store.TryGet(id, out info, ClientId); }
+                    catch (ObjectStoreFullException full) when (server.CanReclaim)
+                    {
+                        // Spilled, and its restore found no room: the same as a create.
+                        _ = ReplyAfterReclaimAsync(h.Kind, h.RequestId, full, () => EncodeInfo(RestoreOrThrow(id)));
+                        return; // replied later
+                    }
+                    if (found)
                     {
                         WriteInfo(ref b, info);
                         break;
@@ -80,6 +105,10 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     _ = GetSlowAsync(h.RequestId, id, timeout);
                     return; // replied later
                 }
+                case PlasmaMessageKind.HoldsViews:
+                    r.End();
+                    server.AddReclaimable(this);
+                    break;
                 case PlasmaMessageKind.Stats:
                 {
                     r.End();
@@ -102,16 +131,19 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
     {
         try
         {
-            var info = await server.Store.GetAsync(id, timeout, ClientId).ConfigureAwait(false);
+            PlasmaObjectInfo info;
+            try { info = await server.Store.GetAsync(id, timeout, ClientId).ConfigureAwait(false); }
+            catch (ObjectStoreFullException full) when (server.CanReclaim)
+            {
+                await ReplyAfterReclaimAsync((ushort)PlasmaMessageKind.Get, requestId, full, () => EncodeInfo(RestoreOrThrow(id))).ConfigureAwait(false);
+                return;
+            }
             if (CloseReason is not null)
             {
                 server.Store.Release(id, ClientId); // the client is gone; do not leak its view
                 return;
             }
-            var buf = new byte[20];
-            var b = new PayloadBuilder(buf);
-            WriteInfo(ref b, info);
-            Send((ushort)PlasmaMessageKind.Get, FrameFlags.Reply, requestId, b.Written);
+            Send((ushort)PlasmaMessageKind.Get, FrameFlags.Reply, requestId, EncodeInfo(info));
         }
         catch (PlasmaException e)
         {

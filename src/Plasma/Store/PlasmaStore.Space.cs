@@ -31,7 +31,13 @@ public sealed partial class PlasmaStore
             }
             if (_pinned.First is { } oldest)
             {
-                SpillLocked(oldest.Value);
+                // A spill that fails (the spill disk is full, or unwritable) leaves the object in
+                // memory and its file removed; what was spilled before stays on disk, readable.
+                try { SpillLocked(oldest.Value); }
+                catch (PlasmaException e) when (e.Status == PlasmaStatus.IoError)
+                {
+                    throw new ObjectStoreFullException(size, _allocator.Capacity, _allocator.Capacity - _allocator.FreeBytes, _allocator.LargestFree, e.Message);
+                }
                 continue;
             }
             var inUse = _allocator.Capacity - _allocator.FreeBytes;
@@ -84,8 +90,11 @@ public sealed partial class PlasmaStore
         var sw = Stopwatch.StartNew();
         try
         {
-            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, e.DataSize);
-            WriteAll(file, Arena.Base + e.DataOffset, e.DataSize);
+            TryDeleteFile(path); // a stale file keeps its mode: start afresh, private to this user
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, PreallocationSize = e.DataSize };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // 0600, as the arena
+            using var stream = new FileStream(path, options);
+            WriteAll(stream.SafeFileHandle, Arena.Base + e.DataOffset, e.DataSize);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -148,6 +157,19 @@ public sealed partial class PlasmaStore
             if (n <= 0) throw new IOException($"spill file ended after {done} of {length} bytes");
             done += n;
         }
+    }
+
+    private readonly bool _ownsSpillDirectory;
+
+    // On dispose: this store's spill files, and the directory if the store made it (a directory
+    // someone else gave keeps whatever else it holds).
+    private void RemoveSpillFiles()
+    {
+        string[] files;
+        lock (_lock) files = _objects.Values.Where(e => e.SpillPath is not null).Select(e => e.SpillPath!).ToArray();
+        foreach (var f in files) TryDeleteFile(f);
+        if (!_ownsSpillDirectory) return;
+        try { System.IO.Directory.Delete(SpillDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static void TryDeleteFile(string path)

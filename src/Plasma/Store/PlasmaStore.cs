@@ -49,7 +49,12 @@ public sealed partial class PlasmaStore : IDisposable
         Arena = PlasmaArena.Create(System.IO.Path.Combine(options.Directory, name), capacity, options.Prefault);
         _allocator = new ArenaAllocator(capacity);
         SpillDirectory = options.SpillDirectory ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), name + "-spill");
-        System.IO.Directory.CreateDirectory(SpillDirectory);
+        try { _ownsSpillDirectory = PrivateDirectory.Ensure(SpillDirectory, "spill directory"); }
+        catch
+        {
+            Arena.Dispose(retireInPlace: false);
+            throw;
+        }
     }
 
     /// <summary>The shared memory.</summary>
@@ -395,6 +400,6 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock) { pins = _arenaPins.ToArray(); _arenaPins.Clear(); }
         foreach (var pin in pins) pin.Dispose(); // unpin before the memory goes away
         Arena.Dispose(retireInPlace: inUse);
-        try { System.IO.Directory.Delete(SpillDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        RemoveSpillFiles();
     }
 }

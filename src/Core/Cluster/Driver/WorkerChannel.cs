@@ -240,7 +240,8 @@ internal sealed class WorkerChannel : FrameSocket
         else
         {
             var (type, message, stack) = TaskWire.ReadError(p, ref off);
-            entry.Task.FailRemote(type, message, stack, userError: status == TaskWire.UserError);
+            if (status == TaskWire.StoreError) entry.Task.FailStore(type, message, stack);
+            else entry.Task.FailRemote(type, message, stack, userError: status == TaskWire.UserError);
         }
     }
 

@@ -5,12 +5,21 @@ namespace Ray.Cluster.Wire;
 /// <summary>
 /// Task and actor-call payloads between a driver and a worker (docs/PROTOCOL.md, "Driver to worker"):
 /// PushTask / ActorCall <c>u32 fn index | u64 result owner | u64 result sequence | u16 argc | value*</c>;
-/// a reply <c>u8 status</c> then, for status 0 (ok), the result value; for 1 (user code threw) and
-/// 2 (the worker could not run it) <c>string exception type | string message | string stack</c>.
+/// a reply <c>u8 status</c> then, for status 0 (ok), the result value; for 1 (user code threw),
+/// 2 (the worker could not run it) and 3 (it ran, but its result could not be stored or an
+/// argument read: the runtime's own typed error) <c>string exception type | string message | string stack</c>.
 /// </summary>
 internal static class TaskWire
 {
-    internal const byte Ok = 0, UserError = 1, SystemError = 2;
+    internal const byte Ok = 0, UserError = 1, SystemError = 2, StoreError = 3;
+
+    /// <summary>
+    /// The status for an error that is not user code's: the runtime's own typed errors about a
+    /// value (the object store is full, a value cannot be serialized) travel as what they are,
+    /// the rest say the worker could not run the task.
+    /// </summary>
+    internal static byte SystemStatus(Exception e) =>
+        e is ObjectStoreFullException or RaySerializationException ? StoreError : SystemError;
 
     internal static void WriteError(WireWriter w, byte status, string type, string message, string? stack)
     {

@@ -73,8 +73,12 @@ internal sealed class WorkerRuntime : IDisposable
     }
 
     /// <summary>A view of an object in the node's store (an argument the driver put there).</summary>
-    internal PlasmaBuffer OpenPlasma(ObjectId id, long size) =>
-        Plasma.GetAsync(LargeObjectStore.ToPlasma(id), TimeSpan.FromSeconds(30)).AsTask().GetAwaiter().GetResult();
+    /// <exception cref="ObjectStoreFullException">It was spilled and cannot be restored: the store is full.</exception>
+    internal PlasmaBuffer OpenPlasma(ObjectId id, long size)
+    {
+        try { return Plasma.GetAsync(LargeObjectStore.ToPlasma(id), TimeSpan.FromSeconds(30)).AsTask().GetAwaiter().GetResult(); }
+        catch (PlasmaException e) when (e.Status == PlasmaStatus.StoreFull) { throw ExceptionFactory.NodeStoreReadFailed(id, e); }
+    }
 
     /// <summary>Writes a large result into the node's store under the owner's id; false if there is no store.</summary>
     internal bool TryPutPlasma(ObjectId id, ReadOnlySpan<byte> bytes)

@@ -265,8 +265,11 @@ internal sealed class WorkerSession : FrameSocket
         Flush(); // a closed connection is not an error here: nobody waits for the reply any more
     }
 
-    private void ReplyError(ushort kind, ulong requestId, byte status, Exception error) =>
+    private void ReplyError(ushort kind, ulong requestId, byte status, Exception error)
+    {
+        if (status == TaskWire.SystemError) status = TaskWire.SystemStatus(error); // a full store is not a dead worker
         Append(kind, FrameFlags.Reply, requestId, (status, error), static (w, s) => TaskWire.WriteError(w, s.status, s.error));
+    }
 
     // The result as <see cref="WorkerFunction.Prepare"/> readied it; an encoding failure is sent
     // instead (Append cuts the half-written reply back).
