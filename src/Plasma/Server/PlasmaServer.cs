@@ -8,29 +8,45 @@ namespace Ray.Plasma.Server;
 
 /// <summary>
 /// Serves a <see cref="PlasmaStore"/> to the other processes of the node over a Unix domain
-/// socket. Each connection is one client: what it creates and does not seal, and every view
-/// it holds, is released when it disconnects. Bad requests get an error reply; malformed
-/// frames close only that connection.
+/// socket. Each connection is one client: what it creates and does not seal, every view it
+/// holds and every Get it is waiting on are released when it disconnects. Bad requests get an
+/// error reply; malformed frames close only that connection. Clients that have not said Hello
+/// wait in their own small pool with a timeout (<see cref="PlasmaServerOptions"/>), and lines
+/// about rejected ones are rate-limited.
 /// </summary>
 public sealed partial class PlasmaServer : IAsyncDisposable
 {
     private readonly FramedListener<PlasmaServerConnection> _listener;
+    private readonly HandshakeGate<PlasmaServerConnection> _gate;
+    private readonly LogThrottle<ConnectionRejection> _rejections = new();
 
     /// <summary>Binds <paramref name="socketPath"/> (replacing a stale socket file).</summary>
-    public PlasmaServer(PlasmaStore store, string socketPath, ILogger? logger = null)
+    public PlasmaServer(PlasmaStore store, string socketPath, ILogger? logger = null, PlasmaServerOptions? options = null)
     {
         Store = store;
         SocketPath = socketPath;
         Logger = logger ?? NullLogger.Instance;
+        Options = options ?? new PlasmaServerOptions();
+        _gate = new HandshakeGate<PlasmaServerConnection>(Options.Limits, static (c, _, reason) => c.CloseAsync(reason));
         if (File.Exists(socketPath)) File.Delete(socketPath);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
-        socket.Listen(512);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+            socket.Listen(512);
+        }
+        catch
+        {
+            socket.Dispose();
+            _gate.Dispose();
+            throw;
+        }
         // The listener's connection id is the store's client id.
         _listener = new FramedListener<PlasmaServerConnection>(socket,
             (accepted, id) => new PlasmaServerConnection(this, accepted, id),
             e => Log.AcceptFailed(Logger, e.Message),
-            (c, e) => Log.ConnectionFailed(Logger, c.ClientId, e));
+            (c, e) => Log.ConnectionFailed(Logger, c.ClientId, e),
+            _gate);
     }
 
     /// <summary>The store served.</summary>
@@ -39,10 +55,16 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     /// <summary>The socket clients connect to.</summary>
     public string SocketPath { get; }
 
+    /// <summary>The limits in force.</summary>
+    public PlasmaServerOptions Options { get; }
+
     internal ILogger Logger { get; }
 
-    /// <summary>Clients connected now.</summary>
+    /// <summary>Clients connected now (with or without their Hello).</summary>
     public int ConnectionCount => _listener.Count;
+
+    /// <summary>Clients connected now that said Hello.</summary>
+    public int AuthenticatedCount => _gate.AuthenticatedCount;
 
     /// <summary>Starts accepting clients.</summary>
     public PlasmaServer Start()
@@ -51,10 +73,21 @@ public sealed partial class PlasmaServer : IAsyncDisposable
         return this;
     }
 
-    internal void OnClientClosed(long clientId, string reason)
+    /// <summary>A valid Hello arrived: null when the client is now connected, else why it is refused.</summary>
+    internal string? TryAuthenticate(PlasmaServerConnection connection) =>
+        _gate.TryComplete(connection, out var refusal) ? null : refusal;
+
+    internal void OnClientClosed(PlasmaServerConnection connection, string reason, bool helloDone, bool overCapacity)
     {
-        Store.DisconnectClient(clientId);
-        Log.ClientClosed(Logger, clientId, reason);
+        Store.DisconnectClient(connection.ClientId);
+        if (helloDone)
+        {
+            Log.ClientClosed(Logger, connection.ClientId, reason);
+            return;
+        }
+        var kind = ConnectionRejections.Classify(reason, overCapacity);
+        if (_rejections.ShouldLog(kind, out var suppressed))
+            Log.Rejected(Logger, connection.ClientId, reason, suppressed, kind);
     }
 
     /// <summary>Stops accepting, closes every connection and removes the socket file.</summary>
@@ -74,5 +107,8 @@ public sealed partial class PlasmaServer : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Error, "Plasma client {Client} connection failed")]
         public static partial void ConnectionFailed(ILogger logger, long client, Exception error);
+
+        [LoggerMessage(4, LogLevel.Warning, "Plasma rejected connection {Client} before Hello: {Reason} ({Suppressed} more {Kind} rejections since the last such line)")]
+        public static partial void Rejected(ILogger logger, long client, string reason, long suppressed, ConnectionRejection kind);
     }
 }

@@ -2,15 +2,30 @@ using Ray.Protocol;
 
 namespace Ray.Plasma.Server;
 
-/// <summary>One client of the store server: decodes its requests and answers them.</summary>
+/// <summary>
+/// One client of the store server: decodes its requests and answers them. Frames are at most
+/// <see cref="PlasmaProtocol.MaxHelloPayload"/> bytes until its Hello, then
+/// <see cref="PlasmaProtocol.MaxPayload"/>. Gets that wait for an object are tied to the
+/// connection: when it closes they are cancelled and leave the store's waiter table.
+/// </summary>
 internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Sockets.Socket socket, long clientId)
-    : FramedConnection(socket, PlasmaProtocol.MaxPayload)
+    : FramedConnection(socket, PlasmaProtocol.MaxHelloPayload)
 {
-    private bool _helloDone;
+    private readonly CancellationTokenSource _closed = new();
+    private volatile bool _helloDone;
+    private volatile bool _overCapacity;
+    private int _waitingGets;
 
     internal long ClientId { get; } = clientId;
 
-    protected override void OnClosed(string reason) => server.OnClientClosed(ClientId, reason);
+    /// <summary>Gets of this client waiting for an object now.</summary>
+    internal int WaitingGets => Volatile.Read(ref _waitingGets);
+
+    protected override void OnClosed(string reason)
+    {
+        _closed.Cancel(); // every waiting Get leaves the store's waiter table
+        server.OnClientClosed(this, reason, _helloDone, _overCapacity);
+    }
 
     protected override void OnFrame(in Frame frame)
     {
@@ -32,7 +47,15 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     r.End();
                     if (version != PlasmaProtocol.Version)
                         throw new ProtocolException($"client {ClientId} speaks protocol version {version}, this store speaks {PlasmaProtocol.Version}");
+                    if (_helloDone) throw new ProtocolException($"client {ClientId} sent a second Hello");
+                    if (server.TryAuthenticate(this) is { } refusal)
+                    {
+                        _overCapacity = true;
+                        SendError(h.Kind, h.RequestId, PlasmaStatus.TooManyConnections, $"the store refused client {ClientId}: {refusal}");
+                        throw new ProtocolException("refused: " + refusal);
+                    }
                     _helloDone = true;
+                    MaxPayload = PlasmaProtocol.MaxPayload; // frames pipelined behind the Hello get the full limit
                     b.U32(PlasmaProtocol.Version);
                     b.U64((ulong)store.Arena.Capacity);
                     b.Utf8(store.Arena.Path);
@@ -77,6 +100,11 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     }
                     // Negative, or longer than a timer can wait (about 49 days): wait forever.
                     var timeout = timeoutUs < 0 || timeoutUs > (long)int.MaxValue * 1000 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(timeoutUs);
+                    if (Interlocked.Increment(ref _waitingGets) > server.Options.MaxWaitingGetsPerClient)
+                    {
+                        Interlocked.Decrement(ref _waitingGets);
+                        throw new PlasmaException(PlasmaStatus.InvalidRequest, $"client {ClientId} has {server.Options.MaxWaitingGetsPerClient} Gets waiting already, the limit");
+                    }
                     _ = GetSlowAsync(h.RequestId, id, timeout);
                     return; // replied later
                 }
@@ -102,7 +130,7 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
     {
         try
         {
-            var info = await server.Store.GetAsync(id, timeout, ClientId).ConfigureAwait(false);
+            var info = await server.Store.GetAsync(id, timeout, ClientId, _closed.Token).ConfigureAwait(false);
             if (CloseReason is not null)
             {
                 server.Store.Release(id, ClientId); // the client is gone; do not leak its view
@@ -116,6 +144,14 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
         catch (PlasmaException e)
         {
             SendError((ushort)PlasmaMessageKind.Get, requestId, e.Status, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection closed: the store already dropped this wait; nobody to answer.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingGets);
         }
     }
 

@@ -120,7 +120,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         var node = new NodeManager(options, session, resources, store, logger);
         try
         {
-            node._plasmaServer = new PlasmaServer(store, node.PlasmaSocketPath, loggerFactory.CreateLogger<PlasmaServer>()).Start();
+            node._plasmaServer = new PlasmaServer(store, node.PlasmaSocketPath, loggerFactory.CreateLogger<PlasmaServer>(), options.StoreServer).Start();
             var endpoint = new IPEndPoint(host, options.Port);
             try { node._server = new RayletServer(node, endpoint, options.Server, loggerFactory.CreateLogger<RayletServer>()); }
             catch (System.Net.Sockets.SocketException e) { throw new IOException($"cannot listen on {endpoint}: {e.Message}", e); }

@@ -26,7 +26,14 @@ namespace Ray.Raylet.Server;
 ///    answers with an Internal error and keeps the connection.
 /// 4. <see cref="OnClosed"/>: a driver's connection closing ends its job; a worker's, the worker.
 /// </summary>
-internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, string peer)
+/// <param name="host">The node served.</param>
+/// <param name="sink">Where replies go.</param>
+/// <param name="peer">The peer, for messages.</param>
+/// <param name="admit">
+/// Asked once a Hello's version and token are right: null admits the connection, a message
+/// refuses it (TooManyConnections). Null (tests): every valid Hello is admitted.
+/// </param>
+internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, string peer, Func<string?>? admit = null)
 {
     private readonly byte[] _expectedToken = Encoding.UTF8.GetBytes(host.ClusterToken);
     private readonly object _stateLock = new();
@@ -85,6 +92,8 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                     throw new RefusedException(RayletErrorCode.VersionMismatch, $"{Peer} speaks raylet protocol version {version}; this raylet speaks version {RayletProtocol.Version}");
                 if (!TokenMatches(token))
                     throw new RefusedException(RayletErrorCode.Unauthenticated, $"refused {Peer}: wrong cluster token (find it in the raylet's address file, or set RAY_CLUSTER_TOKEN)");
+                if (admit?.Invoke() is { } refusal)
+                    throw new RefusedException(RayletErrorCode.TooManyConnections, $"refused {Peer}: {refusal}");
                 IsAuthenticated = true;
                 Reply(h, CallHost(h, static host => RayletCodec.EncodeHelloReply(host.HelloReply)));
                 break;
