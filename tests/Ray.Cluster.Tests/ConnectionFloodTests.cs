@@ -144,7 +144,7 @@ public sealed class ConnectionFloodTests
 
         // 100 idle connections (16 sessions used to be the cap, counting these) ...
         using var flood = await ConnectionFlood.OpenAsync(new UnixDomainSocketEndPoint(worker), 100, parallel: 8);
-        Assert.True(flood.Opened >= 50, $"only {flood.Opened} connections opened");
+        Assert.True(flood.Opened > 16, $"only {flood.Opened} connections opened");
         // ... and a connection with the job's token still gets its session.
         using (var good = ConnectUnix(worker))
         {
