@@ -9,7 +9,9 @@ namespace Ray.Protocol;
 ///    pool is full, the OLDEST pending connection is closed to make room: a legitimate peer
 ///    sends its Hello right after connecting, so it completes long before a flood can push it
 ///    out, while a flooder can never hold the pool against newcomers (refusing the newest
-///    would let idle connections lock everyone out).
+///    would let idle connections lock everyone out). Among the oldest few, one whose input
+///    this process has not even read yet is spared: on a starved CPU the accept loop can run
+///    ahead of the receive loops, and that unread input is usually a Hello in flight.
 /// 2. A sweep closes pending connections older than the handshake timeout.
 /// 3. <see cref="TryComplete"/> (on a valid Hello) moves the connection to the authenticated
 ///    count, or refuses it when that count is at its own cap.
@@ -25,6 +27,7 @@ internal sealed class HandshakeGate<T> : IDisposable where T : class
     // Every tracked connection: its pending node, or null once authenticated.
     private readonly Dictionary<T, LinkedListNode<(T Connection, long Deadline)>?> _tracked = new(ReferenceEqualityComparer.Instance);
     private readonly Action<T, HandshakeRejection, string> _reject;
+    private readonly Func<T, bool>? _hasUnreadInput;
     private readonly Timer _sweep;
     private readonly long _timeoutTicks;
     private int _authenticated;
@@ -32,11 +35,13 @@ internal sealed class HandshakeGate<T> : IDisposable where T : class
 
     /// <param name="limits">The caps and the timeout.</param>
     /// <param name="reject">Closes a connection the gate pushed out (eviction or timeout), with the reason.</param>
-    internal HandshakeGate(ConnectionLimits limits, Action<T, HandshakeRejection, string> reject)
+    /// <param name="hasUnreadInput">True when bytes wait in the connection's socket, not read yet (an eviction spares it if it can).</param>
+    internal HandshakeGate(ConnectionLimits limits, Action<T, HandshakeRejection, string> reject, Func<T, bool>? hasUnreadInput = null)
     {
         limits.Validate();
         Limits = limits;
         _reject = reject;
+        _hasUnreadInput = hasUnreadInput;
         _timeoutTicks = (long)(limits.HandshakeTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         // A quarter of the timeout (20 ms .. 500 ms): a silent connection lives at most 1.25x the timeout.
         var period = TimeSpan.FromTicks(Math.Clamp(limits.HandshakeTimeout.Ticks / 4, TimeSpan.FromMilliseconds(20).Ticks, TimeSpan.FromMilliseconds(500).Ticks));
@@ -64,8 +69,9 @@ internal sealed class HandshakeGate<T> : IDisposable where T : class
             if (_disposed) return;
             if (_pending.Count >= Limits.MaxPendingHandshakes && _pending.First is { } oldest)
             {
-                evicted = oldest.Value.Connection;
-                _pending.Remove(oldest);
+                var victim = PickVictim(oldest);
+                evicted = victim.Value.Connection;
+                _pending.Remove(victim);
                 _tracked.Remove(evicted);
             }
             var node = _pending.AddLast((connection, System.Diagnostics.Stopwatch.GetTimestamp() + _timeoutTicks));
@@ -74,6 +80,24 @@ internal sealed class HandshakeGate<T> : IDisposable where T : class
         if (evicted is not null)
             _reject(evicted, HandshakeRejection.Evicted, $"evicted before its Hello: {Limits.MaxPendingHandshakes} connections were waiting for their handshake");
     }
+
+    // The oldest of the first few pending connections with no unread input; the oldest if all have some.
+    private LinkedListNode<(T Connection, long Deadline)> PickVictim(LinkedListNode<(T Connection, long Deadline)> oldest)
+    {
+        if (_hasUnreadInput is null) return oldest;
+        var node = oldest;
+        for (var i = 0; i < SparedAtMost && node is not null; i++, node = node.Next)
+        {
+            bool unread;
+            try { unread = _hasUnreadInput(node.Value.Connection); }
+            catch (Exception) { unread = false; } // a closed socket has nothing to spare
+            if (!unread) return node;
+        }
+        return oldest;
+    }
+
+    /// <summary>How many of the oldest pending connections an eviction looks at (one cheap syscall each).</summary>
+    private const int SparedAtMost = 16;
 
     /// <summary>
     /// The connection sent a valid Hello: true when it now counts as authenticated; false with

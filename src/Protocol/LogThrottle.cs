@@ -4,9 +4,9 @@ namespace Ray.Protocol;
 /// Rate-limits log lines about rejected connections: at most one line per reason per interval
 /// (one second by default), the next one carrying how many were suppressed in between. One
 /// client making thousands of bad connections a second must not turn the log into the attack.
-/// Thread-safe; the reasons are a small fixed set of keys (an enum), never peer input.
+/// Thread-safe; the reasons are a small fixed set of keys (an enum, a bool), never peer input.
 /// </summary>
-internal sealed class LogThrottle<TReason>(TimeSpan interval) where TReason : struct, Enum
+internal sealed class LogThrottle<TReason>(TimeSpan interval) where TReason : struct
 {
     private readonly object _lock = new();
     private readonly Dictionary<TReason, (long NextAllowed, long Suppressed)> _state = new();

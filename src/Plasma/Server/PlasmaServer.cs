@@ -19,6 +19,8 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     private readonly FramedListener<PlasmaServerConnection> _listener;
     private readonly HandshakeGate<PlasmaServerConnection> _gate;
     private readonly LogThrottle<ConnectionRejection> _rejections = new();
+    private readonly LogThrottle<bool> _disconnects = new();
+    private long _closed;
 
     /// <summary>Binds <paramref name="socketPath"/> (replacing a stale socket file).</summary>
     public PlasmaServer(PlasmaStore store, string socketPath, ILogger? logger = null, PlasmaServerOptions? options = null)
@@ -27,7 +29,7 @@ public sealed partial class PlasmaServer : IAsyncDisposable
         SocketPath = socketPath;
         Logger = logger ?? NullLogger.Instance;
         Options = options ?? new PlasmaServerOptions();
-        _gate = new HandshakeGate<PlasmaServerConnection>(Options.Limits, static (c, _, reason) => c.CloseAsync(reason));
+        _gate = new HandshakeGate<PlasmaServerConnection>(Options.Limits, static (c, _, reason) => c.CloseAsync(reason), static c => c.HasUnreadInput);
         if (File.Exists(socketPath)) File.Delete(socketPath);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -66,6 +68,9 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     /// <summary>Clients connected now that said Hello.</summary>
     public int AuthenticatedCount => _gate.AuthenticatedCount;
 
+    /// <summary>Client connections closed since start (with or without their Hello).</summary>
+    public long ClosedCount => Interlocked.Read(ref _closed);
+
     /// <summary>Starts accepting clients.</summary>
     public PlasmaServer Start()
     {
@@ -80,9 +85,12 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     internal void OnClientClosed(PlasmaServerConnection connection, string reason, bool helloDone, bool overCapacity)
     {
         Store.DisconnectClient(connection.ClientId);
+        Interlocked.Increment(ref _closed);
         if (helloDone)
         {
-            Log.ClientClosed(Logger, connection.ClientId, reason);
+            // A store Hello carries no secret: any local process can come and go at will, so
+            // these lines are rate-limited too.
+            if (_disconnects.ShouldLog(true, out var dropped)) Log.ClientClosed(Logger, connection.ClientId, reason, dropped);
             return;
         }
         var kind = ConnectionRejections.Classify(reason, overCapacity);
@@ -99,8 +107,8 @@ public sealed partial class PlasmaServer : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Plasma client {Client} disconnected: {Reason}")]
-        public static partial void ClientClosed(ILogger logger, long client, string reason);
+        [LoggerMessage(1, LogLevel.Information, "Plasma client {Client} disconnected: {Reason} ({Suppressed} more disconnects since the last such line)")]
+        public static partial void ClientClosed(ILogger logger, long client, string reason, long suppressed);
 
         [LoggerMessage(2, LogLevel.Warning, "Plasma accept failed: {Error}")]
         public static partial void AcceptFailed(ILogger logger, string error);

@@ -20,6 +20,7 @@ internal sealed partial class RayletServer : IAsyncDisposable
     private readonly HandshakeGate<RayletServerConnection> _gate;
     private readonly LogThrottle<ConnectionRejection> _rejections = new();
     private readonly ILogger _logger;
+    private long _rejected;
 
     /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free port); call <see cref="Start"/> to accept.</summary>
     internal RayletServer(IRayletHost host, IPEndPoint endpoint, RayletServerOptions? options = null, ILogger? logger = null)
@@ -27,7 +28,7 @@ internal sealed partial class RayletServer : IAsyncDisposable
         Host = host;
         Options = options ?? new RayletServerOptions();
         _logger = logger ?? NullLogger.Instance;
-        _gate = new HandshakeGate<RayletServerConnection>(Options.Limits, static (c, _, reason) => c.CloseAsync(reason));
+        _gate = new HandshakeGate<RayletServerConnection>(Options.Limits, static (c, _, reason) => c.CloseAsync(reason), static c => c.HasUnreadInput);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -61,6 +62,9 @@ internal sealed partial class RayletServer : IAsyncDisposable
     /// <summary>Connections open now that said Hello.</summary>
     internal int AuthenticatedCount => _gate.AuthenticatedCount;
 
+    /// <summary>Connections closed before their Hello, since start.</summary>
+    internal long RejectedCount => Interlocked.Read(ref _rejected);
+
     /// <summary>Connections open now that have not said Hello yet.</summary>
     internal int PendingCount => _gate.PendingCount;
 
@@ -93,6 +97,7 @@ internal sealed partial class RayletServer : IAsyncDisposable
     {
         if (!wasAuthenticated)
         {
+            Interlocked.Increment(ref _rejected);
             // Whatever a peer that never said Hello does, it costs at most one line per reason a second.
             var kind = ConnectionRejections.Classify(reason, overCapacity);
             if (_rejections.ShouldLog(kind, out var suppressed))

@@ -19,7 +19,7 @@ internal sealed class WorkerHostState : IDisposable
     internal WorkerHostState() : this(WorkerHost.DefaultLimits) { }
 
     internal WorkerHostState(ConnectionLimits limits) =>
-        Gate = new HandshakeGate<WorkerSession>(limits, static (session, _, reason) => session.Close(reason));
+        Gate = new HandshakeGate<WorkerSession>(limits, static (session, _, reason) => session.Close(reason), static session => session.HasUnreadInput);
 
     /// <summary>Pending handshakes and authenticated sessions.</summary>
     internal HandshakeGate<WorkerSession> Gate { get; }
