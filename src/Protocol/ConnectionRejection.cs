@@ -10,8 +10,12 @@ internal enum ConnectionRejection
     Evicted,
     /// <summary>No Hello within the handshake timeout.</summary>
     HandshakeTimeout,
-    /// <summary>A malformed frame, a wrong token or version, or a request before Hello.</summary>
+    /// <summary>A malformed frame or a request before Hello.</summary>
     BadInput,
+    /// <summary>A Hello with the wrong cluster token.</summary>
+    WrongToken,
+    /// <summary>A Hello with another protocol version.</summary>
+    VersionMismatch,
     /// <summary>A valid Hello, refused because the authenticated connections are at their cap.</summary>
     OverCapacity,
     /// <summary>The peer went away before its Hello.</summary>

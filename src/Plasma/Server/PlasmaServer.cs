@@ -82,7 +82,7 @@ public sealed partial class PlasmaServer : IAsyncDisposable
     internal string? TryAuthenticate(PlasmaServerConnection connection) =>
         _gate.TryComplete(connection, out var refusal) ? null : refusal;
 
-    internal void OnClientClosed(PlasmaServerConnection connection, string reason, bool helloDone, bool overCapacity)
+    internal void OnClientClosed(PlasmaServerConnection connection, string reason, bool helloDone, bool overCapacity, ConnectionRejection? refusal)
     {
         Store.DisconnectClient(connection.ClientId);
         Interlocked.Increment(ref _closed);
@@ -93,7 +93,7 @@ public sealed partial class PlasmaServer : IAsyncDisposable
             if (_disconnects.ShouldLog(true, out var dropped)) Log.ClientClosed(Logger, connection.ClientId, reason, dropped);
             return;
         }
-        var kind = ConnectionRejections.Classify(reason, overCapacity);
+        var kind = ConnectionRejections.Classify(reason, overCapacity, refusal);
         if (_rejections.ShouldLog(kind, out var suppressed))
             Log.Rejected(Logger, connection.ClientId, reason, suppressed, kind);
     }

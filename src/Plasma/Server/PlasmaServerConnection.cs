@@ -14,6 +14,7 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
     private readonly CancellationTokenSource _closed = new();
     private volatile bool _helloDone;
     private volatile bool _overCapacity;
+    private volatile bool _versionMismatch;
     private int _waitingGets;
 
     internal long ClientId { get; } = clientId;
@@ -24,7 +25,7 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
     protected override void OnClosed(string reason)
     {
         _closed.Cancel(); // every waiting Get leaves the store's waiter table
-        server.OnClientClosed(this, reason, _helloDone, _overCapacity);
+        server.OnClientClosed(this, reason, _helloDone, _overCapacity, _versionMismatch ? ConnectionRejection.VersionMismatch : null);
     }
 
     protected override void OnFrame(in Frame frame)
@@ -46,7 +47,10 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
                     var version = r.U32();
                     r.End();
                     if (version != PlasmaProtocol.Version)
+                    {
+                        _versionMismatch = true;
                         throw new ProtocolException($"client {ClientId} speaks protocol version {version}, this store speaks {PlasmaProtocol.Version}");
+                    }
                     if (_helloDone) throw new ProtocolException($"client {ClientId} sent a second Hello");
                     if (server.TryAuthenticate(this) is { } refusal)
                     {

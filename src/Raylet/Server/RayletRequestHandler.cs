@@ -44,6 +44,9 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
     /// <summary>True once Hello succeeded.</summary>
     public bool IsAuthenticated { get; private set; }
 
+    /// <summary>The code of the refusal that is closing this connection, if a request was refused.</summary>
+    public RayletErrorCode? Refusal { get; private set; }
+
     /// <summary>The peer, for messages (address or a test name).</summary>
     public string Peer { get; } = peer;
 
@@ -68,6 +71,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, RayletCodec.EncodeError(RayletErrorCode.Internal, e.Message));
             return;
         }
+        Refusal = code;
         sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, RayletCodec.EncodeError(code, message));
         throw new ProtocolException(message);
     }

@@ -93,13 +93,13 @@ internal sealed partial class RayletServer : IAsyncDisposable
     }
 
     /// <summary>Called once per connection when it begins to close.</summary>
-    internal void OnConnectionClosed(RayletServerConnection connection, string reason, bool wasAuthenticated, bool overCapacity)
+    internal void OnConnectionClosed(RayletServerConnection connection, string reason, bool wasAuthenticated, bool overCapacity, ConnectionRejection? refusal)
     {
         if (!wasAuthenticated)
         {
             Interlocked.Increment(ref _rejected);
             // Whatever a peer that never said Hello does, it costs at most one line per reason a second.
-            var kind = ConnectionRejections.Classify(reason, overCapacity);
+            var kind = ConnectionRejections.Classify(reason, overCapacity, refusal);
             if (_rejections.ShouldLog(kind, out var suppressed))
                 Log.Rejected(_logger, connection.Id, connection.Peer, reason, suppressed, kind);
             return;

@@ -51,6 +51,12 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
     protected override void OnClosed(string reason)
     {
         _handler.OnClosed(reason);
-        _server.OnConnectionClosed(this, reason, _handler.IsAuthenticated, _overCapacity);
+        var refusal = _handler.Refusal switch
+        {
+            RayletErrorCode.Unauthenticated => ConnectionRejection.WrongToken,
+            RayletErrorCode.VersionMismatch => ConnectionRejection.VersionMismatch,
+            _ => (ConnectionRejection?)null,
+        };
+        _server.OnConnectionClosed(this, reason, _handler.IsAuthenticated, _overCapacity, refusal);
     }
 }
