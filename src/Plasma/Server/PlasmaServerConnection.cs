@@ -19,9 +19,6 @@ internal sealed class PlasmaServerConnection(PlasmaServer server, System.Net.Soc
 
     internal long ClientId { get; } = clientId;
 
-    /// <summary>Gets of this client waiting for an object now.</summary>
-    internal int WaitingGets => Volatile.Read(ref _waitingGets);
-
     protected override void OnClosed(string reason)
     {
         _closed.Cancel(); // every waiting Get leaves the store's waiter table
