@@ -25,4 +25,6 @@ public enum PlasmaStatus : ushort
     Disconnected = 9,
     /// <summary>Spilling or restoring an object failed on disk.</summary>
     IoError = 10,
+    /// <summary>The store's socket has as many connected clients as it allows (a Hello beyond them is refused).</summary>
+    TooManyConnections = 11,
 }

@@ -10,6 +10,8 @@ namespace Ray.Protocol;
 ///
 /// 1. <see cref="Start"/> runs the accept loop; each accepted socket goes to the owner's
 ///    factory, which builds the connection (or returns null to refuse, having disposed it).
+///    With a <see cref="HandshakeGate{T}"/>, the connection then waits in its pending pool until
+///    it completes its Hello (the owner calls <see cref="HandshakeGate{T}.TryComplete"/>).
 /// 2. Each connection runs until it closes, then leaves the table; an exception escaping it
 ///    is reported to the owner and never ends the process.
 /// 3. <see cref="DisposeAsync"/> stops accepting, closes every connection with a reason and
@@ -22,6 +24,7 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
     private readonly Action<Exception> _onAcceptError;
     private readonly Action<TConnection, Exception> _onCrash;
     private readonly ConcurrentDictionary<long, TConnection> _connections = new();
+    private readonly HandshakeGate<TConnection>? _gate;
     private readonly CancellationTokenSource _stop = new();
     private Task? _acceptLoop;
     private long _nextId;
@@ -30,9 +33,11 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
     /// <param name="accept">Builds the connection for an accepted socket and id, or returns null to refuse it.</param>
     /// <param name="onAcceptError">Told of a failed accept (the loop goes on).</param>
     /// <param name="onCrash">Told of an exception that escaped a connection (the server goes on).</param>
+    /// <param name="gate">Keeps connections that have not said Hello apart (cap, timeout); the listener owns it.</param>
     internal FramedListener(Socket listener, Func<Socket, long, TConnection?> accept, Action<Exception> onAcceptError,
-        Action<TConnection, Exception> onCrash)
+        Action<TConnection, Exception> onCrash, HandshakeGate<TConnection>? gate = null)
     {
+        _gate = gate;
         _listener = listener;
         _accept = accept;
         _onAcceptError = onAcceptError;
@@ -62,6 +67,7 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
             var connection = _accept(socket, id);
             if (connection is null) continue;
             _connections[id] = connection;
+            _gate?.Admit(connection);
             _ = RunAsync(id, connection);
         }
     }
@@ -71,7 +77,11 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
         await Task.Yield();
         try { await connection.RunAsync().ConfigureAwait(false); }
         catch (Exception e) { _onCrash(connection, e); }
-        finally { _connections.TryRemove(id, out _); }
+        finally
+        {
+            _connections.TryRemove(id, out _);
+            _gate?.Remove(connection);
+        }
     }
 
     /// <summary>
@@ -82,6 +92,7 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
     {
         _stop.Cancel();
         _listener.Dispose();
+        _gate?.Dispose();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
         var open = _connections.Values.ToArray();
         await Task.WhenAll(open.Select(c => c.CloseAsync(reason))).ConfigureAwait(false);

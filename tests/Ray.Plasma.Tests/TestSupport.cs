@@ -66,12 +66,12 @@ internal sealed class ServerScope : IAsyncDisposable
         Server = server;
     }
 
-    public static ServerScope Start(long capacity)
+    public static ServerScope Start(long capacity, PlasmaServerOptions? options = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var store = new StoreScope(capacity);
         try
         {
-            var server = new PlasmaServer(store.Store, NewSocketPath()).Start();
+            var server = new PlasmaServer(store.Store, NewSocketPath(), logger, options).Start();
             return new ServerScope(store, server);
         }
         catch

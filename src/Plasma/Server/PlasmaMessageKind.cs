@@ -48,4 +48,7 @@ public static class PlasmaProtocol
 
     /// <summary>Control messages are small; anything bigger is malformed.</summary>
     public const int MaxPayload = 64 * 1024;
+
+    /// <summary>The largest frame the store accepts before a client's Hello (a Hello is 4 bytes).</summary>
+    public const int MaxHelloPayload = 4096;
 }

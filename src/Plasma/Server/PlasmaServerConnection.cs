@@ -2,17 +2,27 @@ using Ray.Protocol;
 
 namespace Ray.Plasma.Server;
 
-/// <summary>One client of the store server: decodes its requests and answers them.</summary>
+/// <summary>
+/// One client of the store server: decodes its requests and answers them. Frames are at most
+/// <see cref="PlasmaProtocol.MaxHelloPayload"/> bytes until its Hello, then
+/// <see cref="PlasmaProtocol.MaxPayload"/>. Gets that wait for an object are tied to the
+/// connection: when it closes they are cancelled and leave the store's waiter table.
+/// </summary>
 internal sealed partial class PlasmaServerConnection(PlasmaServer server, System.Net.Sockets.Socket socket, long clientId)
-    : FramedConnection(socket, PlasmaProtocol.MaxPayload)
+    : FramedConnection(socket, PlasmaProtocol.MaxHelloPayload)
 {
-    private bool _helloDone;
+    private readonly CancellationTokenSource _closed = new();
+    private volatile bool _helloDone;
+    private volatile bool _overCapacity;
+    private volatile bool _versionMismatch;
+    private int _waitingGets;
 
     internal long ClientId { get; } = clientId;
 
     protected override void OnClosed(string reason)
     {
-        server.OnClientClosed(ClientId, reason);
+        _closed.Cancel(); // every waiting Get leaves the store's waiter table
+        server.OnClientClosed(this, reason, _helloDone, _overCapacity, _versionMismatch ? ConnectionRejection.VersionMismatch : null);
         CancelReclaims();
     }
 
@@ -39,8 +49,19 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     var version = r.U32();
                     r.End();
                     if (version != PlasmaProtocol.Version)
+                    {
+                        _versionMismatch = true;
                         throw new ProtocolException($"client {ClientId} speaks protocol version {version}, this store speaks {PlasmaProtocol.Version}");
+                    }
+                    if (_helloDone) throw new ProtocolException($"client {ClientId} sent a second Hello");
+                    if (server.TryAuthenticate(this) is { } refusal)
+                    {
+                        _overCapacity = true;
+                        SendError(h.Kind, h.RequestId, PlasmaStatus.TooManyConnections, $"the store refused client {ClientId}: {refusal}");
+                        throw new ProtocolException("refused: " + refusal);
+                    }
                     _helloDone = true;
+                    MaxPayload = PlasmaProtocol.MaxPayload; // frames pipelined behind the Hello get the full limit
                     b.U32(PlasmaProtocol.Version);
                     b.U64((ulong)store.Arena.Capacity);
                     b.Utf8(store.Arena.Path);
@@ -102,6 +123,11 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     }
                     // Negative, or longer than a timer can wait (about 49 days): wait forever.
                     var timeout = timeoutUs < 0 || timeoutUs > (long)int.MaxValue * 1000 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(timeoutUs);
+                    if (Interlocked.Increment(ref _waitingGets) > server.Options.MaxWaitingGetsPerClient)
+                    {
+                        Interlocked.Decrement(ref _waitingGets);
+                        throw new PlasmaException(PlasmaStatus.InvalidRequest, $"client {ClientId} has {server.Options.MaxWaitingGetsPerClient} Gets waiting already, the limit");
+                    }
                     _ = GetSlowAsync(h.RequestId, id, timeout);
                     return; // replied later
                 }
@@ -132,7 +158,7 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
         try
         {
             PlasmaObjectInfo info;
-            try { info = await server.Store.GetAsync(id, timeout, ClientId).ConfigureAwait(false); }
+            try { info = await server.Store.GetAsync(id, timeout, ClientId, _closed.Token).ConfigureAwait(false); }
             catch (ObjectStoreFullException full) when (server.CanReclaim)
             {
                 await ReplyAfterReclaimAsync((ushort)PlasmaMessageKind.Get, requestId, full, () => EncodeInfo(RestoreOrThrow(id))).ConfigureAwait(false);
@@ -148,6 +174,14 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
         catch (PlasmaException e)
         {
             SendError((ushort)PlasmaMessageKind.Get, requestId, e.Status, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection closed: the store already dropped this wait; nobody to answer.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingGets);
         }
     }
 

@@ -187,6 +187,20 @@ public sealed partial class PlasmaStore : IDisposable
         }
     }
 
+    /// <summary>Gets waiting for an object to be sealed now (every client together).</summary>
+    internal int WaitingGets
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var n = 0;
+                foreach (var list in _sealWaiters.Values) n += list.Count;
+                return n;
+            }
+        }
+    }
+
     /// <summary>Blocking form of <see cref="GetAsync"/>.</summary>
     public PlasmaObjectInfo Get(PlasmaObjectId id, TimeSpan timeout, long client = LocalClient) =>
         TryGet(id, out var info, client) ? info : GetAsync(id, timeout, client).GetAwaiter().GetResult();

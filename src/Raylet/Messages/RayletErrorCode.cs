@@ -24,4 +24,6 @@ public enum RayletErrorCode : ushort
     NoJob = (ushort)Ray.Cluster.Wire.ClusterErrorCode.NoJob,
     /// <summary>No worker process could be started for the job.</summary>
     WorkerStartFailed = (ushort)Ray.Cluster.Wire.ClusterErrorCode.WorkerStartFailed,
+    /// <summary>A valid Hello refused because the authenticated connections are at their cap. The connection is closed.</summary>
+    TooManyConnections = (ushort)Ray.Cluster.Wire.ClusterErrorCode.TooManyConnections,
 }

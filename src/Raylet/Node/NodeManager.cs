@@ -41,6 +41,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     private PlasmaServer? _plasmaServer;
     private RayletServer? _server;
     private LeaseManager? _leases;
+    private ChurnMemoryTrim? _trim;
     private int _disposed;
 
     private NodeManager(RayletOptions options, SessionLayout session, NodeResources resources, PlasmaStore store, ILogger logger)
@@ -121,7 +122,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         var node = new NodeManager(options, session, resources, store, logger);
         try
         {
-            node._plasmaServer = new PlasmaServer(store, node.PlasmaSocketPath, loggerFactory.CreateLogger<PlasmaServer>()).Start();
+            node._plasmaServer = new PlasmaServer(store, node.PlasmaSocketPath, loggerFactory.CreateLogger<PlasmaServer>(), options.StoreServer).Start();
             var endpoint = new IPEndPoint(host, options.Port);
             try { node._server = new RayletServer(node, endpoint, options.Server, loggerFactory.CreateLogger<RayletServer>()); }
             catch (System.Net.Sockets.SocketException e) { throw new IOException($"cannot listen on {endpoint}: {e.Message}", e); }
@@ -145,6 +146,8 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 if (freed > 0) Log.JobObjectsFreed(logger, job.Id, freed);
             };
             node._server.Start();
+            var (rayletServer, storeServer) = (node._server, node._plasmaServer);
+            node._trim = new ChurnMemoryTrim(() => rayletServer.RejectedCount + storeServer.ClosedCount, logger);
             AddressFile.Write(session.AddressFile, node.AddressInfo());
             Log.Started(logger, node.NodeId.ToString(), node.Address, session.Directory, node.PlasmaSocketPath, store.Arena.Path, store.Arena.Capacity, resources.Snapshot().Count);
             return node;
@@ -205,6 +208,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         RequestShutdown("disposed");
+        _trim?.Dispose();
         if (_server is not null)
         {
             try { await _server.DisposeAsync().ConfigureAwait(false); }

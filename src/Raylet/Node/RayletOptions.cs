@@ -38,6 +38,9 @@ public sealed record RayletOptions
     /// <summary>Limits of the socket server.</summary>
     public RayletServerOptions Server { get; init; } = new();
 
+    /// <summary>Limits of the object store's socket.</summary>
+    public Ray.Plasma.Server.PlasmaServerOptions StoreServer { get; init; } = new();
+
     /// <summary>Workers started for each job when it registers; default the node's CPU count.</summary>
     public int? PrestartWorkers { get; init; }
 

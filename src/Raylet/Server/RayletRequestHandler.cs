@@ -26,7 +26,14 @@ namespace Ray.Raylet.Server;
 ///    answers with an Internal error and keeps the connection.
 /// 4. <see cref="OnClosed"/>: a driver's connection closing ends its job; a worker's, the worker.
 /// </summary>
-internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, string peer)
+/// <param name="host">The node served.</param>
+/// <param name="sink">Where replies go.</param>
+/// <param name="peer">The peer, for messages.</param>
+/// <param name="admit">
+/// Asked once a Hello's version and token are right: null admits the connection, a message
+/// refuses it (TooManyConnections). Null (tests): every valid Hello is admitted.
+/// </param>
+internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, string peer, Func<string?>? admit = null)
 {
     private readonly byte[] _expectedToken = Encoding.UTF8.GetBytes(host.ClusterToken);
     private readonly object _stateLock = new();
@@ -36,6 +43,9 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
 
     /// <summary>True once Hello succeeded.</summary>
     public bool IsAuthenticated { get; private set; }
+
+    /// <summary>The code of the refusal that is closing this connection, if a request was refused.</summary>
+    public RayletErrorCode? Refusal { get; private set; }
 
     /// <summary>The peer, for messages (address or a test name).</summary>
     public string Peer { get; } = peer;
@@ -61,6 +71,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, RayletCodec.EncodeError(RayletErrorCode.Internal, e.Message));
             return;
         }
+        Refusal = code;
         sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, RayletCodec.EncodeError(code, message));
         throw new ProtocolException(message);
     }
@@ -85,6 +96,8 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                     throw new RefusedException(RayletErrorCode.VersionMismatch, $"{Peer} speaks raylet protocol version {version}; this raylet speaks version {RayletProtocol.Version}");
                 if (!TokenMatches(token))
                     throw new RefusedException(RayletErrorCode.Unauthenticated, $"refused {Peer}: wrong cluster token (find it in the raylet's address file, or set RAY_CLUSTER_TOKEN)");
+                if (admit?.Invoke() is { } refusal)
+                    throw new RefusedException(RayletErrorCode.TooManyConnections, $"refused {Peer}: {refusal}");
                 IsAuthenticated = true;
                 Reply(h, CallHost(h, static host => RayletCodec.EncodeHelloReply(host.HelloReply)));
                 break;

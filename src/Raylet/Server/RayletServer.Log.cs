@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Ray.Protocol;
 
 namespace Ray.Raylet.Server;
 
@@ -21,8 +22,8 @@ internal sealed partial class RayletServer
         [LoggerMessage(5, LogLevel.Warning, "Accept failed: {Error}")]
         public static partial void AcceptFailed(ILogger logger, string error);
 
-        [LoggerMessage(6, LogLevel.Warning, "Refused a connection from {Peer}: {Max} connections are open")]
-        public static partial void TooManyConnections(ILogger logger, string peer, int max);
+        [LoggerMessage(6, LogLevel.Warning, "Rejected connection {Connection} from {Peer} before Hello: {Reason} ({Suppressed} more {Kind} rejections since the last such line)")]
+        public static partial void Rejected(ILogger logger, long connection, string peer, string reason, long suppressed, ConnectionRejection kind);
 
         [LoggerMessage(7, LogLevel.Error, "Connection {Connection} from {Peer} failed")]
         public static partial void ConnectionCrashed(ILogger logger, long connection, string peer, Exception error);

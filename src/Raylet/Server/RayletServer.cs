@@ -7,24 +7,28 @@ using Ray.Protocol;
 namespace Ray.Raylet.Server;
 
 /// <summary>
-/// The raylet's TCP server: accepts peers (drivers, the CLI, later workers and other nodes) and
-/// runs one <see cref="RayletServerConnection"/> each. A connection that sends garbage, a wrong
-/// token or nothing at all is closed with a logged reason; the server and every other connection
-/// go on.
+/// The raylet's TCP server: accepts peers (drivers, the CLI, workers) and runs one
+/// <see cref="RayletServerConnection"/> each. A connection that sends garbage, a wrong token or
+/// nothing at all is closed with a logged reason (rate-limited for connections that never said
+/// Hello); the server and every other connection go on. Connections waiting for their Hello
+/// live in their own small pool (<see cref="HandshakeGate{T}"/>), so a flood of them cannot
+/// keep drivers and workers out.
 /// </summary>
 internal sealed partial class RayletServer : IAsyncDisposable
 {
     private readonly FramedListener<RayletServerConnection> _listener;
-    private readonly RayletServerOptions _options;
+    private readonly HandshakeGate<RayletServerConnection> _gate;
+    private readonly LogThrottle<ConnectionRejection> _rejections = new();
     private readonly ILogger _logger;
-    private int _authenticated;
+    private long _rejected;
 
     /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free port); call <see cref="Start"/> to accept.</summary>
     internal RayletServer(IRayletHost host, IPEndPoint endpoint, RayletServerOptions? options = null, ILogger? logger = null)
     {
         Host = host;
-        _options = options ?? new RayletServerOptions();
+        Options = options ?? new RayletServerOptions();
         _logger = logger ?? NullLogger.Instance;
+        _gate = new HandshakeGate<RayletServerConnection>(Options.Limits, static (c, _, reason) => c.CloseAsync(reason), static c => c.HasUnreadInput);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -34,15 +38,20 @@ internal sealed partial class RayletServer : IAsyncDisposable
         catch
         {
             socket.Dispose();
+            _gate.Dispose();
             throw;
         }
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         _listener = new FramedListener<RayletServerConnection>(socket, Accept,
             e => Log.AcceptFailed(_logger, e.Message),
-            (c, e) => Log.ConnectionCrashed(_logger, c.Id, c.Peer, e)); // never takes the raylet down
+            (c, e) => Log.ConnectionCrashed(_logger, c.Id, c.Peer, e), // never takes the raylet down
+            _gate);
     }
 
     internal IRayletHost Host { get; }
+
+    /// <summary>The limits in force.</summary>
+    internal RayletServerOptions Options { get; }
 
     /// <summary>The bound address (with the real port when 0 was asked for).</summary>
     internal IPEndPoint LocalEndPoint { get; }
@@ -51,7 +60,13 @@ internal sealed partial class RayletServer : IAsyncDisposable
     internal int ConnectionCount => _listener.Count;
 
     /// <summary>Connections open now that said Hello.</summary>
-    internal int AuthenticatedCount => Volatile.Read(ref _authenticated);
+    internal int AuthenticatedCount => _gate.AuthenticatedCount;
+
+    /// <summary>Connections closed before their Hello, since start.</summary>
+    internal long RejectedCount => Interlocked.Read(ref _rejected);
+
+    /// <summary>Connections open now that have not said Hello yet.</summary>
+    internal int PendingCount => _gate.PendingCount;
 
     /// <summary>Starts accepting.</summary>
     internal RayletServer Start()
@@ -63,31 +78,33 @@ internal sealed partial class RayletServer : IAsyncDisposable
     private RayletServerConnection? Accept(Socket socket, long id)
     {
         var peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
-        if (_listener.Count >= _options.MaxConnections)
-        {
-            Log.TooManyConnections(_logger, peer, _options.MaxConnections);
-            socket.Dispose();
-            return null;
-        }
         socket.NoDelay = true;
         var connection = new RayletServerConnection(this, socket, id, peer);
         Log.Accepted(_logger, id, peer);
-        _ = connection.EnforceHandshakeTimeoutAsync(_options.HandshakeTimeout);
         return connection;
     }
 
-    /// <summary>Counts an authenticated connection (called at most once per connection, never after its close).</summary>
-    internal void OnAuthenticated(RayletServerConnection connection)
+    /// <summary>A valid Hello arrived: null when the connection now counts as authenticated, else why it is refused.</summary>
+    internal string? TryAuthenticate(RayletServerConnection connection)
     {
-        Interlocked.Increment(ref _authenticated);
+        if (!_gate.TryComplete(connection, out var refusal)) return refusal;
         Log.Authenticated(_logger, connection.Id, connection.Peer);
+        return null;
     }
 
-    /// <summary>Called once per connection when it begins to close; <paramref name="wasCounted"/> undoes <see cref="OnAuthenticated"/>.</summary>
-    internal void OnConnectionClosed(RayletServerConnection connection, string reason, bool wasCounted)
+    /// <summary>Called once per connection when it begins to close.</summary>
+    internal void OnConnectionClosed(RayletServerConnection connection, string reason, bool wasAuthenticated, bool overCapacity, ConnectionRejection? refusal)
     {
-        if (wasCounted) Interlocked.Decrement(ref _authenticated);
-        if (reason.StartsWith("protocol error", StringComparison.Ordinal) || reason.StartsWith("internal error", StringComparison.Ordinal) || reason.StartsWith("no Hello", StringComparison.Ordinal))
+        if (!wasAuthenticated)
+        {
+            Interlocked.Increment(ref _rejected);
+            // Whatever a peer that never said Hello does, it costs at most one line per reason a second.
+            var kind = ConnectionRejections.Classify(reason, overCapacity, refusal);
+            if (_rejections.ShouldLog(kind, out var suppressed))
+                Log.Rejected(_logger, connection.Id, connection.Peer, reason, suppressed, kind);
+            return;
+        }
+        if (reason.StartsWith("protocol error", StringComparison.Ordinal) || reason.StartsWith("internal error", StringComparison.Ordinal))
             Log.ClosedBadPeer(_logger, connection.Id, connection.Peer, reason);
         else
             Log.Closed(_logger, connection.Id, connection.Peer, reason);

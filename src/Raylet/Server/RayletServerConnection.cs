@@ -8,16 +8,15 @@ namespace Ray.Raylet.Server;
 /// One peer of the raylet: a framed connection whose requests go to a
 /// <see cref="RayletRequestHandler"/>. It accepts payloads of at most
 /// <see cref="RayletProtocol.MaxHelloPayload"/> bytes until Hello succeeds, then up to
-/// <see cref="RayletProtocol.MaxPayload"/>.
+/// <see cref="RayletProtocol.MaxPayload"/> (frames pipelined behind the Hello included: the
+/// receive loop reads the limit per frame). Until then it sits in the server's pending pool,
+/// which closes it after the handshake timeout or when newer connections push it out.
 /// </summary>
 internal sealed class RayletServerConnection : FramedConnection, IFrameSink
 {
     private readonly RayletServer _server;
     private readonly RayletRequestHandler _handler;
-    private readonly CancellationTokenSource _closed = new();
-    private readonly object _countLock = new();
-    private bool _counted;   // counted by the server as authenticated
-    private bool _isClosing;
+    private volatile bool _overCapacity; // a valid Hello refused at the authenticated cap
 
     internal RayletServerConnection(RayletServer server, Socket socket, long id, string peer)
         : base(socket, RayletProtocol.MaxHelloPayload)
@@ -25,7 +24,7 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
         _server = server;
         Id = id;
         Peer = peer;
-        _handler = new RayletRequestHandler(server.Host, this, $"connection {id} ({peer})");
+        _handler = new RayletRequestHandler(server.Host, this, $"connection {id} ({peer})", Admit);
     }
 
     /// <summary>The server's number for this connection.</summary>
@@ -39,41 +38,25 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
 
     bool IFrameSink.Send(ushort kind, FrameFlags flags, ulong requestId, ReadOnlySpan<byte> payload) => Send(kind, flags, requestId, payload);
 
-    protected override void OnFrame(in Frame frame)
+    private string? Admit()
     {
-        var wasAuthenticated = _handler.IsAuthenticated;
-        _handler.Handle(frame);
-        if (!wasAuthenticated && _handler.IsAuthenticated)
-        {
-            MaxPayload = RayletProtocol.MaxPayload;
-            // A close racing the handshake (the timeout) must not leave the count one too high.
-            lock (_countLock)
-            {
-                if (_isClosing) return;
-                _counted = true;
-            }
-            _server.OnAuthenticated(this);
-        }
+        var refusal = _server.TryAuthenticate(this);
+        if (refusal is null) MaxPayload = RayletProtocol.MaxPayload;
+        else _overCapacity = true;
+        return refusal;
     }
+
+    protected override void OnFrame(in Frame frame) => _handler.Handle(frame);
 
     protected override void OnClosed(string reason)
     {
-        bool counted;
-        lock (_countLock)
-        {
-            _isClosing = true;
-            counted = _counted;
-        }
-        _closed.Cancel();
         _handler.OnClosed(reason);
-        _server.OnConnectionClosed(this, reason, counted);
-    }
-
-    /// <summary>Closes the connection if it has not said Hello within <paramref name="timeout"/>.</summary>
-    internal async Task EnforceHandshakeTimeoutAsync(TimeSpan timeout)
-    {
-        try { await Task.Delay(timeout, _closed.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) { return; }
-        if (!IsAuthenticated) await CloseAsync($"no Hello within {timeout.TotalSeconds:0.#} s").ConfigureAwait(false);
+        var refusal = _handler.Refusal switch
+        {
+            RayletErrorCode.Unauthenticated => ConnectionRejection.WrongToken,
+            RayletErrorCode.VersionMismatch => ConnectionRejection.VersionMismatch,
+            _ => (ConnectionRejection?)null,
+        };
+        _server.OnConnectionClosed(this, reason, _handler.IsAuthenticated, _overCapacity, refusal);
     }
 }

@@ -88,4 +88,6 @@ internal enum ClusterErrorCode : ushort
     NoJob = 7,
     /// <summary>No worker could be started for the job.</summary>
     WorkerStartFailed = 8,
+    /// <summary>A valid Hello refused: the socket's authenticated connections are at their cap.</summary>
+    TooManyConnections = 9,
 }

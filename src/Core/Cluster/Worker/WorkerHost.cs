@@ -2,13 +2,30 @@ using System.Net.Sockets;
 using System.Text;
 using Ray.Cluster.Transport;
 using Ray.Cluster.Wire;
+using Ray.Protocol;
 
 namespace Ray.Cluster.Worker;
 
-/// <summary>What the sessions of one worker process share: the actor it holds, if any, and the exit signal.</summary>
-internal sealed class WorkerHostState
+/// <summary>
+/// What the sessions of one worker process share: the actor it holds, if any, the exit signal,
+/// and the gate that keeps connections that have not said WorkerHello apart from driver
+/// sessions (at most <see cref="ConnectionLimits.MaxPendingHandshakes"/> of them, each closed
+/// after the handshake timeout; the oldest goes when a new one comes and the pool is full).
+/// </summary>
+internal sealed class WorkerHostState : IDisposable
 {
     private readonly ManualResetEventSlim _exit = new();
+
+    internal WorkerHostState() : this(WorkerHost.DefaultLimits) { }
+
+    internal WorkerHostState(ConnectionLimits limits) =>
+        Gate = new HandshakeGate<WorkerSession>(limits, static (session, _, reason) => session.Close(reason), static session => session.HasUnreadInput);
+
+    /// <summary>Pending handshakes and authenticated sessions.</summary>
+    internal HandshakeGate<WorkerSession> Gate { get; }
+
+    /// <summary>Stops the handshake sweep.</summary>
+    public void Dispose() => Gate.Dispose();
 
     /// <summary>The actor instance this worker holds (one per worker process, as Ray's dedicated actor workers).</summary>
     internal object? Actor { get; private set; }
@@ -24,8 +41,6 @@ internal sealed class WorkerHostState
 
     /// <summary>The session (driver connection) that created <see cref="Actor"/>.</summary>
     private WorkerSession? _actorOwner;
-
-    internal int Sessions;
 
     internal void SetActor(WorkerSession owner, object instance, ActorExecutor? executor)
     {
@@ -49,7 +64,7 @@ internal sealed class WorkerHostState
 
     internal void OnSessionClosed(WorkerSession session, string reason)
     {
-        Interlocked.Decrement(ref Sessions);
+        Gate.Remove(session);
         object? actor;
         lock (this)
         {
@@ -77,19 +92,36 @@ internal sealed class WorkerHostState
 /// </summary>
 internal static class WorkerHost
 {
-    /// <summary>Driver connections one worker serves at once (normally one; a few for reconnects).</summary>
+    /// <summary>Driver sessions (WorkerHello done) one worker serves at once (normally one; a few for reconnects and passed actor handles).</summary>
     internal const int MaxSessions = 16;
+
+    /// <summary>Connections waiting for their WorkerHello at once; the oldest is closed beyond it.</summary>
+    internal const int MaxPendingHandshakes = 16;
+
+    /// <summary>A connection that has not said WorkerHello within this time is closed (RAY_WORKER_HANDSHAKE_TIMEOUT_MS overrides).</summary>
+    internal static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The worker socket's limits, with the handshake timeout from the environment when set.</summary>
+    internal static ConnectionLimits DefaultLimits
+    {
+        get
+        {
+            var v = Environment.GetEnvironmentVariable("RAY_WORKER_HANDSHAKE_TIMEOUT_MS");
+            var timeout = int.TryParse(v, out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : DefaultHandshakeTimeout;
+            return new ConnectionLimits(MaxPendingHandshakes, timeout, MaxSessions);
+        }
+    }
 
     internal static int Run(WorkerLaunchOptions options)
     {
-        var state = new WorkerHostState();
+        using var state = new WorkerHostState();
         using var runtime = new WorkerRuntime(options);
         var socketPath = SocketPath(options.SessionDir, options.JobId, options.WorkerId, Environment.ProcessId);
         Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
         if (File.Exists(socketPath)) File.Delete(socketPath);
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        listener.Listen(16);
+        listener.Listen(64);
         var spin = SpinFromEnvironment();
         var acceptThread = new Thread(() =>
         {
@@ -98,13 +130,11 @@ internal static class WorkerHost
                 while (true)
                 {
                     var s = listener.Accept();
-                    if (Interlocked.Increment(ref state.Sessions) > MaxSessions)
-                    {
-                        Interlocked.Decrement(ref state.Sessions);
-                        s.Dispose(); // a worker serves one driver; a flood of connections gets nothing
-                        continue;
-                    }
-                    _ = new WorkerSession(s, runtime, state, spin);
+                    // Until its WorkerHello a connection is in the gate's small pending pool
+                    // (4 KiB frames, a timeout): a flood of them never takes a driver's slot.
+                    var session = new WorkerSession(s, runtime, state, spin);
+                    state.Gate.Admit(session);
+                    session.Start();
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }

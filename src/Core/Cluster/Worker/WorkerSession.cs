@@ -14,7 +14,6 @@ namespace Ray.Cluster.Worker;
 /// </summary>
 internal sealed class WorkerSession : FrameSocket
 {
-    internal const int MaxPayload = 512 << 20;
     private static readonly long FlushAfterTicks = Stopwatch.Frequency / 20_000; // 50 us
 
     private readonly WorkerRuntime _runtime;
@@ -27,13 +26,21 @@ internal sealed class WorkerSession : FrameSocket
     /// <summary>The largest frame before WorkerHello succeeded: an unauthenticated peer makes us buffer at most this.</summary>
     internal const int HelloPayloadLimit = 4096;
 
+    /// <summary>
+    /// A session that accepts frames of at most <see cref="HelloPayloadLimit"/> bytes until its
+    /// WorkerHello succeeds (then <see cref="Driver.WorkerSessionLimits.MaxPayload"/>, for the
+    /// frames pipelined right behind the Hello too: the parser is read per frame). Call
+    /// <see cref="Start"/> once it is admitted to the host's handshake gate.
+    /// </summary>
     internal WorkerSession(Socket socket, WorkerRuntime runtime, WorkerHostState host, TimeSpan spin)
-        : base(socket, MaxPayload, spin, "ray-worker-session")
+        : base(socket, HelloPayloadLimit, spin, "ray-worker-session")
     {
         _runtime = runtime;
         _host = host;
-        StartReceiving();
     }
+
+    /// <summary>Starts the receive thread.</summary>
+    internal void Start() => StartReceiving();
 
     protected override void OnFrame(in Frame frame)
     {
@@ -94,6 +101,13 @@ internal sealed class WorkerSession : FrameSocket
                 static (w, m) => { w.U16((ushort)ClusterErrorCode.Unauthenticated); w.Utf8(m); });
             Flush();
             throw new ProtocolException("refused: " + refusal);
+        }
+        if (!_host.Gate.TryComplete(this, out var full))
+        {
+            Append(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, full,
+                static (w, m) => { w.U16((ushort)ClusterErrorCode.TooManyConnections); w.Utf8(m); });
+            Flush();
+            throw new ProtocolException("refused: " + full);
         }
         _hello = true;
         // The lease's GPUs: what RayContext.GpuIds shows, and what CUDA sees (as Ray sets
