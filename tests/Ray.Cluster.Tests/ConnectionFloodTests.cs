@@ -8,6 +8,8 @@ using Ray.Cluster.Wire;
 using Ray.Protocol;
 using Ray.Tests.Shared;
 
+using static Ray.Cluster.Tests.WorkerFrames;
+
 namespace Ray.Cluster.Tests;
 
 /// <summary>
@@ -19,26 +21,6 @@ namespace Ray.Cluster.Tests;
 [Collection("cluster")]
 public sealed class ConnectionFloodTests
 {
-    private static byte[] Frame(ushort kind, ulong id, byte[] payload, FrameFlags flags = FrameFlags.None)
-    {
-        var f = new byte[FrameHeader.Size + payload.Length];
-        new FrameHeader(payload.Length, kind, flags, id).Write(f);
-        payload.CopyTo(f, FrameHeader.Size);
-        return f;
-    }
-
-    private static byte[] Utf8Field(string s)
-    {
-        var b = Encoding.UTF8.GetBytes(s);
-        var f = new byte[2 + b.Length];
-        BinaryPrimitives.WriteUInt16LittleEndian(f, (ushort)b.Length);
-        b.CopyTo(f, 2);
-        return f;
-    }
-
-    private static byte[] WorkerHello(string token, uint job) =>
-        [.. BitConverter.GetBytes(ClusterCodec.Version), .. Utf8Field(token), .. BitConverter.GetBytes(job)];
-
     /// <summary>The next <paramref name="count"/> frames (fewer when the peer closes first).</summary>
     private static async Task<List<(FrameHeader Header, byte[] Payload)>> ReadFramesAsync(Socket s, int count, TimeSpan timeout)
     {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Ray.Cluster.Wire;
 using Ray.Protocol;
+using static Ray.Cluster.Tests.WorkerFrames;
 
 namespace Ray.Cluster.Tests;
 
@@ -13,25 +14,6 @@ namespace Ray.Cluster.Tests;
 [Collection("cluster")]
 public sealed class WorkerWireTests
 {
-    private static byte[] Frame(ushort kind, ulong id, byte[] payload, FrameFlags flags = FrameFlags.None)
-    {
-        var f = new byte[FrameHeader.Size + payload.Length];
-        new FrameHeader(payload.Length, kind, flags, id).Write(f);
-        payload.CopyTo(f, FrameHeader.Size);
-        return f;
-    }
-
-    private static byte[] Hello(string token, uint job)
-    {
-        var t = Encoding.UTF8.GetBytes(token);
-        var p = new byte[4 + 2 + t.Length + 4];
-        BinaryPrimitives.WriteUInt32LittleEndian(p, ClusterCodec.Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(p.AsSpan(4), (ushort)t.Length);
-        t.CopyTo(p, 6);
-        BinaryPrimitives.WriteUInt32LittleEndian(p.AsSpan(6 + t.Length), job);
-        return p;
-    }
-
     /// <summary>Sends bytes and reads until the worker closes (or 5 s pass); returns what came back.</summary>
     private static byte[] SendAndDrain(string socketPath, params byte[][] chunks)
     {
@@ -70,14 +52,14 @@ public sealed class WorkerWireTests
         var worker = sockets[0];
 
         // A wrong token: an error reply, then the close.
-        var reply = SendAndDrain(worker, Frame((ushort)ClusterMessageKind.WorkerHello, 1, Hello("wrong", 1)));
+        var reply = SendAndDrain(worker, Frame((ushort)ClusterMessageKind.WorkerHello, 1, WorkerHello("wrong", 1)));
         Assert.True(reply.Length >= FrameHeader.Size);
         var h = FrameHeader.Read(reply);
         Assert.True((h.Flags & FrameFlags.Error) != 0);
         Assert.Contains("token", Encoding.UTF8.GetString(reply, FrameHeader.Size + 2, reply.Length - FrameHeader.Size - 2));
 
         // The right token for another job is refused too.
-        reply = SendAndDrain(worker, Frame((ushort)ClusterMessageKind.WorkerHello, 1, Hello(cluster.Token, 999)));
+        reply = SendAndDrain(worker, Frame((ushort)ClusterMessageKind.WorkerHello, 1, WorkerHello(cluster.Token, 999)));
         Assert.True((FrameHeader.Read(reply).Flags & FrameFlags.Error) != 0);
 
         // A task before WorkerHello, garbage, an oversized length, a truncated frame: closed.
@@ -88,7 +70,7 @@ public sealed class WorkerWireTests
         SendAndDrain(worker, huge);
 
         // After a good hello: malformed tasks (unknown function, truncated payload, random bytes) close it.
-        var hello = Frame((ushort)ClusterMessageKind.WorkerHello, 1, Hello(cluster.Token, 1));
+        var hello = Frame((ushort)ClusterMessageKind.WorkerHello, 1, WorkerHello(cluster.Token, 1));
         SendAndDrain(worker, hello, Frame((ushort)ClusterMessageKind.PushTask, 2, new byte[] { 7, 0, 0, 0, 1 }));
         SendAndDrain(worker, hello, Frame((ushort)ClusterMessageKind.ActorCall, 2, new byte[24]));
         var rng = new Random(1234);
