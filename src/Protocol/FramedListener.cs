@@ -21,7 +21,8 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
 {
     private readonly Socket _listener;
     private readonly Func<Socket, long, TConnection?> _accept;
-    private readonly Action<Exception> _onAcceptError;
+    private readonly Action<Exception, long> _onAcceptError;
+    private readonly LogThrottle<bool> _acceptErrors = new();
     private readonly Action<TConnection, Exception> _onCrash;
     private readonly ConcurrentDictionary<long, TConnection> _connections = new();
     private readonly HandshakeGate<TConnection>? _gate;
@@ -31,10 +32,10 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
 
     /// <param name="listener">A bound, listening socket; the listener owns it from now on.</param>
     /// <param name="accept">Builds the connection for an accepted socket and id, or returns null to refuse it.</param>
-    /// <param name="onAcceptError">Told of a failed accept (the loop goes on).</param>
+    /// <param name="onAcceptError">Told of a failed accept and how many were not told since (at most one a second; the loop goes on).</param>
     /// <param name="onCrash">Told of an exception that escaped a connection (the server goes on).</param>
     /// <param name="gate">Keeps connections that have not said Hello apart (cap, timeout); the listener owns it.</param>
-    internal FramedListener(Socket listener, Func<Socket, long, TConnection?> accept, Action<Exception> onAcceptError,
+    internal FramedListener(Socket listener, Func<Socket, long, TConnection?> accept, Action<Exception, long> onAcceptError,
         Action<TConnection, Exception> onCrash, HandshakeGate<TConnection>? gate = null)
     {
         _gate = gate;
@@ -43,6 +44,9 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
         _onAcceptError = onAcceptError;
         _onCrash = onCrash;
     }
+
+    /// <summary>How long the accept loop pauses after a failed accept.</summary>
+    internal static readonly TimeSpan AcceptErrorPause = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Connections open now.</summary>
     internal int Count => _connections.Count;
@@ -60,7 +64,11 @@ internal sealed class FramedListener<TConnection> : IAsyncDisposable where TConn
             catch (ObjectDisposedException) { break; }
             catch (SocketException e)
             {
-                _onAcceptError(e);
+                // Out of descriptors (EMFILE) or buffers under a flood: the error repeats until
+                // connections close, so pause instead of spinning, and log it rate-limited.
+                if (_acceptErrors.ShouldLog(true, out var suppressed)) _onAcceptError(e, suppressed);
+                try { await Task.Delay(AcceptErrorPause, _stop.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { break; }
                 continue;
             }
             var id = Interlocked.Increment(ref _nextId);

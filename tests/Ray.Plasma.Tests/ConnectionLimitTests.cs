@@ -28,9 +28,9 @@ public class ConnectionLimitTests
     [Fact]
     public async Task A_client_that_never_says_Hello_is_disconnected_after_the_handshake_timeout_and_a_flood_cannot_keep_clients_out()
     {
-        await using var scope = ServerScope.Start(1 << 20, new PlasmaServerOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(300), MaxPendingHandshakes = 16 });
+        await using var scope = ServerScope.Start(1 << 20, new PlasmaServerOptions { HandshakeTimeout = TimeSpan.FromSeconds(2), MaxPendingHandshakes = 16 });
         await using (var silent = await RawConnection.ConnectAsync(scope.SocketPath))
-            Assert.True(await silent.ClosedByPeerAsync(TimeSpan.FromSeconds(5)), "a silent client stayed connected");
+            Assert.True(await silent.ClosedByPeerAsync(TimeSpan.FromSeconds(10)), "a silent client stayed connected");
 
         using var flood = await ConnectionFlood.OpenAsync(new UnixDomainSocketEndPoint(scope.SocketPath), Math.Min(400, ConnectionFlood.Budget() / 2));
         await using var client = await PlasmaClient.ConnectAsync(scope.SocketPath).WaitAsync(TimeSpan.FromSeconds(10));
@@ -59,7 +59,8 @@ public class ConnectionLimitTests
     [Fact]
     public async Task A_frame_over_4_KiB_before_Hello_closes_the_connection_and_one_after_it_is_parsed()
     {
-        await using var scope = ServerScope.Start(1 << 20);
+        var log = new CapturingLogger();
+        await using var scope = ServerScope.Start(1 << 20, logger: log);
         await using (var raw = await RawConnection.ConnectAsync(scope.SocketPath))
         {
             // Only the header of a 60 KiB frame: the store must not wait for the rest.
@@ -78,6 +79,9 @@ public class ConnectionLimitTests
             Assert.NotNull(hello);
             Assert.Equal(FrameFlags.Reply, hello.Value.Header.Flags);
             Assert.True(await raw.ClosedByPeerAsync(TimeSpan.FromSeconds(5)));
+            // Closed for its kind, which the store only learns by parsing the whole 10 KiB frame.
+            await Eventually(() => log.Lines.Any(l => l.Contains("unknown message kind 77")), TimeSpan.FromSeconds(5),
+                () => "the 10 KiB frame was not parsed: " + string.Join(" | ", log.Lines));
         }
     }
 

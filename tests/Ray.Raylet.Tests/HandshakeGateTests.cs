@@ -81,12 +81,12 @@ public class HandshakeGateTests
     [Fact]
     public async Task The_log_throttle_lets_one_line_per_reason_through_per_interval_and_counts_the_rest()
     {
-        var throttle = new LogThrottle<ConnectionRejection>(TimeSpan.FromMilliseconds(200));
+        var throttle = new LogThrottle<ConnectionRejection>(TimeSpan.FromSeconds(1)); // long enough that a stalled test thread does not open the next window
         Assert.True(throttle.ShouldLog(ConnectionRejection.BadInput, out var s0));
         Assert.Equal(0, s0);
         for (var i = 0; i < 50; i++) Assert.False(throttle.ShouldLog(ConnectionRejection.BadInput, out _));
         Assert.True(throttle.ShouldLog(ConnectionRejection.Evicted, out _)); // another reason has its own budget
-        await Task.Delay(250);
+        await Task.Delay(1100);
         Assert.True(throttle.ShouldLog(ConnectionRejection.BadInput, out var dropped));
         Assert.Equal(50, dropped);
     }

@@ -29,11 +29,11 @@ internal sealed class ConnectionFlood : IDisposable
         return (int)Math.Max(0, Math.Min(int.MaxValue, limit - open - reserve));
     }
 
-    /// <summary>Opens up to <paramref name="count"/> connections to <paramref name="endpoint"/>, <paramref name="parallel"/> at a time; failures are skipped.</summary>
+    /// <summary>Opens up to <paramref name="count"/> connections to <paramref name="endpoint"/>, <paramref name="parallel"/> at a time; each tried up to three times, then skipped.</summary>
     public static async Task<ConnectionFlood> OpenAsync(EndPoint endpoint, int count, int parallel = 64, TimeSpan? connectTimeout = null)
     {
         var flood = new ConnectionFlood();
-        var timeout = connectTimeout ?? TimeSpan.FromSeconds(2);
+        var timeout = connectTimeout ?? TimeSpan.FromSeconds(4);
         var gate = new SemaphoreSlim(parallel);
         var tasks = new List<Task>(count);
         for (var i = 0; i < count; i++)
@@ -46,16 +46,25 @@ internal sealed class ConnectionFlood : IDisposable
 
         async Task ConnectOneAsync()
         {
-            var s = endpoint is UnixDomainSocketEndPoint
-                ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-                : new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                using var cts = new CancellationTokenSource(timeout);
-                await s.ConnectAsync(endpoint, cts.Token);
-                lock (flood._sockets) flood._sockets.Add(s);
+                // A loaded machine may drop a SYN from a full backlog (resent after 1 s, 3 s):
+                // a few tries, so the flood is as large as asked.
+                for (var attempt = 0; attempt < 3; attempt++)
+                {
+                    var s = endpoint is UnixDomainSocketEndPoint
+                        ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+                        : new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    try
+                    {
+                        using var cts = new CancellationTokenSource(timeout);
+                        await s.ConnectAsync(endpoint, cts.Token);
+                        lock (flood._sockets) flood._sockets.Add(s);
+                        return;
+                    }
+                    catch (Exception e) when (e is SocketException or OperationCanceledException) { s.Dispose(); }
+                }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException) { s.Dispose(); }
             finally { gate.Release(); }
         }
     }

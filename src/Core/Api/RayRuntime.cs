@@ -52,6 +52,7 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     internal static RayRuntime Connect(string? address, RuntimeOptions? options, string? token, bool nested)
     {
         options ??= new RuntimeOptions();
+        RuntimeCore.ValidateOptions(options); // before the raylet registers a job and prestarts its workers
         var job = nested ? $"nested-{Environment.ProcessId}" : System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
         var session = Cluster.Driver.ClusterSession.Connect(address, token, job, TimeSpan.FromSeconds(30), nested);
         try

@@ -27,6 +27,13 @@ internal sealed partial class RuntimeCore : IDisposable
     private long _nextActor;
     private volatile bool _stopped;
 
+    /// <summary>
+    /// Checks the runtime's resource amounts; in both modes (a connected runtime takes its resources
+    /// from the cluster, but bad input is refused alike), and before a connect registers a job.
+    /// </summary>
+    internal static void ValidateOptions(RuntimeOptions options) =>
+        OptionsValidator.Resources(nameof(RuntimeOptions), options.NumCpus ?? 0, options.NumGpus ?? 0, options.MemoryBytes ?? 0, options.Resources, nameof(options));
+
     internal RuntimeCore(RuntimeOptions options, Cluster.Driver.ClusterSession? cluster = null)
     {
         Formatters.EnsureRegistered();
@@ -38,8 +45,7 @@ internal sealed partial class RuntimeCore : IDisposable
         double cpus, gpus;
         long memory;
         IReadOnlyDictionary<string, double>? custom;
-        // Checked in both modes (a connected runtime takes its resources from the cluster, but bad input is refused alike).
-        OptionsValidator.Resources(nameof(RuntimeOptions), options.NumCpus ?? 0, options.NumGpus ?? 0, options.MemoryBytes ?? 0, options.Resources, nameof(options));
+        ValidateOptions(options);
         if (cluster is null)
         {
             cpus = options.NumCpus ?? Environment.ProcessorCount;

@@ -46,7 +46,7 @@ public sealed partial class PlasmaServer : IAsyncDisposable
         // The listener's connection id is the store's client id.
         _listener = new FramedListener<PlasmaServerConnection>(socket,
             (accepted, id) => new PlasmaServerConnection(this, accepted, id),
-            e => Log.AcceptFailed(Logger, e.Message),
+            (e, suppressed) => Log.AcceptFailed(Logger, e.Message, suppressed),
             (c, e) => Log.ConnectionFailed(Logger, c.ClientId, e),
             _gate);
     }
@@ -111,8 +111,8 @@ public sealed partial class PlasmaServer : IAsyncDisposable
         [LoggerMessage(1, LogLevel.Information, "Plasma client {Client} disconnected: {Reason} ({Suppressed} more disconnects since the last such line)")]
         public static partial void ClientClosed(ILogger logger, long client, string reason, long suppressed);
 
-        [LoggerMessage(2, LogLevel.Warning, "Plasma accept failed: {Error}")]
-        public static partial void AcceptFailed(ILogger logger, string error);
+        [LoggerMessage(2, LogLevel.Warning, "Plasma accept failed: {Error} ({Suppressed} more since the last line)")]
+        public static partial void AcceptFailed(ILogger logger, string error, long suppressed);
 
         [LoggerMessage(3, LogLevel.Error, "Plasma client {Client} connection failed")]
         public static partial void ConnectionFailed(ILogger logger, long client, Exception error);

@@ -7,8 +7,8 @@ namespace Ray.Plasma.Server;
 /// </summary>
 public sealed record PlasmaServerOptions
 {
-    /// <summary>A client that has not said Hello within this time is disconnected (default 5 s).</summary>
-    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A client that has not said Hello within this time is disconnected (default 10 s).</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Clients waiting for their Hello at once, at most (default 128); beyond it the oldest

@@ -30,7 +30,7 @@ public sealed partial class PlasmaStore : IDisposable
 
     private readonly object _lock = new();
     private readonly Dictionary<PlasmaObjectId, StoreEntry> _objects = new();
-    private readonly Dictionary<PlasmaObjectId, List<TaskCompletionSource>> _sealWaiters = new();
+    private readonly Dictionary<PlasmaObjectId, HashSet<TaskCompletionSource>> _sealWaiters = new(); // a set: a closing client cancels thousands of Gets in linear time
     private readonly LinkedList<StoreEntry> _lru = new();     // sealed, unpinned, unreferenced: evictable
     private readonly LinkedList<StoreEntry> _pinned = new();  // sealed, pinned, in memory: spillable, oldest first
     private readonly ArenaAllocator _allocator;
@@ -105,7 +105,7 @@ public sealed partial class PlasmaStore : IDisposable
     /// <summary>Makes the object immutable and visible to getters.</summary>
     public void Seal(PlasmaObjectId id, long client = LocalClient)
     {
-        List<TaskCompletionSource>? waiters;
+        HashSet<TaskCompletionSource>? waiters;
         lock (_lock)
         {
             ThrowIfDisposed();

@@ -38,7 +38,9 @@ internal static class ClusterLocator
                 else if (info is not null && info.Address == address.Trim()) sessionToken = info.Token;
             }
             var resolved = ClusterAddress.Resolve(address, null);
-            var token = resolved.Token ?? sessionToken;
+            // The token of the raylet the user named by --session-dir wins over RAY_CLUSTER_TOKEN
+            // and over the latest session's, which Resolve would otherwise pick up.
+            var token = sessionToken ?? resolved.Token;
             if (string.IsNullOrEmpty(token))
                 return (resolved.Address, null, $"no cluster token for {resolved.Address}: set {TokenVariable}, or pass --session-dir of that raylet (its address file holds the token).");
             return (resolved.Address, token, null);

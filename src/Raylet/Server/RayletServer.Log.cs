@@ -19,8 +19,8 @@ internal sealed partial class RayletServer
         [LoggerMessage(4, LogLevel.Warning, "Connection {Connection} from {Peer} closed: {Reason}")]
         public static partial void ClosedBadPeer(ILogger logger, long connection, string peer, string reason);
 
-        [LoggerMessage(5, LogLevel.Warning, "Accept failed: {Error}")]
-        public static partial void AcceptFailed(ILogger logger, string error);
+        [LoggerMessage(5, LogLevel.Warning, "Accept failed: {Error} ({Suppressed} more since the last line)")]
+        public static partial void AcceptFailed(ILogger logger, string error, long suppressed);
 
         [LoggerMessage(6, LogLevel.Warning, "Rejected connection {Connection} from {Peer} before Hello: {Reason} ({Suppressed} more {Kind} rejections since the last such line)")]
         public static partial void Rejected(ILogger logger, long connection, string peer, string reason, long suppressed, ConnectionRejection kind);

@@ -43,7 +43,7 @@ internal sealed partial class RayletServer : IAsyncDisposable
         }
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         _listener = new FramedListener<RayletServerConnection>(socket, Accept,
-            e => Log.AcceptFailed(_logger, e.Message),
+            (e, suppressed) => Log.AcceptFailed(_logger, e.Message, suppressed),
             (c, e) => Log.ConnectionCrashed(_logger, c.Id, c.Peer, e), // never takes the raylet down
             _gate);
     }

@@ -7,8 +7,8 @@ namespace Ray.Raylet.Server;
 /// </summary>
 public sealed record RayletServerOptions
 {
-    /// <summary>A connection that has not completed its Hello within this time is closed (default 5 s).</summary>
-    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A connection that has not completed its Hello within this time is closed (default 10 s).</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Connections waiting for their Hello at once, at most (default 256); beyond it the oldest

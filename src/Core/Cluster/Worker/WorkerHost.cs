@@ -99,7 +99,7 @@ internal static class WorkerHost
     internal const int MaxPendingHandshakes = 16;
 
     /// <summary>A connection that has not said WorkerHello within this time is closed (RAY_WORKER_HANDSHAKE_TIMEOUT_MS overrides).</summary>
-    internal static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The worker socket's limits, with the handshake timeout from the environment when set.</summary>
     internal static ConnectionLimits DefaultLimits
@@ -129,7 +129,15 @@ internal static class WorkerHost
             {
                 while (true)
                 {
-                    var s = listener.Accept();
+                    Socket s;
+                    try { s = listener.Accept(); }
+                    catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable or SocketError.ConnectionAborted)
+                    {
+                        // Out of descriptors under a flood: connections will close (the gate's
+                        // timeout), so wait and accept again; the driver must still get in.
+                        Thread.Sleep(20);
+                        continue;
+                    }
                     // Until its WorkerHello a connection is in the gate's small pending pool
                     // (4 KiB frames, a timeout): a flood of them never takes a driver's slot.
                     var session = new WorkerSession(s, runtime, state, spin);
