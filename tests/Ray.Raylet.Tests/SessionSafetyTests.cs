@@ -20,6 +20,46 @@ public class SessionSafetyTests
     private const int ForeignUid = 12345;
 
     [Fact]
+    public async Task A_raylet_holds_its_sessions_lock_so_no_second_raylet_or_cleanup_touches_its_files()
+    {
+        await using var scope = new RayletScope();
+        var session = new SessionLayout(scope.SessionDir).EnsureCreated();
+        // Something live holds the lock (a raylet that has not written its address file yet):
+        // `ray start` refuses and leaves the session's sockets alone.
+        var socket = Path.Combine(session.SocketsDirectory, "plasma_store");
+        Directory.CreateDirectory(session.SocketsDirectory);
+        using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(socket));
+            using (var held = SessionLock.TryAcquire(session))
+            {
+                Assert.NotNull(held);
+                Assert.Null(SessionLock.TryAcquire(session)); // taken: not twice
+                var refused = await scope.RunAsync(["start", "--head", "--port", "0", "--session-dir", scope.SessionDir, "--object-store-memory", (16 << 20).ToString(CultureInfo.InvariantCulture)]);
+                Assert.True(refused.ExitCode != 0, refused.Describe());
+                Assert.Contains("starting or running", refused.Describe());
+                Assert.True(File.Exists(socket), "ray start deleted a live raylet's socket");
+                Assert.False(File.Exists(session.AddressFile));
+            }
+        }
+
+        // A running raylet holds it: a second raylet in the same session is refused; once the first
+        // stops, the lock is free again.
+        var node = Ray.Raylet.Node.NodeManager.Start(new Ray.Raylet.Node.RayletOptions { SessionDir = scope.SessionDir, NumCpus = 1, ObjectStoreMemoryBytes = 8 << 20 },
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await using (node)
+        {
+            var second = Assert.Throws<IOException>(() => Ray.Raylet.Node.NodeManager.Start(
+                new Ray.Raylet.Node.RayletOptions { SessionDir = scope.SessionDir, NumCpus = 1, ObjectStoreMemoryBytes = 8 << 20 },
+                Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance));
+            Assert.Contains("another raylet", second.Message);
+            Assert.True(File.Exists(session.AddressFile), "the refused raylet touched the running one's address file");
+        }
+        using var free = SessionLock.TryAcquire(session);
+        Assert.NotNull(free);
+    }
+
+    [Fact]
     public async Task The_cli_keeps_default_sessions_under_TMPDIR_where_drivers_look_and_status_and_stop_find_them()
     {
         await using var scope = new RayletScope();

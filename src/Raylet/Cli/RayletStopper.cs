@@ -65,6 +65,14 @@ internal static class RayletStopper
         return 0;
     }
 
-    /// <summary>Files a raylet that did not shut down cleanly leaves (<see cref="SessionLeftovers"/>).</summary>
-    internal static void RemoveLeftovers(SessionLayout session, RayletAddressInfo info) => SessionLeftovers.Remove(session, info);
+    /// <summary>
+    /// Files a raylet that did not shut down cleanly leaves (<see cref="SessionLeftovers"/>), removed
+    /// only while no raylet holds the session's lock (a new one may be starting there already).
+    /// </summary>
+    internal static void RemoveLeftovers(SessionLayout session, RayletAddressInfo info)
+    {
+        if (!Directory.Exists(session.Directory)) return;
+        using var held = SessionLock.TryAcquire(session);
+        if (held is not null) SessionLeftovers.Remove(session, info);
+    }
 }

@@ -71,14 +71,25 @@ internal static class StartCommand
                         : $"ray start: a raylet is already running at {running.Address} (pid {running.Pid}) for session {previous.Directory}; run `ray stop --session-dir {previous.Directory}` first.").ConfigureAwait(false);
                     return 1;
                 }
-                if (dead is not null)
+                if (dead is not null || dir is not null)
                 {
-                    // A raylet of this session died without stopping (SIGKILL, crash): its store's
-                    // shared memory, sockets and its workers' sockets are still there.
-                    var removed = SessionLeftovers.Remove(previous, dead);
-                    await output.WriteLineAsync($"The previous raylet of session {dead.SessionDir} (pid {dead.Pid}) is not running; removed {removed.Count} file(s) it left.").ConfigureAwait(false);
+                    // Cleaning up is safe only while no raylet lives in the session: one that is
+                    // starting (no address file yet) or whose pid we misjudged holds its lock.
+                    using var held = SessionLock.TryAcquire(previous);
+                    if (held is null)
+                    {
+                        await error.WriteLineAsync($"ray start: a raylet is starting or running in session {previous.Directory} (it holds {SessionLock.PathOf(previous)}); run `ray stop --session-dir {previous.Directory}` first.").ConfigureAwait(false);
+                        return 1;
+                    }
+                    if (dead is not null)
+                    {
+                        // A raylet of this session died without stopping (SIGKILL, crash): its store's
+                        // shared memory, sockets and its workers' sockets are still there.
+                        var removed = SessionLeftovers.Remove(previous, dead);
+                        await output.WriteLineAsync($"The previous raylet of session {dead.SessionDir} (pid {dead.Pid}) is not running; removed {removed.Count} file(s) it left.").ConfigureAwait(false);
+                    }
+                    else SessionLeftovers.Remove(previous, null); // sockets of a raylet that died before writing its address file
                 }
-                else if (dir is not null) SessionLeftovers.Remove(previous, null); // sockets of a raylet that died before writing its address file
                 session = dir is null ? SessionLayout.CreateNew(SessionLayout.DefaultRoot) : previous;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or RayClusterException)

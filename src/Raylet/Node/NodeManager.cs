@@ -42,6 +42,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     private RayletServer? _server;
     private LeaseManager? _leases;
     private ChurnMemoryTrim? _trim;
+    private SessionLock? _sessionLock;
     private int _disposed;
 
     private NodeManager(RayletOptions options, SessionLayout session, NodeResources resources, PlasmaStore store, ILogger logger)
@@ -103,6 +104,20 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var logger = loggerFactory.CreateLogger<NodeManager>();
         var session = new SessionLayout(options.SessionDir).EnsureCreated();
+        // Held for the raylet's life: a second raylet in this session, or a `ray start` cleaning up
+        // after a dead one, sees it and leaves this one's sockets and arena alone.
+        var sessionLock = SessionLock.TryAcquire(session)
+            ?? throw new IOException($"another raylet is running or starting in session {session.Directory} (it holds {SessionLock.PathOf(session)})");
+        try { return Start(options, loggerFactory, logger, session, sessionLock); }
+        catch
+        {
+            sessionLock.Dispose();
+            throw;
+        }
+    }
+
+    private static NodeManager Start(RayletOptions options, ILoggerFactory loggerFactory, ILogger logger, SessionLayout session, SessionLock sessionLock)
+    {
         var host = IPAddress.TryParse(options.Host, out var ip) ? ip : throw new ArgumentException($"--node-ip-address '{options.Host}' is not an IP address");
         if (options.Port is < 0 or > 65535) throw new ArgumentException($"--port {options.Port} is outside 0..65535");
         var storeBytes = ResolveObjectStoreBytes(options);
@@ -120,6 +135,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
             Prefault = PrefaultMode.Background,
         }, loggerFactory.CreateLogger<PlasmaStore>());
         var node = new NodeManager(options, session, resources, store, logger);
+        node._sessionLock = sessionLock;
         try
         {
             node._plasmaServer = new PlasmaServer(store, node.PlasmaSocketPath, loggerFactory.CreateLogger<PlasmaServer>(), options.StoreServer).Start();
@@ -233,6 +249,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 AddressFile.Delete(_session.AddressFile);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { Log.StopStepFailed(_logger, "address file", e); }
+        _sessionLock?.Dispose(); // last: until now this session's files were ours
         Log.Stopped(_logger, NodeId.ToString());
     }
 
