@@ -9,6 +9,13 @@ public sealed partial class PlasmaStore
     private int _spilledNow; // objects on disk now (kept, not counted on every Stats call)
     private long _evictions, _spillCount, _spilledBytes, _restoreCount, _restoredBytes;
     private double _spillSeconds, _restoreSeconds;
+    private long _reclaimableVersion; // written under the lock
+
+    /// <summary>
+    /// Changes whenever an object becomes evictable or spillable (its last reference went) or
+    /// leaves the store: a create or restore that found the store full may succeed after a change.
+    /// </summary>
+    internal long ReclaimableVersion => Volatile.Read(ref _reclaimableVersion);
 
     /// <summary>
     /// Allocates, evicting least-recently-used unpinned objects and then spilling the oldest
