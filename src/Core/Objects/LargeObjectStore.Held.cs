@@ -68,7 +68,7 @@ internal sealed partial class LargeObjectStore
     private static PlasmaBuffer OpenNodeView(PlasmaClient node, ObjectId id)
     {
         try { return node.GetAsync(ToPlasma(id), TimeSpan.Zero).AsTask().GetAwaiter().GetResult(); }
-        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreReadFailed(id, e); }
+        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e); }
     }
 
     /// <summary>The store needs space: releases every held view nobody is using (called on the store connection's receive thread).</summary>
