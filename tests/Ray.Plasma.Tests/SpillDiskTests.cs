@@ -41,9 +41,11 @@ public class SpillDiskTests
     public void A_spill_directory_open_to_other_users_is_refused_and_a_private_one_is_kept()
     {
         var dir = Path.Combine(Path.GetTempPath(), "rp-open-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        Directory.CreateDirectory(dir);
         try
         {
+            // Set after creating: a mode given to CreateDirectory is filtered by the umask.
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
             var e = Assert.Throws<IOException>(() => new StoreScope(Capacity, dir));
             Assert.Contains(dir, e.Message);
             Assert.Contains("open to other users", e.Message);
@@ -51,10 +53,11 @@ public class SpillDiskTests
             // Made private, it is used, and what else it holds survives the store.
             File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             File.WriteAllText(Path.Combine(dir, "keep.txt"), "mine");
-            var store = new PlasmaStore(new PlasmaStoreOptions { Directory = Path.GetTempPath(), SpillDirectory = dir, CapacityBytes = Capacity, Prefault = PrefaultMode.None });
-            Fill(store, NewOwner(), 6);
-            Assert.Equal(2, Directory.GetFiles(dir).Length);
-            store.Dispose();
+            using (var store = new PlasmaStore(new PlasmaStoreOptions { Directory = Path.GetTempPath(), SpillDirectory = dir, CapacityBytes = Capacity, Prefault = PrefaultMode.None }))
+            {
+                Fill(store, NewOwner(), 6);
+                Assert.Equal(2, Directory.GetFiles(dir).Length);
+            }
             Assert.Equal([Path.Combine(dir, "keep.txt")], Directory.GetFiles(dir));
         }
         finally { Directory.Delete(dir, recursive: true); }
