@@ -113,6 +113,12 @@ public class SpillDiskTests
         Assert.Equal(3, store.Stats.SpilledObjectsNow);
         Assert.Equal(3, Directory.GetFiles(s.SpillDirectory).Length); // the failed one's file is gone
 
+        // A known limit: with memory and disk both full, a spilled object cannot be read back yet
+        // (its restore must spill another first); the error says so, and its file stays.
+        var read = Assert.Throws<ObjectStoreFullException>(() => store.TryGet(ids[0], out _));
+        Assert.Contains("free an object", read.Message);
+        Assert.Equal(3, store.Stats.SpilledObjectsNow);
+
         // Nothing lost: with one object freed, every other one reads back (restoring frees disk).
         Assert.True(store.Delete(ids[7]));
         for (var round = 0; round < 2; round++)

@@ -123,7 +123,17 @@ public sealed partial class PlasmaStore
     private unsafe void RestoreLocked(StoreEntry e)
     {
         var sw = Stopwatch.StartNew();
-        var offset = AllocateLocked(HeaderSize + e.DataSize);
+        long offset;
+        try { offset = AllocateLocked(HeaderSize + e.DataSize); }
+        catch (ObjectStoreFullException full) when (full.SpillFailure is not null)
+        {
+            // A known limit: with memory and the spill disk both full, a spilled object cannot be
+            // read until something is freed (its restore must spill another object first). Its
+            // file stays; nothing is lost.
+            throw new ObjectStoreFullException(full.RequestedBytes, full.CapacityBytes, full.InUseBytes, _allocator.LargestFree,
+                $"{full.SpillFailure}. Object {e.Id} is spilled, and reading it back needs another object spilled first: " +
+                "free an object (or space on the spill disk) and read it again");
+        }
         try
         {
             using var file = File.OpenHandle(e.SpillPath!, FileMode.Open, FileAccess.Read, FileShare.Read);
