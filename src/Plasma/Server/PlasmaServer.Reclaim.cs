@@ -52,7 +52,11 @@ public sealed partial class PlasmaServer
         for (var i = 0; i < clients.Length; i++) asks[i] = clients[i].AskReclaimAsync(ReclaimWait);
         var answered = await Task.WhenAll(asks).ConfigureAwait(false);
         for (var i = 0; i < clients.Length; i++)
-            if (!answered[i]) _reclaimable.TryRemove(clients[i].ClientId, out _);
+        {
+            if (answered[i]) continue;
+            _reclaimable.TryRemove(clients[i].ClientId, out _);
+            AddReclaimable(clients[i]); // back at once if its late answer came meanwhile (it cleared the mark)
+        }
         return Store.ReclaimableVersion != before;
     }
 }

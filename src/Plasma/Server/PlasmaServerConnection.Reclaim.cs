@@ -8,7 +8,7 @@ namespace Ray.Plasma.Server;
 // restore that found the store full once they are gone.
 internal sealed partial class PlasmaServerConnection
 {
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _reclaims = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<bool>> _reclaims = new();
     private long _nextReclaim;
 
     private volatile bool _reclaimMissed;
@@ -20,18 +20,23 @@ internal sealed partial class PlasmaServerConnection
     internal async Task<bool> AskReclaimAsync(TimeSpan wait)
     {
         var id = (ulong)Interlocked.Increment(ref _nextReclaim);
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _reclaims[id] = tcs;
         try
         {
             if (CloseReason is not null || !Send((ushort)PlasmaMessageKind.Reclaim, FrameFlags.None, id, default)) return true;
-            await tcs.Task.WaitAsync(wait).ConfigureAwait(false);
-            return true;
+            return await tcs.Task.WaitAsync(wait).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            _reclaimMissed = true; // a HoldsViews does not bring it back; a late answer does
-            return false; // a client that does not answer keeps its views; the caller reports the store full
+            // A client that does not answer keeps its views; the caller reports the store full.
+            // Marked before the race with its answer is settled, so an answer that loses it
+            // (OnReclaimReply) sees the mark and counts as late. A HoldsViews does not bring it
+            // back; a late answer does.
+            _reclaimMissed = true;
+            if (tcs.TrySetResult(false)) return false;
+            _reclaimMissed = false; // the answer came just now
+            return true;
         }
         finally
         {
@@ -50,11 +55,7 @@ internal sealed partial class PlasmaServerConnection
             r.U64();
             r.End();
         }
-        if (_reclaims.TryRemove(h.RequestId, out var tcs))
-        {
-            tcs.TrySetResult();
-            return;
-        }
+        if (_reclaims.TryRemove(h.RequestId, out var tcs) && tcs.TrySetResult(true)) return;
         // Answered after we stopped waiting: the client is alive after all (a stall, not a hang),
         // so the next full store asks it again.
         if (_reclaimMissed && h.RequestId != 0 && h.RequestId <= (ulong)Interlocked.Read(ref _nextReclaim))
@@ -67,7 +68,7 @@ internal sealed partial class PlasmaServerConnection
     private void CancelReclaims()
     {
         foreach (var id in _reclaims.Keys)
-            if (_reclaims.TryRemove(id, out var tcs)) tcs.TrySetResult(); // its views went with the connection
+            if (_reclaims.TryRemove(id, out var tcs)) tcs.TrySetResult(true); // its views went with the connection
     }
 
     /// <summary>
