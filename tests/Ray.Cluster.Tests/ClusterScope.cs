@@ -29,9 +29,10 @@ internal sealed class ClusterScope : IAsyncDisposable
     public static string RayDll { get; } = typeof(ClusterScope).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(a => a.Key == "RayDllPath").Value!;
 
-    public static async Task<ClusterScope> StartAsync(int cpus = 2, string? extra = null)
+    public static async Task<ClusterScope> StartAsync(int cpus = 2, string? extra = null, Action<string>? beforeStart = null)
     {
         var scope = new ClusterScope();
+        beforeStart?.Invoke(scope.SessionDir); // e.g. a small disk mounted where the session's spill directory goes
         var args = new List<string> { "start", "--head", "--port", "0", "--session-dir", scope.SessionDir, "--num-cpus", cpus.ToString(CultureInfo.InvariantCulture), "--object-store-memory", (256 << 20).ToString(CultureInfo.InvariantCulture) };
         if (extra is not null) args.AddRange(extra.Split(' '));
         var (code, output) = await RunRayAsync(args);

@@ -125,6 +125,12 @@ public sealed class ClusterSpillTests
                 var e = Assert.Throws<ObjectStoreFullException>(() => refs[2].Get(TimeSpan.FromSeconds(60)));
                 Assert.Contains("bytes requested", e.Message);
                 Assert.Contains("spilled", e.Message);
+                Assert.Equal(refs[2].Id, e.ObjectId);
+                // A worker given it as an argument fails the same way, naming the argument (not its result).
+                var task = ray.Task(SpillFns.Digest).Remote(refs[2]);
+                var w = Assert.Throws<ObjectStoreFullException>(() => task.Get(TimeSpan.FromSeconds(60)));
+                Assert.Equal(refs[2].Id, w.ObjectId);
+                Assert.Contains("spilled", w.Message);
                 Assert.Equal(digests[1], SpillFns.Digest(one.Span.ToArray()));
             }
             for (var k = 0; k < views.Count; k++) Assert.Equal(digests[n - 14 + k], SpillFns.Digest(views[k].Span.ToArray()));

@@ -188,6 +188,27 @@ public class LargeObjectTests
     }
 
     [Fact]
+    public async Task SpilledObject_ThatCannotBeRestored_ThrowsRaysObjectStoreFull_NotPlasmas()
+    {
+        await using var rt = StartSmallStore(8 << 20, out var dir);
+        try
+        {
+            var a = rt.Put(new long[(1 << 19) - 64]); // 4 MiB
+            var b = rt.Put(new long[(1 << 19) - 64]);
+            using var viewB = b.GetView();
+            var c = rt.Put(new long[(1 << 19) - 64]); // spills a
+            using var viewC = c.GetView();
+            Assert.True(rt.Stats.SpilledBytes > 0);
+            // a's restore finds no room (b and c in use): the runtime's error, naming a.
+            var e = Assert.Throws<ObjectStoreFullException>(() => a.GetView());
+            Assert.Equal(RayErrorCode.ObjectStoreFull, e.Code);
+            Assert.Equal(a.Id, e.ObjectId);
+            Assert.Contains("spilled", e.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public async Task ObjectLargerThanStore_ThrowsObjectStoreFull()
     {
         await using var rt = StartSmallStore(4 << 20, out var dir);

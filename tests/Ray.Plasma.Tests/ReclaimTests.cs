@@ -42,7 +42,7 @@ public class ReclaimTests
             }
             return freed;
         });
-        await Task.Delay(50); // the HoldsViews message is one way
+        await keeper.ContainsAsync(ids[0]); // the HoldsViews message is one way: a round trip on its connection orders it
 
         // A create from another client: the store asks the keeper, which drops views 0-3, and
         // the oldest object is spilled to make room.
@@ -85,7 +85,7 @@ public class ReclaimTests
         }
         var asked = 0;
         keeper.ReleaseUnusedViewsWhenAsked(() => { Interlocked.Increment(ref asked); return 0; }); // answers at once, releases nothing
-        await Task.Delay(50);
+        await keeper.ContainsAsync(Id(owner, 0)); // orders the one-way HoldsViews before the create below
         var full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 100), new byte[Size]));
         Assert.Equal(PlasmaStatus.StoreFull, full.Status);
         Assert.Equal(1, Volatile.Read(ref asked)); // asked once: nothing released, no second round
@@ -113,13 +113,17 @@ public class ReclaimTests
             release.Wait(TimeSpan.FromSeconds(10));
             return 0;
         });
-        await Task.Delay(50);
+        await stuck.ContainsAsync(Id(owner, 0)); // orders the one-way HoldsViews before the create below
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 100), new byte[Size]));
         Assert.Equal(PlasmaStatus.StoreFull, full.Status);
         Assert.True(sw.Elapsed >= TimeSpan.FromSeconds(1.5), $"took {sw.Elapsed}"); // it waited for the client, boundedly
+        stuck.ReleaseUnusedViewsWhenAsked(() => 0); // registering again does not bring it back
+        await Task.Delay(200); // (its receive thread is blocked: no round trip on its connection to order this)
+        sw.Restart();
         full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 101), new byte[Size]));
         Assert.Equal(PlasmaStatus.StoreFull, full.Status);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"took {sw.Elapsed}"); // not asked, not waited for
         release.Set(); // a second Reclaim, had one been sent, would be handled now
         await Task.Delay(300);
         Assert.Equal(1, Volatile.Read(ref asked));

@@ -18,9 +18,12 @@ internal sealed class SmallDisk : IDisposable
     public static string? Unavailable { get; } = Probe();
 
     /// <summary>Mounts a tmpfs of <paramref name="bytes"/> bytes (rounded up to pages by the kernel).</summary>
-    public static SmallDisk Mount(long bytes)
+    public static SmallDisk Mount(long bytes) =>
+        MountAt(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ray-small-disk-" + Guid.NewGuid().ToString("N")[..10]), bytes);
+
+    /// <summary>Mounts a tmpfs of <paramref name="bytes"/> bytes on <paramref name="dir"/> (made, with its parents, if missing).</summary>
+    public static SmallDisk MountAt(string dir, long bytes)
     {
-        var dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ray-small-disk-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(dir);
         var (code, output) = Run("mount", $"-t tmpfs -o size={bytes},mode=0700 tmpfs {dir}");
         if (code != 0)

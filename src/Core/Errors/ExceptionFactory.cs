@@ -35,9 +35,14 @@ internal static class ExceptionFactory
     /// A worker process could not store a task's result (or read an argument): its store-full or
     /// serialization error, made again here; another type says the worker could not run the task.
     /// </summary>
-    internal static RayException RemoteStoreError(string taskName, TaskId id, ObjectId result, Type resultType, string type, string message, string? stack) => type switch
+    /// <summary>
+    /// A worker's store error raised again on the driver as what it was; <paramref name="about"/>
+    /// is the object it named (an argument it could not read, or its result), nil when it named none.
+    /// </summary>
+    internal static RayException RemoteStoreError(string taskName, TaskId id, ObjectId result, ObjectId about, Type resultType, string type, string message, string? stack) => type switch
     {
-        "Ray.ObjectStoreFullException" => new ObjectStoreFullException(result, message, null),
+        "Ray.ObjectStoreFullException" => new ObjectStoreFullException(about.IsNil ? result : about, message, null),
+        "Ray.ObjectLostException" => new ObjectLostException(about.IsNil ? result : about, message),
         "Ray.RaySerializationException" => new RaySerializationException(resultType, message, null),
         _ => WorkerFailed(taskName, id, type + ": " + message + (string.IsNullOrEmpty(stack) ? "" : "\n" + stack)),
     };
@@ -77,7 +82,19 @@ internal static class ExceptionFactory
     /// Reading an object from the node's store failed: a spilled object whose restore found no
     /// room is a full store (with the sizes), one that is gone is freed, anything else says why.
     /// </summary>
-    internal static RayException NodeStoreReadFailed(ObjectId id, Ray.Plasma.PlasmaException e) => e.Status switch
+    /// <summary>
+    /// The runtime's error for a failed node-store request about object <paramref name="id"/>:
+    /// the one place a Plasma error becomes a Ray one. A write of <paramref name="writeSize"/>
+    /// bytes that does not fit is <see cref="ObjectStoreFullException"/>; another write failure
+    /// is <see cref="ObjectLostException"/> (it was not stored); a read (writeSize &lt; 0) maps
+    /// as <see cref="NodeStoreReadFailed"/>.
+    /// </summary>
+    internal static RayException NodeStoreFailed(ObjectId id, Ray.Plasma.PlasmaException e, long writeSize = -1) =>
+        writeSize < 0 ? NodeStoreReadFailed(id, e)
+        : e.Status is Ray.Plasma.PlasmaStatus.StoreFull or Ray.Plasma.PlasmaStatus.TooLarge ? StoreFull(id, writeSize, e)
+        : new ObjectLostException(id, $"Object {id} ({writeSize} bytes) could not be written to the node's object store: {e.Message}");
+
+    private static RayException NodeStoreReadFailed(ObjectId id, Ray.Plasma.PlasmaException e) => e.Status switch
     {
         Ray.Plasma.PlasmaStatus.StoreFull => new ObjectStoreFullException(id, $"Object {id} was spilled to disk and cannot be restored into the object store: {e.Message}", e),
         Ray.Plasma.PlasmaStatus.ObjectNotFound or Ray.Plasma.PlasmaStatus.Timeout => ObjectFreed(id),

@@ -52,9 +52,13 @@ internal sealed partial class LargeObjectStore
         {
             if (!_held.TryGetValue(id, out var held))
             {
+                // Published with the opener's use already taken, so a Reclaim cannot retire it
+                // before the opener uses it (which would make the opener restore it again).
                 var opened = new HeldView(OpenNodeView(node, id));
                 held = _held.GetOrAdd(id, opened);
-                if (!ReferenceEquals(held, opened)) opened.Doom(); // another reader opened it first
+                if (ReferenceEquals(held, opened)) return opened;
+                opened.ReleaseUse(); // another reader opened it first: this duplicate goes
+                opened.Doom();
             }
             if (held.TryAcquire()) return held;
             _held.TryRemove(KeyValuePair.Create(id, held)); // reclaimed meanwhile: open anew
@@ -64,7 +68,7 @@ internal sealed partial class LargeObjectStore
     private static PlasmaBuffer OpenNodeView(PlasmaClient node, ObjectId id)
     {
         try { return node.GetAsync(ToPlasma(id), TimeSpan.Zero).AsTask().GetAwaiter().GetResult(); }
-        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreReadFailed(id, e); }
+        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e); }
     }
 
     /// <summary>The store needs space: releases every held view nobody is using (called on the store connection's receive thread).</summary>
@@ -84,10 +88,11 @@ internal sealed partial class LargeObjectStore
     /// <summary>
     /// One store reference and its users: a count of uses, -1 once retired (released, or about to
     /// be), so a use is taken only while the reference stands and it is released only unused.
+    /// It starts with one use taken: its opener's.
     /// </summary>
     private sealed unsafe class HeldView(PlasmaBuffer buffer) : IPlasmaReleaser
     {
-        private int _uses;
+        private int _uses = 1;
         private volatile bool _doomed;
 
         internal PlasmaBuffer Buffer { get; } = buffer;

@@ -73,10 +73,7 @@ internal sealed partial class LargeObjectStore : IDisposable
         {
             buffer = _node is { } node ? node.CreateAsync(ToPlasma(id), data.Length).AsTask().GetAwaiter().GetResult() : Client.Create(ToPlasma(id), data.Length);
         }
-        catch (PlasmaException e) when (e.Status is PlasmaStatus.StoreFull or PlasmaStatus.TooLarge)
-        {
-            throw ExceptionFactory.StoreFull(id, data.Length, e);
-        }
+        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e, data.Length); }
         try
         {
             data.CopyTo(buffer.Span);
@@ -93,7 +90,10 @@ internal sealed partial class LargeObjectStore : IDisposable
     internal PlasmaBuffer View(ObjectId id)
     {
         if (_node is { } node) return NodeView(node, id);
-        return Client.TryGet(ToPlasma(id)) ?? throw ExceptionFactory.ObjectFreed(id);
+        PlasmaBuffer? view;
+        try { view = Client.TryGet(ToPlasma(id)); } // restores a spilled object, which can fail
+        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e); }
+        return view ?? throw ExceptionFactory.ObjectFreed(id);
     }
 
     internal void Delete(ObjectId id)

@@ -177,9 +177,9 @@ internal abstract class TaskSpec : IObjectListener
     /// runtime's own error, raised again here as what it was (as the embedded runtime raises it),
     /// and not retried.
     /// </summary>
-    internal void FailStore(string type, string message, string? stack)
+    internal void FailStore(ObjectId about, string type, string message, string? stack)
     {
-        var error = ExceptionFactory.RemoteStoreError(Name, Id, Result.Id, Result.ValueType, type, message, stack);
+        var error = ExceptionFactory.RemoteStoreError(Name, Id, Result.Id, about, Result.ValueType, type, message, stack);
         if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
         else ReleaseArgsOnce();
     }

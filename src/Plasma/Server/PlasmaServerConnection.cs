@@ -79,7 +79,7 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     catch (ObjectStoreFullException full) when (server.CanReclaim && (h.Flags & FrameFlags.NoReply) == 0)
                     {
                         // Readers keep views they are not using: ask them to drop those, then try again.
-                        _ = ReplyAfterReclaimAsync(h.Kind, h.RequestId, full, () => Encode(store.Create(id, size, tag, pinned, ClientId)));
+                        ReplyLaterAfterReclaim(h.Kind, h.RequestId, full, () => Encode(store.Create(id, size, tag, pinned, ClientId)));
                         return; // replied later
                     }
                     b.I64(offset);
@@ -113,7 +113,7 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     catch (ObjectStoreFullException full) when (server.CanReclaim)
                     {
                         // Spilled, and its restore found no room: the same as a create.
-                        _ = ReplyAfterReclaimAsync(h.Kind, h.RequestId, full, () => EncodeInfo(RestoreOrThrow(id)));
+                        ReplyLaterAfterReclaim(h.Kind, h.RequestId, full, () => EncodeInfo(RestoreOrThrow(id)));
                         return; // replied later
                     }
                     if (found)
@@ -123,11 +123,7 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     }
                     // Negative, or longer than a timer can wait (about 49 days): wait forever.
                     var timeout = timeoutUs < 0 || timeoutUs > (long)int.MaxValue * 1000 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(timeoutUs);
-                    if (Interlocked.Increment(ref _waitingGets) > server.Options.MaxWaitingGetsPerClient)
-                    {
-                        Interlocked.Decrement(ref _waitingGets);
-                        throw new PlasmaException(PlasmaStatus.InvalidRequest, $"client {ClientId} has {server.Options.MaxWaitingGetsPerClient} Gets waiting already, the limit");
-                    }
+                    TakeWaitingSlot();
                     _ = GetSlowAsync(h.RequestId, id, timeout);
                     return; // replied later
                 }

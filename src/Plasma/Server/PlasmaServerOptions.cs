@@ -20,8 +20,9 @@ public sealed record PlasmaServerOptions
     public int MaxConnections { get; init; } = 4096;
 
     /// <summary>
-    /// Gets one client may have waiting for an object at once (default 65,536); a Get beyond it
-    /// is refused with InvalidRequest. A client's waits end when its connection closes.
+    /// Gets one client may have waiting for an object at once (default 65,536), counted together
+    /// with its creates and restores waiting for a full store's reclaim; a request beyond it is
+    /// refused with InvalidRequest. A client's waits end when its connection closes.
     /// </summary>
     public int MaxWaitingGetsPerClient { get; init; } = 65_536;
 

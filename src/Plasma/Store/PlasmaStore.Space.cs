@@ -9,6 +9,13 @@ public sealed partial class PlasmaStore
     private int _spilledNow; // objects on disk now (kept, not counted on every Stats call)
     private long _evictions, _spillCount, _spilledBytes, _restoreCount, _restoredBytes;
     private double _spillSeconds, _restoreSeconds;
+    private long _reclaimableVersion; // written under the lock
+
+    /// <summary>
+    /// Changes whenever an object becomes evictable or spillable (its last reference went) or
+    /// leaves the store: a create or restore that found the store full may succeed after a change.
+    /// </summary>
+    internal long ReclaimableVersion => Volatile.Read(ref _reclaimableVersion);
 
     /// <summary>
     /// Allocates, evicting least-recently-used unpinned objects and then spilling the oldest
@@ -116,7 +123,17 @@ public sealed partial class PlasmaStore
     private unsafe void RestoreLocked(StoreEntry e)
     {
         var sw = Stopwatch.StartNew();
-        var offset = AllocateLocked(HeaderSize + e.DataSize);
+        long offset;
+        try { offset = AllocateLocked(HeaderSize + e.DataSize); }
+        catch (ObjectStoreFullException full) when (full.SpillFailure is not null)
+        {
+            // A known limit: with memory and the spill disk both full, a spilled object cannot be
+            // read until something is freed (its restore must spill another object first). Its
+            // file stays; nothing is lost.
+            throw new ObjectStoreFullException(full.RequestedBytes, full.CapacityBytes, full.InUseBytes, _allocator.LargestFree,
+                $"{full.SpillFailure}. Object {e.Id} is spilled, and reading it back needs another object spilled first: " +
+                "free an object (or space on the spill disk) and read it again");
+        }
         try
         {
             using var file = File.OpenHandle(e.SpillPath!, FileMode.Open, FileAccess.Read, FileShare.Read);

@@ -328,6 +328,7 @@ public sealed partial class PlasmaStore : IDisposable
         if (e.RefCount != 0 || e.State != EntryState.Sealed || e.LruNode is not null || e.PinnedNode is not null) return;
         if (e.Pinned) e.PinnedNode = InsertBySequence(_pinned, e);
         else e.LruNode = _lru.AddLast(e);
+        Volatile.Write(ref _reclaimableVersion, _reclaimableVersion + 1);
     }
 
     private static LinkedListNode<StoreEntry> InsertBySequence(LinkedList<StoreEntry> list, StoreEntry e)
@@ -346,6 +347,7 @@ public sealed partial class PlasmaStore : IDisposable
 
     private void RemoveLocked(StoreEntry e)
     {
+        Volatile.Write(ref _reclaimableVersion, _reclaimableVersion + 1);
         Untrack(e);
         _objects.Remove(e.Id);
         if (e.Offset >= 0) _allocator.Free(e.Offset, e.AllocationSize);

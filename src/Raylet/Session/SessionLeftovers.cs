@@ -7,9 +7,10 @@ namespace Ray.Raylet.Session;
 /// <summary>
 /// Removes what a raylet that did not shut down cleanly (SIGKILL, a crash, a power cut) left
 /// behind, for `ray stop` of a dead raylet and `ray start` over a dead one's session: its address
-/// file, its object store's socket and shared-memory arena, and its workers' sockets. Only files
-/// of this user are touched, and only the exact paths the (already trusted) address file names
-/// or the session's own sockets folder holds: nothing named by another user is ever deleted.
+/// file, its object store's socket and shared-memory arena, its spilled objects' files, and its
+/// workers' sockets. Only files of this user are touched, and only the exact paths the (already
+/// trusted) address file names or the session's own sockets and spill folders hold: nothing
+/// named by another user is ever deleted.
 /// </summary>
 public static class SessionLeftovers
 {
@@ -37,8 +38,22 @@ public static class SessionLeftovers
             foreach (var socket in SafeEnumerate(session.SocketsDirectory, WorkerHost.SessionSocketPrefix + "*"))
                 TryDelete(socket, anyType: false, removed);
         }
+        RemoveSpillFiles(session.SpillDirectory, removed);
         RemoveDeadTempWorkerSockets(removed);
         return removed;
+    }
+
+    /// <summary>
+    /// The dead store's spilled objects (<c>*.spill</c>): nobody can read them any more (their
+    /// index died with the store). Only in the session's own spill directory when it is a real
+    /// directory of this user (not a link), and only this user's files, links not followed.
+    /// </summary>
+    private static void RemoveSpillFiles(string spillDirectory, List<string> removed)
+    {
+        if (!SessionOwnership.TryStat(spillDirectory, followLinks: false, out var uid, out var mode)
+            || uid != SessionOwnership.CurrentUid || (mode & SessionOwnership.TypeMask) != SessionOwnership.TypeDirectory) return;
+        foreach (var file in SafeEnumerate(spillDirectory, "*.spill"))
+            TryDelete(file, anyType: true, removed);
     }
 
     /// <summary>

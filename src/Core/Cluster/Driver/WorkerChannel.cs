@@ -240,7 +240,7 @@ internal sealed class WorkerChannel : FrameSocket
         else
         {
             var (type, message, stack) = TaskWire.ReadError(p, ref off);
-            if (status == TaskWire.StoreError) entry.Task.FailStore(type, message, stack);
+            if (status == TaskWire.StoreError) entry.Task.FailStore(TaskWire.ReadErrorObject(p, ref off), type, message, stack);
             else entry.Task.FailRemote(type, message, stack, userError: status == TaskWire.UserError);
         }
     }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using Ray.Plasma.Native;
 
 namespace Ray.Cluster.Session;
 
@@ -13,52 +13,30 @@ namespace Ray.Cluster.Session;
 /// owner) and where they lead (owner and mode). Off the per-task path: run once per connect or
 /// CLI command.
 /// </summary>
-internal static partial class SessionOwnership
+internal static class SessionOwnership
 {
-    private const int AtFdCwd = -100;
-    private const int AtSymlinkNoFollow = 0x100;
-    private const uint StatxTypeModeUid = 0x1 | 0x2 | 0x8; // STATX_TYPE | STATX_MODE | STATX_UID
-    private const int StatxSize = 256;
-    private const int StatxUidOffset = 20;
-    private const int StatxModeOffset = 28;
-    private const int ENOENT = 2;
-    private const int ENOTDIR = 20;
-
     /// <summary>The file type bits of a mode.</summary>
-    internal const int TypeMask = 0xF000;
+    internal const int TypeMask = FileOwnership.TypeMask;
 
     /// <summary>A symbolic link.</summary>
-    internal const int TypeLink = 0xA000;
+    internal const int TypeLink = FileOwnership.TypeLink;
 
     /// <summary>A directory.</summary>
-    internal const int TypeDirectory = 0x4000;
+    internal const int TypeDirectory = FileOwnership.TypeDirectory;
 
     /// <summary>A Unix socket.</summary>
-    internal const int TypeSocket = 0xC000;
+    internal const int TypeSocket = FileOwnership.TypeSocket;
 
     /// <summary>The effective uid of this process.</summary>
-    internal static uint CurrentUid => GetEuid();
+    internal static uint CurrentUid => FileOwnership.CurrentUid;
 
     /// <summary>
     /// The owner and mode (type bits included) of <paramref name="path"/>; false when it does not
     /// exist. With <paramref name="followLinks"/> false a link itself is described.
     /// </summary>
     /// <exception cref="IOException">It exists but cannot be examined.</exception>
-    internal static unsafe bool TryStat(string path, bool followLinks, out uint uid, out int mode)
-    {
-        var buffer = stackalloc byte[StatxSize];
-        if (Statx(AtFdCwd, path, followLinks ? 0 : AtSymlinkNoFollow, StatxTypeModeUid, buffer) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            uid = 0;
-            mode = 0;
-            if (errno is ENOENT or ENOTDIR) return false;
-            throw new IOException($"cannot examine {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
-        }
-        uid = *(uint*)(buffer + StatxUidOffset);
-        mode = *(ushort*)(buffer + StatxModeOffset);
-        return true;
-    }
+    internal static bool TryStat(string path, bool followLinks, out uint uid, out int mode) =>
+        FileOwnership.TryStat(path, followLinks, out uid, out mode);
 
     /// <summary>True when <paramref name="path"/> exists (not following a link) and belongs to the current user.</summary>
     internal static bool IsOwnedByCurrentUser(string path)
@@ -131,10 +109,4 @@ internal static partial class SessionOwnership
         try { return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path; }
         catch (IOException) { return path; }
     }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEuid();
 }

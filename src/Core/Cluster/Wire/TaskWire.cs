@@ -7,7 +7,8 @@ namespace Ray.Cluster.Wire;
 /// PushTask / ActorCall <c>u32 fn index | u64 result owner | u64 result sequence | u16 argc | value*</c>;
 /// a reply <c>u8 status</c> then, for status 0 (ok), the result value; for 1 (user code threw),
 /// 2 (the worker could not run it) and 3 (it ran, but its result could not be stored or an
-/// argument read: the runtime's own typed error) <c>string exception type | string message | string stack</c>.
+/// argument read: the runtime's own typed error) <c>string exception type | string message | string stack</c>,
+/// and for 3 then <c>u64 owner | u64 sequence</c> of the object the error names (nil if none).
 /// </summary>
 internal static class TaskWire
 {
@@ -19,7 +20,19 @@ internal static class TaskWire
     /// the rest say the worker could not run the task.
     /// </summary>
     internal static byte SystemStatus(Exception e) =>
-        e is ObjectStoreFullException or RaySerializationException ? StoreError : SystemError;
+        e is ObjectStoreFullException or ObjectLostException or RaySerializationException ? StoreError : SystemError;
+
+    /// <summary>After a status-3 error: the object it names (an argument that could not be read, or the result), nil if none.</summary>
+    internal static void WriteErrorObject(WireWriter w, Exception e)
+    {
+        var id = e switch { ObjectStoreFullException f => f.ObjectId, ObjectLostException l => l.ObjectId, _ => ObjectId.Nil };
+        w.U64(id.Owner);
+        w.U64(id.Sequence);
+    }
+
+    /// <summary>Reads what <see cref="WriteErrorObject"/> wrote.</summary>
+    internal static ObjectId ReadErrorObject(ReadOnlySpan<byte> p, ref int offset) =>
+        new(ValueWire.ReadU64(p, ref offset), ValueWire.ReadU64(p, ref offset));
 
     internal static void WriteError(WireWriter w, byte status, string type, string message, string? stack)
     {

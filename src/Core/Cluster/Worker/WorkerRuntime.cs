@@ -74,10 +74,11 @@ internal sealed class WorkerRuntime : IDisposable
 
     /// <summary>A view of an object in the node's store (an argument the driver put there).</summary>
     /// <exception cref="ObjectStoreFullException">It was spilled and cannot be restored: the store is full.</exception>
+    /// <exception cref="ObjectLostException">It cannot be read (freed, or its spill file unreadable).</exception>
     internal PlasmaBuffer OpenPlasma(ObjectId id, long size)
     {
         try { return Plasma.GetAsync(LargeObjectStore.ToPlasma(id), TimeSpan.FromSeconds(30)).AsTask().GetAwaiter().GetResult(); }
-        catch (PlasmaException e) when (e.Status == PlasmaStatus.StoreFull) { throw ExceptionFactory.NodeStoreReadFailed(id, e); }
+        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e); }
     }
 
     /// <summary>Writes a large result into the node's store under the owner's id; false if there is no store.</summary>
@@ -86,13 +87,13 @@ internal sealed class WorkerRuntime : IDisposable
         if (_options.PlasmaSocket is null) return false;
         PlasmaWriteBuffer buffer;
         try { buffer = Plasma.CreateAsync(LargeObjectStore.ToPlasma(id), bytes.Length).AsTask().GetAwaiter().GetResult(); }
-        catch (PlasmaException e) when (e.Status is PlasmaStatus.StoreFull or PlasmaStatus.TooLarge) { throw ExceptionFactory.StoreFull(id, bytes.Length, e); }
         catch (PlasmaException e) when (e.Status == PlasmaStatus.ObjectExists)
         {
             // A retry of a task whose earlier attempt sealed its result before its worker died:
             // the value is the same function's result for the same arguments; keep it.
             return true;
         }
+        catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e, bytes.Length); }
         try
         {
             bytes.CopyTo(buffer.Span);

@@ -282,7 +282,11 @@ internal sealed class WorkerSession : FrameSocket
     private void ReplyError(ushort kind, ulong requestId, byte status, Exception error)
     {
         if (status == TaskWire.SystemError) status = TaskWire.SystemStatus(error); // a full store is not a dead worker
-        Append(kind, FrameFlags.Reply, requestId, (status, error), static (w, s) => TaskWire.WriteError(w, s.status, s.error));
+        Append(kind, FrameFlags.Reply, requestId, (status, error), static (w, s) =>
+        {
+            TaskWire.WriteError(w, s.status, s.error);
+            if (s.status == TaskWire.StoreError) TaskWire.WriteErrorObject(w, s.error);
+        });
     }
 
     // The result as <see cref="WorkerFunction.Prepare"/> readied it; an encoding failure is sent
