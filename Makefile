@@ -54,7 +54,7 @@ test-native: native
 	$(NATIVE_BUILD)/test_cpp
 	RAY_DLL=$(RAY_DLL) RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/test_ray_runtime.py -v
 
-# Put/get round trips and a zero-copy 1 GiB get, from C, Python and C# in one run each; the C
+# Put/get round trips, a zero-copy 1 GiB get and 1 GiB puts, from C, Python and C# in one run each; the C
 # bench also runs them on a runtime connected to a raylet it starts (RAY_DLL).
 bench-native: native
 	$(DOTNET) build src/Raylet/Ray.Raylet.csproj -c $(CONFIG) -nologo -v quiet
