@@ -5,7 +5,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: all build run test test-dotnet test-native perf perf-embedded perf-cluster soak bench bench-gpu bench-gpu-mpi bench-native generate native clean
+.PHONY: all build run test test-dotnet test-native perf perf-embedded perf-cluster soak bench bench-gpu bench-gpu-mpi bench-native generate check-generated native clean
 
 all: build
 
@@ -16,8 +16,10 @@ build:
 run:
 	$(DOTNET) run --project examples/Ray.Demo -c $(CONFIG)
 
-# Builds and runs every test: the .NET suites, then the native library's C, C++ and Python tests.
-test: test-dotnet test-native
+# Builds and runs every test: the generated-code check, the .NET suites, then the native
+# library's C, C++ and Python tests.
+test: check-generated
+	$(MAKE) test-dotnet test-native
 
 test-dotnet:
 	$(DOTNET) test Runtime.sln -c $(CONFIG) -nologo --logger "console;verbosity=normal"
@@ -52,7 +54,7 @@ test-native: native
 	$(NATIVE_BUILD)/test_cpp
 	RAY_DLL=$(RAY_DLL) RAY_RUNTIME_LIB=$(CURDIR)/$(NATIVE_LIB) $(PYTHON) native/python/test_ray_runtime.py -v
 
-# Put/get round trips and a zero-copy 1 GiB get, from C, Python and C# in one run each; the C
+# Put/get round trips, a zero-copy 1 GiB get and 1 GiB puts, from C, Python and C# in one run each; the C
 # bench also runs them on a runtime connected to a raylet it starts (RAY_DLL).
 bench-native: native
 	$(DOTNET) build src/Raylet/Ray.Raylet.csproj -c $(CONFIG) -nologo -v quiet
@@ -96,6 +98,11 @@ bench-gpu-mpi:
 # Regenerates the per-arity API files (Func/Action shapes of 0..6 arguments).
 generate:
 	python3 tools/gen_arity.py
+
+# Fails (naming each stale file) when the committed per-arity files differ from what
+# `make generate` would write; writes nothing. The first step of `make test`.
+check-generated:
+	python3 tools/gen_arity.py --check
 
 clean:
 	$(DOTNET) clean Runtime.sln -nologo -v quiet

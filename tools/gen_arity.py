@@ -3,8 +3,12 @@
 
 C# has no variadic generics, so each arity is written out; generating them keeps the seven
 copies identical. Run from the repository root: python3 tools/gen_arity.py
+
+With --check it writes nothing: it renders every file in memory and exits 1, naming each file,
+when a committed file differs from what the generator makes (run first by `make test`).
 """
 import os
+import sys
 
 MAX = 6
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "Core")
@@ -25,9 +29,22 @@ def slot_lines(n):
     return lines if lines else "            // no arguments"
 
 
+CHECK = "--check" in sys.argv[1:]
+STALE = []
+
+
 def write(rel, text):
     path = os.path.join(ROOT, rel)
-    with open(path, "w") as f:
+    if CHECK:
+        try:
+            with open(path, newline="") as f:
+                current = f.read()
+        except FileNotFoundError:
+            current = None
+        if current != HEADER + text:
+            STALE.append(os.path.join("src", "Core", rel))
+        return
+    with open(path, "w", newline="") as f:
         f.write(HEADER + text)
 
 
@@ -310,4 +327,13 @@ if __name__ == "__main__":
     remote_functions()
     func_tasks()
     actor_methods()
-    print("generated per-arity files in", os.path.normpath(ROOT))
+    if CHECK:
+        if STALE:
+            for rel in STALE:
+                print(f"stale generated file: {rel}", file=sys.stderr)
+            print("the per-arity files differ from tools/gen_arity.py's output: run `make generate` "
+                  "and commit the result (edit the generator, not the .g.cs files)", file=sys.stderr)
+            sys.exit(1)
+        print("generated per-arity files are up to date")
+    else:
+        print("generated per-arity files in", os.path.normpath(ROOT))

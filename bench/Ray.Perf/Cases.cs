@@ -111,6 +111,8 @@ public static class RayCases
             GC.Collect();
         }
 
+        if (h.Selected("native_put_gigabytes")) NativePutGigabytes(h, rt);
+
         h.Rate("single_client_wait_1k_refs", () =>
         {
             var notReady = new List<ObjectRef<int>>(1000);
@@ -126,6 +128,30 @@ public static class RayCases
             var outer = rt.Put(inner);
             h.Rate("single_client_get_object_containing_10k_refs", () => outer.Get());
         }
+    }
+
+    /// <summary>
+    /// The C ABI's large put beside single_client_put_gigabytes: the same 800 MB, from native
+    /// memory, through the call ray_put makes (<c>Core.PutBytesEntry(bytes, nativeMemory: true)</c>)
+    /// and the release ray_object_release makes. Only the handle table around them (a few
+    /// nanoseconds) is left out: calling libray_runtime.so would need `make native` (NativeAOT)
+    /// before every `make perf`, and the .so cannot be loaded into a process that runs the managed
+    /// Ray.Core already.
+    /// </summary>
+    private static unsafe void NativePutGigabytes(PerfHarness h, RayRuntime rt)
+    {
+        const long bytes = 100L * 1024 * 1024 * sizeof(long);
+        var native = (byte*)NativeMemory.Alloc((nuint)bytes);
+        try
+        {
+            new Span<byte>(native, (int)bytes).Fill(1); // touched, as a C caller's buffer would be
+            h.Bandwidth("native_put_gigabytes", () =>
+            {
+                var entry = rt.Core.PutBytesEntry(new ReadOnlySpan<byte>(native, (int)bytes), nativeMemory: true);
+                entry.Release();
+            }, bytes);
+        }
+        finally { NativeMemory.Free(native); }
     }
 }
 

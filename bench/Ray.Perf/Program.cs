@@ -74,6 +74,9 @@ var memcpy = floors.Value("floor_memcpy_gbps");
 var put = h.Value("single_client_put_gigabytes");
 if (!double.IsNaN(memcpy) && !double.IsNaN(put))
     Console.WriteLine($"ratio single_client_put_gigabytes / floor_memcpy_gbps = {put / memcpy:0.00}");
+var putNative = h.Value("native_put_gigabytes");
+if (!double.IsNaN(put) && !double.IsNaN(putNative))
+    Console.WriteLine($"ratio native_put_gigabytes / single_client_put_gigabytes = {putNative / put:0.00}");
 var putCluster = c.Value("single_client_put_gigabytes");
 if (!double.IsNaN(memcpy) && !double.IsNaN(putCluster))
     Console.WriteLine($"ratio cluster single_client_put_gigabytes (node store) / floor_memcpy_gbps = {putCluster / memcpy:0.00}");

@@ -79,6 +79,35 @@ internal static unsafe class Bench
         catch (Exception e) { return LastError.Fail("ray_internal_bench_view", e); }
     }
 
+    private static byte[]? s_putSource; // the C# put's source, kept (and its pages touched) across rounds
+
+    /// <summary>
+    /// Puts of <paramref name="size"/> bytes from a managed array through the C# API
+    /// (<c>rt.PutBytes(data).Dispose()</c>, as single_client_put_gigabytes): ns per put. The
+    /// array is made (and its pages touched) once per size and reused, as the C side reuses its buffer.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "ray_internal_bench_put")]
+    private static int Put(ulong runtime, nuint size, long iterations, double* outNsPerOp)
+    {
+        try
+        {
+            if (outNsPerOp is null || iterations <= 0 || size > int.MaxValue) throw new NativeException(Status.InvalidArgument, "bad arguments");
+            var rt = Exports.GetRuntime(runtime).Runtime;
+            if (s_putSource is null || s_putSource.Length != (int)size)
+            {
+                s_putSource = null;
+                s_putSource = GC.AllocateUninitializedArray<byte>((int)size);
+                s_putSource.AsSpan().Fill(0x5a);
+            }
+            var data = s_putSource;
+            var start = Stopwatch.GetTimestamp();
+            for (long i = 0; i < iterations; i++) rt.PutBytes(data).Dispose();
+            *outNsPerOp = Stopwatch.GetElapsedTime(start).TotalNanoseconds / iterations;
+            return 0;
+        }
+        catch (Exception e) { return LastError.Fail("ray_internal_bench_put", e); }
+    }
+
     /// <summary>Live handles of every kind in the process (leak checks in the tests).</summary>
     [UnmanagedCallersOnly(EntryPoint = "ray_live_handles")]
     private static nuint LiveHandles() => (nuint)Handles.LiveCount;

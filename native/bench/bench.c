@@ -96,6 +96,23 @@ static double cs_view(ray_object_t obj, int64_t iterations) {
     return ns;
 }
 
+/* ns per put + release of size bytes from C (ray_put, ray_object_release). */
+static double c_put(ray_runtime_t rt, const uint8_t* data, size_t size, int64_t iterations) {
+    double t0 = now_ns();
+    for (int64_t i = 0; i < iterations; i++) {
+        ray_object_t obj;
+        CHECK(ray_put(rt, data, size, &obj));
+        CHECK(ray_object_release(obj));
+    }
+    return (now_ns() - t0) / (double)iterations;
+}
+
+static double cs_put(ray_runtime_t rt, size_t size, int64_t iterations) {
+    double ns;
+    CHECK(ray_internal_bench_put(rt, size, iterations, &ns));
+    return ns;
+}
+
 static int cmp_double(const void* a, const void* b) {
     double x = *(const double*)a, y = *(const double*)b;
     return x < y ? -1 : x > y;
@@ -157,7 +174,6 @@ static void run_suite(ray_runtime_t rt, const char* label, double target_ns, int
     double t0 = now_ns();
     CHECK(ray_put(rt, big, (size_t)gib, &obj));
     double put_ms = (now_ns() - t0) / 1e6;
-    free(big);
     ray_view first;
     t0 = now_ns();
     CHECK(ray_get(obj, -1, &first));
@@ -168,7 +184,7 @@ static void run_suite(ray_runtime_t rt, const char* label, double target_ns, int
     }
     ray_view second;
     CHECK(ray_get(obj, -1, &second));
-    printf("%s1 GiB put (one copy into shared memory): %.0f ms (%.2f GB/s); first get %.1f us; same pointer on two views: %s\n",
+    printf("%sfirst 1 GiB put (one copy into shared memory, into store pages not touched before): %.0f ms (%.2f GB/s); first get %.1f us; same pointer on two views: %s\n",
            label, put_ms, (double)gib / put_ms / 1e6, first_us, first.data == second.data ? "yes" : "NO");
     CHECK(ray_view_release(second.handle));
     CHECK(ray_view_release(first.handle));
@@ -186,6 +202,22 @@ static void run_suite(ray_runtime_t rt, const char* label, double target_ns, int
         report(name, c_ns, cs_ns, ROUNDS, 0);
     }
     CHECK(ray_object_release(obj));
+
+    /* ---- 1 GiB puts, C beside C# (each released at once, as single_client_put_gigabytes) ---- */
+    {
+        c_put(rt, big, (size_t)gib, 1);
+        cs_put(rt, (size_t)gib, 1);
+        double c_ns[ROUNDS], cs_ns[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            c_ns[r] = c_put(rt, big, (size_t)gib, 1);
+            cs_ns[r] = cs_put(rt, (size_t)gib, 1);
+        }
+        double c = median(c_ns, ROUNDS), cs = median(cs_ns, ROUNDS);
+        printf("%s%-31s  C %7.1f ms (%5.2f GB/s)    C# %7.1f ms (%5.2f GB/s)    C/C# time %.2fx\n", label, "1 GiB put + release",
+               c / 1e6, (double)gib / c, cs / 1e6, (double)gib / cs, c / cs);
+        fflush(stdout);
+    }
+    free(big);
 }
 
 /* ---- a raylet for the connected part (started with the ray CLI, always stopped) ---- */

@@ -19,6 +19,10 @@ extern "C" {
 RAY_API ray_status ray_internal_bench_roundtrip(ray_runtime_t runtime, int mode, size_t size, int64_t iterations,
                                                 double* out_ns_per_op);
 
+/* C#: `rt.PutBytes(data).Dispose();` (as single_client_put_gigabytes) from a managed array of size
+ * bytes made once per size, repeated iterations times; *out_ns_per_op = mean ns per put. */
+RAY_API ray_status ray_internal_bench_put(ray_runtime_t runtime, size_t size, int64_t iterations, double* out_ns_per_op);
+
 /* C#: `using var v = objectRef.GetView(); read the last byte;` on an existing object, repeated
  * iterations times; *out_ns_per_op = mean ns per get + release. */
 RAY_API ray_status ray_internal_bench_view(ray_object_t object, int64_t iterations, double* out_ns_per_op);
