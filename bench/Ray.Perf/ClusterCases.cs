@@ -34,7 +34,11 @@ public static class ClusterCases
             Console.WriteLine($"cluster: first task returned in {sw.Elapsed.TotalMilliseconds:0} ms");
             // A lost message must not hang make perf: a result later than this fails the case as stalled.
             PerfWait.StallTimeout = TimeSpan.FromSeconds(5);
-            try { RayCases.Run(h, rt); }
+            try
+            {
+                ObjectPathCases.PutGet1MiB(h, rt, "connected_put_get_1MiB_per_s");
+                RayCases.Run(h, rt);
+            }
             finally { PerfWait.StallTimeout = null; }
             Console.WriteLine($"cluster: {cluster.WorkerPids().Count} worker processes at the end");
         }

@@ -41,6 +41,7 @@ if (embedded)
     await using (var rt = RayRuntime.Start(new RuntimeOptions { ObjectStoreMemoryBytes = 3L << 30, ObjectStorePrefault = Ray.Plasma.Store.PrefaultMode.Eager }))
     {
         RayCases.Run(h, rt);
+        ObjectPathCases.PutGet1MiB(h, rt, "embedded_put_get_1MiB_per_s");
         PlasmaCases.RunEmbedded(h, rt);
     }
     PlasmaCases.RunCrossProcess(h, TimeSpan.FromMilliseconds(trialMs));
