@@ -30,7 +30,7 @@ internal static class RayletStopper
         }
         if (!RayletProcess.IsRaylet(info.Pid))
         {
-            RemoveLeftovers(session, info);
+            await RemoveLeftoversAsync(session, info).ConfigureAwait(false);
             await output.WriteLineAsync($"The raylet of session {session.Directory} (pid {info.Pid}) is not running; removed its stale address file.").ConfigureAwait(false);
             return 0;
         }
@@ -60,7 +60,7 @@ internal static class RayletStopper
                 return 1;
             }
         }
-        RemoveLeftovers(session, info);
+        await RemoveLeftoversAsync(session, info).ConfigureAwait(false);
         await output.WriteLineAsync($"Stopped the raylet (pid {info.Pid}, {how}) of session {session.Directory}.").ConfigureAwait(false);
         return 0;
     }
@@ -69,10 +69,10 @@ internal static class RayletStopper
     /// Files a raylet that did not shut down cleanly leaves (<see cref="SessionLeftovers"/>), removed
     /// only while no raylet holds the session's lock (a new one may be starting there already).
     /// </summary>
-    internal static void RemoveLeftovers(SessionLayout session, RayletAddressInfo info)
+    internal static async Task RemoveLeftoversAsync(SessionLayout session, RayletAddressInfo info)
     {
         if (!Directory.Exists(session.Directory)) return;
-        using var held = SessionLock.TryAcquire(session);
+        using var held = await SessionLock.TryAcquireAsync(session, SessionLock.ReleaseWait).ConfigureAwait(false);
         if (held is not null) SessionLeftovers.Remove(session, info);
     }
 }

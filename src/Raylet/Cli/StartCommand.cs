@@ -75,7 +75,7 @@ internal static class StartCommand
                 {
                     // Cleaning up is safe only while no raylet lives in the session: one that is
                     // starting (no address file yet) or whose pid we misjudged holds its lock.
-                    using var held = SessionLock.TryAcquire(previous);
+                    using var held = dead is not null ? await SessionLock.TryAcquireAsync(previous, SessionLock.ReleaseWait).ConfigureAwait(false) : SessionLock.TryAcquire(previous);
                     if (held is null)
                     {
                         await error.WriteLineAsync($"ray start: a raylet is starting or running in session {previous.Directory} (it holds {SessionLock.PathOf(previous)}); run `ray stop --session-dir {previous.Directory}` first.").ConfigureAwait(false);

@@ -39,6 +39,25 @@ public sealed class SessionLock : IDisposable
         catch (IOException e) when (e.HResult == EWouldBlock) { return null; } // flock refused: held by a live process
     }
 
+    /// <summary>
+    /// <see cref="TryAcquire(SessionLayout)"/>, trying again for up to <paramref name="wait"/>: a
+    /// raylet that was just killed can look dead (its main thread a zombie) while its other
+    /// threads still hold its files, and so the lock, for a moment.
+    /// </summary>
+    public static async Task<SessionLock?> TryAcquireAsync(SessionLayout session, TimeSpan wait)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (TryAcquire(session) is { } held) return held;
+            if (sw.Elapsed >= wait) return null;
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How long `ray start` and `ray stop` wait for a dead raylet's lock to go.</summary>
+    public static readonly TimeSpan ReleaseWait = TimeSpan.FromSeconds(3);
+
     // .NET reports a refused flock as an IOException whose HResult is the errno.
     private const int EWouldBlock = 11;
 
