@@ -10,8 +10,11 @@ internal static class ConnectionRejections
         if (refusal is { } known) return known;
         if (reason.StartsWith("evicted", StringComparison.Ordinal)) return ConnectionRejection.Evicted;
         if (reason.StartsWith("no Hello", StringComparison.Ordinal)) return ConnectionRejection.HandshakeTimeout;
-        if (reason.StartsWith("protocol error", StringComparison.Ordinal) || reason.StartsWith("internal error", StringComparison.Ordinal))
-            return ConnectionRejection.BadInput;
+        if (IsBadInput(reason)) return ConnectionRejection.BadInput;
         return ConnectionRejection.ClosedBeforeHello;
     }
+
+    /// <summary>True when <see cref="FramedConnection"/> closed the connection for what the peer sent (or a fault handling it).</summary>
+    internal static bool IsBadInput(string reason) =>
+        reason.StartsWith("protocol error", StringComparison.Ordinal) || reason.StartsWith("internal error", StringComparison.Ordinal);
 }

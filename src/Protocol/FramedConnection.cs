@@ -61,14 +61,7 @@ internal abstract class FramedConnection
     internal Task Completion => _completion.Task;
 
     /// <summary>True when bytes wait in the socket that the receive loop has not read yet.</summary>
-    internal bool HasUnreadInput
-    {
-        get
-        {
-            try { return _socket.Available > 0; }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { return false; }
-        }
-    }
+    internal bool HasUnreadInput => SocketInput.HasUnread(_socket);
 
     /// <summary>The largest payload accepted from now on.</summary>
     protected int MaxPayload

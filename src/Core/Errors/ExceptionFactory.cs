@@ -32,12 +32,10 @@ internal static class ExceptionFactory
         new($"Task {taskName} ({id}) could not run in its worker process: {why}");
 
     /// <summary>
-    /// A worker process could not store a task's result (or read an argument): its store-full or
-    /// serialization error, made again here; another type says the worker could not run the task.
-    /// </summary>
-    /// <summary>
-    /// A worker's store error raised again on the driver as what it was; <paramref name="about"/>
-    /// is the object it named (an argument it could not read, or its result), nil when it named none.
+    /// A worker process could not store a task's result (or read an argument): its store-full,
+    /// lost-object or serialization error, raised again on the driver as what it was; another type
+    /// says the worker could not run the task. <paramref name="about"/> is the object it named (an
+    /// argument it could not read, or its result), nil when it named none.
     /// </summary>
     internal static RayException RemoteStoreError(string taskName, TaskId id, ObjectId result, ObjectId about, Type resultType, string type, string message, string? stack) => type switch
     {
@@ -79,10 +77,6 @@ internal static class ExceptionFactory
         new(id, $"Object {id} was freed because no reference to it was left; it can no longer be read.");
 
     /// <summary>
-    /// Reading an object from the node's store failed: a spilled object whose restore found no
-    /// room is a full store (with the sizes), one that is gone is freed, anything else says why.
-    /// </summary>
-    /// <summary>
     /// The runtime's error for a failed node-store request about object <paramref name="id"/>:
     /// the one place a Plasma error becomes a Ray one. A write of <paramref name="writeSize"/>
     /// bytes that does not fit is <see cref="ObjectStoreFullException"/>; another write failure
@@ -94,6 +88,8 @@ internal static class ExceptionFactory
         : e.Status is Ray.Plasma.PlasmaStatus.StoreFull or Ray.Plasma.PlasmaStatus.TooLarge ? StoreFull(id, writeSize, e)
         : new ObjectLostException(id, $"Object {id} ({writeSize} bytes) could not be written to the node's object store: {e.Message}");
 
+    // Reading failed: a spilled object whose restore found no room is a full store (with the
+    // sizes), one that is gone is freed, anything else says why.
     private static RayException NodeStoreReadFailed(ObjectId id, Ray.Plasma.PlasmaException e) => e.Status switch
     {
         Ray.Plasma.PlasmaStatus.StoreFull => new ObjectStoreFullException(id, $"Object {id} was spilled to disk and cannot be restored into the object store: {e.Message}", e),

@@ -168,8 +168,7 @@ internal abstract class TaskSpec : IObjectListener
         Exception error = userError
             ? ExceptionFactory.RemoteTaskFailed(Name, Id, type, message, stack)
             : (Exception)ExceptionFactory.WorkerFailed(Name, Id, type + ": " + message);
-        if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
-        else ReleaseArgsOnce();
+        FailRunning(error);
     }
 
     /// <summary>
@@ -179,7 +178,13 @@ internal abstract class TaskSpec : IObjectListener
     /// </summary>
     internal void FailStore(ObjectId about, string type, string message, string? stack)
     {
-        var error = ExceptionFactory.RemoteStoreError(Name, Id, Result.Id, about, Result.ValueType, type, message, stack);
+        FailRunning(ExceptionFactory.RemoteStoreError(Name, Id, Result.Id, about, Result.ValueType, type, message, stack));
+    }
+
+    // A worker's error reply: fails the result when the task is still running here (a cancel or
+    // a lost connection may have finished it first); its arguments are released either way.
+    private void FailRunning(Exception error)
+    {
         if (Interlocked.CompareExchange(ref _status, Done, Running) == Running) Finish(error, failed: true);
         else ReleaseArgsOnce();
     }

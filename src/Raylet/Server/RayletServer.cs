@@ -104,7 +104,7 @@ internal sealed partial class RayletServer : IAsyncDisposable
                 Log.Rejected(_logger, connection.Id, connection.Peer, reason, suppressed, kind);
             return;
         }
-        if (reason.StartsWith("protocol error", StringComparison.Ordinal) || reason.StartsWith("internal error", StringComparison.Ordinal))
+        if (ConnectionRejections.IsBadInput(reason))
             Log.ClosedBadPeer(_logger, connection.Id, connection.Peer, reason);
         else
             Log.Closed(_logger, connection.Id, connection.Peer, reason);

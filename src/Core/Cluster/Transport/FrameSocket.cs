@@ -47,14 +47,7 @@ internal abstract class FrameSocket : IDisposable
     internal bool IsClosed => _closeReason is not null;
 
     /// <summary>True when bytes wait in the socket that the receive thread has not read yet.</summary>
-    internal bool HasUnreadInput
-    {
-        get
-        {
-            try { return _socket.Available > 0; }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { return false; }
-        }
-    }
+    internal bool HasUnreadInput => SocketInput.HasUnread(_socket);
 
     /// <summary>Changes the largest payload accepted from now on (on the receive thread, e.g. after a handshake).</summary>
     protected void SetMaxPayload(int maxPayload) => _parser = new FrameParser(maxPayload);
