@@ -7,9 +7,10 @@ namespace Ray.Raylet.Cli;
 /// Finds the raylet a command talks to and the token it needs, by the drivers' rule
 /// (<see cref="ClusterAddress.Resolve"/>): <c>--address</c> (host:port, a session directory or its
 /// address file), else <c>--session-dir</c>, else <c>RAY_ADDRESS</c> (the same forms), else the
-/// latest session under the session root (<c>$TMPDIR/ray</c>). The token is RAY_CLUSTER_TOKEN, else
-/// the address file's (with a host:port address, the file of <c>--session-dir</c> or of the latest
-/// session when it names that address). Session files owned by another user are refused.
+/// latest session under the session root (<c>$TMPDIR/ray</c>). The token: with a host:port address
+/// and <c>--session-dir</c> naming that raylet, its address file's; else RAY_CLUSTER_TOKEN, else
+/// the address file's (for a bare host:port, the latest session's when it names that address).
+/// Session files owned by another user are refused.
 /// </summary>
 internal static class ClusterLocator
 {
