@@ -132,7 +132,7 @@ internal sealed class FuncTask<{g}>(Func<{g}> invoke) : TaskSpec
 
     internal override int ArgumentCount => {n};
 
-    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) {{ var store = Core.Store; {wire} }}
+    internal override void WriteArguments(WireWriter w) {{ var store = Core.Store; {wire} }}
 }}
 ''')
     write("Tasks/FuncTask.g.cs", "".join(out))
@@ -317,7 +317,7 @@ internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActo
 
     internal override int ArgumentCount => {n};
 
-    internal override void WriteArguments(Ray.Cluster.Wire.WireWriter w) {{ var store = Core.Store; {wire} }}
+    internal override void WriteArguments(WireWriter w) {{ var store = Core.Store; {wire} }}
 }}
 ''')
     write("Actors/ActorCall.g.cs", "".join(calls))

@@ -84,8 +84,8 @@ internal static unsafe class LastError
         NativeException n => n.Status,
         RayClusterException c => c.WireCode switch
         {
-            Ray.Cluster.Wire.ClusterErrorCode.Unauthenticated => Status.Refused,
-            Ray.Cluster.Wire.ClusterErrorCode.VersionMismatch => Status.VersionMismatch,
+            Ray.Contract.Messages.ClusterErrorCode.Unauthenticated => Status.Refused,
+            Ray.Contract.Messages.ClusterErrorCode.VersionMismatch => Status.VersionMismatch,
             _ => Status.Unavailable,
         },
         RayException r => r.Code switch

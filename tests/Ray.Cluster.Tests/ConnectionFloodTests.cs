@@ -1,3 +1,4 @@
+using Ray.Contract.Messages;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;

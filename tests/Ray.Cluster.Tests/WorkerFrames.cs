@@ -1,3 +1,4 @@
+using Ray.Contract.Messages;
 using System.Buffers.Binary;
 using System.Text;
 using Ray.Cluster.Wire;
@@ -29,5 +30,5 @@ internal static class WorkerFrames
 
     /// <summary>A WorkerHello payload: version, token, job id.</summary>
     public static byte[] WorkerHello(string token, uint job) =>
-        [.. BitConverter.GetBytes(ClusterCodec.Version), .. Utf8Field(token), .. BitConverter.GetBytes(job)];
+        [.. BitConverter.GetBytes(ClusterProtocol.Version), .. Utf8Field(token), .. BitConverter.GetBytes(job)];
 }

@@ -7,16 +7,16 @@ namespace Ray.Core.Tests;
 /// <summary>Decoding refs from another process (value tags 3 and 4) refuses hostile bytes with a ProtocolException.</summary>
 public class RefWireTests
 {
-    private static byte[] Build(Action<WireWriter> write)
+    private static byte[] Build(Action<PayloadWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        write(new WireWriter(buffer));
+        write(new PayloadWriter(buffer));
         return buffer.WrittenSpan.ToArray();
     }
 
     // A value with refs (tag 4) holding one ready ref whose value is again a value with refs ...
     // nested n deep around a 3-byte inline value. Written without recursion, so a deep one can be built.
-    private static void Nested(WireWriter w, int depth)
+    private static void Nested(PayloadWriter w, int depth)
     {
         for (var d = depth; d > 0; d--)
         {

@@ -1,6 +1,6 @@
 using System.Buffers;
 using Ray.Protocol;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Tests;
 
@@ -11,27 +11,27 @@ public class CodecTests
     [Fact]
     public void Hello_round_trips()
     {
-        var (version, token) = RayletCodec.DecodeHello(Seq(RayletCodec.EncodeHello(7, "abc")));
+        var (version, token) = ClusterCodec.DecodeHello(Seq(ClusterCodec.EncodeHello(7, "abc")));
         Assert.Equal(7u, version);
         Assert.Equal("abc", token);
         var reply = new HelloReply(1, "node", "/tmp/sock", "/dev/shm/x");
-        Assert.Equal(reply, RayletCodec.DecodeHelloReply(Seq(RayletCodec.EncodeHelloReply(reply))));
+        Assert.Equal(reply, ClusterCodec.DecodeHelloReply(Seq(ClusterCodec.EncodeHelloReply(reply))));
     }
 
     [Fact]
     public void Hello_with_a_token_longer_than_the_limit_is_a_protocol_error()
     {
-        var payload = RayletCodec.EncodeHello(1, new string('a', RayletProtocol.MaxTokenLength + 1));
-        var e = Assert.Throws<ProtocolException>(() => RayletCodec.DecodeHello(Seq(payload)));
+        var payload = ClusterCodec.EncodeHello(1, new string('a', ClusterProtocol.MaxTokenLength + 1));
+        var e = Assert.Throws<ProtocolException>(() => ClusterCodec.DecodeHello(Seq(payload)));
         Assert.Contains("exceeds the limit", e.Message);
-        RayletCodec.DecodeHello(Seq(RayletCodec.EncodeHello(1, new string('a', RayletProtocol.MaxTokenLength))));
+        ClusterCodec.DecodeHello(Seq(ClusterCodec.EncodeHello(1, new string('a', ClusterProtocol.MaxTokenLength))));
     }
 
     [Fact]
     public void Status_round_trips_every_field()
     {
         var report = FakeHost.Report;
-        var decoded = RayletCodec.DecodeStatus(Seq(RayletCodec.EncodeStatus(report)));
+        var decoded = ClusterCodec.DecodeStatus(Seq(ClusterCodec.EncodeStatus(report)));
         Assert.Equal(report.SessionDir, decoded.SessionDir);
         Assert.Equal(TimeSpan.FromMilliseconds(42500), decoded.Uptime);
         Assert.Equal(report.Workers, decoded.Workers);
@@ -57,9 +57,9 @@ public class CodecTests
         var resources = Enumerable.Range(0, Node.NodeResources.MaxResources)
             .Select(i => new ResourceUsage(new string('r', 200) + i, i, 0)).ToList();
         var report = FakeHost.Report with { Nodes = [new NodeStatus("n", "a:1", true, true, resources)] };
-        var bytes = RayletCodec.EncodeStatus(report);
-        Assert.True(bytes.Length <= RayletProtocol.MaxPayload, $"{bytes.Length} bytes");
-        Assert.Equal(resources, RayletCodec.DecodeStatus(Seq(bytes)).Nodes[0].Resources);
+        var bytes = ClusterCodec.EncodeStatus(report);
+        Assert.True(bytes.Length <= ClusterProtocol.MaxPayload, $"{bytes.Length} bytes");
+        Assert.Equal(resources, ClusterCodec.DecodeStatus(Seq(bytes)).Nodes[0].Resources);
     }
 
     [Theory]
@@ -69,33 +69,33 @@ public class CodecTests
     [InlineData(1e16)]
     public void Resource_amounts_out_of_range_are_refused_when_encoding(double amount)
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => RayletCodec.ToFixed(amount));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ClusterCodec.ToFixed(amount));
     }
 
     [Fact]
     public void Negative_amounts_on_the_wire_are_a_protocol_error()
     {
-        var bytes = RayletCodec.EncodeStatus(FakeHost.Report with { Nodes = [new NodeStatus("n", "a:1", true, true, [new ResourceUsage("CPU", 1, 0)])] });
+        var bytes = ClusterCodec.EncodeStatus(FakeHost.Report with { Nodes = [new NodeStatus("n", "a:1", true, true, [new ResourceUsage("CPU", 1, 0)])] });
         // The CPU total sits right after its name; make it negative.
         var at = Array.LastIndexOf(bytes, (byte)'U') + 1;
         bytes[at + 7] = 0x80;
-        Assert.Throws<ProtocolException>(() => RayletCodec.DecodeStatus(Seq(bytes)));
+        Assert.Throws<ProtocolException>(() => ClusterCodec.DecodeStatus(Seq(bytes)));
     }
 
     [Fact]
     public void Error_payload_round_trips()
     {
-        var (code, message) = RayletCodec.DecodeError(Seq(RayletCodec.EncodeError(RayletErrorCode.Unauthenticated, "nope")), 1);
-        Assert.Equal(RayletErrorCode.Unauthenticated, code);
+        var (code, message) = ClusterCodec.DecodeError(Seq(ClusterCodec.EncodeError(ClusterErrorCode.Unauthenticated, "nope")), 1);
+        Assert.Equal(ClusterErrorCode.Unauthenticated, code);
         Assert.Equal("nope", message);
     }
 
     [Fact]
     public void Every_truncation_of_a_status_reply_is_a_protocol_error()
     {
-        var bytes = RayletCodec.EncodeStatus(FakeHost.Report);
+        var bytes = ClusterCodec.EncodeStatus(FakeHost.Report);
         for (var n = 0; n < bytes.Length; n++)
-            Assert.Throws<ProtocolException>(() => RayletCodec.DecodeStatus(new ReadOnlySequence<byte>(bytes, 0, n)));
-        Assert.Throws<ProtocolException>(() => RayletCodec.DecodeStatus(Seq([.. bytes, 0]))); // trailing byte
+            Assert.Throws<ProtocolException>(() => ClusterCodec.DecodeStatus(new ReadOnlySequence<byte>(bytes, 0, n)));
+        Assert.Throws<ProtocolException>(() => ClusterCodec.DecodeStatus(Seq([.. bytes, 0]))); // trailing byte
     }
 }

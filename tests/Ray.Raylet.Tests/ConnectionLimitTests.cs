@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Ray.Protocol;
 using Ray.Raylet.Client;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Server;
 using Ray.Tests.Shared;
 
@@ -50,8 +50,8 @@ public class ConnectionLimitTests
         await using (var fourth = await RawRayletConnection.ConnectAsync(server.LocalEndPoint.ToString()))
         {
             await fourth.SendAsync(RawRayletConnection.HelloFrame(host.ClusterToken));
-            var (code, message) = await fourth.ReadErrorAsync((ushort)RayletMessageKind.Hello, 1);
-            Assert.Equal(RayletErrorCode.TooManyConnections, code);
+            var (code, message) = await fourth.ReadErrorAsync((ushort)ClusterMessageKind.Hello, 1);
+            Assert.Equal(ClusterErrorCode.TooManyConnections, code);
             Assert.Contains("3 authenticated connections", message);
             Assert.True(await fourth.ClosedByPeerAsync(TimeSpan.FromSeconds(5)));
         }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Ray.Raylet.Leases;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Node;
 using Ray.Raylet.Server;
 
@@ -20,7 +20,7 @@ internal sealed class FakeHost(string token = "0123456789abcdef0123456789abcdef"
 
     private LeaseManager? _leases;
 
-    public HelloReply HelloReply { get; } = new(RayletProtocol.Version, "feedfacefeedfacefeedfacefeedface", "/tmp/fake.sock", "/dev/shm/fake");
+    public HelloReply HelloReply { get; } = new(ClusterProtocol.Version, "feedfacefeedfacefeedfacefeedface", "/tmp/fake.sock", "/dev/shm/fake");
 
     public ConcurrentQueue<string> ShutdownReasons { get; } = new();
 

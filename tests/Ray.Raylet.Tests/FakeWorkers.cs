@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using Ray.Cluster.Wire;
 using Ray.Protocol;
 using Ray.Raylet.Leases;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Node;
 using Ray.Raylet.Workers;
 
@@ -56,7 +56,7 @@ internal sealed class FakeWorkerProcess(int pid) : IWorkerProcess
 /// <summary>Builds lease managers over small nodes, and reads what they sent.</summary>
 internal static class LeaseKit
 {
-    public const long U = RayletProtocol.ResourceUnit;
+    public const long U = ClusterProtocol.ResourceUnit;
 
     public static NodeResources NewResources(int cpus = 4, int gpus = 0) =>
         NodeResources.Create(cpus, gpus, new Dictionary<string, double> { ["accelerator"] = 2 }, 1L << 30, 1L << 24);
@@ -90,11 +90,11 @@ internal static class LeaseKit
 
     /// <summary>The grants sent so far, by request id.</summary>
     public static Dictionary<ulong, LeaseGrant> Grants(ListSink sink) => sink.Frames
-        .Where(f => f.Kind == (ushort)RayletMessageKind.RequestLease && f.Flags == FrameFlags.Reply)
+        .Where(f => f.Kind == (ushort)ClusterMessageKind.RequestLease && f.Flags == FrameFlags.Reply)
         .ToDictionary(f => f.RequestId, f => ClusterCodec.DecodeLeaseGrant(new ReadOnlySequence<byte>(f.Payload)));
 
     /// <summary>The error replies sent so far, by request id.</summary>
-    public static Dictionary<ulong, (RayletErrorCode Code, string Message)> Errors(ListSink sink) => sink.Frames
+    public static Dictionary<ulong, (ClusterErrorCode Code, string Message)> Errors(ListSink sink) => sink.Frames
         .Where(f => (f.Flags & FrameFlags.Error) != 0)
-        .ToDictionary(f => f.RequestId, f => RayletCodec.DecodeError(new ReadOnlySequence<byte>(f.Payload), f.Kind));
+        .ToDictionary(f => f.RequestId, f => ClusterCodec.DecodeError(new ReadOnlySequence<byte>(f.Payload), f.Kind));
 }

@@ -1,3 +1,4 @@
+using Ray.Contract.Messages;
 using System.Diagnostics;
 using Ray.Cluster.Wire;
 using Ray.Raylet.Leases;

@@ -1,6 +1,6 @@
 using Ray.Cluster.Wire;
 using Ray.Raylet.Leases;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Node;
 using Ray.Raylet.Workers;
 using static Ray.Raylet.Tests.LeaseKit;
@@ -104,7 +104,7 @@ public class LeaseManagerTests
         var job = m.RegisterJob(Job(), sink);
         m.RequestLease(job, 9, LeasePurpose.Task, [new ResourceAmount(name, (long)(amount * U))]);
         var (code, message) = Errors(sink)[9];
-        Assert.Equal(RayletErrorCode.Infeasible, code);
+        Assert.Equal(ClusterErrorCode.Infeasible, code);
         Assert.Contains(name, message);
         Assert.Equal(0, m.Counts().QueuedLeases);
         Assert.Empty(launcher.All);
@@ -114,7 +114,7 @@ public class LeaseManagerTests
         Assert.False(Errors(sink).ContainsKey(10));
         Assert.Equal(1, m.Counts().QueuedLeases);
         m.RequestLease(job, 11, LeasePurpose.Task, [new("CPU", 3 * U), new("CPU", 2 * U)]);
-        Assert.Equal(RayletErrorCode.Infeasible, Errors(sink)[11].Code);
+        Assert.Equal(ClusterErrorCode.Infeasible, Errors(sink)[11].Code);
     }
 
     [Fact]
@@ -249,8 +249,8 @@ public class LeaseManagerTests
         await using var m = NewManager(NewResources(), launcher, prestart: 2);
         var job = m.RegisterJob(Job(), new ListSink());
         var pid1 = RecordingLauncher.PidBase + 1;
-        Assert.Equal(RayletErrorCode.NoJob, Assert.Throws<WorkerRefusedException>(() => m.RegisterWorker(new(job.Id + 1, 1, pid1, "s"))).Code);
-        Assert.Equal(RayletErrorCode.ProtocolError, Assert.Throws<WorkerRefusedException>(() => m.RegisterWorker(new(job.Id, 99, pid1, "s"))).Code);
+        Assert.Equal(ClusterErrorCode.NoJob, Assert.Throws<WorkerRefusedException>(() => m.RegisterWorker(new(job.Id + 1, 1, pid1, "s"))).Code);
+        Assert.Equal(ClusterErrorCode.ProtocolError, Assert.Throws<WorkerRefusedException>(() => m.RegisterWorker(new(job.Id, 99, pid1, "s"))).Code);
         Assert.Contains("started as pid", Assert.Throws<WorkerRefusedException>(() => m.RegisterWorker(new(job.Id, 1, pid1 + 1, "s"))).Message);
         m.RegisterWorker(new(job.Id, 1, pid1, "s"));
         Assert.Contains("already", Assert.Throws<WorkerRefusedException>(() => m.RegisterWorker(new(job.Id, 1, pid1, "s"))).Message);
@@ -266,7 +266,7 @@ public class LeaseManagerTests
         var job = m.RegisterJob(Job(), sink);
         m.RequestLease(job, 1, LeasePurpose.Task, Cpu(1));
         var (code, message) = Errors(sink)[1];
-        Assert.Equal(RayletErrorCode.WorkerStartFailed, code);
+        Assert.Equal(ClusterErrorCode.WorkerStartFailed, code);
         Assert.Contains("launch failed on purpose", message);
         Assert.Equal(new LeaseCounts(1, 0, 0, 0, 0), m.Counts());
 
@@ -287,7 +287,7 @@ public class LeaseManagerTests
         m.RequestLease(job, 1, LeasePurpose.Task, Cpu(1));
         // Each attempt times out (killed) and a replacement starts, three times; then the request fails.
         await TestUtil.Eventually(() => Errors(sink).ContainsKey(1), Wait, () => $"{launcher.All.Length} launches");
-        Assert.Equal(RayletErrorCode.WorkerStartFailed, Errors(sink)[1].Code);
+        Assert.Equal(ClusterErrorCode.WorkerStartFailed, Errors(sink)[1].Code);
         Assert.Contains("did not register", Errors(sink)[1].Message);
         Assert.Equal(3, launcher.All.Length);
         Assert.All(launcher.All, l => Assert.True(l.Process.Killed));

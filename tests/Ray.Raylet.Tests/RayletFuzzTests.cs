@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Ray.Cluster.Wire;
 using Ray.Protocol;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Server;
 
 using Ray.Tests.Shared;
@@ -52,7 +52,7 @@ public class RayletFuzzTests
             var sink = new ListSink();
             var handler = new RayletRequestHandler(host, sink, $"fuzz case {c}");
             // The connection's limits: small until Hello succeeds, then the full maximum.
-            var parser = new FrameParser(RayletProtocol.MaxHelloPayload);
+            var parser = new FrameParser(ClusterProtocol.MaxHelloPayload);
             var steps = 0;
             try
             {
@@ -73,7 +73,7 @@ public class RayletFuzzTests
                     if (!was && handler.IsAuthenticated)
                     {
                         authenticated++;
-                        parser = new FrameParser(RayletProtocol.MaxPayload);
+                        parser = new FrameParser(ClusterProtocol.MaxPayload);
                     }
                     // A handled request is answered once, unless it was one-way.
                     Assert.True(sink.Frames.Count - sent <= 1, $"case {c}: {sink.Frames.Count - sent} replies to one request");
@@ -116,10 +116,10 @@ public class RayletFuzzTests
             var rng = new Random(99);
             var valid = new[]
             {
-                RayletCodec.EncodeStatus(FakeHost.Report),
-                RayletCodec.EncodeHelloReply(new HelloReply(1, "node", "/tmp/s", "/dev/shm/a")),
-                RayletCodec.EncodeError(RayletErrorCode.ProtocolError, "bad"),
-                RayletCodec.EncodeHello(1, Token),
+                ClusterCodec.EncodeStatus(FakeHost.Report),
+                ClusterCodec.EncodeHelloReply(new HelloReply(1, "node", "/tmp/s", "/dev/shm/a")),
+                ClusterCodec.EncodeError(ClusterErrorCode.ProtocolError, "bad"),
+                ClusterCodec.EncodeHello(1, Token),
                 ClusterCodec.EncodeRegisterJob(new JobRegistration(42, "job", ["/a", "/b/c.dll"])),
                 ClusterCodec.EncodeJobAccepted(new JobAccepted(3, "node", "/tmp/p", "/tmp/s", [new("CPU", 20_000), new("x", 1)])),
                 ClusterCodec.EncodeRequestLease(LeasePurpose.Actor, [new("CPU", 10_000), new("GPU", 5_000)]),
@@ -138,10 +138,10 @@ public class RayletFuzzTests
                 {
                     switch (k)
                     {
-                        case 0: RayletCodec.DecodeStatus(seq); break;
-                        case 1: RayletCodec.DecodeHelloReply(seq); break;
-                        case 2: RayletCodec.DecodeError(seq, 2); break;
-                        case 3: RayletCodec.DecodeHello(seq); break;
+                        case 0: ClusterCodec.DecodeStatus(seq); break;
+                        case 1: ClusterCodec.DecodeHelloReply(seq); break;
+                        case 2: ClusterCodec.DecodeError(seq, 2); break;
+                        case 3: ClusterCodec.DecodeHello(seq); break;
                         case 4: ClusterCodec.DecodeRegisterJob(seq); break;
                         case 5: ClusterCodec.DecodeJobAccepted(seq); break;
                         case 6: ClusterCodec.DecodeRequestLease(seq); break;
@@ -172,22 +172,22 @@ public class RayletFuzzTests
         switch (rng.Next(6))
         {
             case 0: break; // no Hello
-            case 1: Write(w, RayletMessageKind.Hello, RayletCodec.EncodeHello(RayletProtocol.Version, "wrong-token"), id++); break;
-            case 2: Write(w, RayletMessageKind.Hello, RayletCodec.EncodeHello((uint)rng.Next(0, 4), Token), id++); break;
-            default: Write(w, RayletMessageKind.Hello, RayletCodec.EncodeHello(RayletProtocol.Version, Token), id++); break;
+            case 1: Write(w, ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, "wrong-token"), id++); break;
+            case 2: Write(w, ClusterMessageKind.Hello, ClusterCodec.EncodeHello((uint)rng.Next(0, 4), Token), id++); break;
+            default: Write(w, ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, Token), id++); break;
         }
         for (var n = rng.Next(0, 6); n > 0; n--)
         {
-            var kind = (RayletMessageKind)(rng.Next(3) == 0 ? rng.Next(0, 6) : rng.Next(9, 15));
+            var kind = (ClusterMessageKind)(rng.Next(3) == 0 ? rng.Next(0, 6) : rng.Next(9, 15));
             var payload = kind switch
             {
-                RayletMessageKind.Hello => RayletCodec.EncodeHello(RayletProtocol.Version, Token),
-                RayletMessageKind.Status or RayletMessageKind.Shutdown => rng.Next(6) == 0 ? TestUtil.RandomBytes(rng.Next(1, 8), rng) : [],
-                RayletMessageKind.RegisterJob => ClusterCodec.EncodeRegisterJob(new JobRegistration(rng.Next(), "fuzz", rng.Next(2) == 0 ? [] : ["/code"])),
-                RayletMessageKind.RequestLease => ClusterCodec.EncodeRequestLease((LeasePurpose)rng.Next(2),
+                ClusterMessageKind.Hello => ClusterCodec.EncodeHello(ClusterProtocol.Version, Token),
+                ClusterMessageKind.Status or ClusterMessageKind.Shutdown => rng.Next(6) == 0 ? TestUtil.RandomBytes(rng.Next(1, 8), rng) : [],
+                ClusterMessageKind.RegisterJob => ClusterCodec.EncodeRegisterJob(new JobRegistration(rng.Next(), "fuzz", rng.Next(2) == 0 ? [] : ["/code"])),
+                ClusterMessageKind.RequestLease => ClusterCodec.EncodeRequestLease((LeasePurpose)rng.Next(2),
                     [new(rng.Next(4) switch { 0 => "CPU", 1 => "GPU", 2 => "accelerator", _ => "nope" }, rng.Next(0, 6) * 5_000L)]),
-                RayletMessageKind.ReturnLease => ClusterCodec.EncodeReturnLease((ulong)rng.Next(0, 4), rng.Next(2) == 0),
-                RayletMessageKind.RegisterWorker => ClusterCodec.EncodeRegisterWorker(new WorkerRegistration((uint)rng.Next(0, 3), (uint)rng.Next(0, 5), RecordingLauncher.PidBase + rng.Next(0, 5), "/tmp/w")),
+                ClusterMessageKind.ReturnLease => ClusterCodec.EncodeReturnLease((ulong)rng.Next(0, 4), rng.Next(2) == 0),
+                ClusterMessageKind.RegisterWorker => ClusterCodec.EncodeRegisterWorker(new WorkerRegistration((uint)rng.Next(0, 3), (uint)rng.Next(0, 5), RecordingLauncher.PidBase + rng.Next(0, 5), "/tmp/w")),
                 _ => TestUtil.RandomBytes(rng.Next(0, 40), rng),
             };
             var flags = rng.Next(5) == 0 ? (FrameFlags)rng.Next(0, 8) : FrameFlags.None;
@@ -196,7 +196,7 @@ public class RayletFuzzTests
         return w.WrittenSpan.ToArray();
     }
 
-    private static void Write(ArrayBufferWriter<byte> w, RayletMessageKind kind, byte[] payload, ulong id) =>
+    private static void Write(ArrayBufferWriter<byte> w, ClusterMessageKind kind, byte[] payload, ulong id) =>
         FrameWriter.Write(w, (ushort)kind, FrameFlags.None, id, payload);
 
     private static byte[] Mutate(byte[] bytes, Random rng)

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Ray.Protocol;
 using Ray.Raylet.Client;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Session;
 
 namespace Ray.Raylet.Tests;
@@ -27,8 +27,8 @@ public class RayletProtocolIntegrationTests
         await using (var raw = await RawRayletConnection.ConnectAsync(info.Address))
         {
             await raw.SendAsync(RawRayletConnection.HelloFrame(new string('f', 32), requestId: 7));
-            var (code, message) = await raw.ReadErrorAsync((ushort)RayletMessageKind.Hello, 7);
-            Assert.Equal(RayletErrorCode.Unauthenticated, code);
+            var (code, message) = await raw.ReadErrorAsync((ushort)ClusterMessageKind.Hello, 7);
+            Assert.Equal(ClusterErrorCode.Unauthenticated, code);
             Assert.Contains("wrong cluster token", message);
             Assert.True(await raw.ClosedByPeerAsync(CloseTimeout), "the raylet kept a connection with a wrong token open");
         }
@@ -37,26 +37,26 @@ public class RayletProtocolIntegrationTests
         await using (var raw = await RawRayletConnection.ConnectAsync(info.Address))
         {
             await raw.SendAsync(RawRayletConnection.HelloFrame(info.Token, version: 99, requestId: 8));
-            var (code, message) = await raw.ReadErrorAsync((ushort)RayletMessageKind.Hello, 8);
-            Assert.Equal(RayletErrorCode.VersionMismatch, code);
+            var (code, message) = await raw.ReadErrorAsync((ushort)ClusterMessageKind.Hello, 8);
+            Assert.Equal(ClusterErrorCode.VersionMismatch, code);
             Assert.Contains("version 99", message);
             Assert.True(await raw.ClosedByPeerAsync(CloseTimeout));
         }
 
         // Anything before Hello, even a well-formed Status or Shutdown.
-        foreach (var kind in new[] { RayletMessageKind.Status, RayletMessageKind.Shutdown })
+        foreach (var kind in new[] { ClusterMessageKind.Status, ClusterMessageKind.Shutdown })
         {
             await using var raw = await RawRayletConnection.ConnectAsync(info.Address);
             await raw.SendAsync(RawRayletConnection.Frame((ushort)kind, FrameFlags.None, 9, []));
             var (code, message) = await raw.ReadErrorAsync((ushort)kind, 9);
-            Assert.Equal(RayletErrorCode.ProtocolError, code);
+            Assert.Equal(ClusterErrorCode.ProtocolError, code);
             Assert.Contains("before Hello", message);
             Assert.True(await raw.ClosedByPeerAsync(CloseTimeout));
         }
 
         // The client API surfaces the refusal as a typed exception.
         var refused = await Assert.ThrowsAsync<RayletException>(() => RayletClient.ConnectAsync(info.Address, "not-the-token"));
-        Assert.Equal(RayletErrorCode.Unauthenticated, refused.RayletCode);
+        Assert.Equal(ClusterErrorCode.Unauthenticated, refused.RayletCode);
         Assert.Equal(RayErrorCode.Protocol, refused.Code);
 
         // The good client was never disturbed, and the raylet counts only authenticated clients.
@@ -75,17 +75,17 @@ public class RayletProtocolIntegrationTests
         var (info, _) = await scope.StartAsync();
         await using var good = await RayletClient.ConnectAsync(info.Address, info.Token);
 
-        var oversizedBeforeHello = Header(RayletProtocol.MaxHelloPayload + 1, (ushort)RayletMessageKind.Hello, 0, 1);
-        var oversized = Header(RayletProtocol.MaxPayload + 1, (ushort)RayletMessageKind.Status, 0, 2);
-        var negative = Header(-5, (ushort)RayletMessageKind.Status, 0, 3);
-        var badFlags = Header(0, (ushort)RayletMessageKind.Status, 0x80, 4);
-        var truncatedHello = RawRayletConnection.Frame((ushort)RayletMessageKind.Hello, FrameFlags.None, 5, [1, 0, 0, 0, 100, 0, (byte)'x']); // string says 100 bytes
+        var oversizedBeforeHello = Header(ClusterProtocol.MaxHelloPayload + 1, (ushort)ClusterMessageKind.Hello, 0, 1);
+        var oversized = Header(ClusterProtocol.MaxPayload + 1, (ushort)ClusterMessageKind.Status, 0, 2);
+        var negative = Header(-5, (ushort)ClusterMessageKind.Status, 0, 3);
+        var badFlags = Header(0, (ushort)ClusterMessageKind.Status, 0x80, 4);
+        var truncatedHello = RawRayletConnection.Frame((ushort)ClusterMessageKind.Hello, FrameFlags.None, 5, [1, 0, 0, 0, 100, 0, (byte)'x']); // string says 100 bytes
         var unknownKind = RawRayletConnection.Frame(999, FrameFlags.None, 6, []);
-        var statusWithPayload = RawRayletConnection.Frame((ushort)RayletMessageKind.Status, FrameFlags.None, 7, [1, 2, 3]);
-        var replyFlag = RawRayletConnection.Frame((ushort)RayletMessageKind.Status, FrameFlags.Reply, 8, []);
+        var statusWithPayload = RawRayletConnection.Frame((ushort)ClusterMessageKind.Status, FrameFlags.None, 7, [1, 2, 3]);
+        var replyFlag = RawRayletConnection.Frame((ushort)ClusterMessageKind.Status, FrameFlags.Reply, 8, []);
         var garbage = new byte[64];
         new Random(3).NextBytes(garbage);
-        var halfFrame = RawRayletConnection.Frame((ushort)RayletMessageKind.Status, FrameFlags.None, 9, [])[..10];
+        var halfFrame = RawRayletConnection.Frame((ushort)ClusterMessageKind.Status, FrameFlags.None, 9, [])[..10];
 
         var cases = new (string Name, bool Hello, byte[] Bytes, bool ExpectErrorReply)[]
         {

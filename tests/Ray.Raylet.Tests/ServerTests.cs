@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Ray.Plasma;
 using Ray.Raylet.Client;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Node;
 using Ray.Raylet.Server;
 using Ray.Raylet.Session;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 using Ray.Raylet.Session;
 
 namespace Ray.Raylet.Tests;
@@ -105,7 +105,7 @@ public class SessionSafetyTests
         var status = await scope.RunAsync(["status"], env);
         Assert.True(status.ExitCode == 1, status.Describe());
         Assert.Contains("lets other users write to it", status.Stderr);
-        var driver = Assert.Throws<RayClusterException>(() => ClusterAddress.Resolve("auto", null, root));
+        var driver = Assert.Throws<SessionAccessException>(() => ClusterAddress.Resolve("auto", null, root));
         Assert.Contains("lets other users write to it", driver.Message);
 
         File.SetUnixFileMode(root, (UnixFileMode)0x1C0); // 0700
@@ -118,7 +118,7 @@ public class SessionSafetyTests
         var stop = await scope.RunAsync(["stop"], env);
         Assert.True(stop.ExitCode == 1, stop.Describe());
         Assert.Contains($"owned by uid {ForeignUid}", stop.Stderr);
-        Assert.Throws<RayClusterException>(() => ClusterAddress.Resolve(null, null, root));
+        Assert.Throws<SessionAccessException>(() => ClusterAddress.Resolve(null, null, root));
     }
 
     [Fact]
@@ -173,7 +173,7 @@ public class SessionSafetyTests
         var link = Path.Combine(root, SessionPaths.LatestLinkName);
         File.CreateSymbolicLink(link, evil);
         Assert.True(Chown(evil, ForeignUid));
-        var viaLink = Assert.Throws<RayClusterException>(() => ClusterAddress.Resolve(null, null, root));
+        var viaLink = Assert.Throws<SessionAccessException>(() => ClusterAddress.Resolve(null, null, root));
         Assert.Contains($"owned by uid {ForeignUid}", viaLink.Message);
         var env = new Dictionary<string, string> { ["TMPDIR"] = scope.SessionDir };
         var statusViaLink = await scope.RunAsync(["status"], env);
@@ -188,7 +188,7 @@ public class SessionSafetyTests
         Directory.CreateDirectory(mine);
         File.CreateSymbolicLink(link, mine);
         Assert.True(Chown(link, ForeignUid, link: true));
-        var foreignLink = Assert.Throws<RayClusterException>(() => ClusterAddress.Resolve(null, null, root));
+        var foreignLink = Assert.Throws<SessionAccessException>(() => ClusterAddress.Resolve(null, null, root));
         Assert.Contains("a link owned by uid " + ForeignUid.ToString(CultureInfo.InvariantCulture), foreignLink.Message);
 
         // A host:port with no token never takes one from an untrusted latest session.

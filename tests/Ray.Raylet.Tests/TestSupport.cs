@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
 using Ray.Protocol;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Session;
 using Ray.Tests.Shared;
 
@@ -137,7 +137,7 @@ internal sealed class RayletScope : IAsyncDisposable
 /// <summary>Frames over a raw TCP socket, for tests that speak the raylet protocol by hand (or badly).</summary>
 internal sealed class RawRayletConnection : RawFrameSocket
 {
-    private RawRayletConnection(Socket socket) : base(socket, RayletProtocol.MaxPayload) { }
+    private RawRayletConnection(Socket socket) : base(socket, ClusterProtocol.MaxPayload) { }
 
     public static async Task<RawRayletConnection> ConnectAsync(string address)
     {
@@ -147,8 +147,8 @@ internal sealed class RawRayletConnection : RawFrameSocket
         return new RawRayletConnection(socket);
     }
 
-    public static byte[] HelloFrame(string token, uint version = RayletProtocol.Version, ulong requestId = 1) =>
-        Frame((ushort)RayletMessageKind.Hello, FrameFlags.None, requestId, RayletCodec.EncodeHello(version, token));
+    public static byte[] HelloFrame(string token, uint version = ClusterProtocol.Version, ulong requestId = 1) =>
+        Frame((ushort)ClusterMessageKind.Hello, FrameFlags.None, requestId, ClusterCodec.EncodeHello(version, token));
 
     /// <summary>Says Hello with <paramref name="token"/> and checks the reply is a success.</summary>
     public async Task HelloAsync(string token)
@@ -157,18 +157,18 @@ internal sealed class RawRayletConnection : RawFrameSocket
         var reply = await ReadFrameAsync(TimeSpan.FromSeconds(10));
         Assert.NotNull(reply);
         Assert.Equal(FrameFlags.Reply, reply.Value.Header.Flags);
-        RayletCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply.Value.Payload));
+        ClusterCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply.Value.Payload));
     }
 
     /// <summary>Reads the error reply that must come next: its code and message.</summary>
-    public async Task<(RayletErrorCode Code, string Message)> ReadErrorAsync(ushort kind, ulong requestId)
+    public async Task<(ClusterErrorCode Code, string Message)> ReadErrorAsync(ushort kind, ulong requestId)
     {
         var frame = await ReadFrameAsync(TimeSpan.FromSeconds(10));
         Assert.True(frame is not null, "the connection closed without an error reply");
         Assert.Equal(FrameFlags.Reply | FrameFlags.Error, frame.Value.Header.Flags);
         Assert.Equal(kind, frame.Value.Header.Kind);
         Assert.Equal(requestId, frame.Value.Header.RequestId);
-        return RayletCodec.DecodeError(new ReadOnlySequence<byte>(frame.Value.Payload), kind);
+        return ClusterCodec.DecodeError(new ReadOnlySequence<byte>(frame.Value.Payload), kind);
     }
 }
 

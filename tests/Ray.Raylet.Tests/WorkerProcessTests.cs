@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Ray.Cluster.Wire;
 using Ray.Raylet.Client;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Node;
 using Ray.Raylet.Session;
 using Ray.Raylet.Workers;

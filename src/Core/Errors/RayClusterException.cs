@@ -8,5 +8,5 @@ public sealed class RayClusterException : RayException
 {
     internal RayClusterException(string message, Exception? inner = null) : base(RayErrorCode.Cluster, message, inner) { }
 
-    internal Cluster.Wire.ClusterErrorCode WireCode { get; init; }
+    internal Ray.Contract.Messages.ClusterErrorCode WireCode { get; init; }
 }

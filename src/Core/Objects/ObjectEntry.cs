@@ -128,7 +128,7 @@ internal abstract class ObjectEntry
     /// Writes the ready value for another process: inline bytes, or (unless
     /// <paramref name="inlineOnly"/>) its id in the node's shared-memory store.
     /// </summary>
-    internal abstract void WriteWire(Cluster.Wire.WireWriter w, bool inlineOnly = false);
+    internal abstract void WriteWire(WireWriter w, bool inlineOnly = false);
 
     /// <summary>Marks the value stored by the subclass as ready. Returns false if already completed.</summary>
     protected bool CompleteReady() => Complete(Ready, null);

@@ -230,7 +230,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     /// Writes the ready value for a worker process: inline bytes, or its id in the node's
     /// shared-memory store; a value holding refs goes inline with them (their objects must be ready).
     /// </summary>
-    internal override void WriteWire(Cluster.Wire.WireWriter w, bool inlineOnly = false)
+    internal override void WriteWire(WireWriter w, bool inlineOnly = false)
     {
         ThrowIfNotReady();
         if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }

@@ -83,7 +83,7 @@ internal sealed partial class RuntimeCore : IDisposable
     /// <summary>The raylet connection of a connected driver; null in embedded mode.</summary>
     internal Cluster.Driver.ClusterSession? Cluster { get; }
 
-    private static (double Cpus, double Gpus, long Memory, Dictionary<string, double> Custom) FromCluster(IReadOnlyList<Cluster.Wire.ResourceAmount> resources)
+    private static (double Cpus, double Gpus, long Memory, Dictionary<string, double> Custom) FromCluster(IReadOnlyList<ResourceAmount> resources)
     {
         double cpus = 0, gpus = 0;
         long memory = 0;

@@ -77,7 +77,7 @@ internal struct ArgSlot<T>
     }
 
     /// <summary>Writes the argument for a worker process (its ref, if any, is ready: the task was queued).</summary>
-    internal readonly void WriteTo(Cluster.Wire.WireWriter w, ObjectStore store)
+    internal readonly void WriteTo(WireWriter w, ObjectStore store)
     {
         if (Ref is { } r) r.WriteWire(w);
         else if (_bytes is not null)

@@ -130,7 +130,7 @@ internal abstract class TaskSpec : IObjectListener
     internal abstract int ArgumentCount { get; }
 
     /// <summary>Writes every argument for a worker process; ref arguments are ready (generated per arity).</summary>
-    internal abstract void WriteArguments(Cluster.Wire.WireWriter w);
+    internal abstract void WriteArguments(WireWriter w);
 
     // ---- running in a worker process (cluster mode) ----
 

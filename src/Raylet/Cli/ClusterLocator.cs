@@ -1,4 +1,4 @@
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 using Ray.Raylet.Session;
 
 namespace Ray.Raylet.Cli;
@@ -47,7 +47,7 @@ internal static class ClusterLocator
             return (resolved.Address, token, null);
         }
         catch (InvalidDataException e) { return (null, null, e.Message); }
-        catch (RayClusterException e) { return (null, null, e.Message); }
+        catch (SessionAccessException e) { return (null, null, e.Message); }
     }
 
     /// <summary>
@@ -76,6 +76,6 @@ internal static class ClusterLocator
             return (SessionLayout.Latest(root), null);
         }
         catch (InvalidDataException e) { return (null, e.Message); }
-        catch (RayClusterException e) { return (null, e.Message); }
+        catch (SessionAccessException e) { return (null, e.Message); }
     }
 }

@@ -1,3 +1,4 @@
+using Ray.Contract.Session;
 using Ray.Protocol;
 using Ray.Raylet.Client;
 using Ray.Raylet.Session;
@@ -17,7 +18,7 @@ internal static class RayletStopper
     {
         RayletAddressInfo? info;
         try { info = AddressFile.TryReadTrusted(session.AddressFile); }
-        catch (Exception e) when (e is InvalidDataException or RayClusterException)
+        catch (Exception e) when (e is InvalidDataException or SessionAccessException)
         {
             // Another user's file is neither followed nor deleted.
             await error.WriteLineAsync($"ray stop: {e.Message}").ConfigureAwait(false);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 using Ray.Protocol;
 using Ray.Raylet.Client;
 using Ray.Raylet.Session;
@@ -92,7 +92,7 @@ internal static class StartCommand
                 }
                 session = dir is null ? SessionLayout.CreateNew(SessionLayout.DefaultRoot) : previous;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or RayClusterException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or SessionAccessException)
             {
                 await error.WriteLineAsync($"ray start: cannot prepare the session directory: {e.Message}").ConfigureAwait(false);
                 return 1;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Node;
 
 namespace Ray.Raylet.Cli;

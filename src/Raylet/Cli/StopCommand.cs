@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 
 namespace Ray.Raylet.Cli;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Ray.Cluster.Worker;
+using Ray.Contract.Session;
+using Ray.Hosting;
 using Ray.Raylet.Workers;
 
 namespace Ray.Raylet.Cli;
@@ -7,7 +8,7 @@ namespace Ray.Raylet.Cli;
 /// <summary>
 /// <c>ray worker</c> (hidden): the main of a worker process the raylet starts for a job
 /// (<see cref="WorkerProcessLauncher"/>). The cluster token comes from RAY_CLUSTER_TOKEN, never
-/// the command line. Runs Ray.Core's worker host until its raylet or driver goes away.
+/// the command line. Runs Ray.Core's worker host (its public <see cref="WorkerProcessHost"/>) until its raylet or driver goes away.
 /// </summary>
 internal static class WorkerCommand
 {
@@ -33,13 +34,13 @@ internal static class WorkerCommand
         command.SetAction(async (parse, _) =>
         {
             var error = parse.InvocationConfiguration.Error;
-            var token = Environment.GetEnvironmentVariable(WorkerLaunchOptions.TokenVariable);
+            var token = Environment.GetEnvironmentVariable(SessionPaths.TokenVariable);
             if (string.IsNullOrEmpty(token))
             {
-                await error.WriteLineAsync($"ray worker: {WorkerLaunchOptions.TokenVariable} is not set; a worker is started by its raylet, which passes the cluster token there").ConfigureAwait(false);
+                await error.WriteLineAsync($"ray worker: {SessionPaths.TokenVariable} is not set; a worker is started by its raylet, which passes the cluster token there").ConfigureAwait(false);
                 return 2;
             }
-            var options = new WorkerLaunchOptions
+            var options = new WorkerProcessOptions
             {
                 RayletAddress = parse.GetValue(address)!,
                 Token = token,
@@ -52,7 +53,7 @@ internal static class WorkerCommand
             try
             {
                 // The worker host blocks this thread for the worker's life; keep it off the caller's.
-                return await Task.Factory.StartNew(() => WorkerProcess.Run(options), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                return await Task.Factory.StartNew(() => WorkerProcessHost.Run(options), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             }
             catch (Exception e)
             {

@@ -2,9 +2,8 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using Ray.Cluster.Wire;
+using Ray.Contract.Messages;
 using Ray.Protocol;
-using Ray.Raylet.Messages;
 
 namespace Ray.Raylet.Client;
 
@@ -26,7 +25,7 @@ public sealed class RayletClient : IAsyncDisposable
     private readonly PipeWriter _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(FrameFlags Flags, byte[] Payload)>> _pending = new();
-    private readonly FrameParser _parser = new(RayletProtocol.MaxPayload);
+    private readonly FrameParser _parser = new(ClusterProtocol.MaxPayload);
     private readonly TimeSpan _timeout;
     private readonly Task _receiveLoop;
     private long _nextRequest;
@@ -63,7 +62,7 @@ public sealed class RayletClient : IAsyncDisposable
         var limit = timeout ?? DefaultTimeout;
         System.Net.IPEndPoint[] endpoints;
         try { endpoints = await RayletEndpoint.ResolveAsync(address, cancellationToken).ConfigureAwait(false); }
-        catch (Exception e) when (e is FormatException or SocketException) { throw new RayletException(RayletErrorCode.Unknown, $"cannot resolve the raylet address '{address}': {e.Message}", e); }
+        catch (Exception e) when (e is FormatException or SocketException) { throw new RayletException(ClusterErrorCode.Unknown, $"cannot resolve the raylet address '{address}': {e.Message}", e); }
         Socket? socket = null;
         Exception? last = null;
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -91,12 +90,12 @@ public sealed class RayletClient : IAsyncDisposable
             }
         }
         if (socket is null)
-            throw new RayletException(RayletErrorCode.Unknown, $"cannot connect to the raylet at {address}: {last?.Message ?? "no address"} (is it running? `ray start --head` starts one)", last);
+            throw new RayletException(ClusterErrorCode.Unknown, $"cannot connect to the raylet at {address}: {last?.Message ?? "no address"} (is it running? `ray start --head` starts one)", last);
         var client = new RayletClient(socket, address, limit);
         try
         {
-            var reply = await client.RequestAsync(RayletMessageKind.Hello, RayletCodec.EncodeHello(RayletProtocol.Version, token), cancellationToken).ConfigureAwait(false);
-            client.Hello = RayletCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply));
+            var reply = await client.RequestAsync(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, token), cancellationToken).ConfigureAwait(false);
+            client.Hello = ClusterCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply));
             return client;
         }
         catch
@@ -109,40 +108,40 @@ public sealed class RayletClient : IAsyncDisposable
     /// <summary>The node's status.</summary>
     public async Task<RayletStatusReport> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(RayletMessageKind.Status, [], cancellationToken).ConfigureAwait(false);
-        return RayletCodec.DecodeStatus(new ReadOnlySequence<byte>(reply));
+        var reply = await RequestAsync(ClusterMessageKind.Status, [], cancellationToken).ConfigureAwait(false);
+        return ClusterCodec.DecodeStatus(new ReadOnlySequence<byte>(reply));
     }
 
     /// <summary>Asks the raylet to stop gracefully; returns when it has acknowledged.</summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default) =>
-        await RequestAsync(RayletMessageKind.Shutdown, [], cancellationToken).ConfigureAwait(false);
+        await RequestAsync(ClusterMessageKind.Shutdown, [], cancellationToken).ConfigureAwait(false);
 
     /// <summary>Registers this connection's job (a driver's first message after Hello).</summary>
     internal async Task<JobAccepted> RegisterJobAsync(JobRegistration job, CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(RayletMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(job), cancellationToken).ConfigureAwait(false);
+        var reply = await RequestAsync(ClusterMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(job), cancellationToken).ConfigureAwait(false);
         return ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(reply));
     }
 
     /// <summary>Asks for a worker lease; waits up to <paramref name="timeout"/> (default the client's) for the grant.</summary>
     internal async Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(RayletMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request), cancellationToken, timeout).ConfigureAwait(false);
+        var reply = await RequestAsync(ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request), cancellationToken, timeout).ConfigureAwait(false);
         return ClusterCodec.DecodeLeaseGrant(new ReadOnlySequence<byte>(reply));
     }
 
     /// <summary>Gives a lease back (acknowledged).</summary>
     internal async Task ReturnLeaseAsync(ulong leaseId, bool workerBroken = false, CancellationToken cancellationToken = default) =>
-        await RequestAsync(RayletMessageKind.ReturnLease, ClusterCodec.EncodeReturnLease(leaseId, workerBroken), cancellationToken).ConfigureAwait(false);
+        await RequestAsync(ClusterMessageKind.ReturnLease, ClusterCodec.EncodeReturnLease(leaseId, workerBroken), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Registers this connection as a worker process of a job (what a worker does after Hello).</summary>
     internal async Task RegisterWorkerAsync(WorkerRegistration worker, CancellationToken cancellationToken = default) =>
-        await RequestAsync(RayletMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(worker), cancellationToken).ConfigureAwait(false);
+        await RequestAsync(ClusterMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(worker), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Sends a request and returns the reply's payload.</summary>
     /// <exception cref="RayletException">An error reply, or the connection closed first.</exception>
     /// <exception cref="TimeoutException">No reply within <paramref name="timeout"/> (default the client's).</exception>
-    private async Task<byte[]> RequestAsync(RayletMessageKind kind, byte[] payload, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    private async Task<byte[]> RequestAsync(ClusterMessageKind kind, byte[] payload, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var limit = timeout ?? _timeout;
         var id = (ulong)Interlocked.Increment(ref _nextRequest);
@@ -170,7 +169,7 @@ public sealed class RayletClient : IAsyncDisposable
             }
             if ((result.flags & FrameFlags.Error) != 0)
             {
-                var (code, message) = RayletCodec.DecodeError(new ReadOnlySequence<byte>(result.reply), (ushort)kind);
+                var (code, message) = ClusterCodec.DecodeError(new ReadOnlySequence<byte>(result.reply), (ushort)kind);
                 throw new RayletException(code, message);
             }
             return result.reply;
@@ -213,7 +212,7 @@ public sealed class RayletClient : IAsyncDisposable
     }
 
     private RayletException Closed(string reason, Exception? inner = null) =>
-        new(RayletErrorCode.Unknown, $"the connection to the raylet at {Address} is closed: {reason}", inner);
+        new(ClusterErrorCode.Unknown, $"the connection to the raylet at {Address} is closed: {reason}", inner);
 
     /// <summary>Closes the connection; requests in flight fail. Idempotent.</summary>
     public async ValueTask DisposeAsync()

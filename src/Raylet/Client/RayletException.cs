@@ -1,4 +1,4 @@
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Client;
 
@@ -10,16 +10,16 @@ namespace Ray.Raylet.Client;
 public sealed class RayletException : RayException
 {
     /// <summary>Creates the exception.</summary>
-    public RayletException(RayletErrorCode code, string message, Exception? inner = null)
+    public RayletException(ClusterErrorCode code, string message, Exception? inner = null)
         : base(Map(code), message, inner) => RayletCode = code;
 
-    /// <summary>The raylet's error code (<see cref="RayletErrorCode.Unknown"/> when the connection failed without a reply).</summary>
-    public RayletErrorCode RayletCode { get; }
+    /// <summary>The raylet's error code (<see cref="ClusterErrorCode.Unknown"/> when the connection failed without a reply).</summary>
+    public ClusterErrorCode RayletCode { get; }
 
-    private static RayErrorCode Map(RayletErrorCode code) => code switch
+    private static RayErrorCode Map(ClusterErrorCode code) => code switch
     {
-        RayletErrorCode.ProtocolError or RayletErrorCode.VersionMismatch or RayletErrorCode.Unauthenticated => RayErrorCode.Protocol,
-        RayletErrorCode.ShuttingDown => RayErrorCode.RuntimeShutdown,
+        ClusterErrorCode.ProtocolError or ClusterErrorCode.VersionMismatch or ClusterErrorCode.Unauthenticated => RayErrorCode.Protocol,
+        ClusterErrorCode.ShuttingDown => RayErrorCode.RuntimeShutdown,
         _ => RayErrorCode.Unknown,
     };
 }

@@ -17,7 +17,7 @@ internal sealed class GpuInstances(int count)
     internal int[] Assign(long units)
     {
         if (units <= 0 || _users.Length == 0) return [];
-        var whole = (int)(units / Messages.RayletProtocol.ResourceUnit);
+        var whole = (int)(units / Ray.Contract.Messages.ClusterProtocol.ResourceUnit);
         if (whole == 0)
         {
             var best = -1;

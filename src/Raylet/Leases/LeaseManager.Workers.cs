@@ -1,7 +1,6 @@
 using System.Globalization;
-using Ray.Cluster.Wire;
+using Ray.Contract.Messages;
 using Ray.Raylet.Jobs;
-using Ray.Raylet.Messages;
 using Ray.Raylet.Workers;
 
 namespace Ray.Raylet.Leases;
@@ -21,13 +20,13 @@ internal sealed partial class LeaseManager
         lock (_lock)
         {
             if (!_jobs.TryGetValue(registration.JobId, out var job))
-                throw new WorkerRefusedException(RayletErrorCode.NoJob, $"worker {registration.WorkerId} (pid {registration.Pid}) registers for job {registration.JobId}, which is not running on this raylet");
+                throw new WorkerRefusedException(ClusterErrorCode.NoJob, $"worker {registration.WorkerId} (pid {registration.Pid}) registers for job {registration.JobId}, which is not running on this raylet");
             if (!_workers.TryGetValue(registration.WorkerId, out worker!) || worker.Job != job)
-                throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"worker {registration.WorkerId} (pid {registration.Pid}) of job {registration.JobId} was not started by this raylet");
+                throw new WorkerRefusedException(ClusterErrorCode.ProtocolError, $"worker {registration.WorkerId} (pid {registration.Pid}) of job {registration.JobId} was not started by this raylet");
             if (worker.State != WorkerState.Starting)
-                throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"{worker} registered already");
+                throw new WorkerRefusedException(ClusterErrorCode.ProtocolError, $"{worker} registered already");
             if (worker.Pid != 0 && worker.Pid != registration.Pid)
-                throw new WorkerRefusedException(RayletErrorCode.ProtocolError, $"worker {worker.Id} of job {job.Id} was started as pid {worker.Pid}, but pid {registration.Pid} registers as it");
+                throw new WorkerRefusedException(ClusterErrorCode.ProtocolError, $"worker {worker.Id} of job {job.Id} was started as pid {worker.Pid}, but pid {registration.Pid} registers as it");
             worker.Pid = registration.Pid;
             worker.SocketPath = registration.SocketPath;
             job.Starting--;
@@ -180,7 +179,7 @@ internal sealed partial class LeaseManager
         if (job.StartFailures >= _options.MaxStartFailures)
         {
             var message = $"no worker could be started for job {job.Id}: {job.StartFailures} starts in a row failed, the last because {reason} (see {WorkerLog(job.Id, worker.Id)})";
-            while (job.Pending.TryDequeue(out var request)) SendError(job, request.RequestId, RayletErrorCode.WorkerStartFailed, message);
+            while (job.Pending.TryDequeue(out var request)) SendError(job, request.RequestId, ClusterErrorCode.WorkerStartFailed, message);
             job.StartFailures = 0;
             return;
         }
@@ -249,7 +248,7 @@ internal sealed partial class LeaseManager
     private void RemoveSocket(WorkerRecord worker, int pid)
     {
         if (string.IsNullOrEmpty(_options.SessionDir)) return;
-        var path = Ray.Cluster.Worker.WorkerHost.SocketPath(_options.SessionDir, worker.Job.Id, worker.Id, pid);
+        var path = Ray.Contract.Session.WorkerSocketPaths.SocketPath(_options.SessionDir, worker.Job.Id, worker.Id, pid);
         if (Session.SessionLeftovers.RemoveWorkerSocket(path)) Log.WorkerSocketRemoved(_logger, worker.Id, worker.Job.Id, path);
     }
 
@@ -278,8 +277,8 @@ internal sealed partial class LeaseManager
 }
 
 /// <summary>A worker's registration was refused; the connection is closed after the error reply.</summary>
-internal sealed class WorkerRefusedException(RayletErrorCode code, string message) : Exception(message)
+internal sealed class WorkerRefusedException(ClusterErrorCode code, string message) : Exception(message)
 {
     /// <summary>The error code of the reply.</summary>
-    internal RayletErrorCode Code { get; } = code;
+    internal ClusterErrorCode Code { get; } = code;
 }

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Ray.Cluster.Wire;
+using Ray.Contract.Messages;
 using Ray.Protocol;
 using Ray.Raylet.Jobs;
-using Ray.Raylet.Messages;
 using Ray.Raylet.Node;
 using Ray.Raylet.Server;
 using Ray.Raylet.Workers;
@@ -57,11 +56,11 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     internal LeaseManager(NodeResources resources, IWorkerLauncher launcher, LeaseManagerOptions options, ILogger? logger = null)
     {
         _resources = resources ?? throw new ArgumentNullException(nameof(resources));
-        _gpus = new GpuInstances((int)(resources.TotalUnits(NodeResources.Gpu) / RayletProtocol.ResourceUnit));
+        _gpus = new GpuInstances((int)(resources.TotalUnits(NodeResources.Gpu) / ClusterProtocol.ResourceUnit));
         _launcher = launcher ?? throw new ArgumentNullException(nameof(launcher));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _logger = logger ?? NullLogger.Instance;
-        var cpus = (int)(_resources.TotalUnits(NodeResources.Cpu) / RayletProtocol.ResourceUnit);
+        var cpus = (int)(_resources.TotalUnits(NodeResources.Cpu) / ClusterProtocol.ResourceUnit);
         MaxWorkers = Math.Max(1, _options.MaxWorkers ?? Math.Max(cpus, 1) * 4);
         PrestartWorkers = Math.Clamp(_options.PrestartWorkers ?? cpus, 0, MaxWorkers);
         if (_options.IdleWorkerTimeout > TimeSpan.Zero) _ = ReapIdleLoopAsync(_options.IdleWorkerTimeout);
@@ -114,7 +113,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         if (demand is null)
         {
             Log.Infeasible(_logger, job.Id, requestId, infeasible!);
-            SendError(job, requestId, RayletErrorCode.Infeasible, $"lease request {requestId} of job {job.Id} can never be granted on this node: {infeasible}");
+            SendError(job, requestId, ClusterErrorCode.Infeasible, $"lease request {requestId} of job {job.Id} can never be granted on this node: {infeasible}");
             return;
         }
         var d = new Deferred();
@@ -123,7 +122,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             if (job.Ended) return; // the driver is gone: nobody to answer
             if (job.Pending.Count >= MaxPendingPerJob)
             {
-                SendError(job, requestId, RayletErrorCode.Internal, $"job {job.Id} already has {MaxPendingPerJob} lease requests waiting");
+                SendError(job, requestId, ClusterErrorCode.Internal, $"job {job.Id} already has {MaxPendingPerJob} lease requests waiting");
                 return;
             }
             job.Pending.Enqueue(new PendingLease(requestId, purpose, demand));
@@ -244,7 +243,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         _leases.Add(leaseId, worker);
         worker.GpuIds = _gpus.Assign(request.Demand.UnitsOf(NodeResources.Gpu));
         var payload = ClusterCodec.EncodeLeaseGrant(new LeaseGrant(leaseId, worker.Id, worker.Pid, worker.SocketPath) { GpuIds = worker.GpuIds });
-        job.Driver.Send((ushort)RayletMessageKind.RequestLease, FrameFlags.Reply, request.RequestId, payload);
+        job.Driver.Send((ushort)ClusterMessageKind.RequestLease, FrameFlags.Reply, request.RequestId, payload);
         if (_logger.IsEnabled(LogLevel.Debug))
             Log.LeaseGranted(_logger, leaseId, job.Id, worker.Id, request.Demand.ToString(), request.Purpose.ToString());
     }
@@ -285,8 +284,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         worker.LeasePurpose = LeasePurpose.Task;
     }
 
-    private static void SendError(JobRecord job, ulong requestId, RayletErrorCode code, string message) =>
-        job.Driver.Send((ushort)RayletMessageKind.RequestLease, FrameFlags.Reply | FrameFlags.Error, requestId, RayletCodec.EncodeError(code, message));
+    private static void SendError(JobRecord job, ulong requestId, ClusterErrorCode code, string message) =>
+        job.Driver.Send((ushort)ClusterMessageKind.RequestLease, FrameFlags.Reply | FrameFlags.Error, requestId, ClusterCodec.EncodeError(code, message));
 
     /// <summary>Kills every worker and waits (bounded) for them to exit; later registrations are refused.</summary>
     public async ValueTask DisposeAsync()

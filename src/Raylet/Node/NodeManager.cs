@@ -1,3 +1,4 @@
+using Ray.Contract.Session;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Ray.Plasma.Server;
 using Ray.Plasma.Store;
 using Ray.Raylet.Leases;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 using Ray.Raylet.Server;
 using Ray.Raylet.Session;
 using Ray.Raylet.Workers;
@@ -55,7 +56,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         NodeId = NodeId.NewRandom();
         ClusterToken = RandomNumberGenerator.GetHexString(32, lowercase: true);
         PlasmaSocketPath = ChoosePlasmaSocket(session, NodeId);
-        _hello = new HelloReply(RayletProtocol.Version, NodeId.ToString(), PlasmaSocketPath, store.Arena.Path);
+        _hello = new HelloReply(ClusterProtocol.Version, NodeId.ToString(), PlasmaSocketPath, store.Arena.Path);
     }
 
     /// <summary>The options the node runs with.</summary>
@@ -97,7 +98,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     /// </summary>
     /// <exception cref="ArgumentException">Bad options (resources, object store size).</exception>
     /// <exception cref="IOException">The port cannot be bound, or the store cannot be created.</exception>
-    /// <exception cref="RayClusterException">The session directory belongs to another user or others may write to it.</exception>
+    /// <exception cref="SessionAccessException">The session directory belongs to another user or others may write to it.</exception>
     public static NodeManager Start(RayletOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -186,7 +187,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         PlasmaSocket = PlasmaSocketPath,
         ObjectStorePath = Store.Arena.Path,
         LogFile = _session.RayletLog,
-        ProtocolVersion = RayletProtocol.Version,
+        ProtocolVersion = ClusterProtocol.Version,
         StartedAt = DateTime.UtcNow,
     };
 

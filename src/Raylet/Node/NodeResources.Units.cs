@@ -1,5 +1,4 @@
-using Ray.Cluster.Wire;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Node;
 
@@ -21,7 +20,7 @@ public sealed partial class NodeResources
             if (amount == 0) continue;
             if (!_index.TryGetValue(name, out var i))
             {
-                infeasible = $"this node has no resource '{name}' (asked for {RayletCodec.FromFixed(amount)}); it has {string.Join(", ", _names)}";
+                infeasible = $"this node has no resource '{name}' (asked for {ClusterCodec.FromFixed(amount)}); it has {string.Join(", ", _names)}";
                 return null;
             }
             units.TryGetValue(i, out var sum);
@@ -32,7 +31,7 @@ public sealed partial class NodeResources
         {
             if (n > _total[i])
             {
-                infeasible = $"asked for {RayletCodec.FromFixed(n)} {_names[i]} but this node has {RayletCodec.FromFixed(_total[i])} in total";
+                infeasible = $"asked for {ClusterCodec.FromFixed(n)} {_names[i]} but this node has {ClusterCodec.FromFixed(_total[i])} in total";
                 return null;
             }
         }
@@ -77,7 +76,7 @@ public sealed partial class NodeResources
         lock (_lock)
         {
             foreach (var (i, n) in demand.Items)
-                if (_used[i] < n) throw new InvalidOperationException($"released {RayletCodec.FromFixed(n)} {_names[i]} but only {RayletCodec.FromFixed(_used[i])} is held");
+                if (_used[i] < n) throw new InvalidOperationException($"released {ClusterCodec.FromFixed(n)} {_names[i]} but only {ClusterCodec.FromFixed(_used[i])} is held");
             foreach (var (i, n) in demand.Items) _used[i] -= n;
         }
     }
@@ -122,5 +121,5 @@ internal sealed class ResourceDemand((int Index, long Units)[] items, NodeResour
 
     /// <summary>"CPU 1, GPU 0.5" for logs and errors.</summary>
     public override string ToString() =>
-        Items.Length == 0 ? "nothing" : string.Join(", ", Items.Select(x => $"{Table.Names[x.Index]} {RayletCodec.FromFixed(x.Units)}"));
+        Items.Length == 0 ? "nothing" : string.Join(", ", Items.Select(x => $"{Table.Names[x.Index]} {ClusterCodec.FromFixed(x.Units)}"));
 }

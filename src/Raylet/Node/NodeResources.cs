@@ -1,4 +1,4 @@
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Node;
 
@@ -88,13 +88,13 @@ public sealed partial class NodeResources
     public IReadOnlyList<string> Names => _names;
 
     /// <summary>The node's total of <paramref name="name"/> (0 when it has none).</summary>
-    public double Total(string name) => _index.TryGetValue(name, out var i) ? RayletCodec.FromFixed(_total[i]) : 0;
+    public double Total(string name) => _index.TryGetValue(name, out var i) ? ClusterCodec.FromFixed(_total[i]) : 0;
 
     /// <summary>What is free of <paramref name="name"/> now (0 when the node has none).</summary>
     public double Available(string name)
     {
         if (!_index.TryGetValue(name, out var i)) return 0;
-        lock (_lock) return RayletCodec.FromFixed(_total[i] - _used[i]);
+        lock (_lock) return ClusterCodec.FromFixed(_total[i] - _used[i]);
     }
 
     /// <summary>Every resource's total and used amount, in table order.</summary>
@@ -104,7 +104,7 @@ public sealed partial class NodeResources
         lock (_lock)
         {
             for (var i = 0; i < _names.Length; i++)
-                result[i] = new ResourceUsage(_names[i], RayletCodec.FromFixed(_total[i]), RayletCodec.FromFixed(_used[i]));
+                result[i] = new ResourceUsage(_names[i], ClusterCodec.FromFixed(_total[i]), ClusterCodec.FromFixed(_used[i]));
         }
         return result;
     }
@@ -135,7 +135,7 @@ public sealed partial class NodeResources
         lock (_lock)
         {
             foreach (var (i, n) in units)
-                if (_used[i] < n) throw new InvalidOperationException($"released {RayletCodec.FromFixed(n)} {_names[i]} but only {RayletCodec.FromFixed(_used[i])} is held");
+                if (_used[i] < n) throw new InvalidOperationException($"released {ClusterCodec.FromFixed(n)} {_names[i]} but only {ClusterCodec.FromFixed(_used[i])} is held");
             foreach (var (i, n) in units) _used[i] -= n;
         }
     }
@@ -158,7 +158,7 @@ public sealed partial class NodeResources
     {
         if (!double.IsFinite(amount) || amount < 0 || amount > 1e14)
             throw new ArgumentException($"resource '{name}' has amount {amount}; amounts are finite, at least 0 and at most 1e14");
-        return RayletCodec.ToFixed(amount);
+        return ClusterCodec.ToFixed(amount);
     }
 
     private static void ValidateName(string name)

@@ -1,4 +1,4 @@
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Server;
 

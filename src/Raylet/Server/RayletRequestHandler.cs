@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using Ray.Cluster.Wire;
+using Ray.Contract.Messages;
 using Ray.Protocol;
 using Ray.Raylet.Jobs;
 using Ray.Raylet.Leases;
-using Ray.Raylet.Messages;
 using Ray.Raylet.Workers;
 
 namespace Ray.Raylet.Server;
@@ -45,7 +44,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
     public bool IsAuthenticated { get; private set; }
 
     /// <summary>The code of the refusal that is closing this connection, if a request was refused.</summary>
-    public RayletErrorCode? Refusal { get; private set; }
+    public ClusterErrorCode? Refusal { get; private set; }
 
     /// <summary>The peer, for messages (address or a test name).</summary>
     public string Peer { get; } = peer;
@@ -55,7 +54,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
     public void Handle(in Frame frame)
     {
         var h = frame.Header;
-        RayletErrorCode code;
+        ClusterErrorCode code;
         string message;
         try
         {
@@ -63,16 +62,16 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             return;
         }
         catch (RefusedException e) { (code, message) = (e.Code, e.Message); }
-        catch (ProtocolException e) { (code, message) = (RayletErrorCode.ProtocolError, e.Message); }
+        catch (ProtocolException e) { (code, message) = (ClusterErrorCode.ProtocolError, e.Message); }
         catch (HostFailedException e)
         {
             // The host failed (e.g. the store is going away during shutdown): the request was
             // well formed, so the connection stays.
-            sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, RayletCodec.EncodeError(RayletErrorCode.Internal, e.Message));
+            sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, ClusterCodec.EncodeError(ClusterErrorCode.Internal, e.Message));
             return;
         }
         Refusal = code;
-        sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, RayletCodec.EncodeError(code, message));
+        sink.Send(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, ClusterCodec.EncodeError(code, message));
         throw new ProtocolException(message);
     }
 
@@ -82,71 +81,71 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         if ((h.Flags & (FrameFlags.Reply | FrameFlags.Error)) != 0)
             throw new ProtocolException($"{Peer} sent a frame with flags {h.Flags} (kind {h.Kind}); requests carry neither Reply nor Error");
         var oneWay = (h.Flags & FrameFlags.NoReply) != 0;
-        var kind = (RayletMessageKind)h.Kind;
-        if (!IsAuthenticated && kind != RayletMessageKind.Hello)
-            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} sent message kind {h.Kind} before Hello; Hello with the cluster token comes first");
+        var kind = (ClusterMessageKind)h.Kind;
+        if (!IsAuthenticated && kind != ClusterMessageKind.Hello)
+            throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent message kind {h.Kind} before Hello; Hello with the cluster token comes first");
         switch (kind)
         {
-            case RayletMessageKind.Hello:
+            case ClusterMessageKind.Hello:
             {
                 if (IsAuthenticated) throw new ProtocolException($"{Peer} sent a second Hello");
                 if (oneWay) throw new ProtocolException($"{Peer} sent Hello one-way; it needs a reply");
-                var (version, token) = RayletCodec.DecodeHello(frame.Payload);
-                if (version != RayletProtocol.Version)
-                    throw new RefusedException(RayletErrorCode.VersionMismatch, $"{Peer} speaks raylet protocol version {version}; this raylet speaks version {RayletProtocol.Version}");
+                var (version, token) = ClusterCodec.DecodeHello(frame.Payload);
+                if (version != ClusterProtocol.Version)
+                    throw new RefusedException(ClusterErrorCode.VersionMismatch, $"{Peer} speaks raylet protocol version {version}; this raylet speaks version {ClusterProtocol.Version}");
                 if (!TokenMatches(token))
-                    throw new RefusedException(RayletErrorCode.Unauthenticated, $"refused {Peer}: wrong cluster token (find it in the raylet's address file, or set RAY_CLUSTER_TOKEN)");
+                    throw new RefusedException(ClusterErrorCode.Unauthenticated, $"refused {Peer}: wrong cluster token (find it in the raylet's address file, or set RAY_CLUSTER_TOKEN)");
                 if (admit?.Invoke() is { } refusal)
-                    throw new RefusedException(RayletErrorCode.TooManyConnections, $"refused {Peer}: {refusal}");
+                    throw new RefusedException(ClusterErrorCode.TooManyConnections, $"refused {Peer}: {refusal}");
                 IsAuthenticated = true;
-                Reply(h, CallHost(h, static host => RayletCodec.EncodeHelloReply(host.HelloReply)));
+                Reply(h, CallHost(h, static host => ClusterCodec.EncodeHelloReply(host.HelloReply)));
                 break;
             }
-            case RayletMessageKind.Status:
+            case ClusterMessageKind.Status:
                 ExpectEmpty(frame);
                 if (oneWay) throw new ProtocolException($"{Peer} sent Status one-way; it needs a reply");
-                Reply(h, CallHost(h, static host => RayletCodec.EncodeStatus(host.GetStatus())));
+                Reply(h, CallHost(h, static host => ClusterCodec.EncodeStatus(host.GetStatus())));
                 break;
-            case RayletMessageKind.Shutdown:
+            case ClusterMessageKind.Shutdown:
                 ExpectEmpty(frame);
                 if (!oneWay) Reply(h, []);
                 host.RequestShutdown($"Shutdown message from {Peer}");
                 break;
-            case RayletMessageKind.RegisterJob:
+            case ClusterMessageKind.RegisterJob:
                 HandleRegisterJob(frame, oneWay);
                 break;
-            case RayletMessageKind.RequestLease:
+            case ClusterMessageKind.RequestLease:
             {
                 if (oneWay) throw new ProtocolException($"{Peer} sent RequestLease one-way; it needs a reply");
                 var (purpose, request) = ClusterCodec.DecodeRequestLease(frame.Payload);
                 if (Volatile.Read(ref _job) is not { } job)
                 {
-                    ReplyError(h, RayletErrorCode.NoJob, $"{Peer} asked for a lease before RegisterJob");
+                    ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} asked for a lease before RegisterJob");
                     break;
                 }
                 Guard(h, () => host.Leases.RequestLease(job, h.RequestId, purpose, request));
                 break;
             }
-            case RayletMessageKind.ReturnLease:
+            case ClusterMessageKind.ReturnLease:
             {
                 var (leaseId, broken) = ClusterCodec.DecodeReturnLease(frame.Payload);
                 if (Volatile.Read(ref _job) is not { } job)
                 {
-                    if (!oneWay) ReplyError(h, RayletErrorCode.NoJob, $"{Peer} returned lease {leaseId} before RegisterJob");
+                    if (!oneWay) ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} returned lease {leaseId} before RegisterJob");
                     break;
                 }
                 Guard(h, () => host.Leases.ReturnLease(job, leaseId, broken));
                 if (!oneWay) Reply(h, []);
                 break;
             }
-            case RayletMessageKind.RegisterWorker:
+            case ClusterMessageKind.RegisterWorker:
                 HandleRegisterWorker(frame, oneWay);
                 break;
-            case RayletMessageKind.WorkerBlocked:
+            case ClusterMessageKind.WorkerBlocked:
             {
                 var blocked = ClusterCodec.DecodeWorkerBlocked(frame.Payload);
                 if (Volatile.Read(ref _worker) is not { } worker)
-                    throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} sent WorkerBlocked but is not a registered worker");
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent WorkerBlocked but is not a registered worker");
                 Guard(h, () => host.Leases.WorkerBlocked(worker, blocked));
                 if (!oneWay) Reply(h, []);
                 break;
@@ -162,16 +161,16 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         if (oneWay) throw new ProtocolException($"{Peer} sent RegisterJob one-way; it needs a reply");
         var registration = ClusterCodec.DecodeRegisterJob(frame.Payload);
         if (Volatile.Read(ref _worker) is not null)
-            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} is a worker's connection and cannot register a job");
+            throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} is a worker's connection and cannot register a job");
         if (Volatile.Read(ref _job) is { } existing)
         {
-            ReplyError(h, RayletErrorCode.NoJob, $"{Peer} registered job {existing.Id} already; one job per connection");
+            ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} registered job {existing.Id} already; one job per connection");
             return;
         }
         var leases = host.Leases;
         JobRecord job;
         try { job = leases.RegisterJob(registration, sink); }
-        catch (ObjectDisposedException) { throw new RefusedException(RayletErrorCode.ShuttingDown, "the raylet is shutting down and takes no new jobs"); }
+        catch (ObjectDisposedException) { throw new RefusedException(ClusterErrorCode.ShuttingDown, "the raylet is shutting down and takes no new jobs"); }
         catch (Exception e) { throw new HostFailedException($"the raylet failed to register a job: {e.GetType().Name}: {e.Message}"); }
         bool closed;
         lock (_stateLock)
@@ -192,14 +191,14 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         var h = frame.Header;
         var registration = ClusterCodec.DecodeRegisterWorker(frame.Payload);
         if (Volatile.Read(ref _job) is { } job)
-            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} is the driver of job {job.Id} and cannot register as a worker");
+            throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} is the driver of job {job.Id} and cannot register as a worker");
         if (Volatile.Read(ref _worker) is { } registered)
-            throw new RefusedException(RayletErrorCode.ProtocolError, $"{Peer} registered as {registered} already");
+            throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} registered as {registered} already");
         var leases = host.Leases;
         WorkerRecord worker;
         try { worker = leases.RegisterWorker(registration); }
         catch (WorkerRefusedException e) { throw new RefusedException(e.Code, $"refused {Peer}: {e.Message}"); }
-        catch (Exception e) { throw new RefusedException(RayletErrorCode.Internal, $"the raylet failed to register {Peer} as a worker: {e.GetType().Name}: {e.Message}"); }
+        catch (Exception e) { throw new RefusedException(ClusterErrorCode.Internal, $"the raylet failed to register {Peer} as a worker: {e.GetType().Name}: {e.Message}"); }
         bool closed;
         lock (_stateLock)
         {
@@ -235,8 +234,8 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
     /// <summary>Runs a call into the lease manager; an unexpected failure is the raylet's (Internal, connection kept).</summary>
     private void Guard(FrameHeader request, Action call) => CallHost(request, _ => { call(); return []; });
 
-    private void ReplyError(FrameHeader request, RayletErrorCode code, string message) =>
-        sink.Send(request.Kind, FrameFlags.Reply | FrameFlags.Error, request.RequestId, RayletCodec.EncodeError(code, message));
+    private void ReplyError(FrameHeader request, ClusterErrorCode code, string message) =>
+        sink.Send(request.Kind, FrameFlags.Reply | FrameFlags.Error, request.RequestId, ClusterCodec.EncodeError(code, message));
 
     private byte[] CallHost(FrameHeader request, Func<IRayletHost, byte[]> call)
     {
@@ -264,8 +263,8 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
     private sealed class HostFailedException(string message) : Exception(message);
 
     /// <summary>A well-formed request the raylet refuses with a specific code.</summary>
-    private sealed class RefusedException(RayletErrorCode code, string message) : Exception(message)
+    private sealed class RefusedException(ClusterErrorCode code, string message) : Exception(message)
     {
-        public RayletErrorCode Code { get; } = code;
+        public ClusterErrorCode Code { get; } = code;
     }
 }

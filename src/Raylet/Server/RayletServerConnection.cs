@@ -1,14 +1,14 @@
 using System.Net.Sockets;
 using Ray.Protocol;
-using Ray.Raylet.Messages;
+using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Server;
 
 /// <summary>
 /// One peer of the raylet: a framed connection whose requests go to a
 /// <see cref="RayletRequestHandler"/>. It accepts payloads of at most
-/// <see cref="RayletProtocol.MaxHelloPayload"/> bytes until Hello succeeds, then up to
-/// <see cref="RayletProtocol.MaxPayload"/> (frames pipelined behind the Hello included: the
+/// <see cref="ClusterProtocol.MaxHelloPayload"/> bytes until Hello succeeds, then up to
+/// <see cref="ClusterProtocol.MaxPayload"/> (frames pipelined behind the Hello included: the
 /// receive loop reads the limit per frame). Until then it sits in the server's pending pool,
 /// which closes it after the handshake timeout or when newer connections push it out.
 /// </summary>
@@ -19,7 +19,7 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
     private volatile bool _overCapacity; // a valid Hello refused at the authenticated cap
 
     internal RayletServerConnection(RayletServer server, Socket socket, long id, string peer)
-        : base(socket, RayletProtocol.MaxHelloPayload)
+        : base(socket, ClusterProtocol.MaxHelloPayload)
     {
         _server = server;
         Id = id;
@@ -41,7 +41,7 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
     private string? Admit()
     {
         var refusal = _server.TryAuthenticate(this);
-        if (refusal is null) MaxPayload = RayletProtocol.MaxPayload;
+        if (refusal is null) MaxPayload = ClusterProtocol.MaxPayload;
         else _overCapacity = true;
         return refusal;
     }
@@ -53,8 +53,8 @@ internal sealed class RayletServerConnection : FramedConnection, IFrameSink
         _handler.OnClosed(reason);
         var refusal = _handler.Refusal switch
         {
-            RayletErrorCode.Unauthenticated => ConnectionRejection.WrongToken,
-            RayletErrorCode.VersionMismatch => ConnectionRejection.VersionMismatch,
+            ClusterErrorCode.Unauthenticated => ConnectionRejection.WrongToken,
+            ClusterErrorCode.VersionMismatch => ConnectionRejection.VersionMismatch,
             _ => (ConnectionRejection?)null,
         };
         _server.OnConnectionClosed(this, reason, _handler.IsAuthenticated, _overCapacity, refusal);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 
 namespace Ray.Raylet.Session;
 
@@ -48,7 +48,7 @@ public static class AddressFile
     /// user and are not writable by others: what the CLI reads before it connects with the file's
     /// token or deletes the files it names.
     /// </summary>
-    /// <exception cref="RayClusterException">The file or its directory belongs to another user, or others may write to it.</exception>
+    /// <exception cref="SessionAccessException">The file or its directory belongs to another user, or others may write to it.</exception>
     /// <exception cref="InvalidDataException">The file exists but is not a valid address file.</exception>
     public static RayletAddressInfo? TryReadTrusted(string path)
     {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 
 namespace Ray.Raylet.Session;
 
@@ -14,9 +14,9 @@ namespace Ray.Raylet.Session;
 /// </code>
 /// Without <c>--session-dir</c>, sessions are <c>$TMPDIR/ray/session_&lt;time&gt;_&lt;pid&gt;</c> (TMPDIR
 /// defaults to /tmp) and <c>$TMPDIR/ray/session_latest</c> links to the newest, as in Ray; drivers
-/// find them the same way (Ray.Cluster.Session.SessionPaths). Folders are created private (0700),
+/// find them the same way (Ray.Contract.Session.SessionPaths). Folders are created private (0700),
 /// and the root, the link and a session directory are refused when another user owns them or
-/// may write to them (Ray.Cluster.Session.SessionOwnership).
+/// may write to them (Ray.Contract.Session.SessionOwnership).
 /// </summary>
 public sealed partial class SessionLayout
 {
@@ -64,7 +64,7 @@ public sealed partial class SessionLayout
     /// Checks the session directory may be trusted (when it exists) and creates its folders,
     /// private to the user (0700).
     /// </summary>
-    /// <exception cref="RayClusterException">The directory belongs to another user or others may write to it.</exception>
+    /// <exception cref="SessionAccessException">The directory belongs to another user or others may write to it.</exception>
     public SessionLayout EnsureCreated()
     {
         SessionOwnership.CheckTrusted(Directory, "the session directory");
@@ -80,7 +80,7 @@ public sealed partial class SessionLayout
     /// <c>session_latest</c> link at it (replaced atomically by a rename). The root is created
     /// private (0700) when missing, and refused when another user owns it or may write to it.
     /// </summary>
-    /// <exception cref="RayClusterException">The root may not be trusted.</exception>
+    /// <exception cref="SessionAccessException">The root may not be trusted.</exception>
     public static SessionLayout CreateNew(string? root = null)
     {
         root = SessionOwnership.EnsureRoot(root ?? DefaultRoot);

@@ -1,6 +1,5 @@
 using System.Globalization;
-using Ray.Cluster.Session;
-using Ray.Cluster.Worker;
+using Ray.Contract.Session;
 
 namespace Ray.Raylet.Session;
 
@@ -35,7 +34,7 @@ public static class SessionLeftovers
         TryDelete(session.PlasmaSocket, anyType: false, removed);
         if (Directory.Exists(session.SocketsDirectory))
         {
-            foreach (var socket in SafeEnumerate(session.SocketsDirectory, WorkerHost.SessionSocketPrefix + "*"))
+            foreach (var socket in SafeEnumerate(session.SocketsDirectory, WorkerSocketPaths.SessionSocketPrefix + "*"))
                 TryDelete(socket, anyType: false, removed);
         }
         RemoveSpillFiles(session.SpillDirectory, removed);
@@ -63,9 +62,9 @@ public static class SessionLeftovers
     private static void RemoveDeadTempWorkerSockets(List<string> removed)
     {
         var temp = Path.GetTempPath();
-        foreach (var path in SafeEnumerate(temp, WorkerHost.TempSocketPrefix + "*.sock"))
+        foreach (var path in SafeEnumerate(temp, WorkerSocketPaths.TempSocketPrefix + "*.sock"))
         {
-            var name = Path.GetFileName(path.AsSpan())[WorkerHost.TempSocketPrefix.Length..];
+            var name = Path.GetFileName(path.AsSpan())[WorkerSocketPaths.TempSocketPrefix.Length..];
             var dash = name.IndexOf('-');
             if (dash <= 0 || !int.TryParse(name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
             if (RayletProcess.IsAlive(pid)) continue;

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using Ray.Cluster.Worker;
+using Ray.Contract.Session;
 using Ray.Raylet.Session;
 
 namespace Ray.Raylet.Workers;
@@ -64,7 +64,7 @@ internal sealed class WorkerProcessLauncher : IWorkerLauncher
         psi.ArgumentList.Add("ray-worker"); // $0
         foreach (var a in _command) psi.ArgumentList.Add(a);
         foreach (var a in Arguments(request)) psi.ArgumentList.Add(a);
-        psi.Environment[WorkerLaunchOptions.TokenVariable] = request.Token;
+        psi.Environment[SessionPaths.TokenVariable] = request.Token;
         psi.Environment["RAY_WORKER_LOG"] = request.LogFile;
         // A worker finds its raylet on the command line, not through a driver's variable.
         psi.Environment.Remove("RAY_ADDRESS");

@@ -1,4 +1,4 @@
-using Ray.Cluster.Wire;
+using Ray.Contract.Messages;
 using Ray.Raylet.Jobs;
 using Ray.Raylet.Node;
 

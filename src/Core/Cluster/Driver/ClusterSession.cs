@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Reflection;
-using Ray.Cluster.Session;
+using Ray.Contract.Session;
 using Ray.Cluster.Transport;
 using Ray.Cluster.Wire;
 using Ray.Cluster.Worker;
@@ -37,7 +37,9 @@ internal sealed class ClusterSession : IDisposable
     /// </summary>
     internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout, bool nested = false)
     {
-        var resolved = ClusterAddress.Resolve(address, token);
+        ResolvedAddress resolved;
+        try { resolved = ClusterAddress.Resolve(address, token); }
+        catch (SessionAccessException e) { throw new RayClusterException(e.Message, e); }
         token = resolved.Token;
         // Connecting first, so an address with nothing behind it says so rather than "no token".
         var (link, _, _) = ControlLink.ConnectAsync(resolved.Address, token ?? "", timeout, requireToken: token is not null).GetAwaiter().GetResult();

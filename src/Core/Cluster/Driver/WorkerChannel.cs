@@ -75,7 +75,7 @@ internal sealed class WorkerChannel : FrameSocket
         }
         var channel = new WorkerChannel(socket, lease, spin, onClosed);
         channel.Append((ushort)ClusterMessageKind.WorkerHello, FrameFlags.None, 0, (token, jobId, lease.GpuIds),
-            static (w, s) => { w.U32(ClusterCodec.Version); w.Utf8(s.token); w.U32(s.jobId); ClusterCodec.WriteIds(w, s.GpuIds); });
+            static (w, s) => ClusterCodec.WriteWorkerHello(w, s.token, s.jobId, s.GpuIds));
         channel.Flush();
         try { await channel._hello.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); }
         catch
@@ -101,13 +101,7 @@ internal sealed class WorkerChannel : FrameSocket
             if (IsClosed || _retired) return false;
             if (_defined.Add(fn.WireIndex))
                 AppendLocked((ushort)ClusterMessageKind.DefineFunction, FrameFlags.NoReply, 0, fn, static (w, f) =>
-                {
-                    w.U32((uint)f.WireIndex);
-                    w.Utf8(f.AssemblyPath);
-                    w.Utf8(f.TypeName);
-                    w.I32(f.Method.MetadataToken);
-                    w.Utf8(f.Method.Name);
-                });
+                    ClusterCodec.WriteDefineFunction(w, new FunctionDefinition((uint)f.WireIndex, f.AssemblyPath, f.TypeName, f.Method.MetadataToken, f.Method.Name)));
             var id = ++_nextId;
             task.RemoteChannel = this;
             try

@@ -49,13 +49,13 @@ internal sealed class ControlLink : FrameSocket
         if (!requireToken)
         {
             link.Dispose();
-            throw new RayClusterException($"a raylet answers at {address}, but there is no cluster token for it: set {Worker.WorkerLaunchOptions.TokenVariable} (the token is in the raylet's address file, raylet.json)");
+            throw new RayClusterException($"a raylet answers at {address}, but there is no cluster token for it: set {SessionPaths.TokenVariable} (the token is in the raylet's address file, raylet.json)");
         }
         try
         {
-            var reply = await link.RequestAsync(1 /* Hello */, ClusterCodec.EncodeHello(ClusterCodec.Version, token), timeout).ConfigureAwait(false);
+            var reply = await link.RequestAsync((ushort)ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, token), timeout).ConfigureAwait(false);
             var hello = ClusterCodec.DecodeHelloReply(new ReadOnlySequence<byte>(reply));
-            return (link, hello.NodeId, hello.PlasmaSocket);
+            return (link, hello.NodeId, hello.PlasmaSocketPath);
         }
         catch
         {

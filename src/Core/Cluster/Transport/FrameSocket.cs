@@ -65,18 +65,18 @@ internal abstract class FrameSocket : IDisposable
     protected abstract void OnClosed(string reason);
 
     /// <summary>Appends a frame with a payload written by <paramref name="write"/>; call <see cref="Flush"/> (or FlushLocked) after.</summary>
-    internal void Append<TState>(ushort kind, FrameFlags flags, ulong requestId, TState state, Action<Wire.WireWriter, TState> write)
+    internal void Append<TState>(ushort kind, FrameFlags flags, ulong requestId, TState state, Action<WireWriter, TState> write)
     {
         lock (_sendLock) AppendLocked(kind, flags, requestId, state, write);
     }
 
     /// <summary>Appends under the send lock the caller already holds (see <see cref="SendLock"/>).</summary>
-    protected void AppendLocked<TState>(ushort kind, FrameFlags flags, ulong requestId, TState state, Action<Wire.WireWriter, TState> write)
+    protected void AppendLocked<TState>(ushort kind, FrameFlags flags, ulong requestId, TState state, Action<WireWriter, TState> write)
     {
         var start = _out.Count;
         _out.GetSpan(FrameHeader.Size);
         _out.Advance(FrameHeader.Size);
-        try { write(new Wire.WireWriter(_out), state); }
+        try { write(new WireWriter(_out), state); }
         catch
         {
             _out.Truncate(start); // never a half-written frame on the wire

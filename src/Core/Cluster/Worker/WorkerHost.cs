@@ -202,22 +202,7 @@ internal static class WorkerHost
         return TimeSpan.FromMicroseconds(int.TryParse(v, out var us) && us >= 0 ? us : 50);
     }
 
-    /// <summary>The file name prefix of a worker socket in the session's sockets folder.</summary>
-    internal const string SessionSocketPrefix = "worker_";
-
-    /// <summary>The file name prefix of a worker socket in the temp folder (session path too long).</summary>
-    internal const string TempSocketPrefix = "ray-w-";
-
-    /// <summary>
-    /// The Unix socket of worker <paramref name="workerId"/> of job <paramref name="jobId"/>, pid
-    /// <paramref name="pid"/>: <c>&lt;session&gt;/sockets/worker_J_W</c>, or <c>$TMPDIR/ray-w-PID-W.sock</c>
-    /// when that path is too long for a Unix socket. The raylet computes the same path to remove
-    /// a socket its dead worker left.
-    /// </summary>
-    internal static string SocketPath(string sessionDir, uint jobId, uint workerId, int pid)
-    {
-        var path = Path.Combine(sessionDir, "sockets", $"{SessionSocketPrefix}{jobId}_{workerId}");
-        if (Encoding.UTF8.GetByteCount(path) <= 100) return path;
-        return Path.Combine(Path.GetTempPath(), $"{TempSocketPrefix}{pid}-{workerId}.sock");
-    }
+    /// <summary>The worker socket's path (defined in the contract, shared with the raylet).</summary>
+    internal static string SocketPath(string sessionDir, uint jobId, uint workerId, int pid) =>
+        Ray.Contract.Session.WorkerSocketPaths.SocketPath(sessionDir, jobId, workerId, pid);
 }

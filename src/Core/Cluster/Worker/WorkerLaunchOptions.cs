@@ -8,7 +8,7 @@ namespace Ray.Cluster.Worker;
 internal sealed record WorkerLaunchOptions
 {
     /// <summary>The environment variable carrying the cluster token to workers and drivers.</summary>
-    internal const string TokenVariable = Session.SessionPaths.TokenVariable;
+    internal const string TokenVariable = Ray.Contract.Session.SessionPaths.TokenVariable;
 
     /// <summary>The raylet's TCP address, host:port.</summary>
     internal required string RayletAddress { get; init; }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Ray.Cluster.Transport;
@@ -76,21 +77,9 @@ internal sealed class WorkerSession : FrameSocket
     private void Hello(in FrameHeader h, ReadOnlySpan<byte> p)
     {
         if (_hello) throw new ProtocolException("a second WorkerHello");
-        var off = 0;
-        var version = (uint)ValueWire.ReadI32(p, ref off);
-        var token = ValueWire.ReadUtf8(p, ref off);
-        var job = (uint)ValueWire.ReadI32(p, ref off);
-        var gpus = Array.Empty<int>();
-        if (off < p.Length)
-        {
-            int n = ValueWire.ReadU16(p, ref off);
-            if (n > 1024) throw new ProtocolException($"WorkerHello lists {n} GPU ids");
-            gpus = new int[n];
-            for (var i = 0; i < n; i++) gpus[i] = ValueWire.ReadI32(p, ref off);
-        }
-        if (off != p.Length) throw new ProtocolException("WorkerHello has trailing bytes");
+        var (version, token, job, gpus) = ClusterCodec.DecodeWorkerHello(new ReadOnlySequence<byte>(p.ToArray()));
         string? refusal = null;
-        if (version != ClusterCodec.Version) refusal = $"protocol version {version}; this worker speaks {ClusterCodec.Version}";
+        if (version != ClusterProtocol.Version) refusal = $"protocol version {version}; this worker speaks {ClusterProtocol.Version}";
         else if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
                      System.Text.Encoding.UTF8.GetBytes(token), System.Text.Encoding.UTF8.GetBytes(_runtime.Options.Token)))
             refusal = "wrong cluster token";
@@ -98,14 +87,14 @@ internal sealed class WorkerSession : FrameSocket
         if (refusal is not null)
         {
             Append(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, refusal,
-                static (w, m) => { w.U16((ushort)ClusterErrorCode.Unauthenticated); w.Utf8(m); });
+                static (w, m) => ClusterCodec.WriteError(w, ClusterErrorCode.Unauthenticated, m));
             Flush();
             throw new ProtocolException("refused: " + refusal);
         }
         if (!_host.Gate.TryComplete(this, out var full))
         {
             Append(h.Kind, FrameFlags.Reply | FrameFlags.Error, h.RequestId, full,
-                static (w, m) => { w.U16((ushort)ClusterErrorCode.TooManyConnections); w.Utf8(m); });
+                static (w, m) => ClusterCodec.WriteError(w, ClusterErrorCode.TooManyConnections, m));
             Flush();
             throw new ProtocolException("refused: " + full);
         }
@@ -120,18 +109,12 @@ internal sealed class WorkerSession : FrameSocket
             Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", gpus.Length == 0 ? null : string.Join(',', gpus));
         }
         SetMaxPayload(Driver.WorkerSessionLimits.MaxPayload);
-        Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => { w.U32(id); w.I32(Environment.ProcessId); });
+        Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => ClusterCodec.WriteWorkerHelloReply(w, id, Environment.ProcessId));
     }
 
     private void Define(ReadOnlySpan<byte> p)
     {
-        var off = 0;
-        var index = (uint)ValueWire.ReadI32(p, ref off);
-        var assembly = ValueWire.ReadUtf8(p, ref off);
-        var type = ValueWire.ReadUtf8(p, ref off);
-        var token = ValueWire.ReadI32(p, ref off);
-        var method = ValueWire.ReadUtf8(p, ref off);
-        if (off != p.Length) throw new ProtocolException("DefineFunction has trailing bytes");
+        var (index, assembly, type, token, method) = ClusterCodec.DecodeDefineFunction(new ReadOnlySequence<byte>(p.ToArray()));
         FunctionSlot slot;
         try { slot = new FunctionSlot(WorkerFunction.Resolve(_runtime.LoadAssembly(assembly), type, token, method), null); }
         catch (Exception e) when (e is not ProtocolException)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Ray.Cluster.Session;
+namespace Ray.Contract.Session;
 
 /// <summary>
 /// Resolves what a driver (<c>RayRuntime.Connect</c>) and the `ray` CLI (<c>status</c>,
@@ -20,7 +20,7 @@ internal static class ClusterAddress
     /// <param name="address">host:port, a session directory or address file, "auto", or null (RAY_ADDRESS, else "auto").</param>
     /// <param name="token">The token, or null.</param>
     /// <param name="root">The session root for "auto"; null: <see cref="SessionPaths.DefaultRoot"/>.</param>
-    /// <exception cref="RayClusterException">No cluster found there, an unreadable address file, or a session file that may not be trusted.</exception>
+    /// <exception cref="SessionAccessException">No cluster found there, an unreadable address file, or a session file that may not be trusted.</exception>
     internal static ResolvedAddress Resolve(string? address, string? token, string? root = null)
     {
         address ??= Environment.GetEnvironmentVariable(SessionPaths.AddressVariable);
@@ -46,7 +46,7 @@ internal static class ClusterAddress
                     if (a == address) token = t;
                 }
             }
-            catch (RayClusterException) { /* unreadable or not ours: no token from there */ }
+            catch (SessionAccessException) { /* unreadable or not ours: no token from there */ }
         }
         return new ResolvedAddress(address, token, null);
     }
@@ -55,7 +55,7 @@ internal static class ClusterAddress
     /// The session directory <paramref name="address"/> names (a session directory, its address
     /// file, or null/"auto" for the latest session), checked as trusted; null for host:port.
     /// </summary>
-    /// <exception cref="RayClusterException">A session file that may not be trusted.</exception>
+    /// <exception cref="SessionAccessException">A session file that may not be trusted.</exception>
     internal static string? SessionDirFor(string? address, string? root = null) =>
         AddressFileFor(address, root ?? SessionPaths.DefaultRoot) is { } file ? Path.GetDirectoryName(file) : null;
 
@@ -95,7 +95,7 @@ internal static class ClusterAddress
         return file;
     }
 
-    private static RayClusterException NotFound(string file) =>
+    private static SessionAccessException NotFound(string file) =>
         new($"no running cluster found: {file} does not exist. Start one with `ray start --head`; for a raylet started with --session-dir DIR, set {SessionPaths.AddressVariable}=DIR (or pass DIR: `ray status --session-dir DIR`, RayRuntime.Connect(DIR)).");
 
     /// <summary>The address and token in an address file (already checked).</summary>
@@ -112,7 +112,7 @@ internal static class ClusterAddress
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or IOException or InvalidOperationException)
         {
-            throw new RayClusterException($"cannot read the raylet address file {file}: {e.Message}", e);
+            throw new SessionAccessException($"cannot read the raylet address file {file}: {e.Message}", e);
         }
     }
 

@@ -1,4 +1,4 @@
-namespace Ray.Cluster.Session;
+namespace Ray.Contract.Session;
 
 /// <summary>
 /// Where sessions live on this machine, one definition for the `ray` CLI, the raylet and drivers:

@@ -1,14 +1,30 @@
-namespace Ray.Cluster.Wire;
+namespace Ray.Contract.Messages;
 
 /// <summary>
-/// Message kinds of the cluster protocol that Ray.Core speaks (documented in docs/PROTOCOL.md,
-/// "Cluster"). Kinds 1-3 (Hello, Status, Shutdown) are the raylet's own (Ray.Raylet); drivers and
-/// workers send Hello first with the cluster token, then these. A reply has the request's kind
-/// and id with the Reply flag; an error reply adds the Error flag and carries
-/// <c>u16 code | string message</c>.
+/// Every message kind of the driver &lt;-&gt; raylet &lt;-&gt; worker conversations (documented in
+/// docs/PROTOCOL.md, "Raylet" and "Cluster"), one enum for both sides. Drivers, workers and the
+/// CLI send Hello first with the cluster token, then these. A reply has the request's kind and
+/// id with the Reply flag; an error reply adds the Error flag and carries
+/// <c>u16 code | string message</c> (<see cref="ClusterErrorCode"/>). Every payload is encoded
+/// and decoded by <see cref="ClusterCodec"/> (value-carrying task payloads: Ray.Core's TaskWire).
 /// </summary>
-internal enum ClusterMessageKind : ushort
+public enum ClusterMessageKind : ushort
 {
+    // ---- the raylet's own (TCP), any authenticated peer ----
+
+    /// <summary>
+    /// The versioned handshake, first on every connection: <c>u32 version | string token</c> ->
+    /// <c>u32 version | string node id | string plasma socket path | string object store path</c>.
+    /// A wrong version or token gets an error reply and the connection is closed.
+    /// </summary>
+    Hello = 1,
+
+    /// <summary>Empty -> the node's status (<see cref="RayletStatusReport"/>, see <see cref="ClusterCodec"/>).</summary>
+    Status = 2,
+
+    /// <summary>Empty -> empty; then the raylet stops gracefully. May be sent one-way (NoReply).</summary>
+    Shutdown = 3,
+
     // ---- to the raylet (TCP), after Hello ----
 
     /// <summary>
@@ -71,23 +87,4 @@ internal enum ClusterMessageKind : ushort
 
     /// <summary>An actor method call, like <see cref="PushTask"/>; the function's first parameter is the actor.</summary>
     ActorCall = 104,
-}
-
-/// <summary>Error codes of cluster replies (continuing the raylet's codes).</summary>
-internal enum ClusterErrorCode : ushort
-{
-    Unknown = 0,
-    ProtocolError = 1,
-    VersionMismatch = 2,
-    Unauthenticated = 3,
-    ShuttingDown = 4,
-    Internal = 5,
-    /// <summary>The request can never fit this node's resources.</summary>
-    Infeasible = 6,
-    /// <summary>A lease request before RegisterJob (or a second RegisterJob).</summary>
-    NoJob = 7,
-    /// <summary>No worker could be started for the job.</summary>
-    WorkerStartFailed = 8,
-    /// <summary>A valid Hello refused: the socket's authenticated connections are at their cap.</summary>
-    TooManyConnections = 9,
 }

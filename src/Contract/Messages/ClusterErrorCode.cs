@@ -1,10 +1,11 @@
-namespace Ray.Raylet.Messages;
+namespace Ray.Contract.Messages;
 
 /// <summary>
-/// The code in a raylet error reply. Stable numbers: they travel on the wire, so never renumber
-/// an existing member.
+/// The code in an error reply of the cluster conversations (driver, worker and CLI to the raylet,
+/// and driver to worker). One set for both: stable numbers that travel on the wire, so never
+/// renumber an existing member.
 /// </summary>
-public enum RayletErrorCode : ushort
+public enum ClusterErrorCode : ushort
 {
     /// <summary>No more specific code.</summary>
     Unknown = 0,
@@ -19,11 +20,11 @@ public enum RayletErrorCode : ushort
     /// <summary>The raylet failed while handling the request.</summary>
     Internal = 5,
     /// <summary>A lease request this node can never fit (more than its total, or a resource it lacks).</summary>
-    Infeasible = (ushort)Ray.Cluster.Wire.ClusterErrorCode.Infeasible,
+    Infeasible = 6,
     /// <summary>A lease message before RegisterJob on this connection, or a second RegisterJob.</summary>
-    NoJob = (ushort)Ray.Cluster.Wire.ClusterErrorCode.NoJob,
+    NoJob = 7,
     /// <summary>No worker process could be started for the job.</summary>
-    WorkerStartFailed = (ushort)Ray.Cluster.Wire.ClusterErrorCode.WorkerStartFailed,
+    WorkerStartFailed = 8,
     /// <summary>A valid Hello refused because the authenticated connections are at their cap. The connection is closed.</summary>
-    TooManyConnections = (ushort)Ray.Cluster.Wire.ClusterErrorCode.TooManyConnections,
+    TooManyConnections = 9,
 }

@@ -1,4 +1,4 @@
-namespace Ray.Cluster.Session;
+namespace Ray.Contract.Session;
 
 /// <summary>Where a driver or the CLI connects, and how it authenticates.</summary>
 /// <param name="Address">The raylet's host:port.</param>

@@ -1,4 +1,4 @@
-namespace Ray.Raylet.Messages;
+namespace Ray.Contract.Messages;
 
 /// <summary>What <c>ray status</c> shows: the cluster's nodes, their resources, workers, tasks and objects.</summary>
 public sealed record RayletStatusReport

@@ -1,44 +1,22 @@
 using System.Buffers;
 using Ray.Protocol;
 
-namespace Ray.Cluster.Wire;
-
-/// <summary>A resource amount in fixed point (1/10000 unit), as on the wire.</summary>
-internal readonly record struct ResourceAmount(string Name, long Units);
-
-/// <summary>A driver's job registration.</summary>
-internal sealed record JobRegistration(int DriverPid, string JobName, IReadOnlyList<string> CodePaths, bool Nested = false);
-
-/// <summary>The raylet's answer to a job registration.</summary>
-internal sealed record JobAccepted(uint JobId, string NodeId, string PlasmaSocket, string SessionDir, IReadOnlyList<ResourceAmount> Resources);
-
-/// <summary>What a lease is for.</summary>
-internal enum LeasePurpose : byte { Task = 0, Actor = 1 }
-
-/// <summary>A granted lease: which worker, and where the driver reaches it.</summary>
-internal sealed record LeaseGrant(ulong LeaseId, uint WorkerId, int Pid, string WorkerSocket)
-{
-    /// <summary>The node's GPUs this lease uses (empty without GPUs).</summary>
-    internal IReadOnlyList<int> GpuIds { get; init; } = [];
-}
-
-/// <summary>A worker process announcing itself to its raylet.</summary>
-internal sealed record WorkerRegistration(uint JobId, uint WorkerId, int Pid, string SocketPath);
+namespace Ray.Contract.Messages;
 
 /// <summary>
-/// Encodes and decodes the cluster's control messages (<see cref="ClusterMessageKind"/>; layouts
-/// in docs/PROTOCOL.md). Decoders read untrusted bytes and throw only <see cref="ProtocolException"/>.
-/// Control messages are rare (a few per job or lease), so they allocate freely.
+/// The one codec of the cluster's control messages (<see cref="ClusterMessageKind"/>; layouts in
+/// docs/PROTOCOL.md): every message is encoded and decoded here, by the raylet, its CLI, drivers
+/// and workers alike (task and actor payloads, which carry user values, are Ray.Core's TaskWire).
+/// Decoders read untrusted bytes and throw only <see cref="ProtocolException"/>. Control messages
+/// are rare (a few per job, lease or connection), so they allocate freely. Partial: Hello, errors
+/// and the driver -&gt; worker handshake in ClusterCodec.Hello.cs, Status in ClusterCodec.Status.cs.
 /// </summary>
-internal static class ClusterCodec
+internal static partial class ClusterCodec
 {
     /// <summary>The most code paths or resources one message may list.</summary>
     internal const int MaxListLength = 1024;
 
-    /// <summary>The version drivers and workers announce in Hello and WorkerHello.</summary>
-    internal const uint Version = 1;
-
-    internal static byte[] EncodeRegisterJob(JobRegistration job) => WireWriter.Build(job, static (w, j) =>
+    internal static byte[] EncodeRegisterJob(JobRegistration job) => PayloadWriter.Build(job, static (w, j) =>
     {
         w.I32(j.DriverPid);
         w.Utf8(j.JobName);
@@ -66,7 +44,7 @@ internal static class ClusterCodec
         return new JobRegistration(pid, name, paths, nested);
     }
 
-    internal static byte[] EncodeJobAccepted(JobAccepted a) => WireWriter.Build(a, static (w, a) =>
+    internal static byte[] EncodeJobAccepted(JobAccepted a) => PayloadWriter.Build(a, static (w, a) =>
     {
         w.U32(a.JobId);
         w.Utf8(a.NodeId);
@@ -84,7 +62,7 @@ internal static class ClusterCodec
     }
 
     internal static byte[] EncodeRequestLease(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request) =>
-        WireWriter.Build((purpose, request), static (w, s) =>
+        PayloadWriter.Build((purpose, request), static (w, s) =>
         {
             w.U8((byte)s.purpose);
             WriteResources(w, s.request);
@@ -100,7 +78,7 @@ internal static class ClusterCodec
         return ((LeasePurpose)purpose, request);
     }
 
-    internal static byte[] EncodeLeaseGrant(LeaseGrant g) => WireWriter.Build(g, static (w, g) =>
+    internal static byte[] EncodeLeaseGrant(LeaseGrant g) => PayloadWriter.Build(g, static (w, g) =>
     {
         w.U64(g.LeaseId);
         w.U32(g.WorkerId);
@@ -110,7 +88,7 @@ internal static class ClusterCodec
     });
 
     /// <summary><c>u16 n | u32 id*</c>: GPU ids (a lease's, or in WorkerHello).</summary>
-    internal static void WriteIds(WireWriter w, IReadOnlyList<int> ids)
+    internal static void WriteIds(PayloadWriter w, IReadOnlyList<int> ids)
     {
         w.U16(checked((ushort)ids.Count));
         foreach (var id in ids) w.I32(id);
@@ -138,7 +116,7 @@ internal static class ClusterCodec
         return g;
     }
 
-    internal static byte[] EncodeReturnLease(ulong leaseId, bool workerBroken) => WireWriter.Build((leaseId, workerBroken), static (w, s) =>
+    internal static byte[] EncodeReturnLease(ulong leaseId, bool workerBroken) => PayloadWriter.Build((leaseId, workerBroken), static (w, s) =>
     {
         w.U64(s.leaseId);
         w.U8(s.workerBroken ? (byte)1 : (byte)0);
@@ -154,7 +132,7 @@ internal static class ClusterCodec
         return (id, flags == 1);
     }
 
-    internal static byte[] EncodeRegisterWorker(WorkerRegistration w) => WireWriter.Build(w, static (w, x) =>
+    internal static byte[] EncodeRegisterWorker(WorkerRegistration w) => PayloadWriter.Build(w, static (w, x) =>
     {
         w.U32(x.JobId);
         w.U32(x.WorkerId);
@@ -170,22 +148,6 @@ internal static class ClusterCodec
         return x;
     }
 
-    /// <summary>The Hello request (kind 1) every driver, worker and CLI sends first: <c>u32 version | string token</c>.</summary>
-    internal static byte[] EncodeHello(uint version, string token) => WireWriter.Build((version, token), static (w, s) =>
-    {
-        w.U32(s.version);
-        w.Utf8Truncated(s.token);
-    });
-
-    /// <summary>The raylet's Hello reply: <c>u32 version | string node id | string plasma socket | string object store path</c>.</summary>
-    internal static (uint Version, string NodeId, string PlasmaSocket, string ObjectStorePath) DecodeHelloReply(ReadOnlySequence<byte> payload)
-    {
-        var r = new PayloadReader(payload, 1);
-        var reply = (r.U32(), r.Utf8(), r.Utf8(), r.Utf8());
-        r.End();
-        return reply;
-    }
-
     internal static byte[] EncodeWorkerBlocked(bool blocked) => [blocked ? (byte)1 : (byte)0];
 
     internal static bool DecodeWorkerBlocked(ReadOnlySequence<byte> payload)
@@ -197,26 +159,7 @@ internal static class ClusterCodec
         return v == 1;
     }
 
-    /// <summary>An error reply's payload: <c>u16 code | string message</c> (the message cut to 4000 UTF-8 bytes).</summary>
-    internal static byte[] EncodeError(ClusterErrorCode code, string? message) => EncodeError((ushort)code, message);
-
-    /// <summary>The same with a raw code (the raylet's own error codes share the numbering).</summary>
-    internal static byte[] EncodeError(ushort code, string? message) => WireWriter.Build((code, message ?? ""), static (w, s) =>
-    {
-        w.U16(s.code);
-        w.Utf8Truncated(s.Item2);
-    });
-
-    internal static (ClusterErrorCode Code, string Message) DecodeError(ReadOnlySequence<byte> payload, ushort kind)
-    {
-        var r = new PayloadReader(payload, kind);
-        var code = (ClusterErrorCode)r.U16();
-        var message = r.Utf8();
-        r.End();
-        return (code, message);
-    }
-
-    private static void WriteResources(WireWriter w, IReadOnlyList<ResourceAmount> list)
+    private static void WriteResources(PayloadWriter w, IReadOnlyList<ResourceAmount> list)
     {
         w.U16(checked((ushort)list.Count));
         foreach (var (name, units) in list)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Ray.Plasma.Native;
 
-namespace Ray.Cluster.Session;
+namespace Ray.Contract.Session;
 
 /// <summary>
 /// The one check, shared by the `ray` CLI and drivers, that a session file may be trusted before
@@ -52,27 +52,27 @@ internal static class SessionOwnership
     /// </summary>
     /// <param name="path">The file, directory or link.</param>
     /// <param name="what">What it is, for the message ("the session root", "the address file").</param>
-    /// <exception cref="RayClusterException">Owned by another user, or writable by others.</exception>
+    /// <exception cref="SessionAccessException">Owned by another user, or writable by others.</exception>
     internal static bool CheckTrusted(string path, string what)
     {
         bool exists;
         uint uid;
         int mode;
         try { exists = TryStat(path, followLinks: false, out uid, out mode); }
-        catch (IOException e) { throw new RayClusterException($"refusing to use {what} {path}: {e.Message}", e); }
+        catch (IOException e) { throw new SessionAccessException($"refusing to use {what} {path}: {e.Message}", e); }
         if (!exists) return false;
         var me = CurrentUid;
         if (uid != me) throw ForeignOwner(what, path, (mode & TypeMask) == TypeLink ? "it is a link owned" : "it is owned", uid, me);
         if ((mode & TypeMask) == TypeLink)
         {
             try { exists = TryStat(path, followLinks: true, out uid, out mode); }
-            catch (IOException e) { throw new RayClusterException($"refusing to use {what} {path}: {e.Message}", e); }
+            catch (IOException e) { throw new SessionAccessException($"refusing to use {what} {path}: {e.Message}", e); }
             if (!exists) return false; // a dangling link: nothing behind it to trust or use
             var target = ResolveLink(path);
             if (uid != me) throw ForeignOwner(what, path, $"it leads to {target}, owned", uid, me);
         }
         if ((mode & 0x12) != 0) // S_IWGRP | S_IWOTH
-            throw new RayClusterException(string.Create(CultureInfo.InvariantCulture,
+            throw new SessionAccessException(string.Create(CultureInfo.InvariantCulture,
                 $"refusing to use {what} {path}: its mode {Convert.ToString(mode & 0xFFF, 8)} lets other users write to it; remove their write permission (chmod go-w {path}) or use a folder of your own (set TMPDIR, or pass --session-dir)."));
         return true;
     }
@@ -81,7 +81,7 @@ internal static class SessionOwnership
     /// Makes sure the session root exists (created private, mode 0700, when missing) and may be
     /// trusted (<see cref="CheckTrusted"/>); returns it.
     /// </summary>
-    /// <exception cref="RayClusterException">It belongs to another user or is writable by others.</exception>
+    /// <exception cref="SessionAccessException">It belongs to another user or is writable by others.</exception>
     /// <exception cref="IOException">It cannot be created.</exception>
     internal static string EnsureRoot(string root)
     {
@@ -100,7 +100,7 @@ internal static class SessionOwnership
         else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    private static RayClusterException ForeignOwner(string what, string path, string how, uint uid, uint me) =>
+    private static SessionAccessException ForeignOwner(string what, string path, string how, uint uid, uint me) =>
         new(string.Create(CultureInfo.InvariantCulture,
             $"refusing to use {what} {path}: {how} by uid {uid}, not by this user (uid {me}); another user's session files are never followed. Remove it, or use a folder of your own (set TMPDIR, or pass --session-dir / an address)."));
 

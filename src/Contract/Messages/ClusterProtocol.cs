@@ -1,9 +1,9 @@
-namespace Ray.Raylet.Messages;
+namespace Ray.Contract.Messages;
 
-/// <summary>Constants of the raylet protocol shared by the server and its clients.</summary>
-public static class RayletProtocol
+/// <summary>Constants of the cluster protocol shared by the raylet, its clients, drivers and workers.</summary>
+public static class ClusterProtocol
 {
-    /// <summary>The protocol version a peer announces in Hello; the raylet refuses others.</summary>
+    /// <summary>The protocol version a peer announces in Hello and WorkerHello; the raylet and workers refuse others.</summary>
     public const uint Version = 1;
 
     /// <summary>
