@@ -51,12 +51,14 @@ internal static partial class ClusterCodec
         w.Utf8(a.PlasmaSocket);
         w.Utf8(a.SessionDir);
         WriteResources(w, a.Resources);
+        w.U64(a.OwnerId);
     });
 
     internal static JobAccepted DecodeJobAccepted(ReadOnlySequence<byte> payload)
     {
         var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RegisterJob);
         var a = new JobAccepted(r.U32(), r.Utf8(), r.Utf8(), r.Utf8(), ReadResources(ref r));
+        if (r.Remaining > 0) a = a with { OwnerId = r.U64() };
         r.End();
         return a;
     }

@@ -31,7 +31,8 @@ public enum ClusterMessageKind : ushort
     /// A driver registers its job: <c>i32 driver pid | string job name | u16 n | string code path* [| u8 flags]</c>
     /// (flags, optional: 1 = a nested driver inside a worker process: no workers are prestarted)
     /// -> <c>u32 job id | string node id | string plasma socket | string session dir | u16 n |
-    /// (string resource | i64 total units)*</c>. One job per connection; the connection closing
+    /// (string resource | i64 total units)* | u64 owner id</c> (the driver's owner id: the node's tag and an
+    /// owner number, see Ray.Contract.Ids.OwnerIds). One job per connection; the connection closing
     /// ends the job (its workers are killed, its leases freed).
     /// </summary>
     RegisterJob = 10,

@@ -24,6 +24,7 @@ public static class WorkerProcessHost
             Token = options.Token,
             JobId = options.JobId,
             WorkerId = options.WorkerId,
+            OwnerId = options.OwnerId,
             SessionDir = options.SessionDir,
             CodePaths = options.CodePaths,
             PlasmaSocket = options.PlasmaSocket,

@@ -18,6 +18,12 @@ public sealed record WorkerProcessOptions
     /// <summary>The raylet's id for this worker.</summary>
     public required uint WorkerId { get; init; }
 
+    /// <summary>
+    /// The owner id the raylet gave this worker: the first half of the ids of the objects it
+    /// makes (the node's tag and an owner number). 0: the worker picks one with a random node tag.
+    /// </summary>
+    public ulong OwnerId { get; init; }
+
     /// <summary>The session directory.</summary>
     public required string SessionDir { get; init; }
 

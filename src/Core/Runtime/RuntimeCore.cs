@@ -17,7 +17,8 @@ namespace Ray.Runtime;
 /// </summary>
 internal sealed partial class RuntimeCore : IDisposable
 {
-    private static long s_nextOwner;
+    private static int s_nextOwner;
+    private static readonly uint s_nodeTag = Ray.Contract.Ids.OwnerIds.RandomNodeTag();
 
     private readonly ConcurrentDictionary<string, ActorInstance> _named = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ActorId, ActorInstance> _actors = new();
@@ -40,7 +41,9 @@ internal sealed partial class RuntimeCore : IDisposable
         Options = options;
         Cluster = cluster;
         Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Ray.Runtime");
-        OwnerId = ((ulong)Environment.ProcessId << 24) | (ulong)Interlocked.Increment(ref s_nextOwner);
+        // The raylet's owner id for this driver (its node's tag), or this process's random tag (embedded).
+        OwnerId = cluster is { Job.OwnerId: not 0 } ? cluster.Job.OwnerId
+            : Ray.Contract.Ids.OwnerIds.Compose(s_nodeTag, (uint)Interlocked.Increment(ref s_nextOwner));
 
         double cpus, gpus;
         long memory;

@@ -17,6 +17,7 @@ internal static class WorkerCommand
         var address = new Option<string>("--raylet-address") { Description = "The raylet's TCP address, host:port.", Required = true, HelpName = "HOST:PORT" };
         var jobId = new Option<uint>("--job-id") { Description = "The job this worker serves.", Required = true, HelpName = "J" };
         var workerId = new Option<uint>("--worker-id") { Description = "The raylet's id for this worker.", Required = true, HelpName = "W" };
+        var ownerId = new Option<ulong>("--owner-id") { Description = "The owner id the raylet gave this worker (0: pick one).", HelpName = "ID" };
         var sessionDir = new Option<string>("--session-dir") { Description = "Session directory.", Required = true, HelpName = "DIR" };
         var plasma = new Option<string?>("--plasma-socket") { Description = "The node's object store socket.", HelpName = "PATH" };
         var codePaths = new Option<string[]>("--code-path")
@@ -30,7 +31,7 @@ internal static class WorkerCommand
         {
             Hidden = true,
         };
-        foreach (var o in new Option[] { address, jobId, workerId, sessionDir, plasma, codePaths }) command.Options.Add(o);
+        foreach (var o in new Option[] { address, jobId, workerId, ownerId, sessionDir, plasma, codePaths }) command.Options.Add(o);
         command.SetAction(async (parse, _) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -46,6 +47,7 @@ internal static class WorkerCommand
                 Token = token,
                 JobId = parse.GetValue(jobId),
                 WorkerId = parse.GetValue(workerId),
+                OwnerId = parse.GetValue(ownerId),
                 SessionDir = parse.GetValue(sessionDir)!,
                 PlasmaSocket = parse.GetValue(plasma),
                 CodePaths = parse.GetValue(codePaths) ?? [],

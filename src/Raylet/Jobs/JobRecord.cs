@@ -34,6 +34,12 @@ internal sealed class JobRecord(uint id, int driverPid, string name, IReadOnlyLi
     /// <summary>Every live worker of the job (any state but Dead).</summary>
     internal HashSet<WorkerRecord> Workers { get; } = [];
 
+    /// <summary>
+    /// The owner ids this raylet handed to the job's driver and to every worker it started for the
+    /// job: the node store's objects of those owners are the job's, freed when it ends.
+    /// </summary>
+    internal HashSet<ulong> Owners { get; } = [];
+
     /// <summary>Registered workers free for a lease; the most recently used first (warm caches).</summary>
     internal Stack<WorkerRecord> Idle { get; } = new();
 

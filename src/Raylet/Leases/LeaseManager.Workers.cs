@@ -199,8 +199,11 @@ internal sealed partial class LeaseManager
 
     private void Launch(WorkerRecord worker)
     {
+        var owner = Ray.Contract.Ids.OwnerIds.Worker(Ray.Contract.Ids.OwnerIds.NodeTagOf(_options.NodeId), worker.Id);
+        lock (worker.Job.Owners) worker.Job.Owners.Add(owner);
         var request = new WorkerLaunchRequest
         {
+            OwnerId = owner,
             RayletAddress = _options.RayletAddress,
             Token = _options.Token,
             JobId = worker.Job.Id,

@@ -155,11 +155,14 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 MaxWorkers = options.MaxWorkers,
                 IdleWorkerTimeout = options.IdleWorkerTimeout,
             }, loggerFactory.CreateLogger<LeaseManager>());
-            // A job's objects in the node's store are owned by its driver (object ids carry the
-            // owner's pid in their top bits): when the job ends, nobody can free them any more.
+            // A job's objects in the node's store are owned by its driver and workers, whose owner
+            // ids this raylet handed out and the job records: when the job ends, nobody can free
+            // them any more. No id is decoded.
             node._leases.JobEnded += job =>
             {
-                var freed = store.DeleteWhere(id => (long)(id.Owner >> 24) == job.DriverPid);
+                HashSet<ulong> owners;
+                lock (job.Owners) owners = [.. job.Owners];
+                var freed = store.DeleteWhere(id => owners.Contains(id.Owner));
                 if (freed > 0) Log.JobObjectsFreed(logger, job.Id, freed);
             };
             node._server.Start();

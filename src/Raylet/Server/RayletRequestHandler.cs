@@ -1,3 +1,4 @@
+using Ray.Contract.Ids;
 using System.Security.Cryptography;
 using System.Text;
 using Ray.Contract.Messages;
@@ -172,6 +173,9 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         try { job = leases.RegisterJob(registration, sink); }
         catch (ObjectDisposedException) { throw new RefusedException(ClusterErrorCode.ShuttingDown, "the raylet is shutting down and takes no new jobs"); }
         catch (Exception e) { throw new HostFailedException($"the raylet failed to register a job: {e.GetType().Name}: {e.Message}"); }
+        // The driver's owner id: this node's tag and the job's number; the job's objects are freed by it.
+        var owner = OwnerIds.Driver(OwnerIds.NodeTagOf(host.HelloReply.NodeId), job.Id);
+        lock (job.Owners) job.Owners.Add(owner);
         bool closed;
         lock (_stateLock)
         {
@@ -183,7 +187,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             leases.EndJob(job, "its connection closed while it registered");
             return;
         }
-        Reply(h, ClusterCodec.EncodeJobAccepted(leases.Accepted(job)));
+        Reply(h, ClusterCodec.EncodeJobAccepted(leases.Accepted(job) with { OwnerId = owner }));
     }
 
     private void HandleRegisterWorker(in Frame frame, bool oneWay)

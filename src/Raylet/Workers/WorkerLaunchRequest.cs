@@ -26,4 +26,7 @@ internal sealed record WorkerLaunchRequest
 
     /// <summary>The file the worker's stdout and stderr are appended to.</summary>
     internal required string LogFile { get; init; }
+
+    /// <summary>The owner id the raylet gave this worker (Ray.Contract.Ids.OwnerIds); 0: the worker picks one.</summary>
+    internal ulong OwnerId { get; init; }
 }

@@ -30,4 +30,7 @@ internal sealed record WorkerLaunchOptions
 
     /// <summary>The node's object store socket, for large arguments and results.</summary>
     internal string? PlasmaSocket { get; init; }
+
+    /// <summary>The owner id the raylet gave this worker (Ray.Contract.Ids.OwnerIds); 0: pick one.</summary>
+    internal ulong OwnerId { get; init; }
 }

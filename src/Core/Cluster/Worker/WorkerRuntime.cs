@@ -23,7 +23,8 @@ internal sealed class WorkerRuntime : IDisposable
         Serialization.Formatters.EnsureRegistered(); // arguments may hold ObjectRefs
         var runtimeOptions = new RuntimeOptions();
         Threshold = runtimeOptions.LargeObjectThresholdBytes;
-        Store = new ObjectStore(((ulong)Environment.ProcessId << 24) | 0xFFFFFF, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
+        var owner = options.OwnerId != 0 ? options.OwnerId : Ray.Contract.Ids.OwnerIds.Worker(Ray.Contract.Ids.OwnerIds.RandomNodeTag(), options.WorkerId);
+        Store = new ObjectStore(owner, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
         ObjectStore.WorkerArguments = Store;
         AssemblyLoadContext.Default.Resolving += Resolve;
     }
