@@ -43,10 +43,10 @@ internal sealed class WorkerProcessLauncher : IWorkerLauncher
             "--raylet-address", request.RayletAddress,
             "--job-id", request.JobId.ToString(CultureInfo.InvariantCulture),
             "--worker-id", request.WorkerId.ToString(CultureInfo.InvariantCulture),
-            "--owner-id", request.OwnerId.ToString(CultureInfo.InvariantCulture),
             "--session-dir", request.SessionDir,
         };
         if (!string.IsNullOrEmpty(request.PlasmaSocket)) args.AddRange(["--plasma-socket", request.PlasmaSocket]);
+        if (request.OwnerId != 0) args.AddRange(["--owner-id", request.OwnerId.ToString(CultureInfo.InvariantCulture)]);
         foreach (var p in request.CodePaths) args.AddRange(["--code-path", p]);
         return args;
     }
