@@ -237,7 +237,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         var refs = Contained;
         if (_inPlasma)
         {
-            if (!inlineOnly && refs is null) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length); return; }
+            if (!inlineOnly && refs is null) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length, Store.NodeTag); return; }
             using var view = Store.LargeObjects.View(Id);
             if (refs is { Length: > 0 }) Cluster.Wire.IncomingRefs.Write(w, refs, view.Span);
             else Cluster.Wire.ValueWire.WriteInline(w, view.Span);

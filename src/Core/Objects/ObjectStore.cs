@@ -45,6 +45,9 @@ internal sealed class ObjectStore
 
     internal ObjectId NewId() => new(_owner, (ulong)Interlocked.Increment(ref _nextSequence));
 
+    /// <summary>The tag of this store's node (from its owner id): where its large objects live.</summary>
+    internal uint NodeTag => Ray.Contract.Ids.OwnerIds.NodeTag(_owner);
+
     internal ObjectEntry<T> CreatePending<T>()
     {
         Interlocked.Increment(ref _created);

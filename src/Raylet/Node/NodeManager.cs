@@ -174,6 +174,10 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         }
         catch
         {
+            // Sync-over-async, justified: this is the start-up failure path of a synchronous Start,
+            // not a runtime path. It runs once, before any connection is served, on the caller's
+            // thread (the raylet is a console process: no synchronization context for the disposal's
+            // awaits to need), and the half-built node must be torn down before the error propagates.
             node.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }

@@ -10,7 +10,8 @@ namespace Ray.Cluster.Wire;
 /// <summary>
 /// How one value (a task argument or result) travels between processes: <c>u8 tag</c> then
 /// tag 0 (inline) <c>i32 length | bytes</c>, tag 1 (in the node's shared-memory store)
-/// <c>u64 owner | u64 sequence | i64 size</c>, tag 2 (a null array), tag 3 (an ObjectRef, with its
+/// <c>u64 owner | u64 sequence | u32 node | i64 size</c> (node: the tag of the node whose store holds
+/// it, Ray.Contract.Ids.OwnerIds, so another node can later find it), tag 2 (a null array), tag 3 (an ObjectRef, with its
 /// value: <see cref="RefWire"/>), tag 4 (inline bytes that hold refs, with those refs' values:
 /// <see cref="IncomingRefs"/>), tag 5 (an actor handle: <see cref="ActorWire"/>). The bytes are the store's
 /// own form of the value (<see cref="Codec{T}"/>: raw bytes for unmanaged arrays, MemoryPack
@@ -38,11 +39,13 @@ internal static class ValueWire
         else WriteInline(w, new ReadOnlySpan<byte>(buffer, 0, length));
     }
 
-    internal static void WritePlasma(WireWriter w, ObjectId id, long size)
+    /// <summary>Writes a value in the shared-memory store of the node tagged <paramref name="node"/>.</summary>
+    internal static void WritePlasma(WireWriter w, ObjectId id, long size, uint node)
     {
         w.U8(InPlasma);
         w.U64(id.Owner);
         w.U64(id.Sequence);
+        w.U32(node);
         w.I64(size);
     }
 
@@ -72,18 +75,22 @@ internal static class ValueWire
     /// <summary>One value as read from a payload: inline bytes (valid while the frame is), a shared-memory object, or null.</summary>
     internal readonly ref struct WireValue
     {
-        internal WireValue(byte tag, ReadOnlySpan<byte> bytes, ObjectId plasmaId, long size)
+        internal WireValue(byte tag, ReadOnlySpan<byte> bytes, ObjectId plasmaId, long size, uint location = 0)
         {
             Tag = tag;
             Bytes = bytes;
             PlasmaId = plasmaId;
             Size = size;
+            Location = location;
         }
 
         internal byte Tag { get; }
         internal ReadOnlySpan<byte> Bytes { get; }
         internal ObjectId PlasmaId { get; }
         internal long Size { get; }
+
+        /// <summary>For a shared-memory value: the tag of the node whose store holds it.</summary>
+        internal uint Location { get; }
     }
 
     /// <summary>Reads one value from <paramref name="payload"/> at <paramref name="offset"/>, advancing it.</summary>
@@ -112,9 +119,10 @@ internal static class ValueWire
             {
                 var owner = ReadU64(payload, ref offset);
                 var seq = ReadU64(payload, ref offset);
+                var node = (uint)ReadI32(payload, ref offset);
                 var size = (long)ReadU64(payload, ref offset);
                 if (size < 0) throw new ProtocolException($"a shared-memory value claims {size} bytes");
-                return new WireValue(tag, default, new ObjectId(owner, seq), size);
+                return new WireValue(tag, default, new ObjectId(owner, seq), size, node);
             }
             case Null:
                 return new WireValue(tag, default, default, -1);

@@ -197,7 +197,7 @@ internal sealed class WorkerFunction
     // Large results go into the node's store under the owner's id; the rest inline.
     private static void WriteBytes(WireWriter w, ReadOnlySpan<byte> bytes, ObjectId id, WorkerRuntime runtime)
     {
-        if (bytes.Length >= runtime.Threshold && runtime.TryPutPlasma(id, bytes)) ValueWire.WritePlasma(w, id, bytes.Length);
+        if (bytes.Length >= runtime.Threshold && runtime.TryPutPlasma(id, bytes)) ValueWire.WritePlasma(w, id, bytes.Length, runtime.Store.NodeTag);
         else ValueWire.WriteInline(w, bytes);
     }
 }
