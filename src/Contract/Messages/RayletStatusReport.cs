@@ -42,24 +42,3 @@ public sealed record RayletStatusReport
     /// <summary>Bytes spilled to disk so far.</summary>
     public long SpilledBytes { get; init; }
 }
-
-/// <summary>One node in a status report.</summary>
-/// <param name="NodeId">The node's id (hex).</param>
-/// <param name="Address">The raylet's host:port.</param>
-/// <param name="IsHead">True for the head node.</param>
-/// <param name="Alive">False once the node is known to be gone.</param>
-/// <param name="Resources">Total and used amount of each resource.</param>
-public sealed record NodeStatus(string NodeId, string Address, bool IsHead, bool Alive, IReadOnlyList<ResourceUsage> Resources);
-
-/// <summary>The total and used amount of one resource of a node.</summary>
-/// <param name="Name">Resource name (CPU, GPU, memory, object_store_memory or a custom one).</param>
-/// <param name="Total">Amount the node has.</param>
-/// <param name="Used">Amount held by leases and actors now.</param>
-public readonly record struct ResourceUsage(string Name, double Total, double Used);
-
-/// <summary>The raylet's answer to Hello.</summary>
-/// <param name="Version">The raylet's protocol version.</param>
-/// <param name="NodeId">The node's id (hex).</param>
-/// <param name="PlasmaSocketPath">The Unix socket of the node's object store.</param>
-/// <param name="ObjectStorePath">The shared-memory file of the node's object store.</param>
-public sealed record HelloReply(uint Version, string NodeId, string PlasmaSocketPath, string ObjectStorePath);
