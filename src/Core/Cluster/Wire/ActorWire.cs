@@ -15,7 +15,7 @@ internal sealed record ActorAddress(ActorId Id, string WorkerSocket, uint Worker
 /// </summary>
 internal static class ActorWire
 {
-    internal static void Write(WireWriter w, ActorInstance actor)
+    internal static void Write(PayloadWriter w, ActorInstance actor)
     {
         var address = actor.Remote?.Address
             ?? throw new NotSupportedException($"actor {actor.ActorType.Name} ({actor.Id}) is not in a worker process right now (not created yet, restarting, or dead); its handle cannot go to another process");

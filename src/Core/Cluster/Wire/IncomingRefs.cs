@@ -58,7 +58,7 @@ internal sealed class IncomingRefs
     }
 
     /// <summary>Writes a value's serialized bytes with the objects they refer to (which must be ready).</summary>
-    internal static void Write(WireWriter w, ReadOnlySpan<ObjectEntry> contained, ReadOnlySpan<byte> bytes)
+    internal static void Write(PayloadWriter w, ReadOnlySpan<ObjectEntry> contained, ReadOnlySpan<byte> bytes)
     {
         if (contained.Length > ushort.MaxValue)
             throw new NotSupportedException($"a value refers to {contained.Length} objects; at most {ushort.MaxValue} can go to another process with it");

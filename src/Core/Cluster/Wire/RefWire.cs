@@ -37,7 +37,7 @@ internal static class RefWire
         public void Dispose() => t_inlineOnly = previous;
     }
 
-    internal static void Write(WireWriter w, ObjectEntry entry)
+    internal static void Write(PayloadWriter w, ObjectEntry entry)
     {
         w.U8(ValueWire.Ref);
         WriteBody(w, entry);
@@ -47,7 +47,7 @@ internal static class RefWire
 
     /// <summary>A ref's body (after its tag): its state and value.</summary>
     /// <exception cref="NotSupportedException">Refs nested deeper than <see cref="ValueWire.MaxRefDepth"/>.</exception>
-    internal static void WriteBody(WireWriter w, ObjectEntry entry)
+    internal static void WriteBody(PayloadWriter w, ObjectEntry entry)
     {
         if (t_depth >= ValueWire.MaxRefDepth)
             throw new NotSupportedException($"refs nested more than {ValueWire.MaxRefDepth} deep (a ref whose value holds refs, ...) cannot go to another process");
@@ -56,7 +56,7 @@ internal static class RefWire
         finally { t_depth--; }
     }
 
-    private static void WriteBodyAt(WireWriter w, ObjectEntry entry)
+    private static void WriteBodyAt(PayloadWriter w, ObjectEntry entry)
     {
         if (!entry.IsCompleted)
             throw new InvalidOperationException($"object {entry.Id} is not ready: an ObjectRef goes to another process once its value is there");

@@ -23,7 +23,7 @@ internal static class TaskWire
         e is ObjectStoreFullException or ObjectLostException or RaySerializationException ? StoreError : SystemError;
 
     /// <summary>After a status-3 error: the object it names (an argument that could not be read, or the result), nil if none.</summary>
-    internal static void WriteErrorObject(WireWriter w, Exception e)
+    internal static void WriteErrorObject(PayloadWriter w, Exception e)
     {
         var id = e switch { ObjectStoreFullException f => f.ObjectId, ObjectLostException l => l.ObjectId, _ => ObjectId.Nil };
         w.U64(id.Owner);
@@ -34,7 +34,7 @@ internal static class TaskWire
     internal static ObjectId ReadErrorObject(ReadOnlySpan<byte> p, ref int offset) =>
         new(ValueWire.ReadU64(p, ref offset), ValueWire.ReadU64(p, ref offset));
 
-    internal static void WriteError(WireWriter w, byte status, string type, string message, string? stack)
+    internal static void WriteError(PayloadWriter w, byte status, string type, string message, string? stack)
     {
         w.U8(status);
         w.Utf8(Truncate(type, 1000));
@@ -42,7 +42,7 @@ internal static class TaskWire
         w.Utf8(Truncate(stack ?? "", 3900));
     }
 
-    internal static void WriteError(WireWriter w, byte status, Exception e)
+    internal static void WriteError(PayloadWriter w, byte status, Exception e)
     {
         string message, stack;
         try { message = e.Message; } catch { message = "(its Message threw)"; }
@@ -50,7 +50,7 @@ internal static class TaskWire
         WriteError(w, status, e.GetType().FullName ?? e.GetType().Name, message, stack);
     }
 
-    /// <summary>Reads what <see cref="WriteError(WireWriter, byte, string, string, string?)"/> wrote after the status byte.</summary>
+    /// <summary>Reads what <see cref="WriteError(PayloadWriter, byte, string, string, string?)"/> wrote after the status byte.</summary>
     internal static (string Type, string Message, string Stack) ReadError(ReadOnlySpan<byte> p, ref int offset) =>
         (ValueWire.ReadUtf8(p, ref offset), ValueWire.ReadUtf8(p, ref offset), ValueWire.ReadUtf8(p, ref offset));
 

@@ -24,23 +24,23 @@ internal static class ValueWire
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
 
-    internal static void WriteInline(WireWriter w, ReadOnlySpan<byte> bytes)
+    internal static void WriteInline(PayloadWriter w, ReadOnlySpan<byte> bytes)
     {
         w.U8(Inline);
         w.Bytes(bytes);
     }
 
-    internal static void WriteNull(WireWriter w) => w.U8(Null);
+    internal static void WriteNull(PayloadWriter w) => w.U8(Null);
 
     /// <summary>Writes bytes in the store's serialized form: a length of -1 marks a null array.</summary>
-    internal static void WriteSerialized(WireWriter w, byte[] buffer, int length)
+    internal static void WriteSerialized(PayloadWriter w, byte[] buffer, int length)
     {
         if (length < 0) WriteNull(w);
         else WriteInline(w, new ReadOnlySpan<byte>(buffer, 0, length));
     }
 
     /// <summary>Writes a value in the shared-memory store of the node tagged <paramref name="node"/>.</summary>
-    internal static void WritePlasma(WireWriter w, ObjectId id, long size, uint node)
+    internal static void WritePlasma(PayloadWriter w, ObjectId id, long size, uint node)
     {
         w.U8(InPlasma);
         w.U64(id.Owner);
@@ -51,7 +51,7 @@ internal static class ValueWire
 
     /// <summary>Writes a value the store keeps directly (Direct codec kind).</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "MemoryPack formatters are source-generated or built in.")]
-    internal static void WriteDirect<T>(WireWriter w, in T value)
+    internal static void WriteDirect<T>(PayloadWriter w, in T value)
     {
         if (value is ObjectRef r)
         {
