@@ -104,17 +104,15 @@ internal static partial class ClusterCodec
 
     // ---- helpers ----
 
-    /// <summary>A resource amount in wire units (1/<see cref="ClusterProtocol.ResourceUnit"/>).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Negative, not finite, or too large for an i64 of units.</exception>
-    internal static long ToFixed(double amount)
-    {
-        if (!double.IsFinite(amount) || amount < 0 || amount > long.MaxValue / (double)ClusterProtocol.ResourceUnit)
-            throw new ArgumentOutOfRangeException(nameof(amount), amount, "a resource amount must be finite, non-negative and below 9.2e14");
-        return (long)Math.Round(amount * ClusterProtocol.ResourceUnit);
-    }
+    /// <summary>A resource amount in wire units (the one fixed point, <see cref="Resources.ResourceUnits"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, not finite, or above the one cap.</exception>
+    internal static long ToFixed(double amount) =>
+        Resources.ResourceUnits.Problem("a resource amount", amount) is { } problem
+            ? throw new ArgumentOutOfRangeException(nameof(amount), amount, problem)
+            : Resources.ResourceUnits.ToFixed(amount);
 
     /// <summary>A resource amount from wire units.</summary>
-    internal static double FromFixed(long units) => units / (double)ClusterProtocol.ResourceUnit;
+    internal static double FromFixed(long units) => Resources.ResourceUnits.FromFixed(units);
 
     private static uint Count(int n) => n < 0 ? throw new ArgumentOutOfRangeException(nameof(n), n, "counts are non-negative") : (uint)n;
 

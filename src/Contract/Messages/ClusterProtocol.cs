@@ -22,5 +22,5 @@ public static class ClusterProtocol
     public const int MaxTokenLength = 256;
 
     /// <summary>Resource amounts travel in fixed point: this many per unit (as Ray and Ray.Core do).</summary>
-    public const long ResourceUnit = 10_000;
+    public const long ResourceUnit = Resources.ResourceUnits.Unit;
 }

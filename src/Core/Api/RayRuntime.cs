@@ -200,11 +200,62 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// <summary>A snapshot of counters and resources.</summary>
     public RuntimeStats Stats => Core.Snapshot();
 
-    /// <summary>Total resources of this runtime.</summary>
-    public IReadOnlyDictionary<string, double> ClusterResources => Core.ToDictionary(Core.Scheduler.Snapshot().Total);
+    /// <summary>
+    /// Total resources: of this runtime when embedded; of the raylet's node when connected (asked
+    /// of the raylet, so it includes <c>object_store_memory</c>). Memory amounts are in bytes.
+    /// </summary>
+    /// <exception cref="RayClusterException">Connected, and the raylet did not answer within 10 s.</exception>
+    public IReadOnlyDictionary<string, double> ClusterResources =>
+        Core.Cluster is null ? Core.ToDictionary(Core.Scheduler.Snapshot().Total) : WaitForNode(available: false);
 
-    /// <summary>Resources not held by running tasks or live actors.</summary>
-    public IReadOnlyDictionary<string, double> AvailableResources => Core.ToDictionary(Core.Scheduler.Snapshot().Available);
+    /// <summary>
+    /// Resources not held by running tasks or live actors: of this runtime when embedded; of the
+    /// raylet's node when connected (what the leases of every driver on it leave free).
+    /// </summary>
+    /// <exception cref="RayClusterException">Connected, and the raylet did not answer within 10 s.</exception>
+    public IReadOnlyDictionary<string, double> AvailableResources =>
+        Core.Cluster is null ? Core.ToDictionary(Core.Scheduler.Snapshot().Available) : WaitForNode(available: true);
+
+    /// <summary>The async twin of <see cref="ClusterResources"/>.</summary>
+    /// <param name="cancellationToken">Stops waiting for the raylet (connected runtimes only).</param>
+    public Task<IReadOnlyDictionary<string, double>> ClusterResourcesAsync(CancellationToken cancellationToken = default) =>
+        Core.Cluster is null ? System.Threading.Tasks.Task.FromResult(ClusterResources) : NodeResourcesAsync(available: false, cancellationToken);
+
+    /// <summary>The async twin of <see cref="AvailableResources"/>.</summary>
+    /// <param name="cancellationToken">Stops waiting for the raylet (connected runtimes only).</param>
+    public Task<IReadOnlyDictionary<string, double>> AvailableResourcesAsync(CancellationToken cancellationToken = default) =>
+        Core.Cluster is null ? System.Threading.Tasks.Task.FromResult(AvailableResources) : NodeResourcesAsync(available: true, cancellationToken);
+
+    private static readonly TimeSpan s_statusTimeout = TimeSpan.FromSeconds(10);
+
+    // A blocking public call: it waits for the raylet's Status reply, which the control link's
+    // own receive thread completes; nothing has to run on this thread for it, so the wait cannot
+    // deadlock (the "a blocking public call may block on an event" rule of the layering issue).
+    private IReadOnlyDictionary<string, double> WaitForNode(bool available)
+    {
+        var task = NodeResourcesAsync(available, CancellationToken.None);
+        try { task.Wait(); }
+        catch (AggregateException e) when (e.InnerException is not null) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException); }
+        return task.Result;
+    }
+
+    private async Task<IReadOnlyDictionary<string, double>> NodeResourcesAsync(bool available, CancellationToken cancellationToken)
+    {
+        Ray.Contract.Messages.RayletStatusReport report;
+        try { report = await Core.Cluster!.GetStatusAsync(s_statusTimeout).WaitAsync(cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException e) { throw new RayClusterException($"the raylet at {Core.Cluster!.Address} did not answer a status request within {s_statusTimeout.TotalSeconds:0} s", e); }
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var node in report.Nodes)
+        {
+            if (!node.Alive) continue;
+            foreach (var r in node.Resources)
+            {
+                result.TryGetValue(r.Name, out var sum);
+                result[r.Name] = sum + (available ? Math.Max(0, r.Total - r.Used) : r.Total);
+            }
+        }
+        return result;
+    }
 
     /// <summary>Stops workers and actors. Pending tasks fail with <see cref="RuntimeShutdownException"/>.</summary>
     public void Shutdown()

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Ray.Scheduling;
 
 namespace Ray.Runtime;
 
@@ -13,8 +12,8 @@ namespace Ray.Runtime;
 /// </summary>
 internal static class OptionsValidator
 {
-    /// <summary>The largest amount the fixed-point resource sets hold (1/10000 units in a long).</summary>
-    private const double MaxAmount = long.MaxValue / (double)ResourceSet.Unit / 2;
+    /// <summary>The one cap on a resource amount (<see cref="ResourceUnits.MaxAmount"/>).</summary>
+    private const double MaxAmount = ResourceUnits.MaxAmount;
 
     /// <summary>Throws unless every amount is finite, not negative and representable.</summary>
     /// <param name="what">Whose amounts, for the message: "Task Fns.Add", "Actor Counter", "RuntimeOptions".</param>
@@ -30,8 +29,8 @@ internal static class OptionsValidator
         Amount(what, "NumGpus", gpus, paramName);
         if (memoryBytes < 0)
             throw new ArgumentException(Invariant($"{what}: MemoryBytes is {memoryBytes}; resource amounts must not be negative."), paramName);
-        if (memoryBytes > long.MaxValue / ResourceSet.Unit)
-            throw new ArgumentException(Invariant($"{what}: MemoryBytes {memoryBytes} is too large (at most {long.MaxValue / ResourceSet.Unit} bytes)."), paramName);
+        if (memoryBytes > MaxAmount)
+            throw new ArgumentException(Invariant($"{what}: MemoryBytes {memoryBytes} is too large (at most {MaxAmount:0e0} bytes)."), paramName);
         if (custom is null) return;
         foreach (var (name, value) in custom) Amount(what, $"resource '{name}'", value, paramName);
     }
@@ -47,14 +46,7 @@ internal static class OptionsValidator
 
     private static void Amount(string what, string name, double value, string paramName)
     {
-        if (double.IsNaN(value))
-            throw new ArgumentException($"{what}: {name} is NaN; resource amounts must be finite numbers, at least 0.", paramName);
-        if (double.IsInfinity(value))
-            throw new ArgumentException(Invariant($"{what}: {name} is {(value > 0 ? "+" : "-")}infinity; resource amounts must be finite numbers, at least 0."), paramName);
-        if (value < 0)
-            throw new ArgumentException(Invariant($"{what}: {name} is {value}; resource amounts must not be negative."), paramName);
-        if (value > MaxAmount)
-            throw new ArgumentException(Invariant($"{what}: {name} is {value}, too large (at most {MaxAmount:0.###e0})."), paramName);
+        if (ResourceUnits.Problem($"{what}: {name}", value) is { } problem) throw new ArgumentException(problem + ".", paramName);
     }
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

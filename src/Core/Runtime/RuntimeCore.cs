@@ -95,10 +95,10 @@ internal sealed partial class RuntimeCore : IDisposable
         {
             switch (name)
             {
-                case ResourceRegistry.Cpu: cpus = units / (double)ResourceSet.Unit; break;
-                case ResourceRegistry.Gpu: gpus = units / (double)ResourceSet.Unit; break;
-                case ResourceRegistry.Memory: memory = units / ResourceSet.Unit; break;
-                default: custom[name] = units / (double)ResourceSet.Unit; break;
+                case ResourceRegistry.Cpu: cpus = units / (double)ResourceUnits.Unit; break;
+                case ResourceRegistry.Gpu: gpus = units / (double)ResourceUnits.Unit; break;
+                case ResourceRegistry.Memory: memory = units / ResourceUnits.Unit; break;
+                default: custom[name] = units / (double)ResourceUnits.Unit; break;
             }
         }
         return (cpus, gpus, memory, custom);
@@ -338,7 +338,7 @@ internal sealed partial class RuntimeCore : IDisposable
         for (var i = 0; i < set.Amounts.Length; i++)
         {
             var name = Scheduler.Registry.NameOf(i);
-            d[name] = name == ResourceRegistry.Memory ? set.Amounts[i] / ResourceSet.Unit : set.Amounts[i] / (double)ResourceSet.Unit;
+            d[name] = name == ResourceRegistry.Memory ? set.Amounts[i] / ResourceUnits.Unit : set.Amounts[i] / (double)ResourceUnits.Unit;
         }
         return d;
     }

@@ -5,7 +5,8 @@ using Ray.Workers;
 namespace Ray.Scheduling;
 
 /// <summary>
-/// Resource accounting and the ready queues of one node. The same part the raylet hosts.
+/// Resource accounting (one <see cref="ResourceLedger"/>, the type the raylet's node table uses) and
+/// the ready queues of an embedded runtime.
 ///
 /// 1. A task whose arguments are ready is enqueued on its scheduling class's queue.
 /// 2. An idle worker asks for a lease: the first class (round robin) with queued tasks whose
@@ -18,8 +19,7 @@ namespace Ray.Scheduling;
 internal sealed class LocalScheduler
 {
     private readonly object _lock = new();
-    private readonly ResourceSet _total;
-    private readonly ResourceSet _available;
+    private readonly ResourceLedger _ledger; // guarded by _lock
     private readonly ConcurrentDictionary<ResourceSet, SchedulingClass> _classByShape = new();
     private SchedulingClass[] _classes = [];
     private int _nextScan;
@@ -32,8 +32,7 @@ internal sealed class LocalScheduler
     internal LocalScheduler(ResourceRegistry registry, ResourceSet total)
     {
         Registry = registry;
-        _total = total.Clone();
-        _available = total.Clone();
+        _ledger = new ResourceLedger(registry.Names, total);
         UpdateHints();
     }
 
@@ -59,16 +58,16 @@ internal sealed class LocalScheduler
         lock (_lock)
         {
             foreach (var cls in _classes)
-                if (!cls.Ready.IsEmpty && _available.Covers(cls.Request)) return true;
+                if (!cls.Ready.IsEmpty && _ledger.CanAcquire(cls.Request)) return true;
             return false;
         }
     }
 
-    internal string FormatTotal() => _total.Format(Registry);
+    internal string FormatTotal() => Registry.Format(_ledger.Total);
 
     internal (ResourceSet Total, ResourceSet Available) Snapshot()
     {
-        lock (_lock) return (_total.Clone(), _available.Clone());
+        lock (_lock) return _ledger.Snapshot();
     }
 
     /// <summary>The class for a shape; throws when the shape can never fit this runtime.</summary>
@@ -79,7 +78,7 @@ internal sealed class LocalScheduler
         lock (_lock)
         {
             if (_classByShape.TryGetValue(request, out cls)) return cls;
-            cls = new SchedulingClass(_classes.Length, request, request.Format(Registry));
+            cls = new SchedulingClass(_classes.Length, request, Registry.Format(request));
             _classes = [.. _classes, cls];
             _classByShape[request] = cls;
             if (request.Amounts[ResourceRegistry.CpuIndex] == 0) _hasZeroCpuClass = true;
@@ -90,8 +89,8 @@ internal sealed class LocalScheduler
 
     internal void EnsureFeasible(ResourceSet request, string what)
     {
-        if (!_total.Covers(request))
-            throw ExceptionFactory.Unsatisfiable(what, request.Format(Registry), _total.Format(Registry));
+        if (!_ledger.IsFeasible(request)) // the totals never change: no lock needed
+            throw ExceptionFactory.Unsatisfiable(what, Registry.Format(request), Registry.Format(_ledger.Total));
     }
 
     internal void Enqueue(TaskSpec task)
@@ -145,8 +144,7 @@ internal sealed class LocalScheduler
                 var cls = classes[(_nextScan + i) % classes.Length];
                 if (cls.Ready.IsEmpty) continue;
                 pending = true;
-                if (!_available.Covers(cls.Request)) continue;
-                _available.Subtract(cls.Request);
+                if (!_ledger.TryAcquire(cls.Request)) continue;
                 cls.Leases++;
                 _nextScan = (cls.Index + 1) % classes.Length;
                 _starving = false;
@@ -163,7 +161,7 @@ internal sealed class LocalScheduler
         lock (_lock)
         {
             cls.Leases--;
-            _available.Add(cls.Request);
+            _ledger.Release(cls.Request);
             UpdateHints();
             GrantWaiters();
         }
@@ -175,7 +173,7 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            _available.Add(held);
+            _ledger.Release(held);
             UpdateHints();
             GrantWaiters();
         }
@@ -189,7 +187,7 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            _available.Subtract(held);
+            _ledger.ForceAcquire(held);
             UpdateHints();
         }
     }
@@ -199,9 +197,8 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            if (_waiters.Count == 0 && _available.Covers(request))
+            if (_waiters.Count == 0 && _ledger.TryAcquire(request))
             {
-                _available.Subtract(request);
                 UpdateHints();
                 return Task.CompletedTask;
             }
@@ -229,7 +226,7 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            _available.Add(request);
+            _ledger.Release(request);
             UpdateHints();
             GrantWaiters();
         }
@@ -239,16 +236,15 @@ internal sealed class LocalScheduler
     // Actors waiting for resources are served first, in order, as they were asked earlier.
     private void GrantWaiters()
     {
-        while (_waiters.First is { } node && _available.Covers(node.Value.Request))
+        while (_waiters.First is { } node && _ledger.TryAcquire(node.Value.Request))
         {
             _waiters.RemoveFirst();
-            _available.Subtract(node.Value.Request);
             node.Value.Done.TrySetResult();
         }
         UpdateHints();
     }
 
-    private void UpdateHints() => _mayGrantMore = _available.Amounts[ResourceRegistry.CpuIndex] > 0 || _hasZeroCpuClass;
+    private void UpdateHints() => _mayGrantMore = _ledger.Available.Amounts[ResourceRegistry.CpuIndex] > 0 || _hasZeroCpuClass;
 
     private sealed class ResourceWaiter(ResourceSet request)
     {

@@ -1,4 +1,5 @@
 using Ray.Contract.Messages;
+using Ray.Contract.Resources;
 
 namespace Ray.Raylet.Node;
 
@@ -12,60 +13,30 @@ public sealed partial class NodeResources
     internal ResourceDemand? Resolve(IReadOnlyList<ResourceAmount> request, out string? infeasible)
     {
         ArgumentNullException.ThrowIfNull(request);
-        infeasible = null;
-        var units = new Dictionary<int, long>();
-        foreach (var (name, amount) in request)
-        {
-            if (amount < 0) { infeasible = $"resource '{name}' has a negative amount"; return null; }
-            if (amount == 0) continue;
-            if (!_index.TryGetValue(name, out var i))
-            {
-                infeasible = $"this node has no resource '{name}' (asked for {ClusterCodec.FromFixed(amount)}); it has {string.Join(", ", _names)}";
-                return null;
-            }
-            units.TryGetValue(i, out var sum);
-            if (amount > long.MaxValue - sum) { infeasible = $"resource '{name}' is asked for more than once, adding up past the largest amount"; return null; }
-            units[i] = sum + amount;
-        }
-        foreach (var (i, n) in units)
-        {
-            if (n > _total[i])
-            {
-                infeasible = $"asked for {ClusterCodec.FromFixed(n)} {_names[i]} but this node has {ClusterCodec.FromFixed(_total[i])} in total";
-                return null;
-            }
-        }
-        return new ResourceDemand([.. units.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value))], this);
+        // Resolve reads only the names and the totals, which never change: no lock needed.
+        var set = _ledger.Resolve(request.Select(r => new KeyValuePair<string, long>(r.Name, r.Units)), out infeasible);
+        return set is null ? null : new ResourceDemand(set, this);
     }
 
     /// <summary>True when all of <paramref name="demand"/> is free now.</summary>
     internal bool CanAcquire(ResourceDemand demand)
     {
         Check(demand);
-        lock (_lock)
-        {
-            foreach (var (i, n) in demand.Items) if (_total[i] - _used[i] < n) return false;
-        }
-        return true;
+        lock (_lock) return _ledger.CanAcquire(demand.Set);
     }
 
     /// <summary>Takes <paramref name="demand"/> if all of it is free now (all or nothing).</summary>
     internal bool TryAcquire(ResourceDemand demand)
     {
         Check(demand);
-        lock (_lock)
-        {
-            foreach (var (i, n) in demand.Items) if (_total[i] - _used[i] < n) return false;
-            foreach (var (i, n) in demand.Items) _used[i] += n;
-        }
-        return true;
+        lock (_lock) return _ledger.TryAcquire(demand.Set);
     }
 
     /// <summary>Takes <paramref name="demand"/> even if that oversubscribes for a moment (a blocked task resuming, as Ray does).</summary>
     internal void ForceAcquire(ResourceDemand demand)
     {
         Check(demand);
-        lock (_lock) foreach (var (i, n) in demand.Items) _used[i] += n;
+        lock (_lock) _ledger.ForceAcquire(demand.Set);
     }
 
     /// <summary>Gives back what <see cref="TryAcquire(ResourceDemand)"/> took.</summary>
@@ -73,27 +44,31 @@ public sealed partial class NodeResources
     internal void Release(ResourceDemand demand)
     {
         Check(demand);
-        lock (_lock)
-        {
-            foreach (var (i, n) in demand.Items)
-                if (_used[i] < n) throw new InvalidOperationException($"released {ClusterCodec.FromFixed(n)} {_names[i]} but only {ClusterCodec.FromFixed(_used[i])} is held");
-            foreach (var (i, n) in demand.Items) _used[i] -= n;
-        }
+        lock (_lock) _ledger.Release(demand.Set);
     }
 
     /// <summary>The node's totals in wire units, in table order (for JobAccepted).</summary>
     internal IReadOnlyList<ResourceAmount> TotalUnits()
     {
-        var result = new ResourceAmount[_names.Length];
-        for (var i = 0; i < _names.Length; i++) result[i] = new ResourceAmount(_names[i], _total[i]);
+        var result = new ResourceAmount[_ledger.Names.Count];
+        for (var i = 0; i < result.Length; i++) result[i] = new ResourceAmount(_ledger.Names.NameOf(i), _ledger.Total.Amounts[i]);
         return result;
     }
 
     /// <summary>The name of the resource at a table index.</summary>
-    internal string NameAt(int index) => _names[index];
+    internal string NameAt(int index) => _ledger.Names.NameOf(index);
 
     /// <summary>The node's total of <paramref name="name"/> in wire units (0 when it has none).</summary>
-    internal long TotalUnits(string name) => _index.TryGetValue(name, out var i) ? _total[i] : 0;
+    internal long TotalUnits(string name) => _ledger.Names.TryIndexOf(name, out var i) ? _ledger.Total.Amounts[i] : 0;
+
+    /// <summary>"CPU 1, GPU 0.5" for logs and errors.</summary>
+    internal string Format(ResourceSet set)
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < set.Amounts.Length; i++)
+            if (set.Amounts[i] != 0) parts.Add($"{NameAt(i)} {ResourceUnits.FromFixed(set.Amounts[i])}");
+        return parts.Count == 0 ? "nothing" : string.Join(", ", parts);
+    }
 
     private void Check(ResourceDemand demand)
     {
@@ -102,24 +77,22 @@ public sealed partial class NodeResources
     }
 }
 
-/// <summary>A lease request resolved against one <see cref="NodeResources"/>: (index, units) pairs, nonzero, sorted.</summary>
-internal sealed class ResourceDemand((int Index, long Units)[] items, NodeResources table)
+/// <summary>A lease request resolved against one <see cref="NodeResources"/>: an amount of each of its resources.</summary>
+internal sealed class ResourceDemand(ResourceSet set, NodeResources table)
 {
-    /// <summary>The resources asked for, by table index.</summary>
-    internal (int Index, long Units)[] Items { get; } = items;
+    /// <summary>The amounts asked for, by the table's resource index.</summary>
+    internal ResourceSet Set { get; } = set;
 
     /// <summary>How much of the named resource this demand asks for, in units.</summary>
     internal long UnitsOf(string name)
     {
-        long sum = 0;
-        foreach (var (i, n) in Items) if (Table.NameAt(i) == name) sum += n;
-        return sum;
+        for (var i = 0; i < Set.Amounts.Length; i++) if (Table.NameAt(i) == name) return Set.Amounts[i];
+        return 0;
     }
 
     /// <summary>The table the indexes refer to.</summary>
     internal NodeResources Table { get; } = table;
 
     /// <summary>"CPU 1, GPU 0.5" for logs and errors.</summary>
-    public override string ToString() =>
-        Items.Length == 0 ? "nothing" : string.Join(", ", Items.Select(x => $"{Table.Names[x.Index]} {ClusterCodec.FromFixed(x.Units)}"));
+    public override string ToString() => Table.Format(Set);
 }

@@ -1,59 +1,44 @@
+using Ray.Contract.Resources;
 using Ray.Contract.Messages;
 
 namespace Ray.Raylet.Node;
 
 /// <summary>
-/// The node's resource table: what it has of each resource and what leases hold now, in fixed
-/// point (1/10000 unit, as Ray and Ray.Core). Thread-safe.
+/// The node's resource table: what it has of each resource and what leases hold now, kept in
+/// the runtime's one <see cref="ResourceLedger"/> (the type Ray.Core's embedded scheduler uses;
+/// fixed point and the amount cap defined once, in Ray.Contract.Resources). Thread-safe: this
+/// table's lock guards its ledger.
 ///
 /// Worker leases (<see cref="Leases.LeaseManager"/>) take and give back their resources here, in
 /// wire units (<c>NodeResources.Units.cs</c>): a lease request is resolved once against the table
-/// (<see cref="ResourceDemand"/>), then acquired all or nothing. Ray.Core's LocalScheduler stays
-/// the embedded runtime's; the raylet grants whole-worker leases, not tasks, so it needs only
-/// this table.
+/// (<see cref="ResourceDemand"/>), then acquired all or nothing.
 /// </summary>
 public sealed partial class NodeResources
 {
     /// <summary>CPUs.</summary>
-    public const string Cpu = "CPU";
+    public const string Cpu = ResourceNames.Cpu;
     /// <summary>GPUs.</summary>
-    public const string Gpu = "GPU";
+    public const string Gpu = ResourceNames.Gpu;
     /// <summary>Memory for tasks and actors, in bytes.</summary>
-    public const string Memory = "memory";
+    public const string Memory = ResourceNames.Memory;
     /// <summary>The shared-memory object store's capacity, in bytes.</summary>
-    public const string ObjectStoreMemory = "object_store_memory";
+    public const string ObjectStoreMemory = ResourceNames.ObjectStoreMemory;
 
     /// <summary>The most resources a node may declare.</summary>
-    public const int MaxResources = 1024;
+    public const int MaxResources = ResourceNames.MaxResources;
 
     /// <summary>The longest resource name, in characters.</summary>
-    public const int MaxNameLength = 256;
+    public const int MaxNameLength = ResourceNames.MaxNameLength;
 
     private readonly object _lock = new();
-    private readonly string[] _names;
-    private readonly Dictionary<string, int> _index;
-    private readonly long[] _total;
-    private readonly long[] _used;
+    private readonly ResourceLedger _ledger; // guarded by _lock (its totals never change)
 
     /// <summary>A table with the given totals (in the given order) and nothing used.</summary>
     /// <exception cref="ArgumentException">A bad name or amount, a duplicate, or too many resources.</exception>
     public NodeResources(IEnumerable<KeyValuePair<string, double>> totals)
     {
         ArgumentNullException.ThrowIfNull(totals);
-        var list = totals.ToList();
-        if (list.Count > MaxResources) throw new ArgumentException($"{list.Count} resources; a node may declare at most {MaxResources}", nameof(totals));
-        _names = new string[list.Count];
-        _index = new Dictionary<string, int>(list.Count, StringComparer.Ordinal);
-        _total = new long[list.Count];
-        _used = new long[list.Count];
-        for (var i = 0; i < list.Count; i++)
-        {
-            var (name, amount) = (list[i].Key, list[i].Value);
-            ValidateName(name);
-            if (!_index.TryAdd(name, i)) throw new ArgumentException($"resource '{name}' is declared twice", nameof(totals));
-            _names[i] = name;
-            _total[i] = ToUnits(name, amount);
-        }
+        _ledger = ResourceLedger.FromAmounts(totals.ToList());
     }
 
     /// <summary>
@@ -85,27 +70,25 @@ public sealed partial class NodeResources
     }
 
     /// <summary>Resource names in table order.</summary>
-    public IReadOnlyList<string> Names => _names;
+    public IReadOnlyList<string> Names => _ledger.Names.All;
 
     /// <summary>The node's total of <paramref name="name"/> (0 when it has none).</summary>
-    public double Total(string name) => _index.TryGetValue(name, out var i) ? ClusterCodec.FromFixed(_total[i]) : 0;
+    public double Total(string name) => _ledger.Names.TryIndexOf(name, out var i) ? ResourceUnits.FromFixed(_ledger.Total.Amounts[i]) : 0;
 
     /// <summary>What is free of <paramref name="name"/> now (0 when the node has none).</summary>
     public double Available(string name)
     {
-        if (!_index.TryGetValue(name, out var i)) return 0;
-        lock (_lock) return ClusterCodec.FromFixed(_total[i] - _used[i]);
+        if (!_ledger.Names.TryIndexOf(name, out var i)) return 0;
+        lock (_lock) return ResourceUnits.FromFixed(_ledger.Available.Amounts[i]);
     }
 
     /// <summary>Every resource's total and used amount, in table order.</summary>
     public IReadOnlyList<ResourceUsage> Snapshot()
     {
-        var result = new ResourceUsage[_names.Length];
-        lock (_lock)
-        {
-            for (var i = 0; i < _names.Length; i++)
-                result[i] = new ResourceUsage(_names[i], ClusterCodec.FromFixed(_total[i]), ClusterCodec.FromFixed(_used[i]));
-        }
+        var (total, available) = Ledger(l => l.Snapshot());
+        var result = new ResourceUsage[total.Amounts.Length];
+        for (var i = 0; i < result.Length; i++)
+            result[i] = new ResourceUsage(_ledger.Names.NameOf(i), ResourceUnits.FromFixed(total.Amounts[i]), ResourceUnits.FromFixed(total.Amounts[i] - available.Amounts[i]));
         return result;
     }
 
@@ -113,60 +96,41 @@ public sealed partial class NodeResources
     /// Takes <paramref name="request"/> if all of it is free now (all or nothing). False when
     /// something is short or the node lacks a resource the request names.
     /// </summary>
-    /// <exception cref="ArgumentException">A negative or non-finite amount.</exception>
+    /// <exception cref="ArgumentException">A negative, non-finite or too large amount.</exception>
     public bool TryAcquire(IReadOnlyDictionary<string, double> request)
     {
-        var units = Resolve(request);
-        if (units is null) return false;
-        lock (_lock)
-        {
-            foreach (var (i, n) in units)
-                if (_total[i] - _used[i] < n) return false;
-            foreach (var (i, n) in units) _used[i] += n;
-        }
-        return true;
+        var set = Resolve(request);
+        if (set is null) return false;
+        lock (_lock) return _ledger.TryAcquire(set);
     }
 
     /// <summary>Gives back what an earlier <see cref="TryAcquire(IReadOnlyDictionary{string, double})"/> took.</summary>
     /// <exception cref="InvalidOperationException">More is released than is held: an accounting bug.</exception>
     public void Release(IReadOnlyDictionary<string, double> request)
     {
-        var units = Resolve(request) ?? throw new InvalidOperationException("released a resource this node does not have");
-        lock (_lock)
-        {
-            foreach (var (i, n) in units)
-                if (_used[i] < n) throw new InvalidOperationException($"released {ClusterCodec.FromFixed(n)} {_names[i]} but only {ClusterCodec.FromFixed(_used[i])} is held");
-            foreach (var (i, n) in units) _used[i] -= n;
-        }
+        var set = Resolve(request) ?? throw new InvalidOperationException("released a resource this node does not have");
+        lock (_lock) _ledger.Release(set);
     }
 
-    private List<(int Index, long Units)>? Resolve(IReadOnlyDictionary<string, double> request)
+    private T Ledger<T>(Func<ResourceLedger, T> read)
+    {
+        lock (_lock) return read(_ledger);
+    }
+
+    // A request by name in resource units: checked, then resolved against the names (null when
+    // it names a resource this node lacks; amounts beyond the totals simply never fit).
+    private ResourceSet? Resolve(IReadOnlyDictionary<string, double> request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var units = new List<(int, long)>(request.Count);
+        var amounts = new long[_ledger.Names.Count];
         foreach (var (name, amount) in request)
         {
-            var n = ToUnits(name, amount);
+            ResourceUnits.Check($"resource '{name}'", amount, nameof(request));
+            var n = ResourceUnits.ToFixed(amount);
             if (n == 0) continue;
-            if (!_index.TryGetValue(name, out var i)) return null;
-            units.Add((i, n));
+            if (!_ledger.Names.TryIndexOf(name, out var i)) return null;
+            amounts[i] += n;
         }
-        return units;
-    }
-
-    private static long ToUnits(string name, double amount)
-    {
-        if (!double.IsFinite(amount) || amount < 0 || amount > 1e14)
-            throw new ArgumentException($"resource '{name}' has amount {amount}; amounts are finite, at least 0 and at most 1e14");
-        return ClusterCodec.ToFixed(amount);
-    }
-
-    private static void ValidateName(string name)
-    {
-        if (string.IsNullOrEmpty(name)) throw new ArgumentException("a resource name is empty");
-        if (name.Length > MaxNameLength) throw new ArgumentException($"resource name '{name[..32]}...' is longer than {MaxNameLength} characters");
-        foreach (var c in name)
-            if (char.IsControl(c) || char.IsWhiteSpace(c))
-                throw new ArgumentException($"resource name '{name}' contains whitespace or a control character");
+        return new ResourceSet(amounts);
     }
 }

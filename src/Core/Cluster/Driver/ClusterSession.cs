@@ -87,6 +87,13 @@ internal sealed class ClusterSession : IDisposable
         return ClusterCodec.DecodeLeaseGrant(new ReadOnlySequence<byte>(reply));
     }
 
+    /// <summary>Asks the raylet for its status report (nodes with their resources' totals and what leases hold).</summary>
+    internal async Task<RayletStatusReport> GetStatusAsync(TimeSpan timeout)
+    {
+        var reply = await Link.RequestAsync((ushort)ClusterMessageKind.Status, [], timeout).ConfigureAwait(false);
+        return ClusterCodec.DecodeStatus(new ReadOnlySequence<byte>(reply));
+    }
+
     /// <summary>Gives a lease back (one-way; idempotent at the raylet).</summary>
     internal void ReturnLease(ulong leaseId, bool workerBroken)
     {

@@ -1,21 +1,18 @@
-using System.Text;
-
-namespace Ray.Scheduling;
+namespace Ray.Contract.Resources;
 
 /// <summary>
-/// Amounts of each resource, indexed by <see cref="ResourceRegistry"/>. Fixed point (1/10000
-/// of a unit, as Ray does) so fractional requests add and subtract exactly.
+/// An amount of each resource of one <see cref="ResourceNames"/>, by index, in fixed point
+/// (<see cref="ResourceUnits"/>). A request, a total, or what is available. Not thread-safe:
+/// its owner's lock guards it.
 /// </summary>
 internal sealed class ResourceSet : IEquatable<ResourceSet>
 {
-    internal const long Unit = 10_000;
-
     internal ResourceSet(long[] amounts) => Amounts = amounts;
 
+    /// <summary>The amounts, by resource index.</summary>
     internal long[] Amounts { get; }
 
-    internal static long ToFixed(double units) => (long)Math.Round(units * Unit);
-
+    /// <summary>True when every amount is 0.</summary>
     internal bool IsZero
     {
         get
@@ -34,31 +31,22 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
         return true;
     }
 
+    /// <summary>Takes <paramref name="request"/> away (may go below 0: callers check <see cref="Covers"/> first unless oversubscribing on purpose).</summary>
     internal void Subtract(ResourceSet request)
     {
         var r = request.Amounts;
         for (var i = 0; i < r.Length; i++) Amounts[i] -= r[i];
     }
 
+    /// <summary>Adds <paramref name="request"/> back.</summary>
     internal void Add(ResourceSet request)
     {
         var r = request.Amounts;
         for (var i = 0; i < r.Length; i++) Amounts[i] += r[i];
     }
 
+    /// <summary>A copy.</summary>
     internal ResourceSet Clone() => new((long[])Amounts.Clone());
-
-    internal string Format(ResourceRegistry registry)
-    {
-        var sb = new StringBuilder("{");
-        for (var i = 0; i < Amounts.Length; i++)
-        {
-            if (Amounts[i] == 0) continue;
-            if (sb.Length > 1) sb.Append(", ");
-            sb.Append(registry.NameOf(i)).Append(": ").Append(registry.FormatAmount(i, Amounts[i]));
-        }
-        return sb.Append('}').ToString();
-    }
 
     /// <inheritdoc />
     public bool Equals(ResourceSet? other) => other is not null && Amounts.AsSpan().SequenceEqual(other.Amounts);
