@@ -1,3 +1,4 @@
+using Ray.Contract.Resources;
 using BenchmarkDotNet.Attributes;
 using Ray.Scheduling;
 

@@ -67,7 +67,7 @@ internal sealed partial class LargeObjectStore
 
     private static PlasmaBuffer OpenNodeView(PlasmaClient node, ObjectId id)
     {
-        try { return node.GetAsync(ToPlasma(id), TimeSpan.Zero).AsTask().GetAwaiter().GetResult(); }
+        try { return node.Get(ToPlasma(id), TimeSpan.Zero); }
         catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e); }
     }
 

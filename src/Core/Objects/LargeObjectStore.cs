@@ -60,6 +60,8 @@ internal sealed partial class LargeObjectStore : IDisposable
     {
         lock (_lock)
         {
+            // Once per driver, inside the blocking RayRuntime.Connect (justified): the socket and the
+            // client's own receive loop complete the connect and its Hello.
             _node = PlasmaClient.ConnectAsync(socketPath, PrefaultMode.Background).GetAwaiter().GetResult();
             _node.ReleaseUnusedViewsWhenAsked(ReleaseIdleHeld); // held views never cost the store space it needs
         }
@@ -71,13 +73,13 @@ internal sealed partial class LargeObjectStore : IDisposable
         PlasmaWriteBuffer buffer;
         try
         {
-            buffer = _node is { } node ? node.CreateAsync(ToPlasma(id), data.Length).AsTask().GetAwaiter().GetResult() : Client.Create(ToPlasma(id), data.Length);
+            buffer = _node is { } node ? node.Create(ToPlasma(id), data.Length) : Client.Create(ToPlasma(id), data.Length);
         }
         catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e, data.Length); }
         try
         {
             data.CopyTo(buffer.Span);
-            buffer.SealAsync().AsTask().GetAwaiter().GetResult(); // synchronous for the local client
+            buffer.Seal();
         }
         catch
         {
@@ -123,7 +125,7 @@ internal sealed partial class LargeObjectStore : IDisposable
         {
             if (Volatile.Read(ref _node) is { } node && !_disposed)
             {
-                try { return node.StatsAsync().AsTask().GetAwaiter().GetResult(); }
+                try { return node.Stats(); }
                 catch (Exception e) when (e is PlasmaException or ObjectDisposedException or IOException or InvalidOperationException) { return null; }
             }
             return Volatile.Read(ref _client)?.Store.Stats;
@@ -136,6 +138,7 @@ internal sealed partial class LargeObjectStore : IDisposable
         {
             _disposed = true;
             _client?.Store.Dispose();
+            // Shutdown (justified): closing the client waits only for its own loops to end.
             _node?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }

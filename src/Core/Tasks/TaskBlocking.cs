@@ -10,7 +10,7 @@ internal static class TaskBlocking
             using var blocked = Workers.WorkerContext.EnterBlockedAny();
             ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
         }
-        return task.GetAwaiter().GetResult();
+        return task.GetAwaiter().GetResult(); // completed here: only unwraps the result or the exception (justified)
     }
 
     internal static void Wait(Task task)
@@ -20,6 +20,6 @@ internal static class TaskBlocking
             using var blocked = Workers.WorkerContext.EnterBlockedAny();
             ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
         }
-        task.GetAwaiter().GetResult();
+        task.GetAwaiter().GetResult(); // completed here: only unwraps the exception (justified)
     }
 }

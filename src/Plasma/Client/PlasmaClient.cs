@@ -116,6 +116,45 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 
     async ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Abort, EncodeId(id)).ConfigureAwait(false);
 
+    void IPlasmaSealer.Seal(PlasmaObjectId id) => Request(PlasmaMessageKind.Seal, EncodeId(id));
+
+    void IPlasmaSealer.Abort(PlasmaObjectId id) => Request(PlasmaMessageKind.Abort, EncodeId(id));
+
+    // ---- the blocking forms, for callers that are synchronous by contract (a task's Put, a Get) ----
+
+    /// <summary>Blocking form of <see cref="CreateAsync"/>: returns when the store has reserved the bytes.</summary>
+    /// <exception cref="PlasmaException">The store refused (full, exists, ...) or the connection is gone.</exception>
+    public PlasmaWriteBuffer Create(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true) =>
+        NewWriteBuffer(id, BitConverter.ToInt64(Request(PlasmaMessageKind.Create, Encode(id, dataSize, typeTag, pinned))), dataSize);
+
+    /// <summary>Blocking form of <see cref="GetAsync"/>.</summary>
+    /// <exception cref="PlasmaException">Not sealed within <paramref name="timeout"/>, unknown, or the connection is gone.</exception>
+    public PlasmaBuffer Get(PlasmaObjectId id, TimeSpan timeout)
+    {
+        var us = timeout == Timeout.InfiniteTimeSpan ? -1L : (long)timeout.TotalMicroseconds;
+        var reply = Request(PlasmaMessageKind.Get, EncodeIdAnd(id, us));
+        return NewView(new PlasmaObjectInfo(id, BitConverter.ToInt64(reply), BitConverter.ToInt64(reply, 8), BitConverter.ToUInt32(reply, 16)));
+    }
+
+    /// <summary>Blocking form of <see cref="StatsAsync"/>.</summary>
+    public PlasmaStats Stats()
+    {
+        var r = new PayloadReader(new ReadOnlySequence<byte>(Request(PlasmaMessageKind.Stats, default)), (ushort)PlasmaMessageKind.Stats);
+        return PlasmaStatsCodec.Read(ref r);
+    }
+
+    // Sends a request and waits for its reply on the reply's own event: the receive loop
+    // completes it directly, no continuation of the caller has to run first (not sync-over-async).
+    private byte[] Request(PlasmaMessageKind kind, ReadOnlySpan<byte> payload)
+    {
+        var reply = RequestAsync(kind, payload);
+        try { reply.Wait(); } // spins briefly, then blocks on a slim event
+        catch (AggregateException) { /* rethrown below as the store's own exception */ }
+        if (reply.IsCompletedSuccessfully) return reply.Result;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(reply.Exception!.InnerException!);
+        return null!;
+    }
+
     void IPlasmaReleaser.Release(PlasmaBuffer view)
     {
         if (!_views.Remove(view)) return;

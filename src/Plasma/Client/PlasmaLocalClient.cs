@@ -78,16 +78,26 @@ public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasm
 
     ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id)
     {
-        try { Store.Seal(id); }
-        finally { Store.ExitUse(); }
+        ((IPlasmaSealer)this).Seal(id);
         return ValueTask.CompletedTask;
     }
 
     ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id)
     {
+        ((IPlasmaSealer)this).Abort(id);
+        return ValueTask.CompletedTask;
+    }
+
+    void IPlasmaSealer.Seal(PlasmaObjectId id)
+    {
+        try { Store.Seal(id); }
+        finally { Store.ExitUse(); }
+    }
+
+    void IPlasmaSealer.Abort(PlasmaObjectId id)
+    {
         try { Store.Abort(id); }
         finally { Store.ExitUse(); }
-        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />

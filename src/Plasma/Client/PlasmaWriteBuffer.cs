@@ -5,6 +5,8 @@ internal interface IPlasmaSealer
 {
     ValueTask SealAsync(PlasmaObjectId id);
     ValueTask AbortAsync(PlasmaObjectId id);
+    void Seal(PlasmaObjectId id);
+    void Abort(PlasmaObjectId id);
 }
 
 /// <summary>
@@ -44,6 +46,13 @@ public sealed unsafe class PlasmaWriteBuffer : IAsyncDisposable, IDisposable
     /// <summary>The address of the bytes in this process.</summary>
     public nint Pointer => (nint)_data;
 
+    /// <summary>Makes the object immutable and visible; returns when the store has sealed it.</summary>
+    public void Seal()
+    {
+        if (Interlocked.Exchange(ref _done, 1) != 0) throw new InvalidOperationException($"object {Id} was already sealed or aborted");
+        _sealer.Seal(Id);
+    }
+
     /// <summary>Makes the object immutable and visible.</summary>
     public ValueTask SealAsync() =>
         Interlocked.Exchange(ref _done, 1) == 0 ? _sealer.SealAsync(Id)
@@ -56,5 +65,8 @@ public sealed unsafe class PlasmaWriteBuffer : IAsyncDisposable, IDisposable
     public ValueTask DisposeAsync() => AbortAsync();
 
     /// <inheritdoc />
-    public void Dispose() => AbortAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _done, 1) == 0) _sealer.Abort(Id);
+    }
 }

@@ -203,6 +203,8 @@ public sealed partial class PlasmaStore : IDisposable
 
     /// <summary>Blocking form of <see cref="GetAsync"/>.</summary>
     public PlasmaObjectInfo Get(PlasmaObjectId id, TimeSpan timeout, long client = LocalClient) =>
+        // Blocks on a seal (justified): the thread that seals the object completes the wait; no
+        // continuation of this caller has to run first.
         TryGet(id, out var info, client) ? info : GetAsync(id, timeout, client).GetAwaiter().GetResult();
 
     /// <summary>Gives back one reference taken by a get.</summary>

@@ -42,6 +42,8 @@ internal sealed class ClusterSession : IDisposable
         catch (SessionAccessException e) { throw new RayClusterException(e.Message, e); }
         token = resolved.Token;
         // Connecting first, so an address with nothing behind it says so rather than "no token".
+        // RayRuntime.Connect is blocking by contract (justified): the connect, Hello and RegisterJob
+        // replies are completed by the socket and the link's own receive thread.
         var (link, _, _) = ControlLink.ConnectAsync(resolved.Address, token ?? "", timeout, requireToken: token is not null).GetAwaiter().GetResult();
         try
         {

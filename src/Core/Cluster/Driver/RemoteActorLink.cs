@@ -101,6 +101,8 @@ internal sealed class RemoteActorLink
     }
 
     /// <summary>Leases a worker and creates the actor there; throws with the constructor's error.</summary>
+    // Actor creation waits for the actor to exist (justified): the lease and the create reply are
+    // completed by the raylet link's and the worker socket's own receive threads.
     internal void Start() => ConnectAsync(null).GetAwaiter().GetResult();
 
     private async Task ConnectAsync(List<ActorCallSpec>? resend)

@@ -67,6 +67,8 @@ internal sealed class WorkerRuntime : IDisposable
             {
                 if (_plasma is not null) return _plasma;
                 var socket = _options.PlasmaSocket ?? throw new InvalidOperationException("this worker has no object store socket");
+                // Once per worker process, on first use (justified): the socket and the client's
+                // own receive loop complete the connect and its Hello.
                 _plasma = PlasmaClient.ConnectAsync(socket, Ray.Plasma.Store.PrefaultMode.Background).GetAwaiter().GetResult();
                 return _plasma;
             }
@@ -78,7 +80,7 @@ internal sealed class WorkerRuntime : IDisposable
     /// <exception cref="ObjectLostException">It cannot be read (freed, or its spill file unreadable).</exception>
     internal PlasmaBuffer OpenPlasma(ObjectId id, long size)
     {
-        try { return Plasma.GetAsync(LargeObjectStore.ToPlasma(id), TimeSpan.FromSeconds(30)).AsTask().GetAwaiter().GetResult(); }
+        try { return Plasma.Get(LargeObjectStore.ToPlasma(id), TimeSpan.FromSeconds(30)); }
         catch (PlasmaException e) { throw ExceptionFactory.NodeStoreFailed(id, e); }
     }
 
@@ -87,7 +89,7 @@ internal sealed class WorkerRuntime : IDisposable
     {
         if (_options.PlasmaSocket is null) return false;
         PlasmaWriteBuffer buffer;
-        try { buffer = Plasma.CreateAsync(LargeObjectStore.ToPlasma(id), bytes.Length).AsTask().GetAwaiter().GetResult(); }
+        try { buffer = Plasma.Create(LargeObjectStore.ToPlasma(id), bytes.Length); }
         catch (PlasmaException e) when (e.Status == PlasmaStatus.ObjectExists)
         {
             // A retry of a task whose earlier attempt sealed its result before its worker died:
@@ -98,7 +100,7 @@ internal sealed class WorkerRuntime : IDisposable
         try
         {
             bytes.CopyTo(buffer.Span);
-            buffer.SealAsync().AsTask().GetAwaiter().GetResult();
+            buffer.Seal();
         }
         catch
         {
@@ -111,6 +113,7 @@ internal sealed class WorkerRuntime : IDisposable
     public void Dispose()
     {
         AssemblyLoadContext.Default.Resolving -= Resolve;
+        // Shutdown (justified): closing the client waits only for its own loops to end.
         lock (_plasmaLock) _plasma?.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 }

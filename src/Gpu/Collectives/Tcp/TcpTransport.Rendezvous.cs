@@ -130,6 +130,8 @@ internal sealed partial class TcpTransport
             try
             {
                 using var cts = new CancellationTokenSource(deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+                // Blocking by design (justified): a rank's rendezvous runs on its own set-up thread, and only
+                // the socket's connect (with the deadline's token) completes this wait.
                 socket.ConnectAsync(endpoint, cts.Token).AsTask().GetAwaiter().GetResult();
                 return socket;
             }
