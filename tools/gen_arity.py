@@ -323,10 +323,41 @@ internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActo
     write("Actors/ActorCall.g.cs", "".join(calls))
 
 
+def worker_invokers():
+    """Typed invokers of worker processes: decode each argument as its type, call a delegate made once."""
+    out = ["using Ray.Serialization;\n\nnamespace Ray.Cluster.Worker;\n"]
+    for n in range(MAX + 2):  # an actor method's lambda takes the actor first: one more
+        t = ts(n)
+        decl = "".join(f", T{i} a{i}" for i in range(1, n + 1))
+        call = ", ".join(f"a{i}" for i in range(1, n + 1))
+        binds = ", ".join(["fn"] + [(f"First<T1>(p, ref off, actor, runtime)" if i == 1 else f"Next<T{i}>(p, ref off, runtime)") for i in range(1, n + 1)])
+        for kind in ("Func", "Action"):
+            tps = ", ".join(t + (["TR"] if kind == "Func" else []))
+            gen = f"<{tps}>" if tps else ""
+            dtype = f"{kind}{gen}"
+            invoke = (f"        internal override object? Invoke() => fn({call});" if kind == "Func"
+                      else f"        internal override object? Invoke()\n        {{\n            fn({call});\n            return Unit.Value;\n        }}")
+            out.append(f'''
+/// <summary>Calls a remote function of {n} argument(s) through a typed <see cref="{dtype.replace("<", "{").replace(">", "}")}"/> made once; each argument is decoded as its type.</summary>
+internal sealed class {kind}Invoker{n}{gen}({dtype} fn) : WorkerInvoker
+{{
+    internal override WorkerCall Bind(System.ReadOnlySpan<byte> p, ref int off, object? actor, WorkerRuntime runtime) =>
+        new Call({binds});
+
+    private sealed class Call({dtype} fn{decl}) : WorkerCall
+    {{
+{invoke}
+    }}
+}}
+''')
+    write("Cluster/Worker/WorkerInvokers.g.cs", "".join(out))
+
+
 if __name__ == "__main__":
     remote_functions()
     func_tasks()
     actor_methods()
+    worker_invokers()
     if CHECK:
         if STALE:
             for rel in STALE:

@@ -148,6 +148,9 @@ internal sealed class ActorInstance
                 }
                 else
                 {
+                    // Kept, and safe: this is the actor's own dedicated thread, before it runs any of
+                    // the actor's code; the acquire completes from the scheduler's release path (or
+                    // _stop), never from this thread or the thread pool's starvation.
                     Core.Scheduler.AcquireForActorAsync(Request, _stop.Token).GetAwaiter().GetResult();
                     acquired = true;
                     SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(this));

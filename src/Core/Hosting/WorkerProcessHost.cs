@@ -9,16 +9,16 @@ namespace Ray.Hosting;
 public static class WorkerProcessHost
 {
     /// <summary>
-    /// Runs the worker host on the calling thread until its raylet or driver goes away: it
-    /// registers with the raylet, listens for its job's driver, loads the job's code and runs
-    /// the tasks and actor calls pushed to it. Call it on a thread of its own (it blocks).
+    /// Runs the worker host until its raylet or driver goes away: it registers with the raylet,
+    /// listens for its job's driver, loads the job's code and runs the tasks and actor calls
+    /// pushed to it. Asynchronous end to end: no thread is held while it waits.
     /// </summary>
     /// <param name="options">The worker's parsed arguments.</param>
     /// <returns>The process exit code.</returns>
-    public static int Run(WorkerProcessOptions options)
+    public static Task<int> RunAsync(WorkerProcessOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return WorkerProcess.Run(new WorkerLaunchOptions
+        return WorkerProcess.RunAsync(new WorkerLaunchOptions
         {
             RayletAddress = options.RayletAddress,
             Token = options.Token,

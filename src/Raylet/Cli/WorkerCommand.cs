@@ -54,8 +54,8 @@ internal static class WorkerCommand
             };
             try
             {
-                // The worker host blocks this thread for the worker's life; keep it off the caller's.
-                return await Task.Factory.StartNew(() => WorkerProcessHost.Run(options), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                // The worker host is async end to end: it holds no thread while the worker lives.
+                return await WorkerProcessHost.RunAsync(options).ConfigureAwait(false);
             }
             catch (Exception e)
             {

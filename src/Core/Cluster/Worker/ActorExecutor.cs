@@ -15,7 +15,7 @@ namespace Ray.Cluster.Worker;
 internal sealed class ActorExecutor
 {
     /// <summary>One decoded call, and what its reply needs.</summary>
-    internal sealed record Call(WorkerSession Session, WorkerFunction Function, object?[] Args, ushort Kind, ulong RequestId, ObjectId ResultId);
+    internal sealed record Call(WorkerSession Session, WorkerFunction Function, WorkerCall Args, ushort Kind, ulong RequestId, ObjectId ResultId);
 
     /// <summary>How a call ended: its prepared result, or the user code's error, or a system error (the result could not be readied).</summary>
     internal readonly record struct Outcome(object? Prepared, Exception? Error, bool SystemError);
@@ -120,7 +120,7 @@ internal sealed class ActorExecutor
         {
             Task task;
             WorkerSession.EnterTask();
-            try { task = (Task)call.Function.Start(call.Args)!; }
+            try { task = (Task)WorkerFunction.Start(call.Args)!; }
             finally { WorkerSession.LeaveTask(); }
             await task;
             var result = call.Function.ResultOf(task);

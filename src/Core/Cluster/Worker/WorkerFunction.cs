@@ -6,9 +6,6 @@ using Ray.Serialization;
 
 namespace Ray.Cluster.Worker;
 
-/// <summary>Decodes one argument of a known type from the wire.</summary>
-internal delegate object? ArgDecoder(in ValueWire.WireValue value, WorkerRuntime runtime);
-
 /// <summary>Encodes a result of a known type for the wire (inline, or into the node's store under <paramref name="id"/>).</summary>
 internal delegate void ResultEncoder(WireWriter w, object? value, ObjectId id, WorkerRuntime runtime);
 
@@ -17,47 +14,65 @@ internal delegate object? ResultPreparer(object? value, WorkerRuntime runtime);
 
 /// <summary>
 /// A remote function or actor method as a worker resolved it: found by metadata token in the
-/// job's assembly, its argument decoders and result encoder made once per type, and a
-/// <see cref="MethodInvoker"/> to call it. Lambdas are instance methods of the compiler's
+/// job's assembly, with a typed <see cref="WorkerInvoker"/> (generated per arity) over a delegate
+/// bound once, and its result encoder made once per type: no reflection per call. Lambdas are instance methods of the compiler's
 /// closure singleton (<c>&lt;&gt;c.&lt;&gt;9</c>), which is their target.
 /// </summary>
 internal sealed class WorkerFunction
 {
-    private static readonly MethodInfo s_decode = typeof(WorkerFunction).GetMethod(nameof(DecodeArg), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo s_encode = typeof(WorkerFunction).GetMethod(nameof(EncodeResult), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo s_prepare = typeof(WorkerFunction).GetMethod(nameof(PrepareResult), BindingFlags.NonPublic | BindingFlags.Static)!;
 
-    private readonly MethodInvoker _invoker;
-    private readonly object? _target;
-    private readonly PropertyInfo? _taskResult;
+    private static readonly MethodInfo s_resultOf = typeof(WorkerFunction).GetMethod(nameof(TaskResult), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private readonly Func<Task, object?>? _taskResult;
 
     private WorkerFunction(MethodInfo method, object? target)
     {
         Method = method;
-        _target = target;
-        _invoker = MethodInvoker.Create(method);
         var ps = method.GetParameters();
         Parameters = ps.Select(p => p.ParameterType).ToArray();
-        Decoders = Parameters.Select(t => t.IsByRef || t.IsPointer
-            ? throw new NotSupportedException($"{Name}: parameter type {t} cannot cross processes")
-            : (ArgDecoder)s_decode.MakeGenericMethod(t).CreateDelegate(typeof(ArgDecoder))).ToArray();
+        foreach (var t in Parameters)
+            if (t.IsByRef || t.IsPointer || t.IsByRefLike) throw new NotSupportedException($"{Name}: parameter type {t} cannot cross processes");
         var ret = method.ReturnType;
         if (ret == typeof(void) || ret == typeof(Task)) ResultType = typeof(Unit);
         else if (ret.IsGenericType && ret.GetGenericTypeDefinition() == typeof(Task<>))
         {
             ResultType = ret.GetGenericArguments()[0];
-            _taskResult = ret.GetProperty(nameof(Task<int>.Result));
+            _taskResult = (Func<Task, object?>)s_resultOf.MakeGenericMethod(ResultType).CreateDelegate(typeof(Func<Task, object?>));
         }
         else ResultType = ret;
         IsAsync = typeof(Task).IsAssignableFrom(ret);
+        Invoker = CreateInvoker(method, target, Parameters, ret);
         Encoder = (ResultEncoder)s_encode.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultEncoder));
         _prepare = (ResultPreparer)s_prepare.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultPreparer));
     }
 
+    // The generated invoker of the function's arity and shape (WorkerInvokers.g.cs), over a
+    // delegate bound once: a static method, or a lambda on its closure singleton.
+    private static WorkerInvoker CreateInvoker(MethodInfo method, object? target, Type[] parameters, Type ret)
+    {
+        var n = parameters.Length;
+        var isVoid = ret == typeof(void);
+        var name = $"Ray.Cluster.Worker.{(isVoid ? "Action" : "Func")}Invoker{n}";
+        var typeArgs = isVoid ? parameters : [.. parameters, ret];
+        if (typeArgs.Length > 0) name += "`" + typeArgs.Length;
+        var definition = typeof(WorkerInvoker).Assembly.GetType(name)
+            ?? throw new NotSupportedException($"{method.DeclaringType?.Name}.{method.Name} takes {n} arguments; a remote function takes at most {MaxArity}");
+        var invokerType = typeArgs.Length > 0 ? definition.MakeGenericType(typeArgs) : definition;
+        var delegateType = System.Linq.Expressions.Expression.GetDelegateType([.. parameters, ret]);
+        var fn = method.CreateDelegate(delegateType, target);
+        return (WorkerInvoker)Activator.CreateInstance(invokerType, fn)!;
+    }
+
+    /// <summary>The most parameters a worker invoker takes (an actor method's lambda: the actor and 6 arguments).</summary>
+    internal const int MaxArity = 7;
+
     internal MethodInfo Method { get; }
     internal string Name => $"{Method.DeclaringType?.Name}.{Method.Name}";
     internal Type[] Parameters { get; }
-    internal ArgDecoder[] Decoders { get; }
+    /// <summary>Decodes a call's arguments as their types and calls the function (no reflection per call).</summary>
+    internal WorkerInvoker Invoker { get; }
     internal Type ResultType { get; }
     /// <summary>Writes what <see cref="Prepare"/> returned as the reply's value (on the thread that sends the reply, under its send lock: never waits).</summary>
     internal ResultEncoder Encoder { get; }
@@ -102,9 +117,9 @@ internal sealed class WorkerFunction
     }
 
     /// <summary>Calls the function; an async one is waited for. Exceptions from user code propagate unwrapped.</summary>
-    internal object? Invoke(object?[] args)
+    internal object? Invoke(WorkerCall call)
     {
-        var result = Start(args);
+        var result = call.Invoke();
         if (!IsAsync) return result;
         var task = (Task)result!;
         Tasks.TaskBlocking.Wait(task); // e.g. awaiting a nested task: the CPU is lent meanwhile
@@ -115,28 +130,20 @@ internal sealed class WorkerFunction
     /// Calls the function and returns what it returned: the value (Unit for void), or for an
     /// async one its task, not waited for. Exceptions from user code propagate unwrapped.
     /// </summary>
-    internal object? Start(object?[] args)
-    {
-        object? result;
-        try { result = _invoker.Invoke(_target, new Span<object?>(args)); }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-            throw;
-        }
-        if (!IsAsync && Method.ReturnType == typeof(void)) return Unit.Value;
-        return result;
-    }
+    internal static object? Start(WorkerCall call) => call.Invoke();
 
     /// <summary>The result of an async call's finished task (throws its exception).</summary>
-    internal object? ResultOf(Task task)
+    internal object? ResultOf(Task task) => _taskResult is null ? UnitOf(task) : _taskResult(task);
+
+    // The task has finished (waited for or awaited): this reads its outcome, it does not block.
+    private static object? UnitOf(Task task)
     {
         task.GetAwaiter().GetResult();
-        return _taskResult is null ? Unit.Value : _taskResult.GetValue(task);
+        return Unit.Value;
     }
 
-    private static object? DecodeArg<T>(in ValueWire.WireValue value, WorkerRuntime runtime) =>
-        ValueWire.Decode<T>(value, runtime.Store, runtime.OpenPlasma);
+    // As UnitOf, for Task<T> (made once per result type).
+    private static object? TaskResult<T>(Task task) => ((Task<T>)task).GetAwaiter().GetResult();
 
     // A result serialized ahead of its reply (values the store keeps serialized).
     private sealed class Serialized(SerializedValue value)

@@ -14,7 +14,6 @@ namespace Ray.Cluster.Worker;
 /// </summary>
 internal sealed class WorkerHostState : IDisposable
 {
-    private readonly ManualResetEventSlim _exit = new();
 
     internal WorkerHostState() : this(WorkerHost.DefaultLimits) { }
 
@@ -57,10 +56,13 @@ internal sealed class WorkerHostState : IDisposable
     internal void RequestExit(string reason)
     {
         ExitReason ??= reason;
-        _exit.Set();
+        _exited.TrySetResult();
     }
 
-    internal void WaitForExit() => _exit.Wait();
+    /// <summary>Completes when the worker is asked to exit (awaited by the host's main, which holds no thread meanwhile).</summary>
+    internal Task Exited => _exited.Task;
+
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal void OnSessionClosed(WorkerSession session, string reason)
     {
@@ -112,7 +114,7 @@ internal static class WorkerHost
         }
     }
 
-    internal static int Run(WorkerLaunchOptions options)
+    internal static async Task<int> RunAsync(WorkerLaunchOptions options)
     {
         using var state = new WorkerHostState();
         using var runtime = new WorkerRuntime(options);
@@ -152,11 +154,11 @@ internal static class WorkerHost
         ControlLink link;
         try
         {
-            (link, _, _) = ControlLink.ConnectAsync(options.RayletAddress, options.Token, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            (link, _, _) = await ControlLink.ConnectAsync(options.RayletAddress, options.Token, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             link.Closed += reason => state.RequestExit("the raylet connection closed: " + reason);
-            link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
+            await link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
                 ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),
-                TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+                TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -169,7 +171,7 @@ internal static class WorkerHost
         RayRuntime.NestedFactory = () => nested.Value;
         Workers.WorkerContext.ProcessBlockedHook = () => WorkerSession.InTask ? new BlockedNotice(link) : null;
         Console.Out.WriteLine($"ray worker {options.WorkerId} (job {options.JobId}, pid {Environment.ProcessId}) serving on {socketPath}");
-        state.WaitForExit();
+        await state.Exited.ConfigureAwait(false);
         Console.Out.WriteLine($"ray worker {options.WorkerId} exiting: {state.ExitReason}");
         link.Dispose();
         try { File.Delete(socketPath); } catch (IOException) { }

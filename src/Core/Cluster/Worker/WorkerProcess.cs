@@ -8,9 +8,9 @@ namespace Ray.Cluster.Worker;
 internal static class WorkerProcess
 {
     /// <summary>Runs the worker until its raylet or driver goes away; returns the exit code.</summary>
-    internal static int Run(WorkerLaunchOptions options)
+    internal static Task<int> RunAsync(WorkerLaunchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return WorkerHost.Run(options);
+        return WorkerHost.RunAsync(options);
     }
 }

@@ -138,25 +138,17 @@ internal sealed class WorkerSession : FrameSocket
         }
         var first = actor is null ? 0 : 1;
         if (argc + first != fn.Parameters.Length) throw new ProtocolException($"{fn.Name} takes {fn.Parameters.Length - first} arguments; the task has {argc}");
-        var args = new object?[fn.Parameters.Length];
-        if (actor is not null) args[0] = actor;
-        object? result;
-        try
-        {
-            for (var i = first; i < args.Length; i++)
-            {
-                var v = ValueWire.Read(p, ref off);
-                args[i] = fn.Decoders[i](v, _runtime);
-            }
-        }
+        WorkerCall call;
+        try { call = fn.Invoker.Bind(p, ref off, actor, _runtime); } // each argument decoded as its type
         catch (Exception e) when (e is not ProtocolException)
         {
             ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
             return;
         }
+        object? result;
         if (actor is not null && _host.ActorExecutor is { } executor)
         {
-            executor.Submit(new ActorExecutor.Call(this, fn, args, h.Kind, h.RequestId, resultId));
+            executor.Submit(new ActorExecutor.Call(this, fn, call, h.Kind, h.RequestId, resultId));
             return;
         }
         // One call at a time on an actor, whichever session (handle) sent it.
@@ -169,7 +161,7 @@ internal sealed class WorkerSession : FrameSocket
         t_inTask = true;
         try
         {
-            try { result = fn.Invoke(args); }
+            try { result = fn.Invoke(call); }
             catch (Exception e)
             {
                 ReplyError(h.Kind, h.RequestId, TaskWire.UserError, e);
