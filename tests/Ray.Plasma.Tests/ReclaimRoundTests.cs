@@ -36,11 +36,12 @@ public class ReclaimRoundTests
         var owner = NewOwner();
         var views = await FillAsync(writer, keeper, owner);
         var asked = 0;
+        using var stall = new ManualResetEventSlim(); // held until the store has given up on this round
         keeper.ReleaseUnusedViewsWhenAsked(() =>
         {
             if (Interlocked.Increment(ref asked) == 1)
             {
-                Thread.Sleep(PlasmaServer.ReclaimWait + TimeSpan.FromMilliseconds(500)); // a stall: answers late
+                stall.Wait(TimeSpan.FromSeconds(30)); // a stall: answers late (after the test looked)
                 return 0;
             }
             long freed = 0;
@@ -52,6 +53,7 @@ public class ReclaimRoundTests
         var full = await Assert.ThrowsAsync<PlasmaException>(async () => await writer.PutAsync(Id(owner, 100), new byte[Size]));
         Assert.Equal(PlasmaStatus.StoreFull, full.Status);
         Assert.False(s.Server.CanReclaim); // it missed the round
+        stall.Set();
 
         // Its late answer shows it alive: it is asked again, and this time releases its views.
         var deadline = DateTime.UtcNow + Wait;
