@@ -15,9 +15,8 @@ namespace Ray.Plasma.Client;
 public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 {
     private readonly Connection _connection;
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<byte[]>> _pending = new();
+    private readonly ReplyTable<byte[]> _replies = new();
     private readonly ViewRegistry _views = new();
-    private long _nextRequest;
     private PlasmaArena? _arena;
 
     private PlasmaClient(Socket socket) => _connection = new Connection(this, socket);
@@ -192,19 +191,14 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 
     // ---- requests ----
 
-    private ulong NextId() => (ulong)Interlocked.Increment(ref _nextRequest);
+    private ulong NextId() => _replies.NextId();
 
     private Task<byte[]> RequestAsync(PlasmaMessageKind kind, ReadOnlySpan<byte> payload)
     {
-        var id = NextId();
-        var tcs = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = tcs;
-        if (_connection.CloseReason is { } reason || !_connection.Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
-        {
-            _pending.TryRemove(id, out _);
-            tcs.TrySetException(Disconnected(_connection.CloseReason ?? "closed"));
-        }
-        return tcs.Task;
+        var (id, reply) = _replies.Add();
+        if (_connection.CloseReason is not null || !_connection.Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
+            _replies.Fail(id, Disconnected(_connection.CloseReason ?? "closed"));
+        return reply;
     }
 
     private void OnReply(in Frame frame)
@@ -216,23 +210,23 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
             return;
         }
         if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the store sent a request frame (kind {h.Kind})");
-        if (!_pending.TryRemove(h.RequestId, out var tcs)) throw new ProtocolException($"the store answered unknown request {h.RequestId}");
+        bool known;
         if ((h.Flags & FrameFlags.Error) != 0)
         {
             var r = new PayloadReader(frame.Payload, h.Kind);
             var status = (PlasmaStatus)r.U16();
-            tcs.TrySetException(new PlasmaException(status, r.Utf8()));
-            return;
+            known = _replies.Fail(h.RequestId, new PlasmaException(status, r.Utf8()));
         }
-        tcs.TrySetResult(frame.Payload.ToArray());
+        else known = _replies.Complete(h.RequestId, frame.Payload.ToArray());
+        // Requests here never time out and are never forgotten: a reply nobody waits for is the store's error.
+        if (!known) throw new ProtocolException($"the store answered unknown request {h.RequestId}");
     }
 
     private void OnClosed(string reason)
     {
         // The store dropped our references: the bytes under our views may be reused now.
         _views.InvalidateAll();
-        foreach (var id in _pending.Keys)
-            if (_pending.TryRemove(id, out var tcs)) tcs.TrySetException(Disconnected(reason));
+        _replies.FailAll(() => Disconnected(reason));
     }
 
     private static PlasmaException Disconnected(string reason) => new(PlasmaStatus.Disconnected, "lost the connection to the object store: " + reason);

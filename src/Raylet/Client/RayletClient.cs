@@ -24,11 +24,10 @@ public sealed class RayletClient : IAsyncDisposable
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(FrameFlags Flags, byte[] Payload)>> _pending = new();
+    private readonly ReplyTable<(FrameFlags Flags, byte[] Payload)> _replies = new();
     private readonly FrameParser _parser = new(ClusterProtocol.MaxPayload);
     private readonly TimeSpan _timeout;
     private readonly Task _receiveLoop;
-    private long _nextRequest;
     private volatile string _status = "connected";
     private volatile string? _closeReason;
     private int _disposed;
@@ -144,9 +143,7 @@ public sealed class RayletClient : IAsyncDisposable
     private async Task<byte[]> RequestAsync(ClusterMessageKind kind, byte[] payload, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var limit = timeout ?? _timeout;
-        var id = (ulong)Interlocked.Increment(ref _nextRequest);
-        var tcs = new TaskCompletionSource<(FrameFlags, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = tcs;
+        var (id, reply) = _replies.Add();
         try
         {
             if (_closeReason is { } closed) throw Closed(closed);
@@ -162,7 +159,7 @@ public sealed class RayletClient : IAsyncDisposable
             }
             finally { _writeLock.Release(); }
             (FrameFlags flags, byte[] reply) result;
-            try { result = await tcs.Task.WaitAsync(limit, cancellationToken).ConfigureAwait(false); }
+            try { result = await reply.WaitAsync(limit, cancellationToken).ConfigureAwait(false); }
             catch (TimeoutException)
             {
                 throw new TimeoutException($"no reply to {kind} (request {id}) from the raylet at {Address} within {limit.TotalSeconds:0.#} s; receive loop: {_status}");
@@ -174,7 +171,7 @@ public sealed class RayletClient : IAsyncDisposable
             }
             return result.reply;
         }
-        finally { _pending.TryRemove(id, out _); }
+        finally { _replies.Forget(id); }
     }
 
     private async Task ReceiveLoopAsync()
@@ -195,8 +192,7 @@ public sealed class RayletClient : IAsyncDisposable
                         var h = frame.Header;
                         if ((h.Flags & FrameFlags.Reply) == 0)
                             throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this client takes replies only");
-                        if (_pending.TryGetValue(h.RequestId, out var tcs)) tcs.TrySetResult((h.Flags, frame.Payload.ToArray()));
-                        // else: the request timed out and was forgotten.
+                        _replies.Complete(h.RequestId, (h.Flags, frame.Payload.ToArray())); // false: it timed out and was forgotten
                     }
                 }
                 finally { _reader.AdvanceTo(buffer.Start, buffer.End); }
@@ -207,7 +203,7 @@ public sealed class RayletClient : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { reason = "connection lost: " + e.Message; }
         _closeReason = reason;
         _status = "closed: " + reason;
-        foreach (var tcs in _pending.Values) tcs.TrySetException(Closed(reason));
+        _replies.FailAll(() => Closed(reason));
         try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
     }
 

@@ -16,8 +16,7 @@ internal sealed class ControlLink : FrameSocket
 {
     internal const int MaxPayload = 1 << 20;
 
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<byte[]>> _pending = new();
-    private long _nextId;
+    private readonly ReplyTable<byte[]> _replies = new();
 
     private ControlLink(Socket socket, string address) : base(socket, MaxPayload, TimeSpan.Zero, "ray-control")
     {
@@ -83,18 +82,16 @@ internal sealed class ControlLink : FrameSocket
     /// <exception cref="RayClusterException">An error reply, the link closed, or no reply in time.</exception>
     internal async Task<byte[]> RequestAsync(ushort kind, byte[] payload, TimeSpan timeout)
     {
-        var id = (ulong)Interlocked.Increment(ref _nextId);
-        var tcs = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = tcs;
+        var (id, reply) = _replies.Add();
         try
         {
             if (CloseReason is { } why) throw new RayClusterException($"the connection to the raylet at {Address} is closed: {why}");
             Append(kind, FrameFlags.None, id, payload, static (w, p) => w.Raw(p));
             Flush();
-            try { return await tcs.Task.WaitAsync(timeout).ConfigureAwait(false); }
+            try { return await reply.WaitAsync(timeout).ConfigureAwait(false); }
             catch (TimeoutException) { throw new RayClusterException($"no reply to message kind {kind} from the raylet at {Address} within {timeout.TotalSeconds:0.#} s"); }
         }
-        finally { _pending.TryRemove(id, out _); }
+        finally { _replies.Forget(id); }
     }
 
     /// <summary>Sends a one-way message.</summary>
@@ -108,18 +105,18 @@ internal sealed class ControlLink : FrameSocket
     {
         var h = frame.Header;
         if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this link takes replies only");
-        if (!_pending.TryGetValue(h.RequestId, out var tcs)) return; // timed out and forgotten
+        // A reply to a request that timed out and was forgotten finds nothing: dropped.
         if ((h.Flags & FrameFlags.Error) != 0)
         {
             var (code, message) = ClusterCodec.DecodeError(frame.Payload, h.Kind);
-            tcs.TrySetException(new RayClusterException(message) { WireCode = code });
+            _replies.Fail(h.RequestId, new RayClusterException(message) { WireCode = code });
         }
-        else tcs.TrySetResult(frame.Payload.ToArray());
+        else _replies.Complete(h.RequestId, frame.Payload.ToArray());
     }
 
     protected override void OnClosed(string reason)
     {
-        foreach (var tcs in _pending.Values) tcs.TrySetException(new RayClusterException($"the connection to the raylet at {Address} closed: {reason}"));
+        _replies.FailAll(() => new RayClusterException($"the connection to the raylet at {Address} closed: {reason}"));
         Closed?.Invoke(reason);
     }
 }
