@@ -37,4 +37,17 @@ public sealed class ClusterResourcesTests
         Assert.Equal(0.5, second.AvailableResources["CPU"], 4);
         Assert.Equal(2, second.ClusterResources["CPU"]);
     }
+
+    [Fact]
+    public async Task With_the_raylet_gone_the_resource_views_fail_with_a_cluster_error_not_a_hang()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        Assert.Equal(1, ray.ClusterResources["CPU"]);
+        ClusterScope.Kill(cluster.RayletPid);
+        var started = DateTime.UtcNow;
+        Assert.Throws<RayClusterException>(() => ray.AvailableResources);
+        await Assert.ThrowsAsync<RayClusterException>(() => ray.ClusterResourcesAsync());
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(15), "the views waited past the status timeout");
+    }
 }

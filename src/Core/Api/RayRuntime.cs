@@ -204,7 +204,7 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// Total resources: of this runtime when embedded; of the raylet's node when connected (asked
     /// of the raylet, so it includes <c>object_store_memory</c>). Memory amounts are in bytes.
     /// </summary>
-    /// <exception cref="RayClusterException">Connected, and the raylet did not answer within 10 s.</exception>
+    /// <exception cref="RayClusterException">Connected, and the raylet is gone or did not answer within 10 s.</exception>
     public IReadOnlyDictionary<string, double> ClusterResources =>
         Core.Cluster is null ? Core.ToDictionary(Core.Scheduler.Snapshot().Total) : WaitForNode(available: false);
 
@@ -212,7 +212,7 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// Resources not held by running tasks or live actors: of this runtime when embedded; of the
     /// raylet's node when connected (what the leases of every driver on it leave free).
     /// </summary>
-    /// <exception cref="RayClusterException">Connected, and the raylet did not answer within 10 s.</exception>
+    /// <exception cref="RayClusterException">Connected, and the raylet is gone or did not answer within 10 s.</exception>
     public IReadOnlyDictionary<string, double> AvailableResources =>
         Core.Cluster is null ? Core.ToDictionary(Core.Scheduler.Snapshot().Available) : WaitForNode(available: true);
 
@@ -241,9 +241,8 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
 
     private async Task<IReadOnlyDictionary<string, double>> NodeResourcesAsync(bool available, CancellationToken cancellationToken)
     {
-        Ray.Contract.Messages.RayletStatusReport report;
-        try { report = await Core.Cluster!.GetStatusAsync(s_statusTimeout).WaitAsync(cancellationToken).ConfigureAwait(false); }
-        catch (TimeoutException e) { throw new RayClusterException($"the raylet at {Core.Cluster!.Address} did not answer a status request within {s_statusTimeout.TotalSeconds:0} s", e); }
+        // The control link fails with a RayClusterException when the raylet is gone or silent past the timeout.
+        var report = await Core.Cluster!.GetStatusAsync(s_statusTimeout).WaitAsync(cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var node in report.Nodes)
         {
