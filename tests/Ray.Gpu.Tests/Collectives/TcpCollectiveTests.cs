@@ -120,7 +120,7 @@ public sealed class TcpCollectiveTests
     {
         IPEndPoint zero = TcpRanks.FreeEndpoints(1)[0];
         string name = "tcp-" + Guid.NewGuid().ToString("N");
-        Task<CollectiveGroup> rank0 = TcpRanks.JoinAsync(name, 2, 0, TcpRendezvous.FromRankZero(zero, TcpRanks.Token), new CollectiveGroupOptions { Timeout = TimeSpan.FromSeconds(1.5) });
+        Task<CollectiveGroup> rank0 = TcpRanks.JoinAsync(name, 2, 0, TcpRendezvous.FromRankZero(zero, TcpRanks.Token), new CollectiveGroupOptions { Timeout = TimeSpan.FromSeconds(6) });
         using Socket raw = await ConnectWithRetryAsync(zero);
         var header = new byte[FrameHeader.Size];
         new FrameHeader(int.MaxValue, TcpWire.Hello, FrameFlags.None, 0).Write(header);
