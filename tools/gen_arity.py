@@ -110,7 +110,7 @@ def func_tasks():
         index = " ".join(f"if (ReferenceEquals(A{i}.Ref, dependency)) return {i};" for i in range(1, n + 1))
         resolve = ", ".join(f"A{i}.Resolve(store)" for i in range(1, n + 1))
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
-        wire = " ".join(f"A{i}.WriteTo(w, store);" for i in range(1, n + 1))
+        wire = " ".join(f"visitor.Argument(in A{i});" for i in range(1, n + 1))
         out.append(f'''
 internal sealed class FuncTask<{g}>(Func<{g}> invoke) : TaskSpec
 {{
@@ -132,7 +132,7 @@ internal sealed class FuncTask<{g}>(Func<{g}> invoke) : TaskSpec
 
     internal override int ArgumentCount => {n};
 
-    internal override void WriteArguments(WireWriter w) {{ var store = Core.Store; {wire} }}
+    internal override void VisitArguments(IArgumentVisitor visitor) {{ {wire} }}
 }}
 ''')
     write("Tasks/FuncTask.g.cs", "".join(out))
@@ -278,7 +278,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         ready = " && ".join([f"(A{i}.Ref is null || A{i}.Ref.IsCompleted) && ArgSlot<T{i}>.AllCompleted(A{i}.Passed)" for i in range(1, n + 1)] or ["true"])
         resolve = ", ".join(["actor"] + [f"A{i}.Resolve(store)" for i in range(1, n + 1)])
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
-        wire = " ".join(f"A{i}.WriteTo(w, store);" for i in range(1, n + 1))
+        wire = " ".join(f"visitor.Argument(in A{i});" for i in range(1, n + 1))
         calls.append(f'''
 internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
     where TActor : class
@@ -317,7 +317,7 @@ internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActo
 
     internal override int ArgumentCount => {n};
 
-    internal override void WriteArguments(WireWriter w) {{ var store = Core.Store; {wire} }}
+    internal override void VisitArguments(IArgumentVisitor visitor) {{ {wire} }}
 }}
 ''')
     write("Actors/ActorCall.g.cs", "".join(calls))

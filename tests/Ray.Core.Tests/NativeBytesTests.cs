@@ -70,7 +70,7 @@ public class NativeBytesTests
         using var rt = RayRuntime.Start(new RuntimeOptions { NumCpus = 1 });
         var data = Pattern(300);
         using var r = new ObjectRef<byte[]>(rt.Core.PutBytesEntry(data, nativeMemory: true));
-        var wire = PayloadWriter.Build(r.TypedEntry, static (w, e) => e.WriteWire(w));
+        var wire = PayloadWriter.Build(r.TypedEntry, static (w, e) => EntryWire.Write(w, e));
         var offset = 0;
         var value = ValueWire.Read(wire, ref offset);
         Assert.Equal(ValueWire.Inline, value.Tag);

@@ -42,7 +42,7 @@ internal sealed class ActorCall<TActor, TR>(Func<TActor, TR>? sync, Func<TActor,
 
     internal override int ArgumentCount => 0;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store;  }
+    internal override void VisitArguments(IArgumentVisitor visitor) {  }
 }
 
 internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func<TActor, T1, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -82,7 +82,7 @@ internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func
 
     internal override int ArgumentCount => 1;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sync, Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -123,7 +123,7 @@ internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sy
 
     internal override int ArgumentCount => 2;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3, TR>? sync, Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -165,7 +165,7 @@ internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3,
 
     internal override int ArgumentCount => 3;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2, T3, T4, TR>? sync, Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -208,7 +208,7 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2,
 
     internal override int ArgumentCount => 4;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1, T2, T3, T4, T5, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -252,7 +252,7 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1,
 
     internal override int ArgumentCount => 5;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); visitor.Argument(in A5); }
 }
 
 internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor, T1, T2, T3, T4, T5, T6, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
@@ -297,5 +297,5 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor,
 
     internal override int ArgumentCount => 6;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); A6.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); visitor.Argument(in A5); visitor.Argument(in A6); }
 }

@@ -23,21 +23,21 @@ internal abstract class ActorCallSpec : TaskSpec
     internal abstract Task? Start(object instance);
 
     /// <summary>
-    /// Sends the call to the actor's worker process (cluster mode), after its arguments are ready;
-    /// the reply completes it. Calls are sent in mailbox order, so the worker runs them in order.
+    /// For a transport that sends the call elsewhere (a worker process): waits for its arguments
+    /// and marks it running. False when it ended meanwhile (killed or cancelled; an argument that
+    /// failed fails it here). Calls are handed over in mailbox order, so they run in order there.
     /// </summary>
-    internal void SendTo(Cluster.Driver.RemoteActorLink link)
+    internal bool TryStartElsewhere()
     {
-        if (IsFinished) return;
+        if (IsFinished) return false;
         var index = WaitDependencies(out var failed);
-        if (IsFinished) return;
+        if (IsFinished) return false;
         if (index != 0)
         {
             FailDependencyBeforeRun(index, failed!);
-            return;
+            return false;
         }
-        if (!TryMarkRunning()) return;
-        link.Send(this);
+        return TryMarkRunning();
     }
 
     /// <summary>A running call whose actor's worker died is sent again to the restarted actor.</summary>

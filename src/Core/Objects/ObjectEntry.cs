@@ -121,14 +121,8 @@ internal abstract class ObjectEntry
 
     protected abstract void ClearValue();
 
-    /// <summary>Completes with a value that arrived from a worker process.</summary>
-    internal abstract void CompleteFromWire(in Cluster.Wire.ValueWire.WireValue value);
-
-    /// <summary>
-    /// Writes the ready value for another process: inline bytes, or (unless
-    /// <paramref name="inlineOnly"/>) its id in the node's shared-memory store.
-    /// </summary>
-    internal abstract void WriteWire(WireWriter w, bool inlineOnly = false);
+    /// <summary>Calls <paramref name="visitor"/> back with this entry, typed (see <see cref="IEntryVisitor"/>).</summary>
+    internal abstract void Accept(IEntryVisitor visitor);
 
     /// <summary>Marks the value stored by the subclass as ready. Returns false if already completed.</summary>
     protected bool CompleteReady() => Complete(Ready, null);
@@ -201,20 +195,20 @@ internal abstract class ObjectEntry
         var start = Stopwatch.GetTimestamp();
         var timeoutTicks = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var sw = new SpinWait();
-        // A result coming from a worker process: read the reply ourselves while we spin (one
-        // thread hand-off less than waiting for the connection's receive thread to wake us).
-        var channel = Producer?.RemoteChannel;
-        channel?.EnterHelper();
+        // A result coming from another process: poll for it ourselves while we spin (one thread
+        // hand-off less than waiting for the connection's receive thread to wake us).
+        var site = Producer?.Site;
+        site?.BeginWait();
         try
         {
             while (Stopwatch.GetTimestamp() - start < Math.Min(spinTicks, timeoutTicks))
             {
                 if (IsCompleted) return true;
-                channel?.TryHelpReceive();
+                site?.Poll();
                 sw.SpinOnce(sleep1Threshold: -1);
             }
         }
-        finally { channel?.ExitHelper(); }
+        finally { site?.EndWait(); }
         if (IsCompleted) return true;
         if (timeoutTicks <= spinTicks) return false;
         return BlockUntilCompleted(start, timeoutTicks);

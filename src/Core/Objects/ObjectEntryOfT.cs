@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Ray.Serialization;
 
@@ -226,69 +227,48 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         }
     }
 
+    internal override void Accept(IEntryVisitor visitor) => visitor.Visit(this);
+
+    // ---- the stored form, for the object provider that moves values between processes ----
+
+    /// <summary>True when the bytes live in the node's shared-memory store under <see cref="ObjectEntry.Id"/>.</summary>
+    internal bool InNodeStore => _inPlasma;
+
+    /// <summary>The serialized length (-1 for a null value); meaningful once completed and not direct.</summary>
+    internal int StoredLength => _length;
+
+    /// <summary>The value of a direct type (<see cref="Codec{T}.IsDirect"/>).</summary>
+    internal T? DirectValue => _value;
+
+    /// <summary>The managed serialized bytes (null when in native memory, in the node store, or freed).</summary>
+    internal byte[]? StoredBytes => Volatile.Read(ref _buffer);
+
     /// <summary>
-    /// Writes the ready value for a worker process: inline bytes, or its id in the node's
-    /// shared-memory store; a value holding refs goes inline with them (their objects must be ready).
+    /// Runs <paramref name="read"/> over the native bytes of a put from C, holding a reference
+    /// while it reads; false when the bytes are not native.
     /// </summary>
-    internal override void WriteWire(WireWriter w, bool inlineOnly = false)
+    internal bool TryReadNative<TState>(TState state, ReadOnlySpanAction<byte, TState> read)
     {
-        ThrowIfNotReady();
-        if (Codec<T>.IsDirect) { Cluster.Wire.ValueWire.WriteDirect(w, _value); return; }
-        var refs = Contained;
-        if (_inPlasma)
-        {
-            if (!inlineOnly && refs is null) { Cluster.Wire.ValueWire.WritePlasma(w, Id, _length, Store.NodeTag); return; }
-            using var view = Store.LargeObjects.View(Id);
-            if (refs is { Length: > 0 }) Cluster.Wire.IncomingRefs.Write(w, refs, view.Span);
-            else Cluster.Wire.ValueWire.WriteInline(w, view.Span);
-            return;
-        }
-        if (Volatile.Read(ref _native) != 0)
-        {
-            var bytes = AcquireNative();
-            try { Cluster.Wire.ValueWire.WriteInline(w, bytes); }
-            finally { Release(); }
-            return;
-        }
-        var buffer = _buffer ?? throw ExceptionFactory.ObjectFreed(Id);
-        if (refs is { Length: > 0 } && _length >= 0) Cluster.Wire.IncomingRefs.Write(w, refs, new ReadOnlySpan<byte>(buffer, 0, _length));
-        else Cluster.Wire.ValueWire.WriteSerialized(w, buffer, _length);
+        if (Volatile.Read(ref _native) == 0) return false;
+        var bytes = AcquireNative();
+        try { read(bytes, state); }
+        finally { Release(); }
+        return true;
     }
 
-    /// <summary>Completes with a value a worker process sent (inline bytes are copied; a shared-memory result is referenced).</summary>
-    internal override void CompleteFromWire(in Cluster.Wire.ValueWire.WireValue v)
+    /// <summary>Completes with a value of a direct type.</summary>
+    internal void CompleteDirect(T value)
     {
-        switch (v.Tag)
-        {
-            case Cluster.Wire.ValueWire.InPlasma:
-                _length = (int)Math.Min(int.MaxValue, v.Size);
-                SizeBytes = v.Size;
-                _inPlasma = true;
-                break;
-            case Cluster.Wire.ValueWire.Ref:
-                _value = Cluster.Wire.ValueWire.Decode<T>(v, Store); // an ObjectRef result: a new object here holding its value
-                break;
-            case Cluster.Wire.ValueWire.WithRefs:
-                // A value holding refs: read it once (each ref becomes an object here), then
-                // keep it in this store's form, whose ids are those objects'.
-                var value = Cluster.Wire.ValueWire.Decode<T>(v, Store);
-                if (Codec<T>.IsDirect) _value = value;
-                else SetSerialized(Codec<T>.Serialize(value, Store, "a result holding refs"));
-                break;
-            case Cluster.Wire.ValueWire.Null:
-                if (Codec<T>.IsDirect) _value = default;
-                else SetSerialized(new SerializedValue([], -1, false, null));
-                break;
-            default:
-                if (Codec<T>.IsDirect) _value = Cluster.Wire.ValueWire.ReadDirect<T>(v.Bytes);
-                else
-                {
-                    var copy = GC.AllocateUninitializedArray<byte>(v.Bytes.Length);
-                    v.Bytes.CopyTo(copy);
-                    SetSerialized(new SerializedValue(copy, copy.Length, false, null));
-                }
-                break;
-        }
+        _value = value;
+        if (!CompleteReady()) DiscardLateValue();
+    }
+
+    /// <summary>Completes with bytes another process put in the node's shared-memory store under this object's id.</summary>
+    internal void CompleteInNodeStore(long size)
+    {
+        _length = (int)Math.Min(int.MaxValue, size);
+        SizeBytes = size;
+        _inPlasma = true;
         if (!CompleteReady()) DiscardLateValue();
     }
 

@@ -221,11 +221,10 @@ internal sealed partial class RuntimeCore : IDisposable
         if (force && producer is ActorCallSpec)
             ExceptionFactory.ThrowArgument("force cancels tasks only: an actor call cannot be stopped without its actor (kill the actor instead)", nameof(force));
         // Where it runs, read first: a cancelled task forgets its producer link.
-        var worker = force && producer.IsRunning ? producer.RemoteChannel : null;
+        var site = force && producer.IsRunning ? producer.Site : null;
         if (!producer.Cancel()) return false;
-        // As Ray's force=True: the worker process running it is stopped (its lease goes back as
-        // broken, so the raylet kills it); other tasks in flight on it are retried elsewhere.
-        worker?.Close("a task running on it was cancelled with force");
+        // As Ray's force=True: what runs it is stopped (a worker process: killed, its other tasks retried elsewhere).
+        site?.Stop("a task running on it was cancelled with force");
         return true;
     }
 
@@ -242,8 +241,8 @@ internal sealed partial class RuntimeCore : IDisposable
         var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
         Scheduler.EnsureFeasible(request, what);
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
-            typeof(TActor), options, request, factory);
-        if (Cluster is not null) instance.Remote = new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
+            typeof(TActor), options, request);
+        instance.Transport = Cluster is null ? new LocalActorHost(instance, factory) : new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
         if (options.Name is { } name && !_named.TryAdd(name, instance))
             throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
         if (Cluster is not null) instance.TrackCreation();
@@ -266,12 +265,11 @@ internal sealed partial class RuntimeCore : IDisposable
         lock (_attached)
         {
             if (_attached.TryGetValue(address.Id, out var known) && !known.IsDead && known.ActorType == typeof(TActor)
-                && known.Remote?.Address is { } current && current.WorkerSocket == address.WorkerSocket)
+                && known.Transport is Ray.Cluster.Driver.RemoteActorLink { Address: { } current } && current.WorkerSocket == address.WorkerSocket)
                 return new ActorHandle<TActor>(known);
             var options = new ActorOptions { MaxConcurrency = address.MaxConcurrency, MaxRestarts = 0, MaxTaskRetries = 0 };
-            var instance = new ActorInstance(this, address.Id, typeof(TActor), options, Build(0, 0, 0, null, $"Actor {typeof(TActor).Name}"),
-                static () => throw new InvalidOperationException("a borrowed actor handle never constructs its actor"));
-            instance.Remote = Ray.Cluster.Driver.RemoteActorLink.Attached(instance, cluster, address);
+            var instance = new ActorInstance(this, address.Id, typeof(TActor), options, Build(0, 0, 0, null, $"Actor {typeof(TActor).Name}"));
+            instance.Transport = Ray.Cluster.Driver.RemoteActorLink.Attached(instance, cluster, address);
             _attached[address.Id] = instance;
             instance.Start();
             return new ActorHandle<TActor>(instance);

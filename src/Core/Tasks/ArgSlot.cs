@@ -76,17 +76,19 @@ internal struct ArgSlot<T>
         return _value!;
     }
 
-    /// <summary>Writes the argument for a worker process (its ref, if any, is ready: the task was queued).</summary>
-    internal readonly void WriteTo(WireWriter w, ObjectStore store)
-    {
-        if (Ref is { } r) r.WriteWire(w);
-        else if (_bytes is not null)
-        {
-            if (_contained is { Length: > 0 } refs) Cluster.Wire.IncomingRefs.Write(w, refs, new ReadOnlySpan<byte>(_bytes, 0, Math.Max(0, _length)));
-            else Cluster.Wire.ValueWire.WriteSerialized(w, _bytes, _length);
-        }
-        else Cluster.Wire.ValueWire.WriteDirect(w, _value);
-    }
+    // ---- what the argument holds, for a submitter that sends it to another process ----
+
+    /// <summary>The serialized bytes of a by-value argument (null for a ref or a direct value).</summary>
+    internal readonly byte[]? Bytes => _bytes;
+
+    /// <summary>The length of <see cref="Bytes"/> (-1 for null).</summary>
+    internal readonly int Length => _length;
+
+    /// <summary>Objects whose refs the serialized value holds.</summary>
+    internal readonly ObjectEntry[]? Contained => _contained;
+
+    /// <summary>The value of a direct-type argument.</summary>
+    internal readonly T? Value => _value;
 
     /// <summary>True when every object in <paramref name="passed"/> is complete (or there are none).</summary>
     internal static bool AllCompleted(ObjectEntry[]? passed)

@@ -24,7 +24,7 @@ internal sealed class FuncTask<TR>(Func<TR> invoke) : TaskSpec
 
     internal override int ArgumentCount => 0;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store;  }
+    internal override void VisitArguments(IArgumentVisitor visitor) {  }
 }
 
 internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
@@ -47,7 +47,7 @@ internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
 
     internal override int ArgumentCount => 1;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); }
 }
 
 internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
@@ -71,7 +71,7 @@ internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
 
     internal override int ArgumentCount => 2;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : TaskSpec
@@ -96,7 +96,7 @@ internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : Ta
 
     internal override int ArgumentCount => 3;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invoke) : TaskSpec
@@ -122,7 +122,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invo
 
     internal override int ArgumentCount => 4;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, TR> invoke) : TaskSpec
@@ -149,7 +149,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, 
 
     internal override int ArgumentCount => 5;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); visitor.Argument(in A5); }
 }
 
 internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, T5, T6, TR> invoke) : TaskSpec
@@ -177,5 +177,5 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, 
 
     internal override int ArgumentCount => 6;
 
-    internal override void WriteArguments(WireWriter w) { var store = Core.Store; A1.WriteTo(w, store); A2.WriteTo(w, store); A3.WriteTo(w, store); A4.WriteTo(w, store); A5.WriteTo(w, store); A6.WriteTo(w, store); }
+    internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); visitor.Argument(in A5); visitor.Argument(in A6); }
 }

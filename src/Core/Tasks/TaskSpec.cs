@@ -41,8 +41,8 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>Attaches the runtime before arguments are captured (so a failed capture can release them).</summary>
     internal void Bind(Runtime.RuntimeCore core) => Core = core;
 
-    /// <summary>The connection the task was pushed on (cluster mode): a thread waiting for its result may read the reply itself.</summary>
-    internal Cluster.Driver.WorkerChannel? RemoteChannel { get; set; }
+    /// <summary>Where the task runs when that is outside this process (set by the submitter as it sends the task).</summary>
+    internal IExecutionSite? Site { get; set; }
 
     /// <summary>True while the task runs (in-process, or pushed to a worker process).</summary>
     internal bool IsRunning => Volatile.Read(ref _status) == Running;
@@ -129,25 +129,25 @@ internal abstract class TaskSpec : IObjectListener
     /// <summary>How many arguments the function takes (generated per arity).</summary>
     internal abstract int ArgumentCount { get; }
 
-    /// <summary>Writes every argument for a worker process; ref arguments are ready (generated per arity).</summary>
-    internal abstract void WriteArguments(WireWriter w);
+    /// <summary>Calls <paramref name="visitor"/> with each argument in order, typed (generated per arity): how a submitter sends them elsewhere.</summary>
+    internal abstract void VisitArguments(IArgumentVisitor visitor);
 
     // ---- running in a worker process (cluster mode) ----
 
     /// <summary>Queued to running before the task is pushed to a worker; false when it was cancelled.</summary>
     internal bool TryBeginRemote() => TryMarkRunning();
 
-    /// <summary>The worker returned a value.</summary>
-    internal void CompleteRemote(in Cluster.Wire.ValueWire.WireValue value)
+    /// <summary>The worker returned a value: it completes the result (visiting it), or is discarded when the task already ended.</summary>
+    internal void CompleteRemote(IIncomingValue value)
     {
         if (Interlocked.CompareExchange(ref _status, Done, Running) != Running)
         {
             // Cancelled or failed meanwhile: a result the worker put in the node's store has no owner.
-            if (value.Tag == Cluster.Wire.ValueWire.InPlasma) Core.Store.LargeObjects.Delete(value.PlasmaId);
+            value.Discard();
             ReleaseArgsOnce();
             return;
         }
-        try { Result.CompleteFromWire(value); }
+        try { Result.Accept(value); }
         catch (Exception e) // whatever went wrong decoding, the result must not stay pending
         {
             Result.Fail(e is RayException ? e : ExceptionFactory.CannotDeserialize(Result.ValueType, e));

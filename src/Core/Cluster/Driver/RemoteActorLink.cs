@@ -12,14 +12,14 @@ namespace Ray.Cluster.Driver;
 ///
 /// 1. <see cref="Start"/> (on the actor's thread): lease a worker for the actor's resources,
 ///    connect, send CreateActor; a constructor that throws kills the actor.
-/// 2. Calls are sent as their arguments become ready (<see cref="ActorCallSpec.SendTo"/>) and
-///    pipelined; replies complete them.
+/// 2. Calls are sent in mailbox order as their arguments become ready
+///    (<see cref="ActorCallSpec.TryStartElsewhere"/>) and pipelined; replies complete them.
 /// 3. The worker dies: with restarts left the actor is created again on a new worker and calls
 ///    that were in flight are sent again (up to MaxTaskRetries) or fail with ActorDied; without,
 ///    the actor dies.
 /// 4. Kill: the lease goes back marked broken, so the raylet kills the process with its state.
 /// </summary>
-internal sealed class RemoteActorLink
+internal sealed class RemoteActorLink : IActorTransport
 {
     private readonly ActorInstance _actor;
     private readonly ClusterSession _session;
@@ -51,7 +51,7 @@ internal sealed class RemoteActorLink
     internal static RemoteActorLink Attached(ActorInstance actor, ClusterSession session, Wire.ActorAddress address) => new(actor, session, address);
 
     /// <summary>True for a borrowed handle's link (<see cref="Attached"/>).</summary>
-    internal bool IsAttached => _attached is not null;
+    public bool IsAttached => _attached is not null;
 
     /// <summary>Where the actor lives now (null while it is not in a worker process): what its handle carries to another process.</summary>
     internal Wire.ActorAddress? Address
@@ -100,10 +100,28 @@ internal sealed class RemoteActorLink
         });
     }
 
-    /// <summary>Leases a worker and creates the actor there; throws with the constructor's error.</summary>
+    /// <summary>Leases a worker and creates the actor there (on the actor's thread); throws with the constructor's error.</summary>
     // Actor creation waits for the actor to exist (justified): the lease and the create reply are
     // completed by the raylet link's and the worker socket's own receive threads.
-    internal void Start() => ConnectAsync(null).GetAwaiter().GetResult();
+    public void Start(CancellationToken killed) => ConnectAsync(null).GetAwaiter().GetResult();
+
+    /// <summary>Calls are pipelined to the worker; it applies MaxConcurrency there.</summary>
+    public bool HasRoom => true;
+
+    /// <summary>A caller whose call can go at once sends it on its own thread.</summary>
+    public bool TakesCallsFromCallers => true;
+
+    /// <summary>Sends a queued call once its arguments are ready (on the actor's thread, or its caller's).</summary>
+    public void Dispatch(ActorCallSpec call)
+    {
+        if (call.TryStartElsewhere()) Send(call);
+    }
+
+    /// <summary>Calls in flight fail when the worker's connection closes (see <see cref="Kill"/>).</summary>
+    public void FailRunning(Exception death) { }
+
+    /// <summary>Nothing held here: the lease went back with <see cref="Kill"/>.</summary>
+    public void Stop() { }
 
     private async Task ConnectAsync(List<ActorCallSpec>? resend)
     {
@@ -197,13 +215,13 @@ internal sealed class RemoteActorLink
     }
 
     /// <summary>True while the actor is being created again on a new worker.</summary>
-    internal bool IsRestarting
+    public bool IsRestarting
     {
         get => _restarting is { IsCompleted: false };
     }
 
     /// <summary>Sends a running call to the actor (waits while the actor is being restarted).</summary>
-    internal void Send(ActorCallSpec call)
+    private void Send(ActorCallSpec call)
     {
         while (true)
         {
@@ -310,7 +328,7 @@ internal sealed class RemoteActorLink
     }
 
     /// <summary>The actor was killed: its process goes with its state.</summary>
-    internal void Kill()
+    public void Kill()
     {
         _dead = true;
         WorkerChannel? channel;

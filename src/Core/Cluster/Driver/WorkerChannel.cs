@@ -20,7 +20,7 @@ namespace Ray.Cluster.Driver;
 /// If the worker dies (the connection drops), every task in flight is retried or failed
 /// (<see cref="TaskSpec.OnWorkerDied"/>).
 /// </summary>
-internal sealed class WorkerChannel : FrameSocket
+internal sealed class WorkerChannel : FrameSocket, IExecutionSite
 {
     private readonly Dictionary<ulong, Pushed> _inflight = new();
     private readonly HashSet<int> _defined = new();
@@ -103,7 +103,7 @@ internal sealed class WorkerChannel : FrameSocket
                 AppendLocked((ushort)ClusterMessageKind.DefineFunction, FrameFlags.NoReply, 0, fn, static (w, f) =>
                     ClusterCodec.WriteDefineFunction(w, new FunctionDefinition((uint)f.WireIndex, f.AssemblyPath, f.TypeName, f.Method.MetadataToken, f.Method.Name)));
             var id = ++_nextId;
-            task.RemoteChannel = this;
+            task.Site = this;
             try
             {
                 AppendLocked(kind, FrameFlags.None, id, task, static (w, t) =>
@@ -112,7 +112,7 @@ internal sealed class WorkerChannel : FrameSocket
                     w.U64(t.Result.Id.Owner);
                     w.U64(t.Result.Id.Sequence);
                     w.U16((ushort)t.ArgumentCount);
-                    t.WriteArguments(w);
+                    ArgumentWriter.Write(w, t);
                 });
             }
             catch (Exception e)
@@ -229,7 +229,7 @@ internal sealed class WorkerChannel : FrameSocket
         if (status == TaskWire.Ok)
         {
             var value = ValueWire.Read(p, ref off);
-            entry.Task.CompleteRemote(value);
+            EntryWire.CompleteResult(entry.Task, value);
         }
         else
         {
@@ -280,6 +280,18 @@ internal sealed class WorkerChannel : FrameSocket
         }
         return await _actorCreated.Task.ConfigureAwait(false);
     }
+
+    // ---- IExecutionSite: a thread waiting for a task's result helps read the worker's replies ----
+
+    void IExecutionSite.BeginWait() => EnterHelper();
+
+    void IExecutionSite.Poll() => TryHelpReceive();
+
+    void IExecutionSite.EndWait() => ExitHelper();
+
+    // As Ray's force=True: the worker process is stopped (its lease goes back as broken, so the
+    // raylet kills it); the other tasks in flight on it are retried elsewhere.
+    void IExecutionSite.Stop(string reason) => Close(reason);
 
     private readonly record struct Pushed(TaskSpec Task, long SentAt, int Depth);
 }

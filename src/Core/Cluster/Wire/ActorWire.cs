@@ -17,7 +17,7 @@ internal static class ActorWire
 {
     internal static void Write(PayloadWriter w, ActorInstance actor)
     {
-        var address = actor.Remote?.Address
+        var address = (actor.Transport as Driver.RemoteActorLink)?.Address
             ?? throw new NotSupportedException($"actor {actor.ActorType.Name} ({actor.Id}) is not in a worker process right now (not created yet, restarting, or dead); its handle cannot go to another process");
         w.U8(ValueWire.Actor);
         w.U64(address.Id.Owner);

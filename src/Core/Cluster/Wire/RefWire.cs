@@ -69,7 +69,7 @@ internal static class RefWire
             return;
         }
         w.U8(Ready);
-        entry.WriteWire(w, t_inlineOnly);
+        EntryWire.Write(w, entry, t_inlineOnly);
     }
 
     /// <summary>Steps over a ref's body (after its tag) while reading a payload.</summary>
@@ -135,9 +135,9 @@ internal static class RefWire
                     // The sender's object in the node's store: this process keeps a copy of its own.
                     using var view = (openPlasma ?? throw new ProtocolException("a shared-memory value arrived where none is expected"))(inner.PlasmaId, inner.Size);
                     var copy = view.Span.ToArray();
-                    entry.CompleteFromWire(new ValueWire.WireValue(ValueWire.Inline, copy, default, copy.Length));
+                    EntryWire.Complete(entry, new ValueWire.WireValue(ValueWire.Inline, copy, default, copy.Length));
                 }
-                else entry.CompleteFromWire(inner);
+                else EntryWire.Complete(entry, inner);
             }
         }
         catch

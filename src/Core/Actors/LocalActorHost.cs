@@ -1,0 +1,115 @@
+using Ray.Scheduling;
+using Ray.Workers;
+
+namespace Ray.Actors;
+
+/// <summary>
+/// An actor in this process (embedded mode, and the actors a worker process's nested runtime
+/// makes): its resources are held from this node's ledger for its life, its constructor runs on
+/// the actor's thread, and calls run with MaxConcurrency: one at a time on the actor's thread
+/// (an async one included, until it completes), or above 1 sync calls on the thread pool and
+/// async calls interleaved at awaits on the actor's thread.
+/// </summary>
+internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) : IActorTransport
+{
+    private readonly ActorInstance _actor = actor;
+    private readonly Func<object> _factory = factory;
+    private readonly HashSet<ActorCallSpec> _running = new();
+    private object? _instance;
+    private volatile ActorCallSpec? _current; // the sync call running on the actor thread
+    private int _inFlight;
+    private bool _acquired;
+
+    public bool HasRoom => Volatile.Read(ref _inFlight) < _actor.Options.MaxConcurrency;
+
+    public bool TakesCallsFromCallers => false;
+
+    public bool IsRestarting => false;
+
+    public bool IsAttached => false;
+
+    public void Start(CancellationToken killed)
+    {
+        // Kept, and safe: this is the actor's own dedicated thread, before it runs any of the
+        // actor's code; the acquire completes from the scheduler's release path (or the kill),
+        // never from this thread or the thread pool's starvation.
+        _actor.Core.Scheduler.AcquireForActorAsync(_actor.Request, killed).GetAwaiter().GetResult();
+        _acquired = true;
+        SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(_actor));
+        _instance = _factory();
+    }
+
+    public void Dispatch(ActorCallSpec call)
+    {
+        var instance = _instance!;
+        if (_actor.Options.MaxConcurrency > 1 && !call.IsAsync)
+        {
+            Track(call);
+            ThreadPool.UnsafeQueueUserWorkItem(static s =>
+            {
+                var (self, c, inst) = s;
+                // Each threaded call gets its own context, so RayContext sees this call.
+                var ctx = WorkerContext.Swap(new WorkerContext(self._actor.Core, pool: null) { CurrentTask = c });
+                try { c.RunOn(inst); }
+                finally
+                {
+                    WorkerContext.Swap(ctx);
+                    self.Untrack(c);
+                }
+            }, (this, call, instance), preferLocal: false);
+            return;
+        }
+        // On the actor thread. A sync call finishes before the next starts, so it needs no
+        // tracking; an async one is tracked until its task completes.
+        var context = _actor.Context;
+        context.CurrentTask = call;
+        _current = call;
+        if (_actor.DeathCause is { } death) call.FailSystem(death); // killed between dequeue and start
+        Task? pending;
+        try { pending = call.RunOn(instance); }
+        finally
+        {
+            _current = null;
+            context.CurrentTask = null;
+        }
+        if (pending is null) return;
+        Track(call);
+        _ = AwaitCall(call, pending);
+    }
+
+    private async Task AwaitCall(ActorCallSpec call, Task pending)
+    {
+        try { await pending; } // resumes on the actor thread
+        catch (Exception e) { call.FailSystem(e); } // should not happen: the call's own wrapper catches everything
+        finally { Untrack(call); }
+    }
+
+    private void Track(ActorCallSpec call)
+    {
+        Interlocked.Increment(ref _inFlight);
+        lock (_running) _running.Add(call);
+    }
+
+    private void Untrack(ActorCallSpec call)
+    {
+        lock (_running) _running.Remove(call);
+        Interlocked.Decrement(ref _inFlight);
+        if (!_actor.IsOnActorThread) _actor.Wake();
+    }
+
+    public void FailRunning(Exception death)
+    {
+        _current?.FailSystem(death);
+        ActorCallSpec[] running;
+        lock (_running) running = _running.ToArray();
+        foreach (var c in running) c.FailSystem(death);
+    }
+
+    public void Kill() { } // the kill's token stops a start waiting for resources; running user code runs to its end
+
+    public void Stop()
+    {
+        if (_instance is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
+        if (_acquired) _actor.Core.Scheduler.ReleaseFromActor(_actor.Request);
+    }
+}
