@@ -61,6 +61,13 @@ public sealed class ConcurrentActor
         return Probe.Count(key) >= n;
     }
 
+    /// <summary>Meets the others, then says where it ran: (on a thread-pool thread, its thread's name).</summary>
+    public (bool PoolThread, string Name, bool Met) MeetAndSayWhere(string key, int n)
+    {
+        var met = Probe.Barrier(key, n).SignalAndWait(Util.Long);
+        return (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name ?? "", met);
+    }
+
     public int Enter(string key)
     {
         var inside = Probe.Increment(key + ":in") - Probe.Count(key + ":out");
@@ -352,6 +359,33 @@ public class ActorTests
         var refs = Enumerable.Range(0, 3).Select(_ => h.Task((ConcurrentActor a, string k, int n) => a.Meet(k, n)).Remote(key, 3)).ToArray();
         Assert.All(rt.Get(refs, TimeSpan.FromSeconds(15)), Assert.True);
     }
+
+    [Fact]
+    public async Task MaxConcurrency_SyncCallsRunOnTheActorsOwnThreads_AsInWorkerProcesses()
+    {
+        // A threaded actor has threads of its own (one executor for both modes): calls that block
+        // never wait for the process thread pool to grow, and no pool thread is taken from tasks.
+        await using var rt = Util.Start();
+        var key = Util.Key();
+        var h = rt.Actor<ConcurrentActor>(new ActorOptions { MaxConcurrency = 5 }).Remote();
+        var refs = Enumerable.Range(0, 5).Select(_ => h.Task((ConcurrentActor a, string k, int n) => a.MeetAndSayWhere(k, n)).Remote(key, 5)).ToArray();
+        var where = rt.Get(refs, TimeSpan.FromSeconds(15));
+        Assert.All(where, w => Assert.True(w.Met));
+        Assert.All(where, w => Assert.False(w.PoolThread));
+        Assert.All(where, w => Assert.StartsWith("ray-actor-ConcurrentActor-", w.Name));
+        Assert.Equal(5, where.Select(w => w.Name).Distinct().Count());
+        // Killed: its threads end (they do not stay parked for the process's life). The kernel
+        // keeps 15 characters of a thread's name; only this class makes ConcurrentActor actors.
+        Assert.True(ActorThreads() >= 5);
+        rt.Kill(h);
+        Assert.True(Util.Eventually(() => ActorThreads() == 0), $"{ActorThreads()} actor threads left");
+    }
+
+    private static int ActorThreads() => Directory.EnumerateDirectories("/proc/self/task").Count(d =>
+    {
+        try { return File.ReadAllText(Path.Combine(d, "comm")).Trim() == "ray-actor-ConcurrentActor"[..15]; }
+        catch (IOException) { return false; } // the thread ended meanwhile
+    });
 
     [Fact]
     public async Task MaxConcurrency_AsyncMethodsInterleave()

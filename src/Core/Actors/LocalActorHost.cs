@@ -7,8 +7,9 @@ namespace Ray.Actors;
 /// An actor in this process (embedded mode, and the actors a worker process's nested runtime
 /// makes): its resources are held from this node's ledger for its life, its constructor runs on
 /// the actor's thread, and calls run with MaxConcurrency: one at a time on the actor's thread
-/// (an async one included, until it completes), or above 1 sync calls on the thread pool and
-/// async calls interleaved at awaits on the actor's thread.
+/// (an async one included, until it completes), or above 1 through the <see cref="ActorExecutor"/>
+/// that worker processes use too (sync calls on the actor's own threads, async calls interleaved
+/// at awaits on the actor's thread).
 /// </summary>
 internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) : IActorTransport
 {
@@ -16,6 +17,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
     private readonly Func<object> _factory = factory;
     private readonly HashSet<ActorCallSpec> _running = new();
     private object? _instance;
+    private ActorExecutor? _executor;
     private volatile ActorCallSpec? _current; // the sync call running on the actor thread
     private int _inFlight;
     private bool _acquired;
@@ -35,28 +37,20 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
         // never from this thread or the thread pool's starvation.
         _actor.Core.Scheduler.AcquireForActorAsync(_actor.Request, killed).GetAwaiter().GetResult();
         _acquired = true;
-        SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(_actor));
+        var context = new ActorSynchronizationContext(_actor);
+        SynchronizationContext.SetSynchronizationContext(context);
         _instance = _factory();
+        if (_actor.Options.MaxConcurrency > 1)
+            _executor = new ActorExecutor(_actor.Options.MaxConcurrency, $"ray-actor-{_actor.ActorType.Name}", context);
     }
 
     public void Dispatch(ActorCallSpec call)
     {
         var instance = _instance!;
-        if (_actor.Options.MaxConcurrency > 1 && !call.IsAsync)
+        if (_executor is { } executor)
         {
             Track(call);
-            ThreadPool.UnsafeQueueUserWorkItem(static s =>
-            {
-                var (self, c, inst) = s;
-                // Each threaded call gets its own context, so RayContext sees this call.
-                var ctx = WorkerContext.Swap(new WorkerContext(self._actor.Core, pool: null) { CurrentTask = c });
-                try { c.RunOn(inst); }
-                finally
-                {
-                    WorkerContext.Swap(ctx);
-                    self.Untrack(c);
-                }
-            }, (this, call, instance), preferLocal: false);
+            executor.Submit(new Work(this, call, instance));
             return;
         }
         // On the actor thread. A sync call finishes before the next starts, so it needs no
@@ -109,7 +103,38 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
 
     public void Stop()
     {
+        _executor?.Dispose();
         if (_instance is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
         if (_acquired) _actor.Core.Scheduler.ReleaseFromActor(_actor.Request);
+    }
+
+    /// <summary>A call run by the executor; its end makes room for the next (Untrack).</summary>
+    private sealed class Work(LocalActorHost host, ActorCallSpec call, object instance) : IActorWork
+    {
+        public bool IsAsync => call.IsAsync;
+
+        public void Run()
+        {
+            // Each threaded call gets its own context, so RayContext sees this call.
+            var previous = WorkerContext.Swap(new WorkerContext(host._actor.Core, pool: null) { CurrentTask = call });
+            try { call.RunOn(instance); }
+            finally
+            {
+                WorkerContext.Swap(previous);
+                host.Untrack(call);
+            }
+        }
+
+        public async Task RunAsync()
+        {
+            // On the actor's thread (its synchronization context): awaits resume there.
+            var context = host._actor.Context;
+            context.CurrentTask = call;
+            Task? pending;
+            try { pending = call.RunOn(instance); }
+            finally { context.CurrentTask = null; }
+            try { if (pending is not null) await pending; }
+            finally { host.Untrack(call); }
+        }
     }
 }

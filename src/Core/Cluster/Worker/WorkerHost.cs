@@ -30,7 +30,7 @@ internal sealed class WorkerHostState : IDisposable
     internal object? Actor { get; private set; }
 
     /// <summary>The actor's calls when it allows more than one at a time (shared by every session that calls it).</summary>
-    internal ActorExecutor? ActorExecutor { get; private set; }
+    internal Actors.ActorExecutor? ActorExecutor { get; private set; }
 
     /// <summary>
     /// Held around each call of an actor that runs one call at a time: its owner's session and
@@ -41,7 +41,7 @@ internal sealed class WorkerHostState : IDisposable
     /// <summary>The session (driver connection) that created <see cref="Actor"/>.</summary>
     private WorkerSession? _actorOwner;
 
-    internal void SetActor(WorkerSession owner, object instance, ActorExecutor? executor)
+    internal void SetActor(WorkerSession owner, object instance, Actors.ActorExecutor? executor)
     {
         lock (this)
         {
@@ -68,15 +68,18 @@ internal sealed class WorkerHostState : IDisposable
     {
         Gate.Remove(session);
         object? actor;
+        Actors.ActorExecutor? executor;
         lock (this)
         {
             // Only the session that made the actor ends it (a reused worker may already serve another).
             if (_actorOwner != session) return;
             actor = Actor;
+            executor = ActorExecutor;
             Actor = null;
             ActorExecutor = null;
             _actorOwner = null;
         }
+        executor?.Dispose(); // its threads end once their calls return
         if (actor is IDisposable d)
         {
             // After a call that another session (a handle passed to another process) is running.

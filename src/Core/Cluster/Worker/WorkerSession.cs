@@ -148,7 +148,7 @@ internal sealed class WorkerSession : FrameSocket
         object? result;
         if (actor is not null && _host.ActorExecutor is { } executor)
         {
-            executor.Submit(new ActorExecutor.Call(this, fn, call, h.Kind, h.RequestId, resultId));
+            executor.Submit(new WorkerActorCall(this, fn, call, h.Kind, h.RequestId, resultId, _runtime));
             return;
         }
         // One call at a time on an actor, whichever session (handle) sent it.
@@ -228,7 +228,7 @@ internal sealed class WorkerSession : FrameSocket
                 return;
             }
             var executor = maxConcurrency > 1
-                ? new ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, _runtime)
+                ? new Actors.ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, new Actors.DedicatedThreadContext("ray-actor-" + ctor.DeclaringType?.Name))
                 : null;
             _host.SetActor(this, instance, executor);
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
@@ -247,7 +247,7 @@ internal sealed class WorkerSession : FrameSocket
 
     // A call the actor executor finished (on one of its threads, never the receive thread):
     // its reply is sent at once.
-    internal void ReplyCall(ActorExecutor.Call call, ActorExecutor.Outcome outcome)
+    internal void ReplyCall(WorkerActorCall call, WorkerActorCall.Outcome outcome)
     {
         if (outcome.Error is { } error) ReplyError(call.Kind, call.RequestId, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError, error);
         else ReplyResult(call.Kind, call.RequestId, call.Function, outcome.Prepared, call.ResultId);
