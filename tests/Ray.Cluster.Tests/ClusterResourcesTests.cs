@@ -31,10 +31,10 @@ public sealed class ClusterResourcesTests
     {
         await using var cluster = await ClusterScope.StartAsync(cpus: 2);
         await using var first = cluster.Connect();
-        var counter = first.Actor<Counter>(new ActorOptions { NumCpus = 1.5 }).Remote(0L);
+        var counter = first.Actor<Counter>(new ActorOptions { NumCpus = 0.5 }).Remote(0L);
         Assert.Equal(0L, await counter.Task((Counter c) => c.Value()).Remote());
         await using var second = cluster.Connect();
-        Assert.Equal(0.5, second.AvailableResources["CPU"], 4);
+        Assert.Equal(1.5, second.AvailableResources["CPU"], 4);
         Assert.Equal(2, second.ClusterResources["CPU"]);
     }
 

@@ -123,7 +123,10 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     public ObjectRef<byte[]> PutBytes(ReadOnlySpan<byte> data) => Core.PutBytes(data);
 
-    /// <summary>Blocks until every object is ready; returns the values in order.</summary>
+    /// <summary>
+    /// Blocks until every object is ready; returns the values in order. Fails as soon as any of
+    /// them fails (with that object's error), as Ray does, without waiting for the ones before it.
+    /// </summary>
     /// <exception cref="GetTimeoutException">When <paramref name="timeout"/> passes first; objects stay intact.</exception>
     public T[] Get<T>(IReadOnlyList<ObjectRef<T>> refs, TimeSpan? timeout = null)
     {
@@ -135,17 +138,25 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
         for (var i = 0; i < refs.Count; i++)
         {
             var r = refs[i] ?? throw new ArgumentException($"refs[{i}] is null.", nameof(refs));
-            if (!r.IsReady)
+            // Waited for in slices: between them a failure of any later object ends the Get.
+            while (!r.IsReady)
             {
                 var left = infinite ? Timeout.InfiniteTimeSpan : limit - System.Diagnostics.Stopwatch.GetElapsedTime(start);
                 if (!infinite && left < TimeSpan.Zero) left = TimeSpan.Zero;
-                if (!r.WaitReady(left))
+                var slice = infinite || left > FailureCheckInterval ? FailureCheckInterval : left;
+                if (r.WaitReady(slice)) break;
+                for (var j = i + 1; j < refs.Count; j++)
+                    if (refs[j] is { } later && later.Entry.IsCompleted && (later.Entry.IsFailed || later.Entry.IsFreed)) later.Get();
+                if (!infinite && slice == left)
                     throw ExceptionFactory.GetManyTimeout(refs.Count(x => x.IsReady), refs.Count, limit);
             }
             values[i] = r.Get();
         }
         return values;
     }
+
+    // How often a Get over many objects looks for a failure among the later ones while it waits.
+    private static readonly TimeSpan FailureCheckInterval = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Awaits every object; returns the values in order.</summary>
     public async Task<T[]> GetAsync<T>(IReadOnlyList<ObjectRef<T>> refs)

@@ -27,6 +27,7 @@ internal sealed partial class RuntimeCore : IDisposable
     private long _nextTask;
     private long _nextActor;
     private volatile bool _stopped;
+    private readonly bool _defaultFits; // a default task (1 CPU) fits this runtime's totals
 
     /// <summary>
     /// Checks the runtime's resource amounts; in both modes (a connected runtime takes its resources
@@ -64,7 +65,10 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler = new LocalScheduler(registry, total);
         if (options.LargeObjectThresholdBytes < 0) ExceptionFactory.ThrowArgument("LargeObjectThresholdBytes must not be negative.", nameof(options));
         Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options) { TasksLeaveProcess = cluster is not null };
-        DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task");
+        // Made unchecked: a runtime with no CPU (as Ray's num_cpus=0 head) still puts, gets and runs
+        // 0-CPU tasks; a default task is refused at submission there.
+        DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task", checkFeasible: false);
+        _defaultFits = Scheduler.IsFeasible(DefaultClass.Request);
         // Actor calls run on their actor's thread, never through a lease: a class of their own.
         ActorClass = new SchedulingClass(-1, new ResourceSet(new long[registry.Count]), "actor call");
 
@@ -133,6 +137,7 @@ internal sealed partial class RuntimeCore : IDisposable
         SchedulingClass cls;
         try
         {
+            if (options is null && !_defaultFits) Scheduler.EnsureFeasible(DefaultClass.Request, $"Task {fn.Name}"); // throws: a runtime with no CPU
             cls = options is null ? DefaultClass : ClassFor(options, fn);
         }
         catch
@@ -163,7 +168,7 @@ internal sealed partial class RuntimeCore : IDisposable
 
     private ResourceSet Build(double cpus, double gpus, long memory, IReadOnlyDictionary<string, double>? custom, string what)
     {
-        OptionsValidator.Resources(what, cpus, gpus, memory, custom, "options");
+        OptionsValidator.Resources(what, cpus, gpus, memory, custom, "options", request: true);
         var request = Scheduler.Registry.Build(cpus, gpus, memory, custom, out var unknown);
         if (unknown is not null)
             throw ExceptionFactory.Unsatisfiable(what, "{" + string.Join(", ", unknown) + "}", Scheduler.FormatTotal());
@@ -175,6 +180,8 @@ internal sealed partial class RuntimeCore : IDisposable
     internal ObjectRef<T> Put<T>(in T value)
     {
         ThrowIfStopped();
+        if (value is ObjectRef)
+            ExceptionFactory.ThrowArgument("Put of an ObjectRef is not allowed (as in Ray): pass the ref itself to tasks, or put its value.", nameof(value));
         var entry = Store.CreatePending<T>();
         try
         {
@@ -235,6 +242,8 @@ internal sealed partial class RuntimeCore : IDisposable
     {
         ThrowIfStopped();
         if (options.MaxConcurrency < 1) ExceptionFactory.ThrowArgument("MaxConcurrency must be at least 1.", nameof(options));
+        if (options.Name is { } actorName && string.IsNullOrWhiteSpace(actorName))
+            ExceptionFactory.ThrowArgument("An actor's name must not be empty or blank (leave Name null for an unnamed actor).", nameof(options));
         var what = $"Actor {typeof(TActor).Name}";
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxRestarts), options.MaxRestarts, nameof(options));
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxTaskRetries), options.MaxTaskRetries, nameof(options));
@@ -353,7 +362,11 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler.DrainAll();
         var actors = _actors.Values.ToArray();
         foreach (var actor in actors) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
-        foreach (var actor in actors) actor.Join(TimeSpan.FromSeconds(2));
+        // One deadline for all: actors end in parallel (a killed actor's thread leaves at once
+        // unless its user code still runs, which cannot be interrupted).
+        var joinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + 2 * System.Diagnostics.Stopwatch.Frequency;
+        foreach (var actor in actors)
+            actor.Join(TimeSpan.FromSeconds(Math.Max(0, (joinUntil - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency)));
         Store.LargeObjects.Dispose();
         Cluster?.Dispose(); // the raylet ends the job: its workers and leases go
         Log.Stopped(Logger, OwnerId);

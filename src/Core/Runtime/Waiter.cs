@@ -9,8 +9,9 @@ internal static class Waiter
     internal static WaitResult<TRef> Wait<TRef>(IReadOnlyList<TRef> refs, int numReturns, TimeSpan timeout) where TRef : ObjectRef
     {
         ArgumentNullException.ThrowIfNull(refs);
-        if (numReturns < 0 || numReturns > refs.Count)
-            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of refs ({refs.Count}).");
+        if (refs.Count == 0) return new WaitResult<TRef>(RefList<TRef>.Empty, RefList<TRef>.Empty); // as Ray: nothing to wait for
+        if (numReturns < 1 || numReturns > refs.Count)
+            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of refs ({refs.Count}).");
         // A RefList came out of an earlier Wait: its refs were checked then and cannot have changed.
         if (refs is not RefList<TRef>) ThrowIfNullOrDuplicate(refs);
 

@@ -70,11 +70,11 @@ internal sealed class LocalScheduler
         lock (_lock) return _ledger.Snapshot();
     }
 
-    /// <summary>The class for a shape; throws when the shape can never fit this runtime.</summary>
-    internal SchedulingClass ClassFor(ResourceSet request, string what)
+    /// <summary>The class for a shape; throws when the shape can never fit this runtime (unless <paramref name="checkFeasible"/> is false).</summary>
+    internal SchedulingClass ClassFor(ResourceSet request, string what, bool checkFeasible = true)
     {
         if (_classByShape.TryGetValue(request, out var cls)) return cls;
-        EnsureFeasible(request, what);
+        if (checkFeasible) EnsureFeasible(request, what);
         lock (_lock)
         {
             if (_classByShape.TryGetValue(request, out cls)) return cls;
@@ -86,6 +86,9 @@ internal sealed class LocalScheduler
             return cls;
         }
     }
+
+    /// <summary>True when <paramref name="request"/> fits the totals (they never change: no lock needed).</summary>
+    internal bool IsFeasible(ResourceSet request) => _ledger.IsFeasible(request);
 
     internal void EnsureFeasible(ResourceSet request, string what)
     {

@@ -83,6 +83,24 @@ internal sealed class ClusterSession : IDisposable
     internal Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request) =>
         RequestLeaseCoreAsync(purpose, request);
 
+    /// <summary>
+    /// A lease request the caller may stop waiting for (an actor killed while its lease is
+    /// queued): a grant that arrives after the cancel goes straight back to the raylet.
+    /// </summary>
+    internal async Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, CancellationToken cancel)
+    {
+        var pending = RequestLeaseCoreAsync(purpose, request);
+        try { return await pending.WaitAsync(cancel).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            _ = pending.ContinueWith(static (t, s) =>
+            {
+                if (t.IsCompletedSuccessfully) ((ClusterSession)s!).ReturnLease(t.Result.LeaseId, workerBroken: false);
+            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+    }
+
     private async Task<LeaseGrant> RequestLeaseCoreAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request)
     {
         var reply = await Link.RequestAsync((ushort)ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request), Timeout.InfiniteTimeSpan).ConfigureAwait(false);

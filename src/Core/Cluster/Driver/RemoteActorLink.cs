@@ -103,7 +103,7 @@ internal sealed class RemoteActorLink : IActorTransport
     /// <summary>Leases a worker and creates the actor there (on the actor's thread); throws with the constructor's error.</summary>
     // Actor creation waits for the actor to exist (justified): the lease and the create reply are
     // completed by the raylet link's and the worker socket's own receive threads.
-    public void Start(CancellationToken killed) => ConnectAsync(null).GetAwaiter().GetResult();
+    public void Start(CancellationToken killed) => ConnectAsync(null, killed).GetAwaiter().GetResult();
 
     /// <summary>Calls are pipelined to the worker; it applies MaxConcurrency there.</summary>
     public bool HasRoom => true;
@@ -123,7 +123,7 @@ internal sealed class RemoteActorLink : IActorTransport
     /// <summary>Nothing held here: the lease went back with <see cref="Kill"/>.</summary>
     public void Stop() { }
 
-    private async Task ConnectAsync(List<ActorCallSpec>? resend)
+    private async Task ConnectAsync(List<ActorCallSpec>? resend, CancellationToken cancel = default)
     {
         if (_attached is { } address)
         {
@@ -131,7 +131,7 @@ internal sealed class RemoteActorLink : IActorTransport
             return;
         }
         var request = ClusterWorkerPool.ToWire(_actor.Request, _actor.Core.Scheduler.Registry);
-        var grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request).ConfigureAwait(false);
+        var grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request, cancel).ConfigureAwait(false);
         WorkerChannel channel;
         try
         {

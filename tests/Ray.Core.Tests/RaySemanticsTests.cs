@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace Ray.Core.Tests;
+
+public static class SemanticsFns
+{
+    public static int Id(int x) => x;
+
+    public static int WaitThenReturn(string key, int x)
+    {
+        Probe.WaitFor(key);
+        return x;
+    }
+
+    public static int Throw(int x) => throw new InvalidOperationException("boom " + x);
+}
+
+public sealed class SlowToMake
+{
+    public SlowToMake() { }
+    public int Ping() => 1;
+}
+
+/// <summary>Where we differed from Ray (issue 13's list), embedded; each failed before its fix.</summary>
+public class RaySemanticsTests
+{
+    [Fact]
+    public async Task Wait_on_an_empty_list_returns_two_empty_lists()
+    {
+        await using var rt = Util.Start();
+        var result = rt.Wait(Array.Empty<ObjectRef<int>>());
+        Assert.Empty(result.Ready);
+        Assert.Empty(result.NotReady);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task Wait_refuses_numReturns_below_one(int numReturns)
+    {
+        await using var rt = Util.Start();
+        var r = rt.Put(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.Wait([r], numReturns));
+    }
+
+    [Fact]
+    public async Task Get_of_a_list_fails_as_soon_as_any_ref_fails()
+    {
+        await using var rt = Util.Start();
+        var key = Util.Key();
+        try
+        {
+            var slow = rt.Task(SemanticsFns.WaitThenReturn).Remote(key, 1);
+            var failing = rt.Task(SemanticsFns.Throw).Remote(2);
+            var sw = Stopwatch.StartNew();
+            var e = Assert.ThrowsAny<RayTaskException>(() => rt.Get([slow, failing], TimeSpan.FromSeconds(20)));
+            Assert.Contains("boom 2", e.Message);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}: waited for the earlier ref first");
+        }
+        finally { Probe.Set(key); }
+    }
+
+    [Fact]
+    public async Task Putting_a_ref_is_refused()
+    {
+        await using var rt = Util.Start();
+        var r = rt.Put(1);
+        var e = Assert.Throws<ArgumentException>(() => rt.Put(r));
+        Assert.Contains("ObjectRef", e.Message);
+        Assert.Throws<ArgumentException>(() => rt.Put<ObjectRef>(r));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public async Task Blank_actor_names_are_refused(string name)
+    {
+        await using var rt = Util.Start();
+        Assert.Throws<ArgumentException>(() => rt.Actor<SlowToMake>(new ActorOptions { Name = name }).Remote());
+        Assert.Equal(0, rt.Stats.ActorsAlive);
+    }
+
+    [Theory]
+    [InlineData(1.5)]
+    [InlineData(2.25)]
+    public async Task Resource_requests_above_one_must_be_whole(double cpus)
+    {
+        await using var rt = Util.Start(cpus: 4);
+        var e = Assert.Throws<ArgumentException>(() => rt.Task(SemanticsFns.Id).Options(new TaskOptions { NumCpus = cpus }).Remote(1));
+        Assert.Contains("whole", e.Message);
+        Assert.Throws<ArgumentException>(() => rt.Actor<SlowToMake>(new ActorOptions { NumCpus = cpus }).Remote());
+        Assert.Throws<ArgumentException>(() => rt.Task(SemanticsFns.Id).Options(new TaskOptions { Resources = new Dictionary<string, double> { ["CPU"] = 0, ["x"] = cpus } }).Remote(1));
+        // Fractions below one and whole amounts stay fine.
+        Assert.Equal(1, rt.Task(SemanticsFns.Id).Options(new TaskOptions { NumCpus = 0.5 }).Remote(1).Get(Util.Long));
+        Assert.Equal(1, rt.Task(SemanticsFns.Id).Options(new TaskOptions { NumCpus = 2 }).Remote(1).Get(Util.Long));
+    }
+
+    [Fact]
+    public async Task A_runtime_with_no_cpus_puts_gets_and_runs_zero_cpu_tasks()
+    {
+        await using var rt = RayRuntime.Start(new RuntimeOptions { NumCpus = 0 });
+        Assert.Equal(7, rt.Put(7).Get(Util.Long));
+        Assert.Equal(3, rt.Task(SemanticsFns.Id).Options(new TaskOptions { NumCpus = 0 }).Remote(3).Get(Util.Long));
+        Assert.Throws<ResourcesUnsatisfiableException>(() => rt.Task(SemanticsFns.Id).Remote(1)); // needs a CPU this runtime never has
+    }
+
+    [Fact]
+    public async Task Shutdown_with_many_actors_waiting_for_resources_is_quick()
+    {
+        var rt = Util.Start(cpus: 1);
+        var actors = Enumerable.Range(0, 60).Select(_ => rt.Actor<SlowToMake>(new ActorOptions { NumCpus = 1 }).Remote()).ToList();
+        Assert.Equal(1, actors[0].Task(a => a.Ping()).Remote().Get(Util.Long));
+        var sw = Stopwatch.StartNew();
+        await rt.DisposeAsync();
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"shutdown took {sw.Elapsed}");
+    }
+}
