@@ -12,7 +12,7 @@ namespace Ray.Plasma.Client;
 /// be in flight), data never does. The arena is mapped once at connect, and every get returns
 /// a view into that mapping, with no copy.
 /// </summary>
-public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
+public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 {
     private readonly Connection _connection;
     private readonly ReplyTable<byte[]> _replies = new();
@@ -103,6 +103,16 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     public async ValueTask<bool> DeleteAsync(PlasmaObjectId id) =>
         (await RequestAsync(PlasmaMessageKind.Delete, EncodeId(id)).ConfigureAwait(false))[0] != 0;
 
+    /// <summary>
+    /// Deletes without waiting for the answer (one way): the store applies it in order after
+    /// everything this client sent before. Never blocks; a no-op once the connection is gone.
+    /// </summary>
+    public void DeleteNoReply(PlasmaObjectId id)
+    {
+        if (_connection.CloseReason is not null) return;
+        _connection.Send((ushort)PlasmaMessageKind.Delete, FrameFlags.NoReply, NextId(), EncodeId(id));
+    }
+
     /// <inheritdoc />
     public async ValueTask<PlasmaStats> StatsAsync()
     {
@@ -111,19 +121,52 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         return PlasmaStatsCodec.Read(ref r);
     }
 
-    async ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Seal, EncodeId(id)).ConfigureAwait(false);
+    /// <summary>Seals an object created with a Create request (a round trip).</summary>
+    internal async ValueTask SealIdAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Seal, EncodeId(id)).ConfigureAwait(false);
 
-    async ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Abort, EncodeId(id)).ConfigureAwait(false);
+    ValueTask IPlasmaSealer.SealAsync(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot)
+        {
+            SealInRegion(buffer, slot, keepReference: false);
+            return ValueTask.CompletedTask;
+        }
+        return SealIdAsync(buffer.Id);
+    }
 
-    void IPlasmaSealer.Seal(PlasmaObjectId id) => Request(PlasmaMessageKind.Seal, EncodeId(id));
+    async ValueTask IPlasmaSealer.AbortAsync(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) AbortInRegion(slot);
+        else await RequestAsync(PlasmaMessageKind.Abort, EncodeId(buffer.Id)).ConfigureAwait(false);
+    }
 
-    void IPlasmaSealer.Abort(PlasmaObjectId id) => Request(PlasmaMessageKind.Abort, EncodeId(id));
+    void IPlasmaSealer.Seal(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) SealInRegion(buffer, slot, keepReference: false);
+        else Request(PlasmaMessageKind.Seal, EncodeId(buffer.Id));
+    }
+
+    PlasmaBuffer? IPlasmaSealer.SealKeepingView(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) return SealInRegion(buffer, slot, keepReference: true);
+        Request(PlasmaMessageKind.Seal, EncodeId(buffer.Id));
+        return null;
+    }
+
+    void IPlasmaSealer.Abort(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) AbortInRegion(slot);
+        else Request(PlasmaMessageKind.Abort, EncodeId(buffer.Id));
+    }
 
     // ---- the blocking forms, for callers that are synchronous by contract (a task's Put, a Get) ----
 
     /// <summary>Blocking form of <see cref="CreateAsync"/>: returns when the store has reserved the bytes.</summary>
     /// <exception cref="PlasmaException">The store refused (full, exists, ...) or the connection is gone.</exception>
+    /// <remarks>With regions on (<see cref="UseRegions"/>), an object that fits one is reserved
+    /// in this process without a request; an id the store holds already is then found at the seal.</remarks>
     public PlasmaWriteBuffer Create(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true) =>
+        TryCreateInRegion(id, dataSize, typeTag, pinned) ??
         NewWriteBuffer(id, BitConverter.ToInt64(Request(PlasmaMessageKind.Create, Encode(id, dataSize, typeTag, pinned))), dataSize);
 
     /// <summary>Blocking form of <see cref="GetAsync"/>.</summary>
@@ -184,6 +227,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         try { freed = Volatile.Read(ref _reclaim)?.Invoke() ?? 0; }
         catch (Exception e) when (e is not OutOfMemoryException) { /* the store goes on without our views */ }
         // After the releases the callback queued: the store applies them before it reads this.
+        ReturnRegions(); // what is left of our regions goes back too, before the reply
         Span<byte> reply = stackalloc byte[8];
         BitConverter.TryWriteBytes(reply, (ulong)freed);
         _connection.Send((ushort)PlasmaMessageKind.Reclaim, FrameFlags.Reply, requestId, reply);
@@ -215,7 +259,11 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         {
             var r = new PayloadReader(frame.Payload, h.Kind);
             var status = (PlasmaStatus)r.U16();
-            known = _replies.Fail(h.RequestId, new PlasmaException(status, r.Utf8()));
+            var message = r.Utf8();
+            known = _replies.Fail(h.RequestId, new PlasmaException(status, message));
+            // A one-way request refused (a region seal): the store closes the connection next;
+            // close with its reason, so every view and request fails saying why.
+            if (!known) throw new ProtocolException($"the store refused one-way {(PlasmaMessageKind)h.Kind} ({status}): {message}");
         }
         else known = _replies.Complete(h.RequestId, frame.Payload.ToArray());
         // Requests here never time out and are never forgotten: a reply nobody waits for is the store's error.
