@@ -8,8 +8,8 @@ namespace Ray.Plasma.Client;
 // objects that fit are reserved in it here (a bump of a cursor), written, and sealed with one
 // one-way message. The store learns of an object only at its seal (docs/PROTOCOL.md, "Regions").
 //
-// 1. The first create asks for a region (a round trip); when the active one is half used, the
-//    next is asked for in the background, so a steady stream of creates never waits for one.
+// 1. The first create asks for a region (a round trip); as soon as one is in use, the next is
+//    asked for in the background, so a steady stream of creates does not wait for one.
 // 2. A region that cannot fit the next object is closed: once its last writer sealed or aborted,
 //    a RetireRegion gives what is left of it back (after every seal in it, on the same connection).
 // 3. When the store refuses a region (full), creates go one by one (a Create request, which
@@ -18,11 +18,21 @@ namespace Ray.Plasma.Client;
 public sealed partial class PlasmaClient
 {
     private static readonly TimeSpan GrantBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan GrantWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Regions granted ahead of need. Two: a grant's round trip crosses thread-pool hops in both
+    /// processes (a millisecond and more on a loaded machine), longer than a region's puts take.
+    /// With the active one and one closing (its last writers finishing), the store's limit of four.
+    /// </summary>
+    private const int SpareRegions = 2;
 
     private readonly Lock _regionLock = new();
     private long _regionSize; // 0: regions off
-    private ClientRegion? _active, _spare;
+    private ClientRegion? _active;
+    private readonly Queue<ClientRegion> _spares = new(); // granted ahead, used in order
     private bool _granting;
+    private TaskCompletionSource? _grantDone; // set while a background grant is in flight, completed once it is settled
     private long _noGrantUntil; // Environment.TickCount64
 
     /// <summary>
@@ -46,7 +56,7 @@ public sealed partial class PlasmaClient
     /// <summary>Regions this client holds and has not retired (active and spare; closing ones are not counted).</summary>
     internal int OpenRegions
     {
-        get { lock (_regionLock) return (_active is null ? 0 : 1) + (_spare is null ? 0 : 1); }
+        get { lock (_regionLock) return (_active is null ? 0 : 1) + _spares.Count; }
     }
 
     private unsafe PlasmaWriteBuffer? TryCreateInRegion(PlasmaObjectId id, long dataSize, uint typeTag, bool pinned)
@@ -55,6 +65,13 @@ public sealed partial class PlasmaClient
         if (regionSize == 0 || dataSize < 0 || dataSize > regionSize / 4) return null;
         var need = ArenaAllocator.RoundUp(PlasmaStore.HeaderSize + dataSize);
         var slot = TryReserve(need, typeTag, pinned);
+        if (slot is null && Volatile.Read(ref _grantDone)?.Task is { } inFlight)
+        {
+            // The next region is on its way: waiting for it costs less than asking again.
+            // Completed by the receive loop, never by a continuation of this caller.
+            inFlight.Wait(GrantWait);
+            slot = TryReserve(need, typeTag, pinned);
+        }
         if (slot is null)
         {
             if (Environment.TickCount64 < Volatile.Read(ref _noGrantUntil) || !GrantNow(regionSize)) return null;
@@ -76,16 +93,22 @@ public sealed partial class PlasmaClient
             if (_active is null || !_active.TryTake(need, out var start))
             {
                 if (_active is not null) retire = CloseLocked(_active);
-                _active = _spare;
-                _spare = null;
+                _active = _spares.TryDequeue(out var next) ? next : null;
                 if (_active is null || !_active.TryTake(need, out start)) start = -1;
             }
             if (start >= 0)
             {
                 _active!.Writers++;
                 slot = new RegionSlot(_active, start, need, typeTag, pinned);
-                prefetch = _spare is null && !_granting && _active.Left < _active.Size / 2 && Environment.TickCount64 >= _noGrantUntil;
-                if (prefetch) { _granting = true; prefetchSize = _active.Size; }
+                // The next region is asked for as soon as this one is in use: a whole region's
+                // puts to arrive in, so a steady stream of puts never waits for one.
+                prefetch = _spares.Count < SpareRegions && !_granting && Environment.TickCount64 >= _noGrantUntil;
+                if (prefetch)
+                {
+                    _granting = true;
+                    _grantDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    prefetchSize = _active.Size;
+                }
             }
         }
         if (retire is not null) Retire(retire);
@@ -123,10 +146,22 @@ public sealed partial class PlasmaClient
             else
             {
                 _ = t.Exception; // observed: a refusal means one by one for a while
-                lock (_regionLock) _granting = false;
                 Volatile.Write(ref _noGrantUntil, Environment.TickCount64 + (long)GrantBackoff.TotalMilliseconds);
+                EndGrant();
             }
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void EndGrant()
+    {
+        TaskCompletionSource? done;
+        lock (_regionLock)
+        {
+            _granting = false;
+            done = _grantDone;
+            _grantDone = null;
+        }
+        done?.TrySetResult();
     }
 
     // A granted region becomes the active one, or the spare; with both taken (another thread's
@@ -136,12 +171,12 @@ public sealed partial class PlasmaClient
         var extra = false;
         lock (_regionLock)
         {
-            if (granting) _granting = false;
             if (_active is null) _active = region;
-            else if (_spare is null) _spare = region;
+            else if (_spares.Count < SpareRegions) _spares.Enqueue(region);
             else extra = true;
         }
         if (extra) Retire(region);
+        if (granting) EndGrant();
     }
 
     private static ClientRegion DecodeRegion(byte[] reply) => new(BitConverter.ToInt64(reply), BitConverter.ToInt64(reply, 8));
@@ -154,7 +189,7 @@ public sealed partial class PlasmaClient
         b.U8((byte)((slot.Pinned ? 1 : 0) | (keepReference ? 2 : 0)));
         // The view exists before the seal is sent: a close that races with it invalidates it.
         var view = keepReference ? NewView(new PlasmaObjectInfo(buffer.Id, slot.DataOffset, buffer.Length, slot.TypeTag)) : null;
-        var sent = _connection.CloseReason is null && _connection.Send((ushort)PlasmaMessageKind.SealInRegion, FrameFlags.NoReply, NextId(), b.Written);
+        var sent = _connection.CloseReason is null && Send(PlasmaMessageKind.SealInRegion, FrameFlags.NoReply, NextId(), b.Written);
         FinishWriter(slot.Region); // after the seal is queued: a retire of this region goes behind it
         if (sent) return view;
         if (view is not null) _views.Remove(view);
@@ -183,15 +218,17 @@ public sealed partial class PlasmaClient
     /// <summary>Gives back what is left of every region (a Reclaim): the spare now, the active one when its writers are done.</summary>
     private void ReturnRegions()
     {
-        ClientRegion? spare, active;
+        ClientRegion[] spares;
+        ClientRegion? active;
         lock (_regionLock)
         {
-            spare = _spare;
-            if (spare is not null) spare.Retired = true;
+            spares = _spares.ToArray();
+            _spares.Clear();
+            foreach (var spare in spares) spare.Retired = true;
             active = _active is null ? null : CloseLocked(_active);
-            _spare = _active = null;
+            _active = null;
         }
-        if (spare is not null) Retire(spare);
+        foreach (var spare in spares) Retire(spare);
         if (active is not null) Retire(active);
     }
 
@@ -200,7 +237,7 @@ public sealed partial class PlasmaClient
         if (_connection.CloseReason is not null) return; // the store took back everything of ours
         Span<byte> p = stackalloc byte[8];
         BitConverter.TryWriteBytes(p, region.Offset);
-        _connection.Send((ushort)PlasmaMessageKind.RetireRegion, FrameFlags.NoReply, NextId(), p);
+        Send(PlasmaMessageKind.RetireRegion, FrameFlags.NoReply, NextId(), p);
     }
 
     /// <summary>A region granted to this client; guarded by the client's region lock.</summary>

@@ -104,13 +104,13 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
         (await RequestAsync(PlasmaMessageKind.Delete, EncodeId(id)).ConfigureAwait(false))[0] != 0;
 
     /// <summary>
-    /// Deletes without waiting for the answer (one way): the store applies it in order after
-    /// everything this client sent before. Never blocks; a no-op once the connection is gone.
+    /// Deletes without waiting for the answer (one way, batched with other frees: sent within
+    /// 2 ms, or before the next request): the store applies it in order after everything this
+    /// client sent before. Never blocks; a no-op once the connection is gone.
     /// </summary>
     public void DeleteNoReply(PlasmaObjectId id)
     {
-        if (_connection.CloseReason is not null) return;
-        _connection.Send((ushort)PlasmaMessageKind.Delete, FrameFlags.NoReply, NextId(), EncodeId(id));
+        QueueFree(id, FreeOps.Delete);
     }
 
     /// <inheritdoc />
@@ -200,8 +200,7 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
     void IPlasmaReleaser.Release(PlasmaBuffer view)
     {
         if (!_views.Remove(view)) return;
-        if (_connection.CloseReason is not null) return; // the store released everything of ours already
-        _connection.Send((ushort)PlasmaMessageKind.Release, FrameFlags.NoReply, NextId(), EncodeId(view.Id));
+        QueueFree(view.Id, FreeOps.Release); // batched; before anything else this client sends
     }
 
     // ---- views kept for reuse ----
@@ -218,7 +217,7 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
     {
         ArgumentNullException.ThrowIfNull(releaseUnused);
         Volatile.Write(ref _reclaim, releaseUnused);
-        _connection.Send((ushort)PlasmaMessageKind.HoldsViews, FrameFlags.NoReply, NextId(), default);
+        Send(PlasmaMessageKind.HoldsViews, FrameFlags.NoReply, NextId(), default);
     }
 
     private void OnReclaimRequest(ulong requestId)
@@ -230,7 +229,7 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
         ReturnRegions(); // what is left of our regions goes back too, before the reply
         Span<byte> reply = stackalloc byte[8];
         BitConverter.TryWriteBytes(reply, (ulong)freed);
-        _connection.Send((ushort)PlasmaMessageKind.Reclaim, FrameFlags.Reply, requestId, reply);
+        Send(PlasmaMessageKind.Reclaim, FrameFlags.Reply, requestId, reply);
     }
 
     // ---- requests ----
@@ -240,7 +239,7 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
     private Task<byte[]> RequestAsync(PlasmaMessageKind kind, ReadOnlySpan<byte> payload)
     {
         var (id, reply) = _replies.Add();
-        if (_connection.CloseReason is not null || !_connection.Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
+        if (_connection.CloseReason is not null || !Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
             _replies.Fail(id, Disconnected(_connection.CloseReason ?? "closed"));
         return reply;
     }
@@ -301,6 +300,8 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
     /// <summary>Closes the connection; the store releases this client's views and unsealed objects.</summary>
     public async ValueTask DisposeAsync()
     {
+        FlushFrees(); // a clean close sends what it freed (the store would drop it all anyway)
+        if (Volatile.Read(ref _freeTimer) is { } timer) await timer.DisposeAsync().ConfigureAwait(false);
         await _connection.CloseAsync("closed locally").ConfigureAwait(false);
         await _connection.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         var inUse = _views.Count > 0;

@@ -51,6 +51,12 @@ public enum PlasmaMessageKind : ushort
     SealInRegion = 13,
     /// <summary>i64 region offset; one way (NoReply): what is left of the region returns to the store.</summary>
     RetireRegion = 14,
+    /// <summary>
+    /// u32 count, then count x (id, u8 ops: bit 0 release one reference, bit 1 delete; release
+    /// first); one way (NoReply): a batch of frees, applied in order; an entry that fails
+    /// (nothing to release, unknown, not sealed) is skipped, as a one-way Release or Delete is.
+    /// </summary>
+    Free = 15,
 }
 
 /// <summary>Protocol constants shared by the server and client.</summary>
