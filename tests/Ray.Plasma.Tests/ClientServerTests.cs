@@ -79,16 +79,15 @@ public class ClientServerTests
     {
         await using var s = ServerScope.Start(2 * MiB);
         await using var client = await PlasmaClient.ConnectAsync(s.SocketPath);
-        var sealer = (IPlasmaSealer)client;
         var owner = NewOwner();
         var id = Id(owner, 1);
 
-        var notFound = await Assert.ThrowsAsync<PlasmaException>(async () => await sealer.SealAsync(Id(owner, 404)));
+        var notFound = await Assert.ThrowsAsync<PlasmaException>(async () => await client.SealIdAsync(Id(owner, 404)));
         Assert.Equal(PlasmaStatus.ObjectNotFound, notFound.Status);
         Assert.Contains(Id(owner, 404).ToString(), notFound.Message);
 
         await client.PutAsync(id, new byte[] { 1, 2, 3 });
-        var twice = await Assert.ThrowsAsync<PlasmaException>(async () => await sealer.SealAsync(id));
+        var twice = await Assert.ThrowsAsync<PlasmaException>(async () => await client.SealIdAsync(id));
         Assert.Equal(PlasmaStatus.ObjectAlreadySealed, twice.Status);
         var exists = await Assert.ThrowsAsync<PlasmaException>(async () => await client.CreateAsync(id, 3));
         Assert.Equal(PlasmaStatus.ObjectExists, exists.Status);

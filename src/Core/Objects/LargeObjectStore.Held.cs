@@ -6,8 +6,9 @@ namespace Ray.Objects;
 // A connected driver's held views: one store reference per object it has read, kept so that
 // the next view is a pointer, not a request over the store's socket (60-90 us here).
 //
-// 1. The first read of an object opens a held view (a Get over the socket: restores it if it
-//    was spilled) and caches it.
+// 1. A put that sealed in a region kept the creator's reference: that is the held view. Else the
+//    first read of an object opens one (a Get over the socket: restores it if it was spilled)
+//    and caches it.
 // 2. Each view handed out, and each use of its stable address (the C ABI), takes a use on the
 //    held view and gives it back when disposed; a view in use is never released.
 // 3. When the node store runs out of space it asks this client to reclaim: every held view with
@@ -65,6 +66,16 @@ internal sealed partial class LargeObjectStore
         }
     }
 
+    /// <summary>
+    /// Caches the view a put kept (the creator's reference, taken with its seal) as the object's
+    /// held view, unused: reclaimable at once, and the first read is a pointer.
+    /// </summary>
+    private void KeepCreated(ObjectId id, PlasmaBuffer view)
+    {
+        var held = new HeldView(view, uses: 0);
+        if (!_held.TryAdd(id, held)) held.Doom(); // a read opened one meanwhile (it cannot, before the put returns; to be safe)
+    }
+
     private static PlasmaBuffer OpenNodeView(PlasmaClient node, ObjectId id)
     {
         try { return node.Get(ToPlasma(id), TimeSpan.Zero); }
@@ -88,11 +99,11 @@ internal sealed partial class LargeObjectStore
     /// <summary>
     /// One store reference and its users: a count of uses, -1 once retired (released, or about to
     /// be), so a use is taken only while the reference stands and it is released only unused.
-    /// It starts with one use taken: its opener's.
+    /// It starts with one use taken, its opener's (none for the view a put kept).
     /// </summary>
-    private sealed unsafe class HeldView(PlasmaBuffer buffer) : IPlasmaReleaser
+    private sealed unsafe class HeldView(PlasmaBuffer buffer, int uses = 1) : IPlasmaReleaser
     {
-        private int _uses = 1;
+        private int _uses = uses;
         private volatile bool _doomed;
 
         internal PlasmaBuffer Buffer { get; } = buffer;

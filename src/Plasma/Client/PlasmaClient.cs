@@ -12,7 +12,7 @@ namespace Ray.Plasma.Client;
 /// be in flight), data never does. The arena is mapped once at connect, and every get returns
 /// a view into that mapping, with no copy.
 /// </summary>
-public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
+public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
 {
     private readonly Connection _connection;
     private readonly ReplyTable<byte[]> _replies = new();
@@ -103,6 +103,16 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     public async ValueTask<bool> DeleteAsync(PlasmaObjectId id) =>
         (await RequestAsync(PlasmaMessageKind.Delete, EncodeId(id)).ConfigureAwait(false))[0] != 0;
 
+    /// <summary>
+    /// Deletes without waiting for the answer (one way, batched with other frees: sent within
+    /// 2 ms, or before the next request): the store applies it in order after everything this
+    /// client sent before. Never blocks; a no-op once the connection is gone.
+    /// </summary>
+    public void DeleteNoReply(PlasmaObjectId id)
+    {
+        QueueFree(id, FreeOps.Delete);
+    }
+
     /// <inheritdoc />
     public async ValueTask<PlasmaStats> StatsAsync()
     {
@@ -111,19 +121,52 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         return PlasmaStatsCodec.Read(ref r);
     }
 
-    async ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Seal, EncodeId(id)).ConfigureAwait(false);
+    /// <summary>Seals an object created with a Create request (a round trip).</summary>
+    internal async ValueTask SealIdAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Seal, EncodeId(id)).ConfigureAwait(false);
 
-    async ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id) => await RequestAsync(PlasmaMessageKind.Abort, EncodeId(id)).ConfigureAwait(false);
+    ValueTask IPlasmaSealer.SealAsync(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot)
+        {
+            SealInRegion(buffer, slot, keepReference: false);
+            return ValueTask.CompletedTask;
+        }
+        return SealIdAsync(buffer.Id);
+    }
 
-    void IPlasmaSealer.Seal(PlasmaObjectId id) => Request(PlasmaMessageKind.Seal, EncodeId(id));
+    async ValueTask IPlasmaSealer.AbortAsync(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) AbortInRegion(slot);
+        else await RequestAsync(PlasmaMessageKind.Abort, EncodeId(buffer.Id)).ConfigureAwait(false);
+    }
 
-    void IPlasmaSealer.Abort(PlasmaObjectId id) => Request(PlasmaMessageKind.Abort, EncodeId(id));
+    void IPlasmaSealer.Seal(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) SealInRegion(buffer, slot, keepReference: false);
+        else Request(PlasmaMessageKind.Seal, EncodeId(buffer.Id));
+    }
+
+    PlasmaBuffer? IPlasmaSealer.SealKeepingView(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) return SealInRegion(buffer, slot, keepReference: true);
+        Request(PlasmaMessageKind.Seal, EncodeId(buffer.Id));
+        return null;
+    }
+
+    void IPlasmaSealer.Abort(PlasmaWriteBuffer buffer)
+    {
+        if (buffer.Slot is RegionSlot slot) AbortInRegion(slot);
+        else Request(PlasmaMessageKind.Abort, EncodeId(buffer.Id));
+    }
 
     // ---- the blocking forms, for callers that are synchronous by contract (a task's Put, a Get) ----
 
     /// <summary>Blocking form of <see cref="CreateAsync"/>: returns when the store has reserved the bytes.</summary>
     /// <exception cref="PlasmaException">The store refused (full, exists, ...) or the connection is gone.</exception>
+    /// <remarks>With regions on (<see cref="UseRegions"/>), an object that fits one is reserved
+    /// in this process without a request; an id the store holds already is then found at the seal.</remarks>
     public PlasmaWriteBuffer Create(PlasmaObjectId id, long dataSize, uint typeTag = 0, bool pinned = true) =>
+        TryCreateInRegion(id, dataSize, typeTag, pinned) ??
         NewWriteBuffer(id, BitConverter.ToInt64(Request(PlasmaMessageKind.Create, Encode(id, dataSize, typeTag, pinned))), dataSize);
 
     /// <summary>Blocking form of <see cref="GetAsync"/>.</summary>
@@ -157,8 +200,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     void IPlasmaReleaser.Release(PlasmaBuffer view)
     {
         if (!_views.Remove(view)) return;
-        if (_connection.CloseReason is not null) return; // the store released everything of ours already
-        _connection.Send((ushort)PlasmaMessageKind.Release, FrameFlags.NoReply, NextId(), EncodeId(view.Id));
+        QueueFree(view.Id, FreeOps.Release); // batched; before anything else this client sends
     }
 
     // ---- views kept for reuse ----
@@ -175,7 +217,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     {
         ArgumentNullException.ThrowIfNull(releaseUnused);
         Volatile.Write(ref _reclaim, releaseUnused);
-        _connection.Send((ushort)PlasmaMessageKind.HoldsViews, FrameFlags.NoReply, NextId(), default);
+        Send(PlasmaMessageKind.HoldsViews, FrameFlags.NoReply, NextId(), default);
     }
 
     private void OnReclaimRequest(ulong requestId)
@@ -184,9 +226,10 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         try { freed = Volatile.Read(ref _reclaim)?.Invoke() ?? 0; }
         catch (Exception e) when (e is not OutOfMemoryException) { /* the store goes on without our views */ }
         // After the releases the callback queued: the store applies them before it reads this.
+        ReturnRegions(); // what is left of our regions goes back too, before the reply
         Span<byte> reply = stackalloc byte[8];
         BitConverter.TryWriteBytes(reply, (ulong)freed);
-        _connection.Send((ushort)PlasmaMessageKind.Reclaim, FrameFlags.Reply, requestId, reply);
+        Send(PlasmaMessageKind.Reclaim, FrameFlags.Reply, requestId, reply);
     }
 
     // ---- requests ----
@@ -196,7 +239,7 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     private Task<byte[]> RequestAsync(PlasmaMessageKind kind, ReadOnlySpan<byte> payload)
     {
         var (id, reply) = _replies.Add();
-        if (_connection.CloseReason is not null || !_connection.Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
+        if (_connection.CloseReason is not null || !Send(OutFrame.Create((ushort)kind, FrameFlags.None, id, payload)))
             _replies.Fail(id, Disconnected(_connection.CloseReason ?? "closed"));
         return reply;
     }
@@ -215,7 +258,11 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
         {
             var r = new PayloadReader(frame.Payload, h.Kind);
             var status = (PlasmaStatus)r.U16();
-            known = _replies.Fail(h.RequestId, new PlasmaException(status, r.Utf8()));
+            var message = r.Utf8();
+            known = _replies.Fail(h.RequestId, new PlasmaException(status, message));
+            // A one-way request refused (a region seal): the store closes the connection next;
+            // close with its reason, so every view and request fails saying why.
+            if (!known) throw new ProtocolException($"the store refused one-way {(PlasmaMessageKind)h.Kind} ({status}): {message}");
         }
         else known = _replies.Complete(h.RequestId, frame.Payload.ToArray());
         // Requests here never time out and are never forgotten: a reply nobody waits for is the store's error.
@@ -253,6 +300,8 @@ public sealed class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlasmaSealer
     /// <summary>Closes the connection; the store releases this client's views and unsealed objects.</summary>
     public async ValueTask DisposeAsync()
     {
+        FlushFrees(); // a clean close sends what it freed (the store would drop it all anyway)
+        if (Volatile.Read(ref _freeTimer) is { } timer) await timer.DisposeAsync().ConfigureAwait(false);
         await _connection.CloseAsync("closed locally").ConfigureAwait(false);
         await _connection.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         var inUse = _views.Count > 0;

@@ -76,27 +76,33 @@ public sealed class PlasmaLocalClient(PlasmaStore store) : IPlasmaClient, IPlasm
         if (Store.LocalViews.Remove(view)) Store.Release(view.Id);
     }
 
-    ValueTask IPlasmaSealer.SealAsync(PlasmaObjectId id)
+    ValueTask IPlasmaSealer.SealAsync(PlasmaWriteBuffer buffer)
     {
-        ((IPlasmaSealer)this).Seal(id);
+        ((IPlasmaSealer)this).Seal(buffer);
         return ValueTask.CompletedTask;
     }
 
-    ValueTask IPlasmaSealer.AbortAsync(PlasmaObjectId id)
+    ValueTask IPlasmaSealer.AbortAsync(PlasmaWriteBuffer buffer)
     {
-        ((IPlasmaSealer)this).Abort(id);
+        ((IPlasmaSealer)this).Abort(buffer);
         return ValueTask.CompletedTask;
     }
 
-    void IPlasmaSealer.Seal(PlasmaObjectId id)
+    void IPlasmaSealer.Seal(PlasmaWriteBuffer buffer)
     {
-        try { Store.Seal(id); }
+        try { Store.Seal(buffer.Id); }
         finally { Store.ExitUse(); }
     }
 
-    void IPlasmaSealer.Abort(PlasmaObjectId id)
+    PlasmaBuffer? IPlasmaSealer.SealKeepingView(PlasmaWriteBuffer buffer)
     {
-        try { Store.Abort(id); }
+        ((IPlasmaSealer)this).Seal(buffer);
+        return null; // a view here is a call away, never a request
+    }
+
+    void IPlasmaSealer.Abort(PlasmaWriteBuffer buffer)
+    {
+        try { Store.Abort(buffer.Id); }
         finally { Store.ExitUse(); }
     }
 

@@ -3,10 +3,13 @@ namespace Ray.Plasma.Client;
 /// <summary>Seals or aborts what a write buffer reserved.</summary>
 internal interface IPlasmaSealer
 {
-    ValueTask SealAsync(PlasmaObjectId id);
-    ValueTask AbortAsync(PlasmaObjectId id);
-    void Seal(PlasmaObjectId id);
-    void Abort(PlasmaObjectId id);
+    ValueTask SealAsync(PlasmaWriteBuffer buffer);
+    ValueTask AbortAsync(PlasmaWriteBuffer buffer);
+    void Seal(PlasmaWriteBuffer buffer);
+    void Abort(PlasmaWriteBuffer buffer);
+
+    /// <summary>Seals and returns a view that holds the creator's reference, or null after a plain seal where that would cost a request.</summary>
+    PlasmaBuffer? SealKeepingView(PlasmaWriteBuffer buffer);
 }
 
 /// <summary>
@@ -19,13 +22,20 @@ public sealed unsafe class PlasmaWriteBuffer : IAsyncDisposable, IDisposable
     private readonly byte* _data;
     private int _done;
 
-    internal PlasmaWriteBuffer(IPlasmaSealer sealer, PlasmaObjectId id, byte* data, long length)
+    internal PlasmaWriteBuffer(IPlasmaSealer sealer, PlasmaObjectId id, byte* data, long length, object? slot = null)
     {
         _sealer = sealer;
         Id = id;
         _data = data;
         Length = length;
+        Slot = slot;
     }
+
+    /// <summary>The sealer's own record of this reservation (a region's block), or null.</summary>
+    internal object? Slot { get; }
+
+    /// <summary>True when the bytes lie in a region of the client's (sealed with a one-way message, no round trip).</summary>
+    public bool InRegion => Slot is not null;
 
     /// <summary>The object's id.</summary>
     public PlasmaObjectId Id { get; }
@@ -50,16 +60,27 @@ public sealed unsafe class PlasmaWriteBuffer : IAsyncDisposable, IDisposable
     public void Seal()
     {
         if (Interlocked.Exchange(ref _done, 1) != 0) throw new InvalidOperationException($"object {Id} was already sealed or aborted");
-        _sealer.Seal(Id);
+        _sealer.Seal(this);
+    }
+
+    /// <summary>
+    /// Seals, keeping the creator's read reference when that costs no request (a buffer in a
+    /// region): returns a view holding it, which the caller disposes like any view. Otherwise
+    /// seals as <see cref="Seal"/> does and returns null.
+    /// </summary>
+    public PlasmaBuffer? SealKeepingView()
+    {
+        if (Interlocked.Exchange(ref _done, 1) != 0) throw new InvalidOperationException($"object {Id} was already sealed or aborted");
+        return _sealer.SealKeepingView(this);
     }
 
     /// <summary>Makes the object immutable and visible.</summary>
     public ValueTask SealAsync() =>
-        Interlocked.Exchange(ref _done, 1) == 0 ? _sealer.SealAsync(Id)
+        Interlocked.Exchange(ref _done, 1) == 0 ? _sealer.SealAsync(this)
             : throw new InvalidOperationException($"object {Id} was already sealed or aborted");
 
     /// <summary>Frees the reservation.</summary>
-    public ValueTask AbortAsync() => Interlocked.Exchange(ref _done, 1) == 0 ? _sealer.AbortAsync(Id) : ValueTask.CompletedTask;
+    public ValueTask AbortAsync() => Interlocked.Exchange(ref _done, 1) == 0 ? _sealer.AbortAsync(this) : ValueTask.CompletedTask;
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => AbortAsync();
@@ -67,6 +88,6 @@ public sealed unsafe class PlasmaWriteBuffer : IAsyncDisposable, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _done, 1) == 0) _sealer.Abort(Id);
+        if (Interlocked.Exchange(ref _done, 1) == 0) _sealer.Abort(this);
     }
 }

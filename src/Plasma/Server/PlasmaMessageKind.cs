@@ -38,6 +38,25 @@ public enum PlasmaMessageKind : ushort
     /// connection's frames in order, has applied the releases when the reply arrives.
     /// </summary>
     Reclaim = 11,
+    /// <summary>
+    /// i64 bytes -> i64 region offset, i64 region size: a region of the arena this client
+    /// sub-allocates from without asking (taken from free space only; see docs/PROTOCOL.md, "Regions").
+    /// </summary>
+    GrantRegion = 12,
+    /// <summary>
+    /// id, i64 data offset, i64 data size, u32 type tag, u8 flags (bit 0 pinned, bit 1 keep a
+    /// reference); one way (NoReply): seals an object the client wrote inside one of its regions.
+    /// Refused, it gets an error frame with its id and the store closes the connection.
+    /// </summary>
+    SealInRegion = 13,
+    /// <summary>i64 region offset; one way (NoReply): what is left of the region returns to the store.</summary>
+    RetireRegion = 14,
+    /// <summary>
+    /// u32 count, then count x (id, u8 ops: bit 0 release one reference, bit 1 delete; release
+    /// first); one way (NoReply): a batch of frees, applied in order; an entry that fails
+    /// (nothing to release, unknown, not sealed) is skipped, as a one-way Release or Delete is.
+    /// </summary>
+    Free = 15,
 }
 
 /// <summary>Protocol constants shared by the server and client.</summary>

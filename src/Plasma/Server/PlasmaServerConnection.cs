@@ -1,3 +1,4 @@
+using Ray.Plasma.Store;
 using Ray.Protocol;
 
 namespace Ray.Plasma.Server;
@@ -127,6 +128,56 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     _ = GetSlowAsync(h.RequestId, id, timeout);
                     return; // replied later
                 }
+                case PlasmaMessageKind.GrantRegion:
+                {
+                    var size = r.I64();
+                    r.End();
+                    var offset = store.GrantRegion(ClientId, size);
+                    // Granted while the connection closed: the close may have taken back the
+                    // client's regions before this one existed.
+                    if (CloseReason is not null) store.DisconnectClient(ClientId);
+                    b.I64(offset);
+                    b.I64(ArenaAllocator.RoundUp(size));
+                    break;
+                }
+                case PlasmaMessageKind.SealInRegion:
+                {
+                    var id = ReadId(ref r);
+                    var dataOffset = r.I64();
+                    var size = r.I64();
+                    var tag = r.U32();
+                    var flags = r.U8();
+                    r.End();
+                    if ((flags & ~3) != 0) throw new ProtocolException($"client {ClientId} sent SealInRegion flags {flags}");
+                    try { store.SealInRegion(id, dataOffset, size, tag, (flags & 1) != 0, ClientId, keepReference: (flags & 2) != 0); }
+                    catch (PlasmaException e) { RefuseOneWay(h, e); }
+                    break;
+                }
+                case PlasmaMessageKind.RetireRegion:
+                {
+                    var offset = r.I64();
+                    r.End();
+                    if (!store.RetireRegion(ClientId, offset))
+                        RefuseOneWay(h, new PlasmaException(PlasmaStatus.InvalidRequest, $"client {ClientId} holds no region at {offset}"));
+                    break;
+                }
+                case PlasmaMessageKind.Free:
+                {
+                    var count = r.U32();
+                    if (count == 0 || count > (PlasmaProtocol.MaxPayload - 4) / 17)
+                        throw new ProtocolException($"client {ClientId} sent a Free of {count} entries");
+                    for (var i = 0; i < count; i++)
+                    {
+                        var id = ReadId(ref r);
+                        var ops = r.U8();
+                        if (ops is 0 or > 3) throw new ProtocolException($"client {ClientId} sent Free ops {ops}");
+                        // One way, as a one-way Release or Delete: an entry that fails is skipped.
+                        if ((ops & 1) != 0) { try { store.Release(id, ClientId); } catch (PlasmaException) { } }
+                        if ((ops & 2) != 0) { try { store.Delete(id); } catch (PlasmaException) { } }
+                    }
+                    r.End();
+                    break;
+                }
                 case PlasmaMessageKind.HoldsViews:
                     r.End();
                     server.AddReclaimable(this);
@@ -147,6 +198,18 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
             return;
         }
         if ((h.Flags & FrameFlags.NoReply) == 0) Send(h.Kind, FrameFlags.Reply, h.RequestId, b.Written);
+    }
+
+    /// <summary>
+    /// A one-way request the client cannot be told about failed (a region seal it believes
+    /// done): an error frame with the request's id says why, then the connection closes, so the
+    /// client never goes on with a wrong belief (its views and waits fail with the reason).
+    /// </summary>
+    private void RefuseOneWay(in FrameHeader h, PlasmaException e)
+    {
+        if (e.Status == PlasmaStatus.Disconnected) throw new ProtocolException(e.Message); // the store is shutting down
+        SendError(h.Kind, h.RequestId, e.Status, e.Message);
+        throw new ProtocolException($"client {ClientId}: one-way {(PlasmaMessageKind)h.Kind} refused: {e.Message}");
     }
 
     private async Task GetSlowAsync(ulong requestId, PlasmaObjectId id, TimeSpan timeout)

@@ -62,6 +62,7 @@ public sealed partial class PlasmaStore
         var blocks = new List<(long Offset, long Size, bool Reclaimable)>(_objects.Count);
         foreach (var e in _objects.Values)
             if (e.Offset >= 0) blocks.Add((e.Offset, ArenaAllocator.RoundUp(e.AllocationSize), e.LruNode is not null || e.PinnedNode is not null));
+        AddRegionBlocks(blocks);
         blocks.Sort((x, y) => x.Offset.CompareTo(y.Offset));
         long best = 0, run = 0, cursor = 0;
         reclaimableTotal = _allocator.FreeBytes;

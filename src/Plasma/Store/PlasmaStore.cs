@@ -286,12 +286,13 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock) return _objects.TryGetValue(id, out var e) && e.State != EntryState.Created && !e.DeletePending;
     }
 
-    /// <summary>A client went away: abort what it was writing, release what it was reading.</summary>
+    /// <summary>A client went away: abort what it was writing, release what it was reading, take back its regions.</summary>
     public void DisconnectClient(long client)
     {
         lock (_lock)
         {
             if (_disposed) return;
+            FreeRegionsLocked(client); // with the objects it was writing in them
             foreach (var e in _objects.Values.ToArray())
             {
                 if (e.State == EntryState.Created && e.Creator == client)
