@@ -55,3 +55,61 @@ public sealed class ClusterSemanticsTests
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"shutdown took {sw.Elapsed}");
     }
 }
+
+public class ShapeException(string message) : Exception(message);
+
+public sealed class SquareException(string message) : ShapeException(message);
+
+public sealed class NoMessageCtorException() : Exception("no message constructor");
+
+public static class ThrowingFns
+{
+    public static int Divide(int a, int b) => a / b;
+    public static int Square(int x) => throw new SquareException("square " + x);
+    public static int Odd(int x) => throw new NoMessageCtorException();
+
+    /// <summary>Throws a SquareException on the first <paramref name="failures"/> attempts (counted in a file: attempts run in different processes).</summary>
+    public static int SquareUntil(string counterFile, int failures)
+    {
+        File.AppendAllText(counterFile, "x");
+        if (File.ReadAllText(counterFile).Length <= failures) throw new SquareException("attempt");
+        return File.ReadAllText(counterFile).Length;
+    }
+}
+
+[Collection("cluster")]
+public sealed class ClusterRemoteErrorTests
+{
+    [Fact]
+    public async Task A_task_error_from_a_worker_is_caught_as_its_own_type_as_embedded()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var divide = Assert.Throws<RayTaskException>(() => ray.Task(ThrowingFns.Divide).Remote(1, 0).Get(TimeSpan.FromSeconds(30)));
+        Assert.IsType<DivideByZeroException>(divide.InnerException);
+        Assert.IsType<DivideByZeroException>(divide.RootCause.InnerException);
+        var square = Assert.Throws<RayTaskException>(() => ray.Task(ThrowingFns.Square).Remote(3).Get(TimeSpan.FromSeconds(30)));
+        var inner = Assert.IsType<SquareException>(square.InnerException);
+        Assert.Equal("square 3", inner.Message);
+        Assert.IsAssignableFrom<ShapeException>(inner);
+        // A type this process cannot make from a message: named, with its message and remote stack.
+        var odd = Assert.Throws<RayTaskException>(() => ray.Task(ThrowingFns.Odd).Remote(1).Get(TimeSpan.FromSeconds(30)));
+        var remote = Assert.IsType<RemoteException>(odd.InnerException);
+        Assert.Equal(typeof(NoMessageCtorException).FullName, remote.TypeName);
+        Assert.Contains(nameof(ThrowingFns.Odd), remote.RemoteStackTrace);
+    }
+
+    [Fact]
+    public async Task Retry_filters_retry_subclasses_of_a_listed_type_in_process_mode()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var counter = Path.Combine(cluster.SessionDir, "attempts");
+        var options = new TaskOptions { MaxRetries = 3, RetryExceptionTypes = [typeof(ShapeException)] };
+        Assert.Equal(3, await ray.Task(ThrowingFns.SquareUntil).Options(options).Remote(counter, 2));
+        var other = new TaskOptions { MaxRetries = 3, RetryExceptionTypes = [typeof(ArgumentException)] };
+        var counter2 = Path.Combine(cluster.SessionDir, "attempts2");
+        Assert.Throws<RayTaskException>(() => ray.Task(ThrowingFns.SquareUntil).Options(other).Remote(counter2, 2).Get(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, File.ReadAllText(counter2).Length);
+    }
+}

@@ -43,7 +43,7 @@ public sealed record TaskOptions
     {
         if (RetryExceptionTypes is { Count: > 0 } types)
         {
-            foreach (var t in types) if (t.FullName == typeName) return true;
+            foreach (var t in types) if (RemoteExceptions.IsA(typeName, t)) return true;
             return false;
         }
         return RetryExceptions;

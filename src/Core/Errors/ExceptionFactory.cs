@@ -18,12 +18,12 @@ internal static class ExceptionFactory
             $"Task {taskName} ({id}) failed: {type}: {message}");
     }
 
-    /// <summary>User code threw in a worker process: only its type name, message and stack crossed over.</summary>
+    /// <summary>User code threw in a worker process: its type name, message and stack crossed over; the inner exception is rebuilt from them.</summary>
     internal static RayTaskException RemoteTaskFailed(string taskName, TaskId id, string type, string message, string? stack) =>
-        new(taskName, id, type, message, stack, null, $"Task {taskName} ({id}) failed: {type}: {message}");
+        new(taskName, id, type, message, stack, RemoteExceptions.Rebuild(type, message, stack), $"Task {taskName} ({id}) failed: {type}: {message}");
 
     internal static RayTaskException RemoteObjectFailed(string type, string message, string? stack) =>
-        new("(an object passed between processes)", default, type, message, stack, null, message);
+        new("(an object passed between processes)", default, type, message, stack, RemoteExceptions.Rebuild(type, message, stack), message);
 
     internal static WorkerDiedException WorkerDied(string taskName, TaskId id, int attempts, string why) =>
         new($"Task {taskName} ({id}) failed: the worker process running it died ({why}); attempts: {attempts} (raise MaxRetries to retry more).");

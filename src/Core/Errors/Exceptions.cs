@@ -5,8 +5,10 @@ namespace Ray;
 
 /// <summary>
 /// User code in a task or actor method threw. Carries the remote exception's type name,
-/// message and stack trace as text (they cross process boundaries); in embedded mode the
-/// original exception is also the <see cref="Exception.InnerException"/>. When a task fails
+/// message and stack trace as text (they cross process boundaries). The
+/// <see cref="Exception.InnerException"/> is what user code threw: the original exception
+/// embedded; from a worker process, one of the same type rebuilt from its message when this
+/// process has the type, else a <see cref="RemoteException"/> naming it. When a task fails
 /// because one of its arguments failed, the inner exception is the upstream failure.
 /// </summary>
 public sealed class RayTaskException : RayException
