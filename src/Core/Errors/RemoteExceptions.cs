@@ -38,7 +38,12 @@ internal static class RemoteExceptions
     private static readonly ConcurrentDictionary<string, Type?> s_types = new(StringComparer.Ordinal);
 
     /// <summary>The exception type named <paramref name="fullName"/> among the loaded assemblies, or null.</summary>
-    internal static Type? Resolve(string fullName) => s_types.GetOrAdd(fullName, static name =>
+    internal static Type? Resolve(string fullName) => s_types.GetOrAdd(fullName, s_find);
+
+    private static readonly Func<string, Type?> s_find = Find;
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type trimming removed was never thrown; not finding it falls back to RemoteException.")]
+    private static Type? Find(string name)
     {
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
@@ -48,10 +53,10 @@ internal static class RemoteExceptions
             if (t is not null && typeof(Exception).IsAssignableFrom(t)) return t;
         }
         return null;
-    });
+    }
 
     /// <summary>An exception of the remote type with its message, or a <see cref="RemoteException"/> naming it.</summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A type that trimming removed cannot have been thrown; creation failing falls back to RemoteException.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A constructor trimming removed is not found; creation then falls back to RemoteException.")]
     internal static Exception Rebuild(string typeName, string message, string? stack)
     {
         if (Resolve(typeName) is { IsAbstract: false } type && type != typeof(RayTaskException))
