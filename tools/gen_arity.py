@@ -112,7 +112,7 @@ def func_tasks():
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
         wire = " ".join(f"visitor.Argument(in A{i});" for i in range(1, n + 1))
         out.append(f'''
-internal sealed class FuncTask<{g}>(Func<{g}> invoke) : TaskSpec
+internal sealed class FuncTask<{g}>(Func<{g}> invoke) : SubmittedTask
 {{
 {fields}
 
@@ -280,7 +280,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         release = " ".join(f"A{i}.Release(store);" for i in range(1, n + 1))
         wire = " ".join(f"visitor.Argument(in A{i});" for i in range(1, n + 1))
         calls.append(f'''
-internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {{
 {fields}
@@ -325,7 +325,7 @@ internal sealed class ActorCall<TActor, {g}>(Func<TActor, {g}>? sync, Func<TActo
 
 def worker_invokers():
     """Typed invokers of worker processes: decode each argument as its type, call a delegate made once."""
-    out = ["using Ray.Serialization;\n\nnamespace Ray.Cluster.Worker;\n"]
+    out = ["using Ray.Serialization;\n\nnamespace Ray.Cluster.WorkerSide;\n"]
     for n in range(MAX + 2):  # an actor method's lambda takes the actor first: one more
         t = ts(n)
         decl = "".join(f", T{i} a{i}" for i in range(1, n + 1))
@@ -350,7 +350,7 @@ internal sealed class {kind}Invoker{n}{gen}({dtype} fn) : WorkerInvoker
     }}
 }}
 ''')
-    write("Cluster/Worker/WorkerInvokers.g.cs", "".join(out))
+    write("Cluster/WorkerSide/WorkerInvokers.g.cs", "".join(out))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ public static class PingPongFloor
     private const ushort PingKind = 1;
 
     /// <summary>RAY_SPIN_US as the runtime reads it (default 50 us).</summary>
-    public static TimeSpan Spin() => Ray.Cluster.Worker.WorkerHost.SpinFromEnvironment();
+    public static TimeSpan Spin() => Ray.Cluster.WorkerSide.WorkerHost.SpinFromEnvironment();
 
     /// <summary>Runs both floors (Unix socket, then TCP) against a child server process each.</summary>
     public static void Run(PerfHarness h, int calls = 20_000)

@@ -44,7 +44,7 @@ public class NodeUniqueIdTests
     [Fact]
     public void A_value_in_the_node_store_travels_with_the_tag_of_its_node()
     {
-        var store = new ObjectStore(OwnerIds.Compose(0xABCD1234, 7), TimeSpan.Zero, 1 << 20, new RuntimeOptions());
+        var store = new MemoryStore(OwnerIds.Compose(0xABCD1234, 7), TimeSpan.Zero, 1 << 20, new RuntimeOptions());
         var id = store.NewId();
         var buffer = new ArrayBufferWriter<byte>();
         ValueWire.WritePlasma(new PayloadWriter(buffer), id, 1 << 20, store.NodeTag);

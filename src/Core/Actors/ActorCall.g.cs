@@ -5,7 +5,7 @@ using Ray.Tasks;
 
 namespace Ray.Actors;
 
-internal sealed class ActorCall<TActor, TR>(Func<TActor, TR>? sync, Func<TActor, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, TR>(Func<TActor, TR>? sync, Func<TActor, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
 
@@ -45,7 +45,7 @@ internal sealed class ActorCall<TActor, TR>(Func<TActor, TR>? sync, Func<TActor,
     internal override void VisitArguments(IArgumentVisitor visitor) {  }
 }
 
-internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func<TActor, T1, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func<TActor, T1, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
     internal ArgSlot<T1> A1;
@@ -85,7 +85,7 @@ internal sealed class ActorCall<TActor, T1, TR>(Func<TActor, T1, TR>? sync, Func
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); }
 }
 
-internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sync, Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sync, Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
     internal ArgSlot<T1> A1;
@@ -126,7 +126,7 @@ internal sealed class ActorCall<TActor, T1, T2, TR>(Func<TActor, T1, T2, TR>? sy
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); }
 }
 
-internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3, TR>? sync, Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3, TR>? sync, Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
     internal ArgSlot<T1> A1;
@@ -168,7 +168,7 @@ internal sealed class ActorCall<TActor, T1, T2, T3, TR>(Func<TActor, T1, T2, T3,
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); }
 }
 
-internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2, T3, T4, TR>? sync, Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2, T3, T4, TR>? sync, Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
     internal ArgSlot<T1> A1;
@@ -211,7 +211,7 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, TR>(Func<TActor, T1, T2,
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); }
 }
 
-internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1, T2, T3, T4, T5, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1, T2, T3, T4, T5, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
     internal ArgSlot<T1> A1;
@@ -255,7 +255,7 @@ internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, TR>(Func<TActor, T1,
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); visitor.Argument(in A5); }
 }
 
-internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor, T1, T2, T3, T4, T5, T6, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? async) : ActorCallSpec
+internal sealed class ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(Func<TActor, T1, T2, T3, T4, T5, T6, TR>? sync, Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? async) : SubmittedActorCall
     where TActor : class
 {
     internal ArgSlot<T1> A1;

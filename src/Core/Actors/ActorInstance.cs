@@ -22,7 +22,7 @@ namespace Ray.Actors;
 /// </summary>
 internal sealed class ActorInstance
 {
-    private readonly ConcurrentQueue<ActorCallSpec> _calls = new();
+    private readonly ConcurrentQueue<SubmittedActorCall> _calls = new();
     private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _posted = new();
     private readonly Parker _parker = new();
     private readonly Thread _thread;
@@ -71,7 +71,7 @@ internal sealed class ActorInstance
     /// <summary>Makes <see cref="Created"/> (cluster mode, before <see cref="Start"/>).</summary>
     internal void TrackCreation() => Created = Core.Store.CreatePending<Unit>();
 
-    internal ObjectRef<TR> Submit<TR>(ActorCallSpec spec, FunctionDescriptor descriptor)
+    internal ObjectRef<TR> Submit<TR>(SubmittedActorCall spec, FunctionDescriptor descriptor)
     {
         var result = Core.Store.CreatePending<TR>();
         spec.Init(Core.NewTaskId(), Core.ActorClass, TaskOptions.Default, descriptor.Name, result, descriptor);
@@ -91,7 +91,7 @@ internal sealed class ActorInstance
     // saves the hand-off to the actor thread (a wake-up, tens of microseconds here).
     private readonly object _sendOrder = new();
 
-    private bool TryDispatchFromCaller(ActorCallSpec spec)
+    private bool TryDispatchFromCaller(SubmittedActorCall spec)
     {
         if (_death is not null || !_started || !_calls.IsEmpty || !spec.ArgumentsReady || Transport.IsRestarting || !Monitor.TryEnter(_sendOrder)) return false;
         try

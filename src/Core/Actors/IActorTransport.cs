@@ -27,7 +27,7 @@ internal interface IActorTransport
     bool IsAttached { get; }
 
     /// <summary>Runs or sends a queued call, in mailbox order.</summary>
-    void Dispatch(ActorCallSpec call);
+    void Dispatch(SubmittedActorCall call);
 
     /// <summary>Fails the calls that are running now with <paramref name="death"/> (a kill; their results are discarded).</summary>
     void FailRunning(Exception death);

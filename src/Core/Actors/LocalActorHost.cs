@@ -15,10 +15,10 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
 {
     private readonly ActorInstance _actor = actor;
     private readonly Func<object> _factory = factory;
-    private readonly HashSet<ActorCallSpec> _running = new();
+    private readonly HashSet<SubmittedActorCall> _running = new();
     private object? _instance;
     private ActorExecutor? _executor;
-    private volatile ActorCallSpec? _current; // the sync call running on the actor thread
+    private volatile SubmittedActorCall? _current; // the sync call running on the actor thread
     private int _inFlight;
     private bool _acquired;
 
@@ -44,7 +44,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
             _executor = new ActorExecutor(_actor.Options.MaxConcurrency, $"ray-actor-{_actor.ActorType.Name}", context);
     }
 
-    public void Dispatch(ActorCallSpec call)
+    public void Dispatch(SubmittedActorCall call)
     {
         var instance = _instance!;
         if (_executor is { } executor)
@@ -71,20 +71,20 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
         _ = AwaitCall(call, pending);
     }
 
-    private async Task AwaitCall(ActorCallSpec call, Task pending)
+    private async Task AwaitCall(SubmittedActorCall call, Task pending)
     {
         try { await pending; } // resumes on the actor thread
         catch (Exception e) { call.FailSystem(e); } // should not happen: the call's own wrapper catches everything
         finally { Untrack(call); }
     }
 
-    private void Track(ActorCallSpec call)
+    private void Track(SubmittedActorCall call)
     {
         Interlocked.Increment(ref _inFlight);
         lock (_running) _running.Add(call);
     }
 
-    private void Untrack(ActorCallSpec call)
+    private void Untrack(SubmittedActorCall call)
     {
         lock (_running) _running.Remove(call);
         Interlocked.Decrement(ref _inFlight);
@@ -94,7 +94,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
     public void FailRunning(Exception death)
     {
         _current?.FailSystem(death);
-        ActorCallSpec[] running;
+        SubmittedActorCall[] running;
         lock (_running) running = _running.ToArray();
         foreach (var c in running) c.FailSystem(death);
     }
@@ -109,7 +109,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
     }
 
     /// <summary>A call run by the executor; its end makes room for the next (Untrack).</summary>
-    private sealed class Work(LocalActorHost host, ActorCallSpec call, object instance) : IActorWork
+    private sealed class Work(LocalActorHost host, SubmittedActorCall call, object instance) : IActorWork
     {
         public bool IsAsync => call.IsAsync;
 

@@ -14,7 +14,7 @@ public static class RayContext
     /// CUDA_VISIBLE_DEVICES, so CUDA sees only them); empty without GPUs and in an embedded
     /// runtime, which accounts GPUs but does not assign instances.
     /// </summary>
-    public static IReadOnlyList<int> GpuIds => Cluster.Worker.WorkerSession.GpuIds;
+    public static IReadOnlyList<int> GpuIds => Cluster.WorkerSide.WorkerSession.GpuIds;
 
     /// <summary>The id of the task or actor call running now.</summary>
     public static TaskId? TaskId => WorkerContext.Current?.CurrentTask?.Id;

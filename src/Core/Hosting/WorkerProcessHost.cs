@@ -1,4 +1,4 @@
-using Ray.Cluster.Worker;
+using Ray.Cluster.WorkerSide;
 
 namespace Ray.Hosting;
 

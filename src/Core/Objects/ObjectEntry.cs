@@ -27,21 +27,21 @@ internal abstract class ObjectEntry
     private object? _listeners; // IObjectListener or List<IObjectListener>
     private Exception? _error;
 
-    protected ObjectEntry(ObjectId id, ObjectStore store)
+    protected ObjectEntry(ObjectId id, MemoryStore store)
     {
         Id = id;
         Store = store;
     }
 
     internal ObjectId Id { get; }
-    internal ObjectStore Store { get; }
+    internal MemoryStore Store { get; }
 
     /// <summary>Objects whose references this object's value contains (kept alive by it).</summary>
     internal ObjectEntry[]? Contained { get => _contained; set => _contained = value; }
     private ObjectEntry[]? _contained;
 
     /// <summary>The task that will produce this object, while it has not finished (for cancel).</summary>
-    internal Tasks.TaskSpec? Producer { get; set; }
+    internal Tasks.SubmittedTask? Producer { get; set; }
 
     /// <summary>Serialized size in bytes (0 for values stored directly).</summary>
     internal long SizeBytes { get; set; }

@@ -19,7 +19,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     private int _inPlasmaFlag; // 1: the bytes live in the shared-memory store under this object's id
     private bool _inPlasma { get => Volatile.Read(ref _inPlasmaFlag) != 0; set => Volatile.Write(ref _inPlasmaFlag, value ? 1 : 0); }
 
-    internal ObjectEntry(ObjectId id, ObjectStore store) : base(id, store) { }
+    internal ObjectEntry(ObjectId id, MemoryStore store) : base(id, store) { }
 
     internal override Type ValueType => typeof(T);
 

@@ -64,7 +64,7 @@ internal sealed partial class RuntimeCore : IDisposable
         var total = registry.Build(cpus, gpus, memory, custom, out _);
         Scheduler = new LocalScheduler(registry, total);
         if (options.LargeObjectThresholdBytes < 0) ExceptionFactory.ThrowArgument("LargeObjectThresholdBytes must not be negative.", nameof(options));
-        Store = new ObjectStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options) { TasksLeaveProcess = cluster is not null };
+        Store = new MemoryStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options) { TasksLeaveProcess = cluster is not null };
         // Made unchecked: a runtime with no CPU (as Ray's num_cpus=0 head) still puts, gets and runs
         // 0-CPU tasks; a default task is refused at submission there.
         DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task", checkFeasible: false);
@@ -79,7 +79,7 @@ internal sealed partial class RuntimeCore : IDisposable
         else
         {
             Store.LargeObjects.UseNodeStore(cluster.Job.PlasmaSocket);
-            Pool = new Ray.Cluster.Driver.ClusterWorkerPool(this, cluster, Ray.Cluster.Worker.WorkerHost.SpinFromEnvironment());
+            Pool = new Ray.Cluster.Driver.ClusterWorkerPool(this, cluster, Ray.Cluster.WorkerSide.WorkerHost.SpinFromEnvironment());
         }
         Scheduler.Pool = Pool;
         Log.Started(Logger, OwnerId, Scheduler.FormatTotal(), initial);
@@ -111,7 +111,7 @@ internal sealed partial class RuntimeCore : IDisposable
     internal ILogger Logger { get; }
     internal ulong OwnerId { get; }
     internal LocalScheduler Scheduler { get; }
-    internal ObjectStore Store { get; }
+    internal MemoryStore Store { get; }
     internal IWorkerPool Pool { get; }
     internal StatsCounters Stats { get; } = new();
     internal SchedulingClass DefaultClass { get; }
@@ -127,7 +127,7 @@ internal sealed partial class RuntimeCore : IDisposable
 
     // ---- tasks ----
 
-    internal ObjectRef<TR> SubmitTask<TR>(TaskSpec spec, FunctionDescriptor fn, TaskOptions? options)
+    internal ObjectRef<TR> SubmitTask<TR>(SubmittedTask spec, FunctionDescriptor fn, TaskOptions? options)
     {
         if (_stopped)
         {
@@ -225,7 +225,7 @@ internal sealed partial class RuntimeCore : IDisposable
         var producer = objectRef.Entry.Producer;
         GC.KeepAlive(objectRef);
         if (producer is null) return false;
-        if (force && producer is ActorCallSpec)
+        if (force && producer is SubmittedActorCall)
             ExceptionFactory.ThrowArgument("force cancels tasks only: an actor call cannot be stopped without its actor (kill the actor instead)", nameof(force));
         // Where it runs, read first: a cancelled task forgets its producer link.
         var site = force && producer.IsRunning ? producer.Site : null;

@@ -98,7 +98,7 @@ internal static class Waiter
         return false;
     }
 
-    private static readonly TimeSpan s_spin = Cluster.Worker.WorkerHost.SpinFromEnvironment();
+    private static readonly TimeSpan s_spin = Cluster.WorkerSide.WorkerHost.SpinFromEnvironment();
 
     private static void BlockUntil<TRef>(IReadOnlyList<TRef> refs, int numReturns, TimeSpan timeout) where TRef : ObjectRef
     {

@@ -96,7 +96,7 @@ internal sealed class LocalScheduler
             throw ExceptionFactory.Unsatisfiable(what, Registry.Format(request), Registry.Format(_ledger.Total));
     }
 
-    internal void Enqueue(TaskSpec task)
+    internal void Enqueue(SubmittedTask task)
     {
         if (_stopped)
         {
@@ -127,7 +127,7 @@ internal sealed class LocalScheduler
             while (TryDequeue(cls, out var t)) t.FailSystem(shutdown);
     }
 
-    internal bool TryDequeue(SchedulingClass cls, out TaskSpec task)
+    internal bool TryDequeue(SchedulingClass cls, out SubmittedTask task)
     {
         if (!cls.Ready.TryDequeue(out task!)) return false;
         Interlocked.Decrement(ref _readyCount);

@@ -15,7 +15,7 @@ internal sealed class SchedulingClass(int index, ResourceSet request, string des
     internal string Description { get; } = description;
 
     /// <summary>Tasks whose arguments are ready, in submission order.</summary>
-    internal ConcurrentQueue<TaskSpec> Ready { get; } = new();
+    internal ConcurrentQueue<SubmittedTask> Ready { get; } = new();
 
     /// <summary>
     /// Lease holders spinning on this queue right now. While one spins, a new task needs no

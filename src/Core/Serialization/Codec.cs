@@ -42,7 +42,7 @@ internal static class Codec<T>
 
     /// <summary>Serializes <paramref name="value"/> into bytes owned by the store.</summary>
     /// <remarks>`where` names what is serialized in an error message ("argument 2 of Fns.Add"); formatted only on error.</remarks>
-    internal static SerializedValue Serialize<TSite>(in T value, ObjectStore store, TSite where)
+    internal static SerializedValue Serialize<TSite>(in T value, MemoryStore store, TSite where)
     {
         if (Kind == CodecKind.RawArray)
         {
@@ -78,7 +78,7 @@ internal static class Codec<T>
     // code). Under NativeAOT (native/) only Direct and RawArray types reach the store, and
     // [MemoryPackable] types bring source-generated formatters, so nothing here needs it.
     [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "MemoryPack formatters are source-generated; see above.")]
-    internal static T Deserialize(ReadOnlySpan<byte> data, int length, ObjectStore store)
+    internal static T Deserialize(ReadOnlySpan<byte> data, int length, MemoryStore store)
     {
         if (Kind == CodecKind.RawArray)
             return length < 0 ? default! : (T)Raw!.Deserialize(data);

@@ -41,7 +41,7 @@ internal sealed class ObjectRefFormatter<T> : MemoryPackFormatter<ObjectRef<T>>
             value = arrived; // a ref that came with the value from another process
             return;
         }
-        if ((!SerializationContext.Store.TryLookup(id, out var entry) && ObjectStore.WorkerArguments?.TryLookup(id, out entry) != true)
+        if ((!SerializationContext.Store.TryLookup(id, out var entry) && MemoryStore.WorkerArguments?.TryLookup(id, out entry) != true)
             || entry is not ObjectEntry<T> typed)
             throw ExceptionFactory.UnknownObject(id);
         typed.AddRef();

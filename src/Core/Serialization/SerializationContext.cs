@@ -9,7 +9,7 @@ namespace Ray.Serialization;
 /// </summary>
 internal static class SerializationContext
 {
-    [ThreadStatic] private static ObjectStore? t_store;
+    [ThreadStatic] private static MemoryStore? t_store;
     [ThreadStatic] private static List<ObjectEntry>? t_contained;
     [ThreadStatic] private static Cluster.Wire.IncomingRefs? t_incoming;
 
@@ -32,10 +32,10 @@ internal static class SerializationContext
         public void Dispose() => t_incoming = previous;
     }
 
-    internal static ObjectStore Store =>
+    internal static MemoryStore Store =>
         t_store ?? throw new InvalidOperationException("ObjectRef values can only be (de)serialized by the Ray runtime.");
 
-    internal static Scope Enter(ObjectStore store, bool collect)
+    internal static Scope Enter(MemoryStore store, bool collect)
     {
         var prevStore = t_store;
         var prevList = t_contained;
@@ -52,7 +52,7 @@ internal static class SerializationContext
         return list is { Count: > 0 } ? list.ToArray() : null;
     }
 
-    internal readonly struct Scope(ObjectStore? store, List<ObjectEntry>? contained) : IDisposable
+    internal readonly struct Scope(MemoryStore? store, List<ObjectEntry>? contained) : IDisposable
     {
         public void Dispose()
         {

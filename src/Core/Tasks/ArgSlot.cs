@@ -29,7 +29,7 @@ internal struct ArgSlot<T>
     private ObjectEntry? _passedRef;
 
     /// <summary>Captures an argument at submission; serializing here surfaces bad types at once.</summary>
-    internal static ArgSlot<T> From(in Arg<T> arg, ObjectStore store, FunctionDescriptor fn, int index)
+    internal static ArgSlot<T> From(in Arg<T> arg, MemoryStore store, FunctionDescriptor fn, int index)
     {
         var slot = new ArgSlot<T>();
         if (arg.Ref is { } r)
@@ -69,7 +69,7 @@ internal struct ArgSlot<T>
         return slot;
     }
 
-    internal readonly T Resolve(ObjectStore store)
+    internal readonly T Resolve(MemoryStore store)
     {
         if (Ref is { } r) return r.GetValue();
         if (_bytes is not null) return Codec<T>.Deserialize(new ReadOnlySpan<byte>(_bytes, 0, Math.Max(0, _length)), _length, store);
@@ -98,7 +98,7 @@ internal struct ArgSlot<T>
         return true;
     }
 
-    internal void Release(ObjectStore store)
+    internal void Release(MemoryStore store)
     {
         Ref?.Release();
         Ref = null;

@@ -4,7 +4,7 @@ using Ray.Objects;
 
 namespace Ray.Tasks;
 
-internal sealed class FuncTask<TR>(Func<TR> invoke) : TaskSpec
+internal sealed class FuncTask<TR>(Func<TR> invoke) : SubmittedTask
 {
 
 
@@ -27,7 +27,7 @@ internal sealed class FuncTask<TR>(Func<TR> invoke) : TaskSpec
     internal override void VisitArguments(IArgumentVisitor visitor) {  }
 }
 
-internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
+internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : SubmittedTask
 {
     internal ArgSlot<T1> A1;
 
@@ -50,7 +50,7 @@ internal sealed class FuncTask<T1, TR>(Func<T1, TR> invoke) : TaskSpec
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); }
 }
 
-internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
+internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : SubmittedTask
 {
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;
@@ -74,7 +74,7 @@ internal sealed class FuncTask<T1, T2, TR>(Func<T1, T2, TR> invoke) : TaskSpec
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); }
 }
 
-internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : TaskSpec
+internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : SubmittedTask
 {
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;
@@ -99,7 +99,7 @@ internal sealed class FuncTask<T1, T2, T3, TR>(Func<T1, T2, T3, TR> invoke) : Ta
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); }
 }
 
-internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invoke) : TaskSpec
+internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invoke) : SubmittedTask
 {
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;
@@ -125,7 +125,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, TR>(Func<T1, T2, T3, T4, TR> invo
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); }
 }
 
-internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, TR> invoke) : TaskSpec
+internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, TR> invoke) : SubmittedTask
 {
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;
@@ -152,7 +152,7 @@ internal sealed class FuncTask<T1, T2, T3, T4, T5, TR>(Func<T1, T2, T3, T4, T5, 
     internal override void VisitArguments(IArgumentVisitor visitor) { visitor.Argument(in A1); visitor.Argument(in A2); visitor.Argument(in A3); visitor.Argument(in A4); visitor.Argument(in A5); }
 }
 
-internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, T5, T6, TR> invoke) : TaskSpec
+internal sealed class FuncTask<T1, T2, T3, T4, T5, T6, TR>(Func<T1, T2, T3, T4, T5, T6, TR> invoke) : SubmittedTask
 {
     internal ArgSlot<T1> A1;
     internal ArgSlot<T2> A2;

@@ -1,7 +1,7 @@
 namespace Ray.Tasks;
 
 /// <summary>
-/// Receives a task's arguments one by one, typed (<see cref="TaskSpec.VisitArguments"/>): how a
+/// Receives a task's arguments one by one, typed (<see cref="SubmittedTask.VisitArguments"/>): how a
 /// task submitter that runs tasks in another process writes them, without the task knowing
 /// the wire format.
 /// </summary>

@@ -87,7 +87,7 @@ internal sealed class InProcessWorker
         return !lease.Ready.IsEmpty;
     }
 
-    private void Run(TaskSpec task, SchedulingClass lease)
+    private void Run(SubmittedTask task, SchedulingClass lease)
     {
         _context.CurrentTask = task;
         _context.Held = lease.Request;

@@ -32,7 +32,7 @@ internal sealed class WorkerContext
     internal IWorkerPool? Pool { get; }
 
     /// <summary>The task or actor call running now, if any.</summary>
-    internal TaskSpec? CurrentTask { get; set; }
+    internal SubmittedTask? CurrentTask { get; set; }
 
     /// <summary>Resources held by what runs now (a task's lease); given back while blocked.</summary>
     internal ResourceSet? Held { get; set; }

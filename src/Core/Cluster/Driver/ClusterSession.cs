@@ -3,7 +3,7 @@ using System.Reflection;
 using Ray.Contract.Session;
 using Ray.Cluster.Transport;
 using Ray.Cluster.Wire;
-using Ray.Cluster.Worker;
+using Ray.Cluster.WorkerSide;
 
 namespace Ray.Cluster.Driver;
 

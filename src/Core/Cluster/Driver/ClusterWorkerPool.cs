@@ -157,7 +157,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
         }
     }
 
-    private void OnChannelClosed(ClassLeases state, WorkerChannel channel, string reason, Tasks.TaskSpec[] lost)
+    private void OnChannelClosed(ClassLeases state, WorkerChannel channel, string reason, Tasks.SubmittedTask[] lost)
     {
         lock (state) state.Channels = state.Channels.Where(c => c != channel).ToArray();
         if (!_stopping && !channel.IsRetired)

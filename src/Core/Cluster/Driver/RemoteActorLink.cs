@@ -13,7 +13,7 @@ namespace Ray.Cluster.Driver;
 /// 1. <see cref="Start"/> (on the actor's thread): lease a worker for the actor's resources,
 ///    connect, send CreateActor; a constructor that throws kills the actor.
 /// 2. Calls are sent in mailbox order as their arguments become ready
-///    (<see cref="ActorCallSpec.TryStartElsewhere"/>) and pipelined; replies complete them.
+///    (<see cref="SubmittedActorCall.TryStartElsewhere"/>) and pipelined; replies complete them.
 /// 3. The worker dies: with restarts left the actor is created again on a new worker and calls
 ///    that were in flight are sent again (up to MaxTaskRetries) or fail with ActorDied; without,
 ///    the actor dies.
@@ -28,7 +28,7 @@ internal sealed class RemoteActorLink : IActorTransport
     private readonly object _lock = new();
     private WorkerChannel? _channel;
     private WorkerChannel? _connecting;                                  // being set up, not published yet
-    private (WorkerChannel Channel, string Reason, TaskSpec[] Lost)? _closedWhileConnecting; // its close, handled once published
+    private (WorkerChannel Channel, string Reason, SubmittedTask[] Lost)? _closedWhileConnecting; // its close, handled once published
     private volatile Task? _restarting; // written under _lock; read without it by IsRestarting
     private int _restarts;
     private volatile bool _dead;
@@ -112,7 +112,7 @@ internal sealed class RemoteActorLink : IActorTransport
     public bool TakesCallsFromCallers => true;
 
     /// <summary>Sends a queued call once its arguments are ready (on the actor's thread, or its caller's).</summary>
-    public void Dispatch(ActorCallSpec call)
+    public void Dispatch(SubmittedActorCall call)
     {
         if (call.TryStartElsewhere()) Send(call);
     }
@@ -123,7 +123,7 @@ internal sealed class RemoteActorLink : IActorTransport
     /// <summary>Nothing held here: the lease went back with <see cref="Kill"/>.</summary>
     public void Stop() { }
 
-    private async Task ConnectAsync(List<ActorCallSpec>? resend, CancellationToken cancel = default)
+    private async Task ConnectAsync(List<SubmittedActorCall>? resend, CancellationToken cancel = default)
     {
         if (_attached is { } address)
         {
@@ -136,7 +136,7 @@ internal sealed class RemoteActorLink : IActorTransport
         try
         {
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
-                Worker.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
+                WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
             channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
             lock (_lock) _connecting = channel;
         }
@@ -166,7 +166,7 @@ internal sealed class RemoteActorLink : IActorTransport
                 if (!channel.Push(c, (ushort)ClusterMessageKind.ActorCall)) c.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, "the restarted worker closed at once"));
         }
         bool killed;
-        (WorkerChannel Channel, string Reason, TaskSpec[] Lost)? closedEarly;
+        (WorkerChannel Channel, string Reason, SubmittedTask[] Lost)? closedEarly;
         lock (_lock)
         {
             killed = _dead;
@@ -198,7 +198,7 @@ internal sealed class RemoteActorLink : IActorTransport
         try
         {
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, address.JobId,
-                Worker.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
+                WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or RayClusterException or IOException)
         {
@@ -221,7 +221,7 @@ internal sealed class RemoteActorLink : IActorTransport
     }
 
     /// <summary>Sends a running call to the actor (waits while the actor is being restarted).</summary>
-    private void Send(ActorCallSpec call)
+    private void Send(SubmittedActorCall call)
     {
         while (true)
         {
@@ -250,7 +250,7 @@ internal sealed class RemoteActorLink : IActorTransport
         }
     }
 
-    private void OnChannelClosed(WorkerChannel channel, string reason, TaskSpec[] lost)
+    private void OnChannelClosed(WorkerChannel channel, string reason, SubmittedTask[] lost)
     {
         bool dropped;
         lock (_lock)
@@ -298,10 +298,10 @@ internal sealed class RemoteActorLink : IActorTransport
             return;
         }
         _restarts++;
-        var resend = new List<ActorCallSpec>();
+        var resend = new List<SubmittedActorCall>();
         foreach (var t in lost)
         {
-            var call = (ActorCallSpec)t;
+            var call = (SubmittedActorCall)t;
             if (call.TryCountResend(_actor.Options.MaxTaskRetries)) resend.Add(call);
             else call.FailLost(ExceptionFactory.ActorCallLost(_actor.Id, _actor.ActorType.Name, reason));
         }
@@ -312,7 +312,7 @@ internal sealed class RemoteActorLink : IActorTransport
         }
     }
 
-    private async Task RestartAsync(List<ActorCallSpec> resend, string reason)
+    private async Task RestartAsync(List<SubmittedActorCall> resend, string reason)
     {
         await Task.Yield(); // never inline on the closing thread: _restarting is set by our caller first
         try

@@ -18,14 +18,14 @@ namespace Ray.Cluster.Driver;
 /// still in flight, so a reply always comes to flush them.
 ///
 /// If the worker dies (the connection drops), every task in flight is retried or failed
-/// (<see cref="TaskSpec.OnWorkerDied"/>).
+/// (<see cref="SubmittedTask.OnWorkerDied"/>).
 /// </summary>
 internal sealed class WorkerChannel : FrameSocket, IExecutionSite
 {
     private readonly Dictionary<ulong, Pushed> _inflight = new();
     private readonly HashSet<int> _defined = new();
     private readonly TaskCompletionSource _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Action<WorkerChannel, string, TaskSpec[]> _onClosed;
+    private readonly Action<WorkerChannel, string, SubmittedTask[]> _onClosed;
     private TaskCompletionSource<string?>? _actorCreated;
     private byte[]? _scratch;
     private ulong _nextId;
@@ -41,7 +41,7 @@ internal sealed class WorkerChannel : FrameSocket, IExecutionSite
     // resource (a GPU, a long CPU job) spread over leases instead of queueing behind each other.
     private double _serviceTicks = ShortTaskTicks * 4;
 
-    private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string, TaskSpec[]> onClosed)
+    private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string, SubmittedTask[]> onClosed)
         : base(socket, WorkerSessionLimits.MaxPayload, spin, $"ray-driver-w{lease.WorkerId}")
     {
         Lease = lease;
@@ -64,7 +64,7 @@ internal sealed class WorkerChannel : FrameSocket, IExecutionSite
     private static readonly double ShortTaskTicks = Stopwatch.Frequency * 300e-6;
 
     /// <summary>Connects to a leased worker and says WorkerHello.</summary>
-    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string, TaskSpec[]> onClosed)
+    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string, SubmittedTask[]> onClosed)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try { await socket.ConnectAsync(new UnixDomainSocketEndPoint(lease.WorkerSocket)).ConfigureAwait(false); }
@@ -87,7 +87,7 @@ internal sealed class WorkerChannel : FrameSocket, IExecutionSite
     }
 
     /// <summary>Pushes a task that was marked running. False when the channel is closed or retiring (the caller requeues).</summary>
-    internal bool Push(TaskSpec task, ushort kind = (ushort)ClusterMessageKind.PushTask)
+    internal bool Push(SubmittedTask task, ushort kind = (ushort)ClusterMessageKind.PushTask)
     {
         var fn = task.Function!;
         if (fn.AssemblyPath.Length == 0)
@@ -293,7 +293,7 @@ internal sealed class WorkerChannel : FrameSocket, IExecutionSite
     // raylet kills it); the other tasks in flight on it are retried elsewhere.
     void IExecutionSite.Stop(string reason) => Close(reason);
 
-    private readonly record struct Pushed(TaskSpec Task, long SentAt, int Depth);
+    private readonly record struct Pushed(SubmittedTask Task, long SentAt, int Depth);
 }
 
 /// <summary>Limits shared by both ends of a driver-worker connection.</summary>

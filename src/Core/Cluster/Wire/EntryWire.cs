@@ -73,7 +73,7 @@ internal static class EntryWire
     /// A task's result as it arrived in a reply, completing the (untyped) result entry when the
     /// task visits it. The bytes are the reply's, pinned by the caller for the call's duration.
     /// </summary>
-    internal static unsafe void CompleteResult(Tasks.TaskSpec task, in ValueWire.WireValue value)
+    internal static unsafe void CompleteResult(Tasks.SubmittedTask task, in ValueWire.WireValue value)
     {
         fixed (byte* bytes = value.Bytes)
         {
@@ -120,7 +120,7 @@ internal static class EntryWire
 
     // Holds a pointer to the reply's bytes: valid only inside CompleteResult's fixed block,
     // which is where the task visits it (synchronously).
-    private sealed unsafe class Incoming(ObjectStore store, byte tag, byte* bytes, int length, ObjectId plasmaId, long size, uint location) : IIncomingValue
+    private sealed unsafe class Incoming(MemoryStore store, byte tag, byte* bytes, int length, ObjectId plasmaId, long size, uint location) : IIncomingValue
     {
         public void Visit<T>(ObjectEntry<T> entry) =>
             Complete(entry, new ValueWire.WireValue(tag, new ReadOnlySpan<byte>(bytes, length), plasmaId, size, location));
@@ -140,7 +140,7 @@ internal sealed class ArgumentWriter : Tasks.IArgumentVisitor
     private PayloadWriter _w;
 
     /// <summary>Writes every argument of <paramref name="task"/> to <paramref name="w"/>.</summary>
-    internal static void Write(PayloadWriter w, Tasks.TaskSpec task)
+    internal static void Write(PayloadWriter w, Tasks.SubmittedTask task)
     {
         var writer = t_cached ?? new ArgumentWriter();
         t_cached = null; // not shared with a nested write (a ref's value) on this thread

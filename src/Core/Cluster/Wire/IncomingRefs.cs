@@ -74,7 +74,7 @@ internal sealed class IncomingRefs
     }
 
     /// <summary>A handle of the object made for <paramref name="id"/>, if the value brought it.</summary>
-    internal bool TryResolve<T>(ObjectId id, ObjectStore store, out ObjectRef<T>? value)
+    internal bool TryResolve<T>(ObjectId id, MemoryStore store, out ObjectRef<T>? value)
     {
         value = null;
         if (_made.TryGetValue(id, out var made))

@@ -89,12 +89,12 @@ internal static class RefWire
         }
     }
 
-    private delegate ObjectRef Decoder(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma);
+    private delegate ObjectRef Decoder(ReadOnlySpan<byte> body, MemoryStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma);
 
     private static readonly ConcurrentDictionary<Type, Decoder> s_decoders = new();
 
     /// <summary>A new object in <paramref name="store"/> holding the ref's value (or its failure), as a <typeparamref name="T"/> (an ObjectRef type).</summary>
-    internal static T Decode<T>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
+    internal static T Decode<T>(ReadOnlySpan<byte> body, MemoryStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
     {
         var t = typeof(T);
         if (!t.IsGenericType || t.GetGenericTypeDefinition() != typeof(ObjectRef<>))
@@ -115,7 +115,7 @@ internal static class RefWire
             .MakeGenericMethod(refType.GetGenericArguments()[0]).CreateDelegate<Decoder>(); // ObjectRef<T> returned as ObjectRef
 
     /// <summary>A new object in <paramref name="store"/> holding a ref body's value (or its failure).</summary>
-    internal static ObjectRef<TValue> DecodeBody<TValue>(ReadOnlySpan<byte> body, ObjectStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
+    internal static ObjectRef<TValue> DecodeBody<TValue>(ReadOnlySpan<byte> body, MemoryStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
     {
         var off = 0;
         var state = ValueWire.ReadU8(body, ref off);

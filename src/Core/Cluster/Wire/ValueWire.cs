@@ -191,7 +191,7 @@ internal static class ValueWire
     }
 
     /// <summary>Decodes a value of <typeparamref name="T"/> (a worker reading an argument, or the owner a result).</summary>
-    internal static T Decode<T>(in WireValue v, ObjectStore store, Func<ObjectId, long, Plasma.Client.PlasmaBuffer>? openPlasma = null)
+    internal static T Decode<T>(in WireValue v, MemoryStore store, Func<ObjectId, long, Plasma.Client.PlasmaBuffer>? openPlasma = null)
     {
         switch (v.Tag)
         {

@@ -1,4 +1,4 @@
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// How a raylet starts a worker process (`ray worker ...`, hidden): which raylet and job it

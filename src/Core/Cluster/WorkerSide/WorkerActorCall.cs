@@ -1,6 +1,6 @@
 using Ray.Actors;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// A call a worker process received for its actor when the actor runs several at once: run by

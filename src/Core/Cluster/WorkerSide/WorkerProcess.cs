@@ -1,4 +1,4 @@
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// The generic worker host: the main of a worker process started by a raylet. It registers with

@@ -2,7 +2,7 @@
 #nullable enable
 using Ray.Serialization;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>Calls a remote function of 0 argument(s) through a typed <see cref="Func{TR}"/> made once; each argument is decoded as its type.</summary>
 internal sealed class FuncInvoker0<TR>(Func<TR> fn) : WorkerInvoker

@@ -1,4 +1,4 @@
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>One decoded call of a remote function, ready to run.</summary>
 internal abstract class WorkerCall

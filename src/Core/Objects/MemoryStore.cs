@@ -10,7 +10,7 @@ namespace Ray.Objects;
 /// serialized value are put into the id index (exported), since only those are ever looked up
 /// by id. That keeps a hash insert and delete off the per-task path.
 /// </summary>
-internal sealed class ObjectStore
+internal sealed class MemoryStore
 {
     private readonly ulong _owner;
     private readonly ConcurrentDictionary<ObjectId, ObjectEntry> _exported = new();
@@ -19,7 +19,7 @@ internal sealed class ObjectStore
     private long _freed;
     private long _liveBytes;
 
-    internal ObjectStore(ulong owner, TimeSpan spin, long bufferBudget, RuntimeOptions options)
+    internal MemoryStore(ulong owner, TimeSpan spin, long bufferBudget, RuntimeOptions options)
     {
         _owner = owner;
         LargeObjects = new LargeObjectStore(options);
@@ -68,7 +68,7 @@ internal sealed class ObjectStore
     /// the driver live there): a value put with the worker's nested runtime may hold them, and
     /// reading it back looks them up here too.
     /// </summary>
-    internal static ObjectStore? WorkerArguments { get; set; }
+    internal static MemoryStore? WorkerArguments { get; set; }
 
     internal void OnCompleted(ObjectEntry entry)
     {

@@ -16,7 +16,7 @@ namespace Ray.Tasks;
 /// Cancellation moves a waiting or queued task straight to cancelled; a running one gets its
 /// token signalled and its result fails as cancelled.
 /// </summary>
-internal abstract class TaskSpec : IObjectListener
+internal abstract class SubmittedTask : IObjectListener
 {
     private const int Waiting = 0, Queued = 1, Running = 2, Done = 3, Cancelled = 4;
 

@@ -4,7 +4,7 @@ using Ray.Objects;
 using Ray.Plasma;
 using Ray.Plasma.Client;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// What a worker process holds for the tasks it runs: the job's code (assemblies found on the
@@ -24,12 +24,12 @@ internal sealed class WorkerRuntime : IDisposable
         var runtimeOptions = new RuntimeOptions();
         Threshold = runtimeOptions.LargeObjectThresholdBytes;
         var owner = options.OwnerId != 0 ? options.OwnerId : Ray.Contract.Ids.OwnerIds.Worker(Ray.Contract.Ids.OwnerIds.RandomNodeTag(), options.WorkerId);
-        Store = new ObjectStore(owner, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
-        ObjectStore.WorkerArguments = Store;
+        Store = new MemoryStore(owner, TimeSpan.FromMicroseconds(50), 256L << 20, runtimeOptions);
+        MemoryStore.WorkerArguments = Store;
         AssemblyLoadContext.Default.Resolving += Resolve;
     }
 
-    internal ObjectStore Store { get; }
+    internal MemoryStore Store { get; }
     internal long Threshold { get; }
     internal WorkerLaunchOptions Options => _options;
 

@@ -5,7 +5,7 @@ using Ray.Cluster.Transport;
 using Ray.Cluster.Wire;
 using Ray.Protocol;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// One driver's connection to this worker: WorkerHello, then function definitions, tasks,

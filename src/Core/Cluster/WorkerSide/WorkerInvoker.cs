@@ -1,6 +1,6 @@
 using Ray.Cluster.Wire;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// A remote function's typed call in a worker process, made once per function when it is

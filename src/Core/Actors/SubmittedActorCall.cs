@@ -8,7 +8,7 @@ namespace Ray.Actors;
 /// run on the actor's thread; a call whose argument is not ready yet waits for it there, so
 /// order is kept (as Ray's actor task submitter does).
 /// </summary>
-internal abstract class ActorCallSpec : TaskSpec
+internal abstract class SubmittedActorCall : SubmittedTask
 {
     /// <summary>Waits for every ref argument; returns the 1-based index of the first failed one, or 0.</summary>
     internal abstract int WaitDependencies(out ObjectEntry? failed);

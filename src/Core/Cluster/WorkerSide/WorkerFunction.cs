@@ -4,7 +4,7 @@ using Ray.Cluster.Wire;
 using Ray.Objects;
 using Ray.Serialization;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>Encodes a result of a known type for the wire (inline, or into the node's store under <paramref name="id"/>).</summary>
 internal delegate void ResultEncoder(WireWriter w, object? value, ObjectId id, WorkerRuntime runtime);
@@ -54,7 +54,7 @@ internal sealed class WorkerFunction
     {
         var n = parameters.Length;
         var isVoid = ret == typeof(void);
-        var name = $"Ray.Cluster.Worker.{(isVoid ? "Action" : "Func")}Invoker{n}";
+        var name = $"Ray.Cluster.WorkerSide.{(isVoid ? "Action" : "Func")}Invoker{n}";
         var typeArgs = isVoid ? parameters : [.. parameters, ret];
         if (typeArgs.Length > 0) name += "`" + typeArgs.Length;
         var definition = typeof(WorkerInvoker).Assembly.GetType(name)

@@ -4,7 +4,7 @@ using Ray.Cluster.Transport;
 using Ray.Cluster.Wire;
 using Ray.Protocol;
 
-namespace Ray.Cluster.Worker;
+namespace Ray.Cluster.WorkerSide;
 
 /// <summary>
 /// What the sessions of one worker process share: the actor it holds, if any, the exit signal,
