@@ -113,3 +113,32 @@ public sealed class ClusterRemoteErrorTests
         Assert.Equal(1, File.ReadAllText(counter2).Length);
     }
 }
+
+[Collection("cluster")]
+public sealed class ClusterAsyncApiTests
+{
+    [Fact]
+    public async Task ConnectAsync_then_async_waits_on_worker_results()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var ray = await RayRuntime.ConnectAsync(cluster.SessionDir);
+        Assert.True(ray.IsConnected);
+        var slow = ray.Task(SemanticsFns.Sleep).Remote(3000);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => slow.GetAsync(cts.Token));
+        Assert.Equal(3000, await slow.GetAsync()); // the wait was cancelled, not the task
+        var refs = Enumerable.Range(0, 8).Select(i => ray.Task(SemanticsFns.Id).Remote(i)).ToArray();
+        Assert.Equal(Enumerable.Range(0, 8), await ray.GetAsync(refs));
+        Assert.Equal(8, (await ray.WaitAsync(refs, numReturns: 8)).Ready.Count);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_to_nothing_fails_and_a_cancelled_connect_throws_cancelled()
+    {
+        await Assert.ThrowsAsync<RayClusterException>(() => RayRuntime.ConnectAsync("127.0.0.1:1", token: "x"));
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RayRuntime.ConnectAsync(cluster.SessionDir, cancellationToken: cts.Token));
+    }
+}

@@ -41,10 +41,38 @@ public sealed class ObjectRef<T> : ObjectRef
         return listener.Task;
     }
 
+    /// <summary>
+    /// Awaits the value. Cancelling <paramref name="cancellationToken"/> stops this wait only
+    /// (<see cref="OperationCanceledException"/>); the task goes on and the object stays.
+    /// </summary>
+    public Task<T> GetAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        if (!cancellationToken.CanBeCanceled) return AsTask();
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<T>(cancellationToken);
+        var listener = new TaskListener<T>(this);
+        if (!Entry.TryAddListener(listener))
+        {
+            listener.OnObjectCompleted(Entry);
+            return listener.Task;
+        }
+        var registration = cancellationToken.Register(static s =>
+        {
+            var (self, l, token) = ((ObjectRef<T>, TaskListener<T>, CancellationToken))s!;
+            self.Entry.RemoveListener(l); // nothing left behind on an object that may never complete
+            l.Cancel(token);
+        }, (this, listener, cancellationToken));
+        listener.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return listener.Task;
+    }
+
     private sealed class TaskListener<TValue>(ObjectRef<TValue> owner) : IObjectListener
     {
         private readonly TaskCompletionSource<TValue> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
         internal Task<TValue> Task => _tcs.Task;
+
+        internal void Cancel(CancellationToken token) => _tcs.TrySetCanceled(token);
 
         public void OnObjectCompleted(ObjectEntry entry)
         {

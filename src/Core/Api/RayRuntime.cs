@@ -49,12 +49,32 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     public static RayRuntime Connect(string? address = null, RuntimeOptions? options = null, string? token = null) =>
         Connect(address, options, token, nested: false);
 
+    /// <summary>
+    /// As <see cref="Connect(string?, RuntimeOptions?, string?)"/>, without holding a thread while
+    /// the raylet answers; <paramref name="cancellationToken"/> stops the wait (nothing is left
+    /// registered: a link that connects after the cancel is closed, and the raylet ends its job).
+    /// </summary>
+    public static async Task<RayRuntime> ConnectAsync(string? address = null, RuntimeOptions? options = null, string? token = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RuntimeOptions();
+        RuntimeCore.ValidateOptions(options);
+        var session = await Cluster.Driver.ClusterSession.ConnectAsync(address, token, JobName(false), TimeSpan.FromSeconds(30), false, cancellationToken).ConfigureAwait(false);
+        return Attach(options, session);
+    }
+
+    private static string JobName(bool nested) =>
+        nested ? $"nested-{Environment.ProcessId}" : System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
+
     internal static RayRuntime Connect(string? address, RuntimeOptions? options, string? token, bool nested)
     {
         options ??= new RuntimeOptions();
         RuntimeCore.ValidateOptions(options); // before the raylet registers a job and prestarts its workers
-        var job = nested ? $"nested-{Environment.ProcessId}" : System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "driver";
-        var session = Cluster.Driver.ClusterSession.Connect(address, token, job, TimeSpan.FromSeconds(30), nested);
+        var session = Cluster.Driver.ClusterSession.Connect(address, token, JobName(nested), TimeSpan.FromSeconds(30), nested);
+        return Attach(options, session);
+    }
+
+    private static RayRuntime Attach(RuntimeOptions options, Cluster.Driver.ClusterSession session)
+    {
         try
         {
             var rt = new RayRuntime(new RuntimeCore(options, session));
@@ -158,12 +178,21 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     // How often a Get over many objects looks for a failure among the later ones while it waits.
     private static readonly TimeSpan FailureCheckInterval = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>Awaits every object; returns the values in order.</summary>
-    public async Task<T[]> GetAsync<T>(IReadOnlyList<ObjectRef<T>> refs)
+    /// <summary>
+    /// Awaits every object; returns the values in order. Fails as soon as any of them fails, as
+    /// <see cref="Get{T}(IReadOnlyList{ObjectRef{T}}, TimeSpan?)"/> does. Cancelling stops the
+    /// wait only: the tasks go on.
+    /// </summary>
+    public async Task<T[]> GetAsync<T>(IReadOnlyList<ObjectRef<T>> refs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(refs);
+        for (var i = 0; i < refs.Count; i++)
+            if (refs[i] is null) throw new ArgumentException($"refs[{i}] is null.", nameof(refs));
+        if (!refs.All(r => r.IsReady)) await Runtime.Waiter.AllOrFirstFailureAsync(refs, cancellationToken).ConfigureAwait(false);
+        foreach (var r in refs)
+            if (r.Entry.IsFailed || r.Entry.IsFreed) r.Get(); // throws its error
         var values = new T[refs.Count];
-        for (var i = 0; i < refs.Count; i++) values[i] = await refs[i];
+        for (var i = 0; i < refs.Count; i++) values[i] = refs[i].Get();
         return values;
     }
 
@@ -174,6 +203,13 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     public WaitResult<TRef> Wait<TRef>(IReadOnlyList<TRef> refs, int numReturns = 1, TimeSpan? timeout = null)
         where TRef : ObjectRef => Waiter.Wait(refs, numReturns, timeout ?? Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// As <see cref="Wait{TRef}"/>, without holding a thread. Cancelling throws
+    /// <see cref="OperationCanceledException"/> and stops the wait only: the tasks go on.
+    /// </summary>
+    public Task<WaitResult<TRef>> WaitAsync<TRef>(IReadOnlyList<TRef> refs, int numReturns = 1, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where TRef : ObjectRef => Waiter.WaitAsync(refs, numReturns, timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
 
     /// <summary>
     /// Cancels the task that produces <paramref name="objectRef"/>. A queued task never runs; a

@@ -124,14 +124,80 @@ internal static class Waiter
         }
     }
 
-    private sealed class CountdownListener(int needed) : IObjectListener
+    /// <summary>Ray's <c>wait</c> without a thread: completes when enough refs are ready, the timeout passes, or (cancelled) the token fires.</summary>
+    internal static async Task<WaitResult<TRef>> WaitAsync<TRef>(IReadOnlyList<TRef> refs, int numReturns, TimeSpan timeout, CancellationToken cancel) where TRef : ObjectRef
+    {
+        ArgumentNullException.ThrowIfNull(refs);
+        if (refs.Count == 0) return new WaitResult<TRef>(RefList<TRef>.Empty, RefList<TRef>.Empty);
+        if (numReturns < 1 || numReturns > refs.Count)
+            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of refs ({refs.Count}).");
+        if (refs is not RefList<TRef>) ThrowIfNullOrDuplicate(refs);
+        if (CountReady(refs, numReturns) < numReturns && timeout != TimeSpan.Zero)
+            await UntilAsync(refs, new CountdownListener(numReturns), timeout, cancel).ConfigureAwait(false);
+        return Split(refs, numReturns);
+    }
+
+    /// <summary>Completes when every ref is ready or any one failed (a Get that fails fast), or throws when cancelled.</summary>
+    internal static Task AllOrFirstFailureAsync(IReadOnlyList<ObjectRef> refs, CancellationToken cancel) =>
+        UntilAsync(refs, new AllOrFailureListener(refs.Count), Timeout.InfiniteTimeSpan, cancel);
+
+    // Registers the listener on every ref, waits for its event without a thread, unregisters.
+    private static async Task UntilAsync<TRef>(IReadOnlyList<TRef> refs, SignalListener listener, TimeSpan timeout, CancellationToken cancel) where TRef : ObjectRef
+    {
+        var registered = new List<ObjectEntry>(refs.Count);
+        foreach (var r in refs)
+        {
+            if (r.Entry.TryAddListener(listener)) registered.Add(r.Entry);
+            else listener.OnObjectCompleted(r.Entry);
+        }
+        try
+        {
+            var done = listener.Signal.Task;
+            if (!done.IsCompleted)
+            {
+                if (timeout == Timeout.InfiniteTimeSpan) await done.WaitAsync(cancel).ConfigureAwait(false);
+                else
+                {
+                    try { await done.WaitAsync(timeout, cancel).ConfigureAwait(false); }
+                    catch (TimeoutException) { } // as the blocking Wait: what is ready by then
+                }
+            }
+        }
+        finally
+        {
+            foreach (var e in registered) e.RemoveListener(listener);
+            GC.KeepAlive(refs);
+        }
+    }
+
+    private abstract class SignalListener : IObjectListener
+    {
+        internal TaskCompletionSource Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public abstract void OnObjectCompleted(ObjectEntry entry);
+    }
+
+    private sealed class AllOrFailureListener(int count) : SignalListener
+    {
+        private int _left = count;
+
+        public override void OnObjectCompleted(ObjectEntry entry)
+        {
+            if (entry.IsFailed || entry.IsFreed || Interlocked.Decrement(ref _left) == 0) Signal.TrySetResult();
+        }
+    }
+
+    private sealed class CountdownListener(int needed) : SignalListener
     {
         private int _left = needed;
         internal ManualResetEventSlim Done { get; } = new(needed <= 0);
 
-        public void OnObjectCompleted(ObjectEntry entry)
+        public override void OnObjectCompleted(ObjectEntry entry)
         {
-            if (Interlocked.Decrement(ref _left) == 0) Done.Set();
+            if (Interlocked.Decrement(ref _left) == 0)
+            {
+                Done.Set();
+                Signal.TrySetResult();
+            }
         }
     }
 }

@@ -35,26 +35,38 @@ internal sealed class ClusterSession : IDisposable
     /// with <see cref="ClusterAddress.Resolve"/> (session files owned by another user are refused),
     /// then connects and registers the job.
     /// </summary>
-    internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout, bool nested = false)
+    internal static ClusterSession Connect(string? address, string? token, string jobName, TimeSpan timeout, bool nested = false) =>
+        // RayRuntime.Connect is blocking by contract (justified): the connect, Hello and RegisterJob
+        // replies are completed by the socket and the link's own receive thread.
+        ConnectAsync(address, token, jobName, timeout, nested, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>As <see cref="Connect"/>; a cancel stops the wait (a link that connects after it is closed at once).</summary>
+    internal static async Task<ClusterSession> ConnectAsync(string? address, string? token, string jobName, TimeSpan timeout, bool nested, CancellationToken cancel)
     {
         ResolvedAddress resolved;
         try { resolved = ClusterAddress.Resolve(address, token); }
         catch (SessionAccessException e) { throw new RayClusterException(e.Message, e); }
         token = resolved.Token;
         // Connecting first, so an address with nothing behind it says so rather than "no token".
-        // RayRuntime.Connect is blocking by contract (justified): the connect, Hello and RegisterJob
-        // replies are completed by the socket and the link's own receive thread.
-        var (link, _, _) = ControlLink.ConnectAsync(resolved.Address, token ?? "", timeout, requireToken: token is not null).GetAwaiter().GetResult();
+        var connecting = ControlLink.ConnectAsync(resolved.Address, token ?? "", timeout, requireToken: token is not null);
+        ControlLink link;
+        try { (link, _, _) = await connecting.WaitAsync(cancel).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            _ = connecting.ContinueWith(static t => { if (t.IsCompletedSuccessfully) t.Result.Link.Dispose(); },
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
         try
         {
-            var reply = link.RequestAsync((ushort)ClusterMessageKind.RegisterJob,
-                ClusterCodec.EncodeRegisterJob(new JobRegistration(Environment.ProcessId, jobName, CodePaths(), nested)), timeout).GetAwaiter().GetResult();
+            var reply = await link.RequestAsync((ushort)ClusterMessageKind.RegisterJob,
+                ClusterCodec.EncodeRegisterJob(new JobRegistration(Environment.ProcessId, jobName, CodePaths(), nested)), timeout).WaitAsync(cancel).ConfigureAwait(false);
             var job = ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(reply));
             return new ClusterSession(link, token!, job);
         }
         catch
         {
-            link.Dispose();
+            link.Dispose(); // the raylet ends a job whose driver's link closes
             throw;
         }
     }
