@@ -142,3 +142,40 @@ public sealed class ClusterAsyncApiTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RayRuntime.ConnectAsync(cluster.SessionDir, cancellationToken: cts.Token));
     }
 }
+
+public sealed class SlowStart
+{
+    public SlowStart(int ms) => Thread.Sleep(ms);
+    public int Pid() => Environment.ProcessId;
+}
+
+[Collection("cluster")]
+public sealed class ClusterActorRestartTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task Calls_made_while_an_actor_restarts_fail_fast_only_with_no_task_retries(int maxTaskRetries)
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var ray = cluster.Connect();
+        var actor = ray.Actor<SlowStart>(new ActorOptions { MaxRestarts = 1, MaxTaskRetries = maxTaskRetries }).Remote(2500);
+        var pid = await actor.Task(a => a.Pid()).Remote();
+        ClusterScope.Kill(pid);
+        await Task.Delay(500); // the death is seen and the restart (a 2.5 s constructor) begun
+        var sw = Stopwatch.StartNew();
+        var call = actor.Task(a => a.Pid()).Remote();
+        if (maxTaskRetries == 0)
+        {
+            var e = Assert.Throws<ActorDiedException>(() => call.Get(TimeSpan.FromSeconds(20)));
+            Assert.Contains("restarting", e.Message);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"failed after {sw.Elapsed}: it waited for the restart");
+        }
+        else Assert.NotEqual(pid, call.Get(TimeSpan.FromSeconds(20))); // waited for the restarted actor
+        Assert.True(await ClusterScope.WaitUntilAsync(() =>
+        {
+            try { return actor.Task(a => a.Pid()).Remote().Get(TimeSpan.FromSeconds(20)) != pid; }
+            catch (ActorDiedException) { return false; }
+        }, TimeSpan.FromSeconds(30)), "the actor came back");
+    }
+}

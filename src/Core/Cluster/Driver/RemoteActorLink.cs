@@ -235,6 +235,12 @@ internal sealed class RemoteActorLink : IActorTransport
             if (_dead) { call.FailLost(_actor.DeathOrShutdown); return; }
             if (restarting is { IsCompleted: false })
             {
+                if (_actor.Options.MaxTaskRetries == 0)
+                {
+                    // At-most-once calls (Ray's default) fail at once while the actor restarts, as Ray's do.
+                    call.FailLost(ExceptionFactory.ActorRestarting(_actor.Id, _actor.ActorType.Name));
+                    return;
+                }
                 try { restarting.Wait(); } catch (AggregateException) { /* the restart failed: the actor is dead, seen above */ }
                 continue;
             }
