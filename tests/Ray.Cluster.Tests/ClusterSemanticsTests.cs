@@ -179,3 +179,25 @@ public sealed class ClusterActorRestartTests
         }, TimeSpan.FromSeconds(30)), "the actor came back");
     }
 }
+
+public static class ChainFns
+{
+    /// <summary>A chain of nested blocking tasks, <paramref name="depth"/> deep: each waits in Get for its child.</summary>
+    public static int Chain(int depth) =>
+        depth == 0 ? Environment.ProcessId : RayRuntime.Current.Task(Chain).Remote(depth - 1).Get(TimeSpan.FromSeconds(90));
+}
+
+[Collection("cluster")]
+public sealed class ClusterNestedChainTests
+{
+    [Fact]
+    public async Task A_chain_of_blocking_tasks_deeper_than_the_worker_cap_completes()
+    {
+        // One CPU: the raylet's cap is 4 worker processes; a 6-deep chain needs 6, five of them
+        // blocked in Get. Blocked workers do not count against the cap (they used to: it hung).
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var leaf = ray.Task(ChainFns.Chain).Remote(6).Get(TimeSpan.FromSeconds(90));
+        Assert.True(leaf > 0);
+    }
+}

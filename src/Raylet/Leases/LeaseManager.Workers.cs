@@ -135,7 +135,9 @@ internal sealed partial class LeaseManager
     private bool CanStartLocked(JobRecord job, Deferred d, bool evict = true)
     {
         if (job.Ended || _disposed) return false;
-        if (_workers.Count - _actorWorkers < MaxWorkers) return true;
+        // Workers whose task is blocked in Get do not count: a chain of nested blocking tasks
+        // needs one more worker per level, and counting them would hang the chain at the cap.
+        if (_workers.Count - _actorWorkers - BlockedWorkersLocked() < MaxWorkers) return true;
         if (!evict) return false;
         foreach (var other in _workers.Values)
         {
@@ -145,6 +147,13 @@ internal sealed partial class LeaseManager
             return true;
         }
         return false;
+    }
+
+    private int BlockedWorkersLocked()
+    {
+        var n = 0;
+        foreach (var w in _workers.Values) if (w.Blocked && w.State == WorkerState.Leased && w.LeasePurpose == LeasePurpose.Task) n++;
+        return n;
     }
 
     private void StartWorkerLocked(JobRecord job, Deferred d)
