@@ -201,3 +201,23 @@ public sealed class ClusterNestedChainTests
         Assert.True(leaf > 0);
     }
 }
+
+[Collection("cluster")]
+public sealed class ClusterSchedulingOrderTests
+{
+    [Fact]
+    public async Task A_lease_request_that_does_not_fit_does_not_block_a_later_one_that_does()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var first = ray.Actor<Idle>(new ActorOptions { NumCpus = 0.5 }).Remote();
+        Assert.Equal(1, await first.Task(a => a.Ping()).Remote());
+        var big = ray.Actor<Idle>(new ActorOptions { NumCpus = 0.7 }).Remote();
+        var small = ray.Actor<Idle>(new ActorOptions { NumCpus = 0.3 }).Remote();
+        Assert.Equal(1, small.Task(a => a.Ping()).Remote().Get(TimeSpan.FromSeconds(20)));
+        var bigCall = big.Task(a => a.Ping()).Remote();
+        Assert.False(bigCall.WaitReady(TimeSpan.FromMilliseconds(300)));
+        ray.Kill(first);
+        Assert.Equal(1, bigCall.Get(TimeSpan.FromSeconds(20)));
+    }
+}

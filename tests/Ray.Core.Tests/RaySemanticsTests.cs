@@ -116,3 +116,28 @@ public class RaySemanticsTests
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"shutdown took {sw.Elapsed}");
     }
 }
+
+public sealed class Holder
+{
+    public int Ping() => 1;
+}
+
+public class SchedulingOrderTests
+{
+    [Fact]
+    public async Task A_pending_actor_that_does_not_fit_does_not_block_a_later_one_that_does()
+    {
+        await using var rt = Util.Start(cpus: 1);
+        var first = rt.Actor<Holder>(new ActorOptions { NumCpus = 0.5 }).Remote();
+        Assert.Equal(1, first.Task(a => a.Ping()).Remote().Get(Util.Long));
+        var big = rt.Actor<Holder>(new ActorOptions { NumCpus = 0.7 }).Remote(); // waits: 0.5 free
+        var small = rt.Actor<Holder>(new ActorOptions { NumCpus = 0.3 }).Remote();
+        Assert.Equal(1, small.Task(a => a.Ping()).Remote().Get(Util.Long)); // it used to wait behind the 0.7
+        var zero = rt.Actor<Holder>(new ActorOptions { NumCpus = 0 }).Remote();
+        Assert.Equal(1, zero.Task(a => a.Ping()).Remote().Get(Util.Long));
+        var bigCall = big.Task(a => a.Ping()).Remote();
+        Assert.False(bigCall.WaitReady(Util.Short));
+        rt.Kill(first);
+        Assert.Equal(1, bigCall.Get(Util.Long)); // granted once room was freed
+    }
+}

@@ -195,12 +195,16 @@ internal sealed class LocalScheduler
         }
     }
 
-    /// <summary>Holds resources for an actor's life; waits (without a thread) until they fit.</summary>
+    /// <summary>
+    /// Holds resources for an actor's life; waits (without a thread) until they fit. Waiting
+    /// actors are granted oldest first, but one that does not fit does not hold back a later one
+    /// that does (as Ray: a pending 0.7-CPU actor does not block a 0.3-CPU one).
+    /// </summary>
     internal Task AcquireForActorAsync(ResourceSet request, CancellationToken cancel)
     {
         lock (_lock)
         {
-            if (_waiters.Count == 0 && _ledger.TryAcquire(request))
+            if (_ledger.TryAcquire(request))
             {
                 UpdateHints();
                 return Task.CompletedTask;
@@ -236,13 +240,18 @@ internal sealed class LocalScheduler
         if (ReadyCount > 0) Pool.NotifyWork();
     }
 
-    // Actors waiting for resources are served first, in order, as they were asked earlier.
+    // Actors waiting for resources are served first, oldest first, each one that fits.
     private void GrantWaiters()
     {
-        while (_waiters.First is { } node && _ledger.TryAcquire(node.Value.Request))
+        for (var node = _waiters.First; node is not null;)
         {
-            _waiters.RemoveFirst();
-            node.Value.Done.TrySetResult();
+            var next = node.Next;
+            if (_ledger.TryAcquire(node.Value.Request))
+            {
+                _waiters.Remove(node);
+                node.Value.Done.TrySetResult();
+            }
+            node = next;
         }
         UpdateHints();
     }

@@ -29,7 +29,7 @@ internal sealed class JobRecord(uint id, int driverPid, string name, IReadOnlyLi
     internal bool Ended { get; set; }
 
     /// <summary>Lease requests waiting, oldest first.</summary>
-    internal Queue<PendingLease> Pending { get; } = new();
+    internal LinkedList<PendingLease> Pending { get; } = new();
 
     /// <summary>Every live worker of the job (any state but Dead).</summary>
     internal HashSet<WorkerRecord> Workers { get; } = [];

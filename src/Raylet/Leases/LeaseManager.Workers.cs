@@ -188,7 +188,8 @@ internal sealed partial class LeaseManager
         if (job.StartFailures >= _options.MaxStartFailures)
         {
             var message = $"no worker could be started for job {job.Id}: {job.StartFailures} starts in a row failed, the last because {reason} (see {WorkerLog(job.Id, worker.Id)})";
-            while (job.Pending.TryDequeue(out var request)) SendError(job, request.RequestId, ClusterErrorCode.WorkerStartFailed, message);
+            foreach (var request in job.Pending) SendError(job, request.RequestId, ClusterErrorCode.WorkerStartFailed, message);
+            job.Pending.Clear();
             job.StartFailures = 0;
             return;
         }

@@ -125,7 +125,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
                 SendError(job, requestId, ClusterErrorCode.Internal, $"job {job.Id} already has {MaxPendingPerJob} lease requests waiting");
                 return;
             }
-            job.Pending.Enqueue(new PendingLease(requestId, purpose, demand));
+            job.Pending.AddLast(new PendingLease(requestId, purpose, demand));
             ScheduleLocked(job, d);
         }
         Run(d);
@@ -201,29 +201,37 @@ internal sealed partial class LeaseManager : IAsyncDisposable
 
     // ---- scheduling (under the lock) ----
 
-    /// <summary>Grants the job's waiting requests, in order, while resources and idle workers last; starts workers when none is idle.</summary>
+    /// <summary>
+    /// Grants the job's waiting requests that fit, oldest first, while idle workers last; starts
+    /// workers when none is idle. A request that does not fit now does not hold back later ones
+    /// that do (as Ray's scheduler: a pending 0.7-CPU actor does not block a 0.3-CPU one).
+    /// </summary>
     private void ScheduleLocked(JobRecord job, Deferred d)
     {
         if (job.Ended) return;
-        while (job.Pending.TryPeek(out var request))
+        for (var node = job.Pending.First; node is not null;)
         {
-            // Head of line: a later, smaller request does not overtake (FIFO per job, as asked).
-            if (!_resources.CanAcquire(request.Demand)) return;
-            var worker = job.PopIdle();
-            if (worker is null)
+            var next = node.Next;
+            var request = node.Value;
+            if (_resources.CanAcquire(request.Demand))
             {
-                // Start as many as there are requests no starting worker will serve, within the cap.
-                for (var wanted = job.Pending.Count - job.Starting; wanted > 0 && CanStartLocked(job, d); wanted--)
-                    StartWorkerLocked(job, d);
-                return;
+                var worker = job.PopIdle();
+                if (worker is null)
+                {
+                    // Start as many as there are requests no starting worker will serve, within the cap.
+                    for (var wanted = job.Pending.Count - job.Starting; wanted > 0 && CanStartLocked(job, d); wanted--)
+                        StartWorkerLocked(job, d);
+                    return;
+                }
+                if (!_resources.TryAcquire(request.Demand))
+                {
+                    job.Idle.Push(worker);
+                    return;
+                }
+                job.Pending.Remove(node);
+                GrantLocked(job, worker, request);
             }
-            if (!_resources.TryAcquire(request.Demand))
-            {
-                job.Idle.Push(worker);
-                return;
-            }
-            job.Pending.Dequeue();
-            GrantLocked(job, worker, request);
+            node = next;
         }
     }
 
