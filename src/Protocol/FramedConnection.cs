@@ -58,7 +58,7 @@ internal abstract partial class FramedConnection : IDisposable
         _driver = driver;
         _parser = new FrameParser(maxPayload);
         _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false, minimumSegmentSize: driver.ReadSize));
-        _out = new GrowableBuffer(driver.IsThread ? 64 * 1024 : 4096);
+        _out = new GrowableBuffer(driver.IsThread ? 64 * 1024 : 256); // servers send through the outbox: keep this small per connection
     }
 
     /// <summary>Why the connection closed, once it has begun to close.</summary>
