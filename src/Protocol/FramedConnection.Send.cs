@@ -14,9 +14,11 @@ internal abstract partial class FramedConnection
     private readonly Channel<OutFrame> _outbox = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
     private Task? _sendLoop;
 
-    // Whoever writes to the socket holds this, so a caller's flush and the send loop never
-    // interleave their bytes (a semaphore: the send loop holds it across an await).
-    private readonly SemaphoreSlim _wire = new(1, 1);
+    // 1 while someone writes to the socket, so a caller's flush and the send loop never
+    // interleave their bytes. A flag, not a semaphore: it is taken on every flush of the
+    // per-task path, where a semaphore's lock costs more than this whole gate; it is contended
+    // only by a connection that uses both send paths at once.
+    private int _wire;
 
     /// <summary>Appends a frame with a payload written by <paramref name="write"/>; call <see cref="Flush"/> (or FlushLocked) after.</summary>
     internal void Append<TState>(ushort kind, FrameFlags flags, ulong requestId, TState state, Action<PayloadWriter, TState> write)
@@ -58,16 +60,31 @@ internal abstract partial class FramedConnection
     {
         if (_out.Count == 0) return;
         string? failure = null;
-        _wire.Wait();
+        EnterWire();
         try { WriteAll(_out.Written); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { failure = "sending failed: " + e.Message; }
         finally
         {
-            _wire.Release();
+            ExitWire();
             _out.Reset();
         }
         if (failure is not null) Close(failure); // after the wire is free: a close hook may flush
     }
+
+    private void EnterWire()
+    {
+        if (Interlocked.CompareExchange(ref _wire, 1, 0) == 0) return;
+        var wait = new SpinWait(); // sleeps after a while: the send loop may hold it for a slow peer
+        while (Interlocked.CompareExchange(ref _wire, 1, 0) != 0) wait.SpinOnce();
+    }
+
+    private async ValueTask EnterWireAsync()
+    {
+        // A caller holds it only while its blocking write runs: poll, never hold a thread.
+        while (Interlocked.CompareExchange(ref _wire, 1, 0) != 0) await Task.Delay(1).ConfigureAwait(false);
+    }
+
+    private void ExitWire() => Volatile.Write(ref _wire, 0);
 
     private void WriteAll(ReadOnlySpan<byte> data)
     {
@@ -110,7 +127,7 @@ internal abstract partial class FramedConnection
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var frame)) frame.WriteTo(batch);
-                await _wire.WaitAsync().ConfigureAwait(false);
+                await EnterWireAsync().ConfigureAwait(false);
                 try
                 {
                     for (var sent = 0; sent < batch.Count;)
@@ -118,7 +135,7 @@ internal abstract partial class FramedConnection
                 }
                 finally
                 {
-                    _wire.Release();
+                    ExitWire();
                     batch.Reset();
                 }
             }

@@ -161,6 +161,52 @@ public sealed class FramedConnectionTests
     [Theory]
     [InlineData("async")]
     [InlineData("thread")]
+    public async Task Both_send_paths_at_once_never_interleave_their_bytes(string driver)
+    {
+        var (ours, theirs) = await ConnectionKit.PairAsync();
+        var connection = new TestConnection(ours, 1 << 20, ConnectionKit.Driver(driver), callerSends: true);
+        connection.Start();
+        await using var peer = new RawPeer(theirs);
+        const int PerSender = 40;
+        // Two threads flush by hand, two queue through the outbox; payloads say who sent them.
+        // Frames are large and the peer reads late, so socket writes end part way (the buffers
+        // are full) and two writers without the gate would interleave.
+        var senders = Enumerable.Range(0, 4).Select(s => Task.Run(() =>
+        {
+            for (var i = 0; i < PerSender; i++)
+            {
+                var payload = Enumerable.Repeat((byte)s, Size(i)).ToArray();
+                var id = (ulong)(s * PerSender + i);
+                if (s < 2)
+                {
+                    connection.Append(TestConnection.Echo, FrameFlags.NoReply, id, payload, static (w, p) => w.Raw(p));
+                    connection.Flush();
+                }
+                else Assert.True(connection.Send(TestConnection.Echo, FrameFlags.NoReply, id, payload));
+            }
+        })).ToArray();
+        await Task.Delay(300);
+        var seen = new HashSet<ulong>();
+        for (var n = 0; n < 4 * PerSender; n++)
+        {
+            var frame = await peer.ReadFrameAsync(Wait);
+            Assert.NotNull(frame);
+            var id = frame.Value.Header.RequestId;
+            Assert.True(seen.Add(id));
+            var sender = (byte)(id / PerSender);
+            Assert.Equal(Size((int)(id % PerSender)), frame.Value.Payload.Length);
+            Assert.True(frame.Value.Payload.All(b => b == sender), $"frame {id} holds bytes of another sender: interleaved writes");
+        }
+        await Task.WhenAll(senders).WaitAsync(Wait);
+        connection.Close("test over");
+        await connection.Completion.WaitAsync(Wait);
+
+        static int Size(int i) => 20_000 + i * 4_999 % 180_000;
+    }
+
+    [Theory]
+    [InlineData("async")]
+    [InlineData("thread")]
     public async Task A_connection_closed_before_it_started_releases_its_socket(string driver)
     {
         var (ours, theirs) = await ConnectionKit.PairAsync();
