@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using Ray.Contract.Messages;
 using Ray.Protocol;
@@ -19,28 +17,16 @@ public sealed class RayletClient : IAsyncDisposable
     /// <summary>The default time to wait for a connection or a reply.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly PipeReader _reader;
-    private readonly PipeWriter _writer;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ReplyTable<(FrameFlags Flags, byte[] Payload)> _replies = new();
-    private readonly FrameParser _parser = new(ClusterProtocol.MaxPayload);
+    private readonly Connection _connection;
     private readonly TimeSpan _timeout;
-    private readonly Task _receiveLoop;
-    private volatile string _status = "connected";
-    private volatile string? _closeReason;
-    private int _disposed;
 
     private RayletClient(Socket socket, string address, TimeSpan timeout)
     {
-        _socket = socket;
         Address = address;
         _timeout = timeout;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
-        _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _connection = new Connection(this, socket);
+        _ = _connection.RunAsync();
     }
 
     /// <summary>The raylet's address as given.</summary>
@@ -146,23 +132,12 @@ public sealed class RayletClient : IAsyncDisposable
         var (id, reply) = _replies.Add();
         try
         {
-            if (_closeReason is { } closed) throw Closed(closed);
-            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                FrameWriter.Write(_writer, (ushort)kind, FrameFlags.None, id, payload);
-                await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                throw Closed("sending failed: " + e.Message, e);
-            }
-            finally { _writeLock.Release(); }
+            if (!_connection.Send((ushort)kind, FrameFlags.None, id, payload)) throw Closed(_connection.CloseReason ?? "closing");
             (FrameFlags flags, byte[] reply) result;
             try { result = await reply.WaitAsync(limit, cancellationToken).ConfigureAwait(false); }
             catch (TimeoutException)
             {
-                throw new TimeoutException($"no reply to {kind} (request {id}) from the raylet at {Address} within {limit.TotalSeconds:0.#} s; receive loop: {_status}");
+                throw new TimeoutException($"no reply to {kind} (request {id}) from the raylet at {Address} within {limit.TotalSeconds:0.#} s; receive loop: {_connection.Status}");
             }
             if ((result.flags & FrameFlags.Error) != 0)
             {
@@ -174,53 +149,30 @@ public sealed class RayletClient : IAsyncDisposable
         finally { _replies.Forget(id); }
     }
 
-    private async Task ReceiveLoopAsync()
+    private void OnFrame(in Frame frame)
     {
-        var reason = "the raylet closed the connection";
-        try
-        {
-            while (true)
-            {
-                _status = "reading";
-                var result = await _reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                try
-                {
-                    _status = "parsing";
-                    while (_parser.TryParseFrame(ref buffer, out var frame))
-                    {
-                        var h = frame.Header;
-                        if ((h.Flags & FrameFlags.Reply) == 0)
-                            throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this client takes replies only");
-                        _replies.Complete(h.RequestId, (h.Flags, frame.Payload.ToArray())); // false: it timed out and was forgotten
-                    }
-                }
-                finally { _reader.AdvanceTo(buffer.Start, buffer.End); }
-                if (result.IsCompleted) break;
-            }
-        }
-        catch (ProtocolException e) { reason = "protocol error: " + e.Message; }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { reason = "connection lost: " + e.Message; }
-        _closeReason = reason;
-        _status = "closed: " + reason;
-        _replies.FailAll(() => Closed(reason));
-        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
+        var h = frame.Header;
+        if ((h.Flags & FrameFlags.Reply) == 0)
+            throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this client takes replies only");
+        _replies.Complete(h.RequestId, (h.Flags, frame.Payload.ToArray())); // false: it timed out and was forgotten
     }
 
-    private RayletException Closed(string reason, Exception? inner = null) =>
-        new(ClusterErrorCode.Unknown, $"the connection to the raylet at {Address} is closed: {reason}", inner);
+    private RayletException Closed(string reason) =>
+        new(ClusterErrorCode.Unknown, $"the connection to the raylet at {Address} is closed: {reason}");
 
     /// <summary>Closes the connection; requests in flight fail. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _closeReason ??= "closed locally";
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
-        try { await _receiveLoop.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); } catch (TimeoutException) { }
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try { await _writer.CompleteAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
-        finally { _writeLock.Release(); }
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        _writeLock.Dispose();
+        await _connection.CloseAsync("closed locally").ConfigureAwait(false);
+        try { await _connection.Completion.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+        catch (TimeoutException) { /* the socket is shut down; its loop ends on its own */ }
+    }
+
+    /// <summary>The client's socket: replies go to the table, a close fails every request.</summary>
+    private sealed class Connection(RayletClient owner, Socket socket) : FramedConnection(socket, ClusterProtocol.MaxPayload)
+    {
+        protected override void OnFrame(in Frame frame) => owner.OnFrame(frame);
+
+        protected override void OnClosed(string reason) => owner._replies.FailAll(() => owner.Closed(reason));
     }
 }

@@ -14,7 +14,7 @@ namespace Ray.Cluster.Transport;
 /// </summary>
 internal sealed class ControlLink : FrameSocket
 {
-    internal const int MaxPayload = 1 << 20;
+    internal new const int MaxPayload = 1 << 20;
 
     private readonly ReplyTable<byte[]> _replies = new();
 

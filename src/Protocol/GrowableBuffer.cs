@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Ray.Cluster.Transport;
+namespace Ray.Protocol;
 
 /// <summary>A growable byte buffer that can be cut back (so a frame whose encoding failed half way is dropped whole).</summary>
 internal sealed class GrowableBuffer(int initial) : IBufferWriter<byte>
@@ -10,6 +10,8 @@ internal sealed class GrowableBuffer(int initial) : IBufferWriter<byte>
     internal int Count { get; private set; }
 
     internal Span<byte> Written => _buffer.AsSpan(0, Count);
+
+    internal ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Count);
 
     public void Advance(int count) => Count += count;
 
