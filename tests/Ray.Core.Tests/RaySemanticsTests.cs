@@ -141,3 +141,70 @@ public class SchedulingOrderTests
         Assert.Equal(1, bigCall.Get(Util.Long)); // granted once room was freed
     }
 }
+
+public sealed class Stateful
+{
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, WeakReference> Made = new();
+    public Stateful(string key) => Made[key] = new WeakReference(this);
+    public int Ping() => 1;
+}
+
+public sealed class SlowCtor
+{
+    public SlowCtor(string key)
+    {
+        Probe.Set(key + ":in");
+        Probe.WaitFor(key + ":go");
+    }
+    public int Ping() => 1;
+}
+
+public sealed class Parent
+{
+    public ActorHandle<Holder> MakeChild() => RayRuntime.Current.Actor<Holder>().Remote();
+}
+
+public class ActorLifetimeTests
+{
+    [Fact]
+    public async Task A_killed_actors_state_is_freed_though_handles_live_on()
+    {
+        await using var rt = Util.Start();
+        var key = Util.Key();
+        var h = rt.Actor<Stateful>().Remote(key);
+        Assert.Equal(1, h.Task(a => a.Ping()).Remote().Get(Util.Long));
+        rt.Kill(h);
+        Assert.True(Util.CollectUntil(() => !Stateful.Made[key].IsAlive), "the killed actor's instance is still reachable");
+        GC.KeepAlive(h);
+    }
+
+    [Fact]
+    public async Task Killing_an_actor_in_its_constructor_gives_its_cpu_back_at_once()
+    {
+        await using var rt = Util.Start(cpus: 1);
+        var key = Util.Key();
+        try
+        {
+            var h = rt.Actor<SlowCtor>(new ActorOptions { NumCpus = 1 }).Remote(key);
+            Assert.True(Probe.WaitFor(key + ":in"));
+            Assert.Equal(0, rt.Cpu());
+            rt.Kill(h);
+            Assert.True(Util.Eventually(() => rt.Cpu() == 1, TimeSpan.FromSeconds(2)), "the CPU stayed with the constructor");
+            Assert.Throws<ActorDiedException>(() => h.Task(a => a.Ping()).Remote().Get(Util.Long));
+        }
+        finally { Probe.Set(key + ":go"); }
+    }
+
+    [Fact]
+    public async Task An_actor_made_by_an_actor_dies_with_it()
+    {
+        await using var rt = Util.Start();
+        var parent = rt.Actor<Parent>().Remote();
+        var child = parent.Task(p => p.MakeChild()).Remote().Get(Util.Long);
+        Assert.Equal(1, child.Task(c => c.Ping()).Remote().Get(Util.Long));
+        rt.Kill(parent);
+        var e = Assert.Throws<ActorDiedException>(() => child.Task(c => c.Ping()).Remote().Get(Util.Long));
+        Assert.Contains("the actor that made it", e.Message);
+        Assert.True(Util.Eventually(() => rt.Stats.ActorsAlive == 0));
+    }
+}

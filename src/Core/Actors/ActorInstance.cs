@@ -37,7 +37,7 @@ internal sealed class ActorInstance
         ActorType = type;
         Options = options;
         Request = request;
-        Context = new WorkerContext(core, pool: null);
+        Context = new WorkerContext(core, pool: null) { Actor = this };
         _thread = new Thread(Loop) { IsBackground = true, Name = $"ray-actor-{type.Name}" };
     }
 
@@ -103,6 +103,38 @@ internal sealed class ActorInstance
         finally { Monitor.Exit(_sendOrder); }
     }
 
+    private readonly object _childrenLock = new();
+    private List<ActorInstance>? _children; // actors made from this actor's code: they die with it
+
+    /// <summary>
+    /// Records an actor this actor's code made: it dies when this one does (as Ray's owner
+    /// rule for non-detached actors); at once if this one is already dead.
+    /// </summary>
+    internal void AddChild(ActorInstance child)
+    {
+        lock (_childrenLock)
+        {
+            if (_death is null)
+            {
+                (_children ??= new()).Add(child);
+                return;
+            }
+        }
+        Core.Kill(child, ExceptionFactory.ActorOwnerDied(child.Id, child.ActorType.Name, Id, ActorType.Name));
+    }
+
+    private void KillChildren()
+    {
+        List<ActorInstance>? children;
+        lock (_childrenLock)
+        {
+            children = _children;
+            _children = null;
+        }
+        if (children is null) return;
+        foreach (var c in children) Core.Kill(c, ExceptionFactory.ActorOwnerDied(c.Id, c.ActorType.Name, Id, ActorType.Name));
+    }
+
     /// <summary>Wakes the actor's thread (a call finished elsewhere: room for the next).</summary>
     internal void Wake() => _parker.TryWake();
 
@@ -124,6 +156,7 @@ internal sealed class ActorInstance
         Drain();
         Transport.Kill();
         _parker.TryWake();
+        KillChildren();
     }
 
     internal void Join(TimeSpan timeout)
@@ -167,13 +200,22 @@ internal sealed class ActorInstance
         while (_posted.TryDequeue(out var p)) p.Callback(p.State);
         if (Transport.HasRoom)
         {
-            lock (_sendOrder)
+            if (Transport.TakesCallsFromCallers)
             {
-                if (_calls.TryDequeue(out var next))
+                // Callers may hand calls over too: order is kept under the lock.
+                lock (_sendOrder)
                 {
-                    Transport.Dispatch(next);
-                    return;
+                    if (_calls.TryDequeue(out var next))
+                    {
+                        Transport.Dispatch(next);
+                        return;
+                    }
                 }
+            }
+            else if (_calls.TryDequeue(out var call))
+            {
+                Transport.Dispatch(call); // runs user code: never under a lock others take
+                return;
             }
         }
         if (!_posted.IsEmpty) return;

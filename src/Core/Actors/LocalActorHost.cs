@@ -14,13 +14,13 @@ namespace Ray.Actors;
 internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) : IActorTransport
 {
     private readonly ActorInstance _actor = actor;
-    private readonly Func<object> _factory = factory;
+    private Func<object>? _factory = factory; // dropped once used: it holds the constructor's arguments
     private readonly HashSet<SubmittedActorCall> _running = new();
     private object? _instance;
     private ActorExecutor? _executor;
     private volatile SubmittedActorCall? _current; // the sync call running on the actor thread
     private int _inFlight;
-    private bool _acquired;
+    private int _acquired; // 1 while the actor holds its resources (released once: by a kill or at exit)
 
     public bool HasRoom => Volatile.Read(ref _inFlight) < _actor.Options.MaxConcurrency;
 
@@ -36,10 +36,17 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
         // actor's code; the acquire completes from the scheduler's release path (or the kill),
         // never from this thread or the thread pool's starvation.
         _actor.Core.Scheduler.AcquireForActorAsync(_actor.Request, killed).GetAwaiter().GetResult();
-        _acquired = true;
+        Volatile.Write(ref _acquired, 1);
+        if (killed.IsCancellationRequested) // a kill that came between the grant and the line above
+        {
+            ReleaseResourcesOnce();
+            killed.ThrowIfCancellationRequested();
+        }
         var context = new ActorSynchronizationContext(_actor);
         SynchronizationContext.SetSynchronizationContext(context);
-        _instance = _factory();
+        var factory = _factory!;
+        _factory = null;
+        _instance = factory();
         if (_actor.Options.MaxConcurrency > 1)
             _executor = new ActorExecutor(_actor.Options.MaxConcurrency, $"ray-actor-{_actor.ActorType.Name}", context);
     }
@@ -99,13 +106,23 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
         foreach (var c in running) c.FailSystem(death);
     }
 
-    public void Kill() { } // the kill's token stops a start waiting for resources; running user code runs to its end
+    // The kill's token stops a start waiting for resources. User code still running (a
+    // constructor, a call) cannot be stopped in .NET: it runs to its end, but the actor's
+    // resources go back now, as they would with its process in Ray.
+    public void Kill() => ReleaseResourcesOnce();
+
+    private void ReleaseResourcesOnce()
+    {
+        if (Interlocked.Exchange(ref _acquired, 0) == 1) _actor.Core.Scheduler.ReleaseFromActor(_actor.Request);
+    }
 
     public void Stop()
     {
         _executor?.Dispose();
         if (_instance is IDisposable d) { try { d.Dispose(); } catch { /* the actor is gone either way */ } }
-        if (_acquired) _actor.Core.Scheduler.ReleaseFromActor(_actor.Request);
+        _instance = null; // its state (and the objects it refers to) is freed with it; handles may live on
+        _factory = null;
+        ReleaseResourcesOnce();
     }
 
     /// <summary>A call run by the executor; its end makes room for the next (Untrack).</summary>
@@ -116,7 +133,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
         public void Run()
         {
             // Each threaded call gets its own context, so RayContext sees this call.
-            var previous = WorkerContext.Swap(new WorkerContext(host._actor.Core, pool: null) { CurrentTask = call });
+            var previous = WorkerContext.Swap(new WorkerContext(host._actor.Core, pool: null) { CurrentTask = call, Actor = host._actor });
             try { call.RunOn(instance); }
             finally
             {

@@ -256,6 +256,8 @@ internal sealed partial class RuntimeCore : IDisposable
             throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
         if (Cluster is not null) instance.TrackCreation();
         _actors[instance.Id] = instance;
+        // Made by an actor's code in this runtime: it dies with that actor (Ray's owner rule).
+        if (Workers.WorkerContext.Current?.Actor is { } owner && owner.Core == this) owner.AddChild(instance);
         instance.Start();
         return new ActorHandle<TActor>(instance);
     }
@@ -294,10 +296,12 @@ internal sealed partial class RuntimeCore : IDisposable
         return new ActorHandle<TActor>(instance);
     }
 
-    internal void Kill(ActorInstance actor)
+    internal void Kill(ActorInstance actor) => Kill(actor, ExceptionFactory.ActorKilled(actor.Id, actor.ActorType.Name));
+
+    internal void Kill(ActorInstance actor, Exception cause)
     {
         Release(actor);
-        actor.Kill(ExceptionFactory.ActorKilled(actor.Id, actor.ActorType.Name));
+        actor.Kill(cause);
     }
 
     internal void OnActorExited(ActorInstance actor) => Release(actor);

@@ -34,6 +34,9 @@ internal sealed class WorkerContext
     /// <summary>The task or actor call running now, if any.</summary>
     internal SubmittedTask? CurrentTask { get; set; }
 
+    /// <summary>The in-process actor whose thread (or call) this is: the owner of actors made here.</summary>
+    internal Actors.ActorInstance? Actor { get; init; }
+
     /// <summary>Resources held by what runs now (a task's lease); given back while blocked.</summary>
     internal ResourceSet? Held { get; set; }
 
