@@ -221,3 +221,25 @@ public sealed class ClusterSchedulingOrderTests
         Assert.Equal(1, bigCall.Get(TimeSpan.FromSeconds(20)));
     }
 }
+
+[Collection("cluster")]
+public sealed class ClusterTerminateTests
+{
+    [Fact]
+    public async Task Terminate_in_a_worker_process_finishes_earlier_calls_and_does_not_restart()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var ray = cluster.Connect();
+        var h = ray.Actor<Counter>(new ActorOptions { MaxRestarts = 3 }).Remote(0L);
+        var pid = await h.Task((Counter c) => c.Pid()).Remote();
+        var earlier = Enumerable.Range(0, 20).Select(i => h.Task((Counter c, long x) => c.Add(x)).Remote(1L)).ToList();
+        var ended = ray.Terminate(h);
+        var later = h.Task((Counter c, long x) => c.Add(x)).Remote(1L);
+        ended.Get(TimeSpan.FromSeconds(30));
+        Assert.Equal(20L, ray.Get(earlier, TimeSpan.FromSeconds(30)).Max());
+        Assert.Throws<ActorDiedException>(() => later.Get(TimeSpan.FromSeconds(30)));
+        Assert.True(await ClusterScope.WaitUntilAsync(() => !File.Exists($"/proc/{pid}/status") || File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ"), TimeSpan.FromSeconds(20)),
+            "the actor's worker process is gone");
+        Assert.Throws<ActorDiedException>(() => h.Task((Counter c) => c.Value()).Remote().Get(TimeSpan.FromSeconds(30))); // not restarted
+    }
+}

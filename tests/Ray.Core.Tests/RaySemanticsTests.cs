@@ -208,3 +208,34 @@ public class ActorLifetimeTests
         Assert.True(Util.Eventually(() => rt.Stats.ActorsAlive == 0));
     }
 }
+
+public sealed class Slowpoke
+{
+    private int _done;
+    public int Work(int ms) { Thread.Sleep(ms); return ++_done; }
+    public async Task<int> WorkAsync(int ms) { await Task.Delay(ms); return ++_done; }
+}
+
+public class TerminateTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Terminate_lets_earlier_calls_finish_then_ends_the_actor(int maxConcurrency)
+    {
+        await using var rt = Util.Start();
+        var h = rt.Actor<Slowpoke>(new ActorOptions { Name = Util.Key(), MaxConcurrency = maxConcurrency }).Remote();
+        var earlier = Enumerable.Range(0, 3).Select(_ => h.Task((Slowpoke s, int ms) => s.Work(ms)).Remote(50)).ToList();
+        var asyncEarlier = h.Task((Slowpoke s, int ms) => s.WorkAsync(ms)).Remote(50);
+        var ended = rt.Terminate(h);
+        var later = h.Task((Slowpoke s, int ms) => s.Work(ms)).Remote(1);
+        Assert.Equal(Unit.Value, ended.Get(Util.Long));
+        Assert.All(rt.Get(earlier, Util.Long), v => Assert.InRange(v, 1, 4));
+        Assert.InRange(asyncEarlier.Get(Util.Long), 1, 4);
+        var e = Assert.Throws<ActorDiedException>(() => later.Get(Util.Long));
+        Assert.Contains("terminated", e.Message);
+        Assert.False(h.IsAlive);
+        Assert.True(Util.Eventually(() => rt.Stats.ActorsAlive == 0));
+        Assert.Equal(Unit.Value, rt.Terminate(h).Get(Util.Long)); // a dead actor: at once
+    }
+}

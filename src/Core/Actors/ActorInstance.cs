@@ -135,6 +135,39 @@ internal sealed class ActorInstance
         foreach (var c in children) Core.Kill(c, ExceptionFactory.ActorOwnerDied(c.Id, c.ActorType.Name, Id, ActorType.Name));
     }
 
+    /// <summary>
+    /// Queues a graceful end (Ray's <c>__ray_terminate__</c>): calls queued before it finish,
+    /// then the actor dies for good; the returned entry is ready once it has.
+    /// </summary>
+    internal ObjectRef<Unit> SubmitTerminate()
+    {
+        var call = new TerminateCall();
+        call.Bind(Core);
+        var result = Core.Store.CreatePending<Unit>();
+        call.Init(Core.NewTaskId(), Core.ActorClass, TaskOptions.Default, $"{ActorType.Name}.Terminate", result);
+        call.MarkQueued();
+        _calls.Enqueue(call);
+        if (_death is not null) call.Complete(); // already gone: nothing to wait for
+        else _parker.TryWake();
+        return new ObjectRef<Unit>(result);
+    }
+
+    // On the actor's thread, with every earlier call handed over: waits for them to finish,
+    // then ends the actor (a kill that never restarts). Posted work keeps running meanwhile,
+    // so async calls resuming on this thread can finish.
+    private void Terminate(TerminateCall call)
+    {
+        while (!Transport.IsIdle && _death is null)
+        {
+            while (_posted.TryDequeue(out var p)) p.Callback(p.State);
+            _parker.Prepare();
+            if (!_posted.IsEmpty || Transport.IsIdle || _death is not null) _parker.Cancel();
+            else _parker.Park(TimeSpan.FromMilliseconds(5));
+        }
+        Core.Kill(this, ExceptionFactory.ActorTerminated(Id, ActorType.Name));
+        call.Complete();
+    }
+
     /// <summary>Wakes the actor's thread (a call finished elsewhere: room for the next).</summary>
     internal void Wake() => _parker.TryWake();
 
@@ -207,14 +240,16 @@ internal sealed class ActorInstance
                 {
                     if (_calls.TryDequeue(out var next))
                     {
-                        Transport.Dispatch(next);
+                        if (next is TerminateCall t) Terminate(t);
+                        else Transport.Dispatch(next);
                         return;
                     }
                 }
             }
             else if (_calls.TryDequeue(out var call))
             {
-                Transport.Dispatch(call); // runs user code: never under a lock others take
+                if (call is TerminateCall t) Terminate(t);
+                else Transport.Dispatch(call); // runs user code: never under a lock others take
                 return;
             }
         }

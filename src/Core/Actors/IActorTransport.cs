@@ -29,6 +29,9 @@ internal interface IActorTransport
     /// <summary>Runs or sends a queued call, in mailbox order.</summary>
     void Dispatch(SubmittedActorCall call);
 
+    /// <summary>True when no call handed over is still running (a graceful terminate waits for it).</summary>
+    bool IsIdle { get; }
+
     /// <summary>Fails the calls that are running now with <paramref name="death"/> (a kill; their results are discarded).</summary>
     void FailRunning(Exception death);
 

@@ -26,6 +26,8 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
 
     public bool TakesCallsFromCallers => false;
 
+    public bool IsIdle => Volatile.Read(ref _inFlight) == 0 && _current is null;
+
     public bool IsRestarting => false;
 
     public bool IsAttached => false;

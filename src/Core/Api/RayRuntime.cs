@@ -242,6 +242,15 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     public void Kill<TActor>(ActorHandle<TActor> actor) where TActor : class =>
         Core.Kill((actor ?? throw new ArgumentNullException(nameof(actor))).Instance);
 
+    /// <summary>
+    /// Ends the actor gracefully (Ray's <c>__ray_terminate__</c>): calls made before this one
+    /// finish, then the actor dies for good (it is not restarted) and its name is freed; calls
+    /// made after it fail with <see cref="ActorDiedException"/>. The returned ref is ready once
+    /// the actor has ended.
+    /// </summary>
+    public ObjectRef<Unit> Terminate<TActor>(ActorHandle<TActor> actor) where TActor : class =>
+        (actor ?? throw new ArgumentNullException(nameof(actor))).Instance.SubmitTerminate();
+
     // ---- state ----
 
     /// <summary>A snapshot of counters and resources.</summary>

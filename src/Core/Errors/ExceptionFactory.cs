@@ -122,6 +122,9 @@ internal static class ExceptionFactory
     internal static ActorDiedException ActorCallLost(ActorId id, string typeName, string why) =>
         new(id, $"A call to actor {typeName} ({id}) was running when its worker process died ({why}); the actor restarts, the call is not retried (ActorOptions.MaxTaskRetries).");
 
+    internal static ActorDiedException ActorTerminated(ActorId id, string typeName) =>
+        new(id, $"Actor {typeName} ({id}) was terminated: it finished the calls made before Terminate, then ended (it does not restart).");
+
     internal static ActorDiedException ActorOwnerDied(ActorId id, string typeName, ActorId owner, string ownerType) =>
         new(id, $"Actor {typeName} ({id}) died: the actor that made it, {ownerType} ({owner}), died (an actor lives as long as its owner).");
 

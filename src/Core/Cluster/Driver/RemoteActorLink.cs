@@ -108,6 +108,9 @@ internal sealed class RemoteActorLink : IActorTransport
     /// <summary>Calls are pipelined to the worker; it applies MaxConcurrency there.</summary>
     public bool HasRoom => true;
 
+    /// <summary>No call is waiting for its reply from the actor's worker.</summary>
+    public bool IsIdle { get { lock (_lock) return _channel is not { InFlight: > 0 } && _restarting is not { IsCompleted: false }; } }
+
     /// <summary>A caller whose call can go at once sends it on its own thread.</summary>
     public bool TakesCallsFromCallers => true;
 
