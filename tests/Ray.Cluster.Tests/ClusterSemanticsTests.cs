@@ -243,3 +243,18 @@ public sealed class ClusterTerminateTests
         Assert.Throws<ActorDiedException>(() => h.Task((Counter c) => c.Value()).Remote().Get(TimeSpan.FromSeconds(30))); // not restarted
     }
 }
+
+[Collection("cluster")]
+public sealed class ClusterTypedConstructorTests
+{
+    [Fact]
+    public async Task A_compiler_checked_constructor_call_makes_the_actor_in_a_worker_process()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        long start = 5;
+        var h = ray.Actor<Counter>().Remote(() => new Counter(start * 2));
+        Assert.Equal(11L, await h.Task((Counter c, long x) => c.Add(x)).Remote(1L));
+        Assert.NotEqual(Environment.ProcessId, await h.Task((Counter c) => c.Pid()).Remote());
+    }
+}

@@ -239,3 +239,26 @@ public class TerminateTests
         Assert.Equal(Unit.Value, rt.Terminate(h).Get(Util.Long)); // a dead actor: at once
     }
 }
+
+public sealed class Typed(long start, string label)
+{
+    public string Show() => $"{label}:{start}";
+}
+
+public class TypedConstructorTests
+{
+    [Fact]
+    public async Task Actors_are_made_from_a_compiler_checked_constructor_call()
+    {
+        await using var rt = Util.Start();
+        var label = "n";
+        int x = 41;
+        var h = rt.Actor<Typed>().Remote(() => new Typed(x + 1, label));
+        Assert.Equal("n:42", h.Task(a => a.Show()).Remote().Get(Util.Long));
+        Assert.Equal("c:7", rt.Actor<Typed>().Remote(() => new Typed(7, "c")).Task(a => a.Show()).Remote().Get(Util.Long));
+        var notACtor = Assert.Throws<ArgumentException>(() => rt.Actor<Typed>().Remote(() => Make()));
+        Assert.Contains("constructor call", notACtor.Message);
+    }
+
+    private static Typed Make() => new(1, "x");
+}

@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Reflection;
 using MemoryPack;
 using Ray.Serialization;
@@ -33,6 +34,31 @@ public readonly struct ActorCreator<TActor> where TActor : class
         for (var i = 0; i < args.Length; i++) copies[i] = CopyArgument(args[i], i + 1);
         return _runtime.Core.CreateActor<TActor>(_options ?? ActorOptions.Default, () => ctor.Invoke(copies), ctor, copies);
     }
+
+    /// <summary>
+    /// Creates the actor from a constructor call checked by the compiler:
+    /// <c>ray.Actor&lt;Counter&gt;().Remote(() =&gt; new Counter(10))</c>. The arguments are
+    /// evaluated here, once, and copied as with <see cref="Remote(object?[])"/>; the constructor
+    /// runs on the actor (in its worker process when connected).
+    /// </summary>
+    /// <exception cref="ArgumentException">The expression is not a call of a <typeparamref name="TActor"/> constructor.</exception>
+    public ActorHandle<TActor> Remote(Expression<Func<TActor>> construct)
+    {
+        ArgumentNullException.ThrowIfNull(construct);
+        if (construct.Body is not NewExpression { Constructor: { } ctor } call || ctor.DeclaringType != typeof(TActor))
+            throw new ArgumentException($"Pass a constructor call, as in () => new {typeof(TActor).Name}(...): its arguments are evaluated here and the constructor runs on the actor.", nameof(construct));
+        var copies = new object?[call.Arguments.Count];
+        for (var i = 0; i < copies.Length; i++) copies[i] = CopyArgument(Evaluate(call.Arguments[i]), i + 1);
+        return _runtime.Core.CreateActor<TActor>(_options ?? ActorOptions.Default, () => ctor.Invoke(copies), ctor, copies);
+    }
+
+    // Constants and captured variables are read directly; anything else is interpreted once.
+    private static object? Evaluate(Expression e) => e switch
+    {
+        ConstantExpression c => c.Value,
+        MemberExpression { Member: FieldInfo f, Expression: var target } => f.GetValue(target is null ? null : Evaluate(target)),
+        _ => Expression.Lambda<Func<object?>>(Expression.Convert(e, typeof(object))).Compile(preferInterpretation: true)(),
+    };
 
     private static ConstructorInfo FindConstructor(object?[] args)
     {
