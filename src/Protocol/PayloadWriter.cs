@@ -7,7 +7,7 @@ namespace Ray.Protocol;
 /// <summary>
 /// Appends little-endian fields to any buffer writer (a pipe, or an ArrayBufferWriter for a
 /// control message): the writer of the cluster conversations, paired with <see cref="PayloadReader"/>
-/// (same layouts: u16-length UTF-8 strings, u32-length byte strings). Ray.Core names it WireWriter
+/// (same layouts: u16-length UTF-8 strings, u32-length byte strings). Ray.Core names it PayloadWriter
 /// through a global alias until the folder rename pass.
 /// </summary>
 public readonly struct PayloadWriter(IBufferWriter<byte> output)

@@ -1,3 +1,4 @@
+using Ray.Protocol;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -61,7 +62,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
     // pump runs on the thread pool then.
     private void PumpOrSchedule(ClassLeases state)
     {
-        if (!Transport.FrameSocket.InReceiveContext) Pump(state);
+        if (!FramedConnection.InReceiveContext) Pump(state);
         else if (Interlocked.Exchange(ref state.PumpScheduled, 1) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static s =>
             {

@@ -79,7 +79,7 @@ internal sealed class RemoteActorLink : IActorTransport
                 throw ExceptionFactory.CannotSerialize(t, $"constructor argument {i + 1} of actor {type.Name}", e);
             }
         }
-        return WireWriter.Build((ctor, args, values, maxConcurrency), static (w, s) =>
+        return PayloadWriter.Build((ctor, args, values, maxConcurrency), static (w, s) =>
         {
             w.Utf8(s.ctor.Module.Assembly.Location);
             w.Utf8(s.ctor.DeclaringType!.AssemblyQualifiedName!);

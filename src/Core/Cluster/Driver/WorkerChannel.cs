@@ -20,7 +20,7 @@ namespace Ray.Cluster.Driver;
 /// If the worker dies (the connection drops), every task in flight is retried or failed
 /// (<see cref="SubmittedTask.OnWorkerDied"/>).
 /// </summary>
-internal sealed class WorkerChannel : FrameSocket, IExecutionSite
+internal sealed class WorkerChannel : FramedConnection, IExecutionSite
 {
     private readonly Dictionary<ulong, Pushed> _inflight = new();
     private readonly HashSet<int> _defined = new();
@@ -42,7 +42,7 @@ internal sealed class WorkerChannel : FrameSocket, IExecutionSite
     private double _serviceTicks = ShortTaskTicks * 4;
 
     private WorkerChannel(Socket socket, LeaseGrant lease, TimeSpan spin, Action<WorkerChannel, string, SubmittedTask[]> onClosed)
-        : base(socket, WorkerSessionLimits.MaxPayload, spin, $"ray-driver-w{lease.WorkerId}")
+        : base(socket, WorkerSessionLimits.MaxPayload, ReceiveDriver.Thread(spin, $"ray-driver-w{lease.WorkerId}"))
     {
         Lease = lease;
         _onClosed = onClosed;

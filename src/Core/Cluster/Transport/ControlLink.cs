@@ -12,13 +12,13 @@ namespace Ray.Cluster.Transport;
 /// then requests matched to replies by id. Replies may come much later (a lease waits for a
 /// worker), so requests are asynchronous. Not on the per-task path.
 /// </summary>
-internal sealed class ControlLink : FrameSocket
+internal sealed class ControlLink : FramedConnection
 {
     internal new const int MaxPayload = 1 << 20;
 
     private readonly ReplyTable<byte[]> _replies = new();
 
-    private ControlLink(Socket socket, string address) : base(socket, MaxPayload, TimeSpan.Zero, "ray-control")
+    private ControlLink(Socket socket, string address) : base(socket, MaxPayload, ReceiveDriver.Thread(TimeSpan.Zero, "ray-control"))
     {
         Address = address;
         StartReceiving();

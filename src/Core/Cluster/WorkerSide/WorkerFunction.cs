@@ -7,7 +7,7 @@ using Ray.Serialization;
 namespace Ray.Cluster.WorkerSide;
 
 /// <summary>Encodes a result of a known type for the wire (inline, or into the node's store under <paramref name="id"/>).</summary>
-internal delegate void ResultEncoder(WireWriter w, object? value, ObjectId id, WorkerRuntime runtime);
+internal delegate void ResultEncoder(PayloadWriter w, object? value, ObjectId id, WorkerRuntime runtime);
 
 /// <summary>Readies a result for its reply while the task still counts as running (see <see cref="WorkerFunction.Prepare"/>).</summary>
 internal delegate object? ResultPreparer(object? value, WorkerRuntime runtime);
@@ -167,7 +167,7 @@ internal sealed class WorkerFunction
         return new Serialized(s);
     }
 
-    private static void EncodeResult<T>(WireWriter w, object? prepared, ObjectId id, WorkerRuntime runtime)
+    private static void EncodeResult<T>(PayloadWriter w, object? prepared, ObjectId id, WorkerRuntime runtime)
     {
         if (Codec<T>.IsDirect)
         {
@@ -202,7 +202,7 @@ internal sealed class WorkerFunction
     }
 
     // Large results go into the node's store under the owner's id; the rest inline.
-    private static void WriteBytes(WireWriter w, ReadOnlySpan<byte> bytes, ObjectId id, WorkerRuntime runtime)
+    private static void WriteBytes(PayloadWriter w, ReadOnlySpan<byte> bytes, ObjectId id, WorkerRuntime runtime)
     {
         if (bytes.Length >= runtime.Threshold && runtime.TryPutPlasma(id, bytes)) ValueWire.WritePlasma(w, id, bytes.Length, runtime.Store.NodeTag);
         else ValueWire.WriteInline(w, bytes);

@@ -13,7 +13,7 @@ namespace Ray.Cluster.WorkerSide;
 /// time, in arrival order (a lease is one slot of the node's resources); replies are batched
 /// and flushed once per read, or sooner when a task ran long.
 /// </summary>
-internal sealed class WorkerSession : FrameSocket
+internal sealed class WorkerSession : FramedConnection
 {
     private static readonly long FlushAfterTicks = Stopwatch.Frequency / 20_000; // 50 us
 
@@ -34,7 +34,7 @@ internal sealed class WorkerSession : FrameSocket
     /// <see cref="Start"/> once it is admitted to the host's handshake gate.
     /// </summary>
     internal WorkerSession(Socket socket, WorkerRuntime runtime, WorkerHostState host, TimeSpan spin)
-        : base(socket, HelloPayloadLimit, spin, "ray-worker-session")
+        : base(socket, HelloPayloadLimit, ReceiveDriver.Thread(spin, "ray-worker-session"))
     {
         _runtime = runtime;
         _host = host;
@@ -108,7 +108,7 @@ internal sealed class WorkerSession : FrameSocket
             GpuIds = gpus;
             Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", gpus.Length == 0 ? null : string.Join(',', gpus));
         }
-        SetMaxPayload(Driver.WorkerSessionLimits.MaxPayload);
+        MaxPayload = Driver.WorkerSessionLimits.MaxPayload;
         Append(h.Kind, FrameFlags.Reply, h.RequestId, _runtime.Options.WorkerId, static (w, id) => ClusterCodec.WriteWorkerHelloReply(w, id, Environment.ProcessId));
     }
 
@@ -239,7 +239,7 @@ internal sealed class WorkerSession : FrameSocket
         }
     }
 
-    private void Reply<TState>(in FrameHeader h, TState state, Action<WireWriter, TState> write) =>
+    private void Reply<TState>(in FrameHeader h, TState state, Action<PayloadWriter, TState> write) =>
         Append(h.Kind, FrameFlags.Reply, h.RequestId, state, write);
 
     /// <summary>The most calls an actor may have in flight in a worker (as the embedded runtime allows any, a sanity bound).</summary>
