@@ -19,11 +19,13 @@ public class ServerTests
     public async Task A_connection_that_never_says_Hello_is_closed_after_the_handshake_timeout()
     {
         var host = new FakeHost();
-        await using var server = StartServer(host, new RayletServerOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(300) });
+        // 1.5 s: the good client's Hello must beat it even on a loaded 2-core CI machine (300 ms did not, once).
+        var timeout = TimeSpan.FromMilliseconds(1500);
+        await using var server = StartServer(host, new RayletServerOptions { HandshakeTimeout = timeout });
         await using var silent = await RawRayletConnection.ConnectAsync(server.LocalEndPoint.ToString());
         await using var good = await RayletClient.ConnectAsync(server.LocalEndPoint.ToString(), host.ClusterToken);
         Assert.True(await silent.ClosedByPeerAsync(TimeSpan.FromSeconds(10)), "a silent connection stayed open");
-        await Task.Delay(500); // past the timeout: the authenticated one stays
+        await Task.Delay(timeout / 2); // past the timeout: the authenticated one stays
         Assert.Equal(17, (await good.GetStatusAsync()).QueuedTasks);
         await TestUtil.Eventually(() => server.ConnectionCount == 1, TimeSpan.FromSeconds(5), () => $"{server.ConnectionCount} connections");
         Assert.Equal(1, server.AuthenticatedCount);
