@@ -16,9 +16,10 @@ public sealed partial class PlasmaClient
 {
     /// <summary>
     /// Blocks the pool keeps; more (the oldest first) go back to the store. The store bounds the
-    /// bytes (twice the client's largest region); this bounds the pieces a mix of sizes leaves.
+    /// bytes (PlasmaStore.RecycledRegions times the client's largest region); this bounds the
+    /// pieces a mix of sizes leaves.
     /// </summary>
-    private const int MaxPooledBlocks = 64;
+    private const int MaxPooledBlocks = 128;
 
     /// <summary>How deep a create looks into the pool (from the block recycled last) for one that fits.</summary>
     private const int PoolSearchDepth = 16;

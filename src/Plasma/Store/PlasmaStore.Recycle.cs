@@ -9,12 +9,19 @@ namespace Ray.Plasma.Store;
 // wake-up. The client reserves new objects in such a block as in a region; a seal carves them
 // out. Removals by anything else (another client's last release, an eviction, a delete of the
 // owner's objects) free the block as before, and a spilled object's block is the store's
-// already. What a client holds recycled is bounded (twice its largest region, every client's
+// already. What a client holds recycled is bounded (four times its largest region, every client's
 // regions and recycled blocks together at most half the store, and the mailbox's room: a block
 // that does not fit is freed as before); it returns blocks it will not use (ReturnBlocks), all
 // of them on a Reclaim, and loses them all (and its mailbox) when it disconnects.
 public sealed partial class PlasmaStore
 {
+    /// <summary>
+    /// A client holds at most this many times its largest region in recycled blocks: room for the
+    /// blocks of the puts the store has not caught up with yet (its frees in flight), which on a
+    /// loaded machine were 30 to 60 puts behind at times.
+    /// </summary>
+    public const int RecycledRegions = 4;
+
     /// <summary>Free-batch op: give back one reference of the client's.</summary>
     internal const byte FreeRelease = 1;
 
@@ -97,7 +104,7 @@ public sealed partial class PlasmaStore
     {
         if (!e.InRegion || e.Creator != client || e.Offset < 0 || !_spaces.TryGetValue(client, out var space)) return false;
         var length = ArenaAllocator.RoundUp(e.AllocationSize);
-        if (space.RecycledBytes + length > 2 * space.LargestRegion || _regionBytes + length > _allocator.Capacity / 2) return false;
+        if (space.RecycledBytes + length > RecycledRegions * space.LargestRegion || _regionBytes + length > _allocator.Capacity / 2) return false;
         if (space.Mailbox < 0)
         {
             // Opened at the first block recycled, from free space only (none: freed as before),
