@@ -21,6 +21,24 @@ public class AllocatorTests
     }
 
     [Fact]
+    public void Allocating_at_the_end_takes_the_tail_of_the_last_free_block_and_falls_back_to_best_fit()
+    {
+        var alloc = new ArenaAllocator(1 << 20);
+        Assert.True(alloc.TryAllocateAtEnd(100, out var tail));
+        Assert.Equal((1 << 20) - 128, tail);
+        Assert.True(alloc.TryAllocate(1000, out var head));
+        Assert.Equal(0, head); // the rest is one block from the start
+        Assert.Equal((1 << 20) - 128 - 1024, alloc.LargestFree);
+        // The last free block too small: best fit elsewhere.
+        Assert.True(alloc.TryAllocate((1 << 20) - 128 - 1024 - 2 * A, out var fill));
+        Assert.Equal(1024, fill);
+        alloc.Free(head, 1000);
+        Assert.True(alloc.TryAllocateAtEnd(3 * A, out var fallback));
+        Assert.Equal(0, fallback); // the last free block (2 blocks of 64) is too small
+        Assert.Equal(1024 - 3 * A + 2 * A, alloc.FreeBytes);
+    }
+
+    [Fact]
     public void Every_offset_is_aligned_and_blocks_never_overlap()
     {
         var alloc = new ArenaAllocator(1 << 20);

@@ -64,7 +64,7 @@ public sealed partial class PlasmaClient
         var regionSize = Volatile.Read(ref _regionSize);
         if (regionSize == 0 || dataSize < 0 || dataSize > regionSize / 4) return null;
         var need = ArenaAllocator.RoundUp(PlasmaStore.HeaderSize + dataSize);
-        var slot = TryReserve(need, typeTag, pinned);
+        var slot = TryTakeRecycled(need, typeTag, pinned) ?? TryReserve(need, typeTag, pinned);
         if (slot is null && Volatile.Read(ref _grantDone)?.Task is { } inFlight)
         {
             // The next region is on its way: waiting for it costs less than asking again.
@@ -199,12 +199,18 @@ public sealed partial class PlasmaClient
 
     private void AbortInRegion(RegionSlot slot)
     {
+        if (slot.Region is null)
+        {
+            GiveBackRecycled(slot); // still ours: back to the pool
+            return;
+        }
         lock (_regionLock) slot.Region.GiveBack(slot.Start, slot.Length); // the last block goes back; others wait for the retire
         FinishWriter(slot.Region);
     }
 
-    private void FinishWriter(ClientRegion region)
+    private void FinishWriter(ClientRegion? region)
     {
+        if (region is null) return; // a recycled block: no region to retire
         bool retire;
         lock (_regionLock)
         {
@@ -215,7 +221,7 @@ public sealed partial class PlasmaClient
         if (retire) Retire(region);
     }
 
-    /// <summary>Gives back what is left of every region (a Reclaim): the spare now, the active one when its writers are done.</summary>
+    /// <summary>Gives back what is left of every region (a Reclaim): the spare now, the active one when its writers are done; and every recycled block not in use.</summary>
     private void ReturnRegions()
     {
         ClientRegion[] spares;
@@ -230,6 +236,7 @@ public sealed partial class PlasmaClient
         }
         foreach (var spare in spares) Retire(spare);
         if (active is not null) Retire(active);
+        ReturnAllRecycled();
     }
 
     private void Retire(ClientRegion region)
@@ -270,10 +277,10 @@ public sealed partial class PlasmaClient
         }
     }
 
-    /// <summary>A block reserved in a region: header at <see cref="Start"/>, data 64 bytes on.</summary>
-    private sealed class RegionSlot(ClientRegion region, long start, long length, uint typeTag, bool pinned)
+    /// <summary>A block reserved in a region (or in a recycled block: no region): header at <see cref="Start"/>, data 64 bytes on.</summary>
+    private sealed class RegionSlot(ClientRegion? region, long start, long length, uint typeTag, bool pinned)
     {
-        internal ClientRegion Region { get; } = region;
+        internal ClientRegion? Region { get; } = region;
         internal long Start { get; } = start;
         internal long Length { get; } = length;
         internal long DataOffset => Start + PlasmaStore.HeaderSize;

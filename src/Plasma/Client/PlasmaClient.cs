@@ -252,6 +252,11 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
             OnReclaimRequest(h.RequestId);
             return;
         }
+        if ((h.Flags & FrameFlags.Reply) == 0 && h.Kind == (ushort)PlasmaMessageKind.Mailbox)
+        {
+            OnMailbox(frame);
+            return;
+        }
         if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the store sent a request frame (kind {h.Kind})");
         bool known;
         if ((h.Flags & FrameFlags.Error) != 0)

@@ -57,6 +57,19 @@ public enum PlasmaMessageKind : ushort
     /// (nothing to release, unknown, not sealed) is skipped, as a one-way Release or Delete is.
     /// </summary>
     Free = 15,
+    /// <summary>
+    /// Store to client, one way (NoReply, request id 0), once, right after the client's Free
+    /// that recycled a block to it first: i64 offset of its recycle mailbox in the arena, u32
+    /// entries it holds. Blocks recycled to the client are published there (see
+    /// docs/PROTOCOL.md, "Recycled blocks").
+    /// </summary>
+    Mailbox = 16,
+    /// <summary>
+    /// u32 count, then count x (i64 offset, i64 length); one way (NoReply): recycled blocks (or
+    /// parts of them) the client will not use return to the store. Refused (not held), it gets
+    /// an error frame with its id and the store closes the connection.
+    /// </summary>
+    ReturnBlocks = 17,
 }
 
 /// <summary>Protocol constants shared by the server and client.</summary>

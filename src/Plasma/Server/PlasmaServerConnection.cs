@@ -162,22 +162,11 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     break;
                 }
                 case PlasmaMessageKind.Free:
-                {
-                    var count = r.U32();
-                    if (count == 0 || count > (PlasmaProtocol.MaxPayload - 4) / 17)
-                        throw new ProtocolException($"client {ClientId} sent a Free of {count} entries");
-                    for (var i = 0; i < count; i++)
-                    {
-                        var id = ReadId(ref r);
-                        var ops = r.U8();
-                        if (ops is 0 or > 3) throw new ProtocolException($"client {ClientId} sent Free ops {ops}");
-                        // One way, as a one-way Release or Delete: an entry that fails is skipped.
-                        if ((ops & 1) != 0) { try { store.Release(id, ClientId); } catch (PlasmaException) { } }
-                        if ((ops & 2) != 0) { try { store.Delete(id); } catch (PlasmaException) { } }
-                    }
-                    r.End();
+                    OnFree(ref r);
                     break;
-                }
+                case PlasmaMessageKind.ReturnBlocks:
+                    OnReturnBlocks(ref r, h);
+                    break;
                 case PlasmaMessageKind.HoldsViews:
                     r.End();
                     server.AddReclaimable(this);

@@ -53,6 +53,24 @@ public sealed class ArenaAllocator
         return true;
     }
 
+    /// <summary>
+    /// Allocates from the end of the free block with the highest offset (usually the arena's
+    /// end): for small blocks that live long, kept out of the way of large ones. Best fit when
+    /// that block is too small; false when no block fits.
+    /// </summary>
+    public bool TryAllocateAtEnd(long size, out long offset)
+    {
+        var need = RoundUp(size);
+        if (_freeOffsets.Count == 0 || _freeSize[_freeOffsets.Max] < need) return TryAllocate(size, out offset);
+        var blockOffset = _freeOffsets.Max;
+        var blockSize = _freeSize[blockOffset];
+        RemoveFree(blockOffset, blockSize);
+        if (blockSize > need) AddFree(blockOffset, blockSize - need);
+        FreeBytes -= need;
+        offset = blockOffset + blockSize - need;
+        return true;
+    }
+
     /// <summary>Frees a block allocated with <paramref name="size"/>, merging it with free neighbours.</summary>
     public void Free(long offset, long size)
     {

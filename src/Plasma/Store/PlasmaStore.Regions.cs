@@ -3,9 +3,10 @@ namespace Ray.Plasma.Store;
 // Regions: a client's share of the arena that it sub-allocates from on its own, so a put needs
 // no round trip. The store grants a region from free space, learns of an object in it only at
 // its (one-way) seal, when it carves the object's block out of the region; from then on the
-// object is an ordinary one (evicted, spilled, freed into the store's free space like any
-// other). What the client has not sealed when it retires the region or disconnects (free space,
-// objects it was writing) returns to the store's free space.
+// object is an ordinary one (evicted, spilled, freed like any other). What the client has not
+// sealed when it retires the region or disconnects (free space, objects it was writing) returns
+// to the store's free space. A region object that its creator frees itself may come back to it
+// as a recycled block (PlasmaStore.Recycle.cs).
 public sealed partial class PlasmaStore
 {
     /// <summary>The smallest region granted.</summary>
@@ -14,13 +15,13 @@ public sealed partial class PlasmaStore
     /// <summary>Regions one client may hold at once.</summary>
     public const int MaxRegionsPerClient = 4;
 
-    private readonly Dictionary<long, List<ClientRegion>> _regions = new();
-    private long _regionBytes; // every client's regions together
+    private readonly Dictionary<long, ClientSpace> _spaces = new(); // clients that were granted a region
+    private long _regionBytes; // every client's regions and recycled blocks together
 
     /// <summary>The largest region granted: a quarter of the store, at most 1 GiB.</summary>
     public long MaxRegionBytes => Math.Min(_allocator.Capacity / 4 / ArenaAllocator.Alignment * ArenaAllocator.Alignment, 1L << 30);
 
-    /// <summary>Bytes held by regions now (granted, not yet carved into objects or returned).</summary>
+    /// <summary>Bytes held by clients now: regions (granted, not yet carved into objects or returned) and recycled blocks.</summary>
     public long RegionBytes
     {
         get { lock (_lock) return _regionBytes; }
@@ -40,16 +41,17 @@ public sealed partial class PlasmaStore
         lock (_lock)
         {
             ThrowIfDisposed();
-            _regions.TryGetValue(client, out var list);
-            if (list is { Count: >= MaxRegionsPerClient })
-                throw new PlasmaException(PlasmaStatus.InvalidRequest, $"client {client} holds {list.Count} regions already, the limit; retire one first");
+            _spaces.TryGetValue(client, out var space);
+            if (space is { Regions.Count: >= MaxRegionsPerClient })
+                throw new PlasmaException(PlasmaStatus.InvalidRequest, $"client {client} holds {space.Regions.Count} regions already, the limit; retire one first");
             // Regions are not reclaimable: they never take more than half the store together.
             if (_regionBytes + size > _allocator.Capacity / 2)
                 throw new PlasmaException(PlasmaStatus.StoreFull, $"regions hold {_regionBytes} of the store's {_allocator.Capacity} bytes already; no region of {size} bytes (create objects one by one)");
             if (!_allocator.TryAllocate(size, out var offset))
                 throw new PlasmaException(PlasmaStatus.StoreFull, $"no free block of {size} bytes for a region (largest {_allocator.LargestFree}); create objects one by one");
-            if (list is null) _regions[client] = list = new List<ClientRegion>(MaxRegionsPerClient);
-            list.Add(new ClientRegion(offset, size));
+            if (space is null) _spaces[client] = space = new ClientSpace();
+            space.Regions.Add(new ClientRegion(offset, size));
+            space.LargestRegion = Math.Max(space.LargestRegion, size);
             _regionBytes += size;
             return offset;
         }
@@ -62,7 +64,8 @@ public sealed partial class PlasmaStore
     /// <paramref name="keepReference"/> the client holds a reference on it, as after a Get.
     /// </summary>
     /// <exception cref="PlasmaException">ObjectExists, or InvalidRequest when the block is not
-    /// inside free space of one of the client's regions (outside them, or over an object sealed before).</exception>
+    /// inside free space of one of the client's regions or a block recycled to it (outside them,
+    /// or over an object sealed before).</exception>
     public void SealInRegion(PlasmaObjectId id, long dataOffset, long dataSize, uint typeTag, bool pinned, long client, bool keepReference)
     {
         if (dataSize < 0 || dataSize > int.MaxValue)
@@ -76,14 +79,24 @@ public sealed partial class PlasmaStore
         {
             ThrowIfDisposed();
             if (_objects.ContainsKey(id)) throw new PlasmaException(PlasmaStatus.ObjectExists, $"object {id} already exists");
-            var region = FindRegion(client, start, length)
-                ?? throw new PlasmaException(PlasmaStatus.InvalidRequest, $"object {id} ({length} bytes at {start}) is not inside a region of client {client}");
-            if (!region.TryCarve(start, length))
-                throw new PlasmaException(PlasmaStatus.InvalidRequest, $"object {id} ({length} bytes at {start}) overlaps an object sealed before in its region");
+            _spaces.TryGetValue(client, out var space);
+            var region = space?.FindRegion(start, length);
+            // A recycled block may lie inside a region still held (it was carved from it before).
+            if (region?.Free.TryCarve(start, length) != true)
+            {
+                if (space is null || !space.Recycled.TryCarve(start, length))
+                {
+                    throw new PlasmaException(PlasmaStatus.InvalidRequest, region is null
+                        ? $"object {id} ({length} bytes at {start}) is not inside a region of client {client} nor a block recycled to it"
+                        : $"object {id} ({length} bytes at {start}) overlaps an object sealed before in its region");
+                }
+                space.RecycledBytes -= length;
+            }
             _regionBytes -= length;
             var entry = new StoreEntry(id, ++_sequence)
             {
                 State = EntryState.Sealed, Offset = start, DataSize = dataSize, TypeTag = typeTag, Pinned = pinned, Creator = client,
+                InRegion = true,
             };
             WriteHeader(entry);
             _objects.Add(id, entry);
@@ -102,12 +115,11 @@ public sealed partial class PlasmaStore
     {
         lock (_lock)
         {
-            if (_disposed || !_regions.TryGetValue(client, out var list)) return false;
-            var i = list.FindIndex(r => r.Offset == regionOffset);
+            if (_disposed || !_spaces.TryGetValue(client, out var space)) return false;
+            var i = space.Regions.FindIndex(r => r.Offset == regionOffset);
             if (i < 0) return false;
-            FreeRegionLocked(list[i]);
-            list.RemoveAt(i);
-            if (list.Count == 0) _regions.Remove(client);
+            FreeRegionLocked(space.Regions[i]);
+            space.Regions.RemoveAt(i);
             return true;
         }
     }
@@ -115,70 +127,83 @@ public sealed partial class PlasmaStore
     /// <summary>Regions <paramref name="client"/> holds now.</summary>
     public int RegionCount(long client)
     {
-        lock (_lock) return _regions.TryGetValue(client, out var list) ? list.Count : 0;
+        lock (_lock) return _spaces.TryGetValue(client, out var space) ? space.Regions.Count : 0;
     }
 
-    // Under the lock: on disconnect, every region of the client goes back.
+    // Under the lock: on disconnect, every region of the client and every block recycled to it go back.
     private void FreeRegionsLocked(long client)
     {
-        if (!_regions.Remove(client, out var list)) return;
-        foreach (var r in list) FreeRegionLocked(r);
+        if (!_spaces.Remove(client, out var space)) return;
+        foreach (var r in space.Regions) FreeRegionLocked(r);
+        FreeBlocksLocked(space.Recycled);
+        space.RecycledBytes = 0;
+        if (space.Mailbox >= 0) _allocator.Free(space.Mailbox, RecycleMailbox.Bytes);
+        space.Mailbox = -1;
     }
 
-    private void FreeRegionLocked(ClientRegion region)
+    private void FreeRegionLocked(ClientRegion region) => FreeBlocksLocked(region.Free);
+
+    private void FreeBlocksLocked(BlockSet blocks)
     {
-        foreach (var (offset, length) in region.Free)
+        foreach (var (offset, length) in blocks.Parts)
         {
             _allocator.Free(offset, length);
             _regionBytes -= length;
         }
-        region.Free.Clear();
+        blocks.Clear();
         Volatile.Write(ref _reclaimableVersion, _reclaimableVersion + 1); // a create waiting for room may fit now
     }
 
-    private ClientRegion? FindRegion(long client, long start, long length)
-    {
-        if (!_regions.TryGetValue(client, out var list)) return null;
-        foreach (var r in list)
-            if (start >= r.Offset && start + length <= r.Offset + r.Size) return r;
-        return null;
-    }
-
-    // Under the lock: region space is held, not reclaimable (LargestReclaimableRun).
+    // Under the lock: region space and recycled blocks are held, not reclaimable (LargestReclaimableRun).
     private void AddRegionBlocks(List<(long Offset, long Size, bool Reclaimable)> blocks)
     {
-        foreach (var list in _regions.Values)
-            foreach (var r in list)
-                foreach (var (offset, length) in r.Free) blocks.Add((offset, length, false));
+        foreach (var space in _spaces.Values)
+        {
+            foreach (var r in space.Regions)
+                foreach (var (offset, length) in r.Free.Parts) blocks.Add((offset, length, false));
+            foreach (var (offset, length) in space.Recycled.Parts) blocks.Add((offset, length, false));
+        }
     }
 
-    /// <summary>One granted region: its extent and the parts not carved into objects yet (offset -> length, ordered).</summary>
-    private sealed class ClientRegion(long offset, long size)
+    /// <summary>What the store holds for one client that was granted a region; guarded by the store's lock.</summary>
+    private sealed class ClientSpace
     {
-        internal long Offset { get; } = offset;
-        internal long Size { get; } = size;
-        internal SortedList<long, long> Free { get; } = new() { { offset, size } };
+        internal List<ClientRegion> Regions { get; } = new(MaxRegionsPerClient);
 
-        /// <summary>Removes [start, start + length) from the free parts; false unless it lies inside one.</summary>
-        internal bool TryCarve(long start, long length)
+        /// <summary>Blocks of objects it created in its regions and freed itself, given back to it.</summary>
+        internal BlockSet Recycled { get; } = new();
+
+        internal long RecycledBytes { get; set; }
+
+        /// <summary>The largest region granted to it: the measure of how much it may hold recycled.</summary>
+        internal long LargestRegion { get; set; }
+
+        /// <summary>Its recycle mailbox's offset in the arena, -1 until the first block is recycled to it.</summary>
+        internal long Mailbox { get; set; } = -1;
+
+        /// <summary>Entries published in its mailbox (the store's own count; the arena's copy is only for the client).</summary>
+        internal long Published { get; set; }
+
+        internal ClientRegion? FindRegion(long start, long length)
         {
-            // The free part that begins at or before start: the last key <= start.
-            var keys = Free.Keys;
-            int lo = 0, hi = keys.Count - 1, found = -1;
-            while (lo <= hi)
-            {
-                var mid = (lo + hi) >>> 1;
-                if (keys[mid] <= start) { found = mid; lo = mid + 1; }
-                else hi = mid - 1;
-            }
-            if (found < 0) return false;
-            var partStart = keys[found];
-            var partEnd = partStart + Free.Values[found];
-            if (start + length > partEnd) return false;
-            Free.RemoveAt(found);
-            if (start > partStart) Free.Add(partStart, start - partStart);
-            if (start + length < partEnd) Free.Add(start + length, partEnd - start - length);
-            return true;
+            foreach (var r in Regions)
+                if (start >= r.Offset && start + length <= r.Offset + r.Size) return r;
+            return null;
         }
+    }
+
+    /// <summary>One granted region: its extent and the parts not carved into objects yet.</summary>
+    private sealed class ClientRegion
+    {
+        internal ClientRegion(long offset, long size)
+        {
+            Offset = offset;
+            Size = size;
+            Free.Add(offset, size);
+        }
+
+        internal long Offset { get; }
+        internal long Size { get; }
+        internal BlockSet Free { get; } = new();
     }
 }

@@ -112,6 +112,7 @@ public sealed partial class PlasmaStore
         Untrack(e);
         _allocator.Free(e.Offset, e.AllocationSize);
         e.Offset = -1;
+        e.InRegion = false; // its block is the store's again; a restore takes another
         e.State = EntryState.Spilled;
         _spilledNow++;
         e.SpillPath = path;

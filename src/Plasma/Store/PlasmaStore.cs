@@ -213,17 +213,24 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock)
         {
             if (_disposed) return;
-            var e = Find(id);
-            if (!e.Readers.TryGetValue(client, out var n) || n == 0)
+            if (!ReleaseLocked(Find(id), client, recycle: false))
                 throw new PlasmaException(PlasmaStatus.InvalidRequest, $"object {id} has no reference of this client to release");
-            if (n == 1) e.Readers.Remove(client); else e.Readers[client] = n - 1;
-            e.RefCount--;
-            if (e.RefCount == 0)
-            {
-                if (e.DeletePending) RemoveLocked(e);
-                else Track(e);
-            }
         }
+    }
+
+    // Under the lock: false when the client holds no reference. With recycle (the client's own
+    // Free batch), a removal may recycle the block to the client (PlasmaStore.Recycle.cs).
+    private bool ReleaseLocked(StoreEntry e, long client, bool recycle)
+    {
+        if (!e.Readers.TryGetValue(client, out var n) || n == 0) return false;
+        if (n == 1) e.Readers.Remove(client); else e.Readers[client] = n - 1;
+        e.RefCount--;
+        if (e.RefCount == 0)
+        {
+            if (e.DeletePending) RemoveLocked(e, client, recycle);
+            else Track(e);
+        }
+        return true;
     }
 
     // ---- delete / pin ----
@@ -235,10 +242,16 @@ public sealed partial class PlasmaStore : IDisposable
         {
             if (_disposed || !_objects.TryGetValue(id, out var e)) return false;
             if (e.State == EntryState.Created) throw new PlasmaException(PlasmaStatus.ObjectNotSealed, $"object {id} is being written; abort it instead");
-            if (e.RefCount > 0) e.DeletePending = true;
-            else RemoveLocked(e);
+            DeleteLocked(e, LocalClient, recycle: false);
             return true;
         }
+    }
+
+    // Under the lock, on a sealed entry: removed now, or at its last release.
+    private void DeleteLocked(StoreEntry e, long client, bool recycle)
+    {
+        if (e.RefCount > 0) e.DeletePending = true;
+        else RemoveLocked(e, client, recycle);
     }
 
     /// <summary>
@@ -348,12 +361,12 @@ public sealed partial class PlasmaStore : IDisposable
         if (e.PinnedNode is not null) { _pinned.Remove(e.PinnedNode); e.PinnedNode = null; }
     }
 
-    private void RemoveLocked(StoreEntry e)
+    private void RemoveLocked(StoreEntry e, long client = LocalClient, bool recycle = false)
     {
         Volatile.Write(ref _reclaimableVersion, _reclaimableVersion + 1);
         Untrack(e);
         _objects.Remove(e.Id);
-        if (e.Offset >= 0) _allocator.Free(e.Offset, e.AllocationSize);
+        if (e.Offset >= 0 && (!recycle || !TryRecycleLocked(e, client))) _allocator.Free(e.Offset, e.AllocationSize);
         if (e.SpillPath is not null) TryDeleteFile(e.SpillPath);
         if (e.State == EntryState.Spilled) _spilledNow--;
         e.Offset = -1;

@@ -15,6 +15,8 @@ internal sealed class StoreEntry(PlasmaObjectId id, long sequence)
     internal uint TypeTag { get; set; }
     internal bool Pinned { get; set; }
     internal long Creator { get; set; }
+    /// <summary>Sealed in a region of its creator's and still in that block (not spilled since): recyclable to the creator.</summary>
+    internal bool InRegion { get; set; }
     internal bool DeletePending { get; set; }
     internal string? SpillPath { get; set; }
 
