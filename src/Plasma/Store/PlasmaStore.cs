@@ -140,7 +140,9 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock)
         {
             ThrowIfDisposed();
-            if (!_objects.TryGetValue(id, out var e) || e.State == EntryState.Created || e.DeletePending)
+            // A region object whose block its creator took back (BlockClaim) is gone, as if deleted.
+            if (!_objects.TryGetValue(id, out var e) || e.State == EntryState.Created || e.DeletePending ||
+                !TryShareLocked(e))
             {
                 info = default;
                 return false;
@@ -213,14 +215,14 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock)
         {
             if (_disposed) return;
-            if (!ReleaseLocked(Find(id), client, recycle: false))
+            if (!ReleaseLocked(Find(id), client, Recycle.None))
                 throw new PlasmaException(PlasmaStatus.InvalidRequest, $"object {id} has no reference of this client to release");
         }
     }
 
-    // Under the lock: false when the client holds no reference. With recycle (the client's own
-    // Free batch), a removal may recycle the block to the client (PlasmaStore.Recycle.cs).
-    private bool ReleaseLocked(StoreEntry e, long client, bool recycle)
+    // Under the lock: false when the client holds no reference. From the client's own Free batch,
+    // a removal may recycle the block to the client (PlasmaStore.Recycle.cs).
+    private bool ReleaseLocked(StoreEntry e, long client, Recycle recycle)
     {
         if (!e.Readers.TryGetValue(client, out var n) || n == 0) return false;
         if (n == 1) e.Readers.Remove(client); else e.Readers[client] = n - 1;
@@ -242,13 +244,13 @@ public sealed partial class PlasmaStore : IDisposable
         {
             if (_disposed || !_objects.TryGetValue(id, out var e)) return false;
             if (e.State == EntryState.Created) throw new PlasmaException(PlasmaStatus.ObjectNotSealed, $"object {id} is being written; abort it instead");
-            DeleteLocked(e, LocalClient, recycle: false);
+            DeleteLocked(e, LocalClient, Recycle.None);
             return true;
         }
     }
 
     // Under the lock, on a sealed entry: removed now, or at its last release.
-    private void DeleteLocked(StoreEntry e, long client, bool recycle)
+    private void DeleteLocked(StoreEntry e, long client, Recycle recycle)
     {
         if (e.RefCount > 0) e.DeletePending = true;
         else RemoveLocked(e, client, recycle);
@@ -308,7 +310,8 @@ public sealed partial class PlasmaStore : IDisposable
             FreeRegionsLocked(client); // with the objects it was writing in them
             foreach (var e in _objects.Values.ToArray())
             {
-                if (e.State == EntryState.Created && e.Creator == client)
+                // Unsealed, or sealed in a region and claimed back (its Free never came): gone.
+                if (e.Creator == client && (e.State == EntryState.Created || ClaimedLocked(e)))
                 {
                     RemoveLocked(e);
                     continue;
@@ -361,12 +364,12 @@ public sealed partial class PlasmaStore : IDisposable
         if (e.PinnedNode is not null) { _pinned.Remove(e.PinnedNode); e.PinnedNode = null; }
     }
 
-    private void RemoveLocked(StoreEntry e, long client = LocalClient, bool recycle = false)
+    private void RemoveLocked(StoreEntry e, long client = LocalClient, Recycle recycle = Recycle.None)
     {
         Volatile.Write(ref _reclaimableVersion, _reclaimableVersion + 1);
         Untrack(e);
         _objects.Remove(e.Id);
-        if (e.Offset >= 0 && (!recycle || !TryRecycleLocked(e, client))) _allocator.Free(e.Offset, e.AllocationSize);
+        if (e.Offset >= 0 && (recycle == Recycle.None || !TryRecycleLocked(e, client, recycle))) _allocator.Free(e.Offset, e.AllocationSize);
         if (e.SpillPath is not null) TryDeleteFile(e.SpillPath);
         if (e.State == EntryState.Spilled) _spilledNow--;
         e.Offset = -1;
