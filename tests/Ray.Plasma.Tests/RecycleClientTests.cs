@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ray.Plasma.Client;
 using Ray.Plasma.Server;
 using Ray.Plasma.Store;
@@ -84,7 +85,7 @@ public class RecycleClientTests
         {
             var data = RandomBytes(Size, i);
             var offset = Put(writer, Id(owner, (ulong)i), data, out var k);
-            Assert.True(offset >= read + Charge(Size) - PlasmaStore.HeaderSize || offset + Charge(Size) <= read,
+            Assert.True(offset >= read + Charge(Size) || offset + Charge(Size) <= read,
                 $"object {i} at {offset} overlaps the block another client reads at {read}");
             await FreeAsync(writer, Id(owner, (ulong)i), k);
         }
@@ -182,7 +183,7 @@ public class RecycleClientTests
         for (var i = 101; i < 140; i++)
         {
             var offset = Put(writer, Id(owner, (ulong)i), RandomBytes(Size, i), out var k);
-            Assert.True(offset >= at + Charge(Size) - PlasmaStore.HeaderSize || offset + Charge(Size) <= at,
+            Assert.True(offset >= at + Charge(Size) || offset + Charge(Size) <= at,
                 $"object {i} at {offset} overlaps the block another client reads at {at}");
             k.Dispose();
             writer.DeleteNoReply(Id(owner, (ulong)i));
@@ -201,5 +202,39 @@ public class RecycleClientTests
         Assert.Equal(goneAt, nextAt);
         var error = await Assert.ThrowsAsync<PlasmaException>(async () => (await reader.GetAsync(gone, TimeSpan.FromMilliseconds(300))).Dispose());
         Assert.Equal(PlasmaStatus.Timeout, error.Status);
+    }
+
+    [Fact]
+    public async Task A_view_held_in_another_process_keeps_its_block_through_a_put_and_free_loop()
+    {
+        await using var s = ServerScope.Start(8 * MiB);
+        await using var writer = await ConnectWithRegions(s);
+        var owner = NewOwner();
+        var held = Id(owner, 1);
+        var data = RandomBytes(Size, 1);
+        var at = Put(writer, held, data, out var kept);
+        using var child = TestClientProcess.Start("get-and-hang", s.SocketPath,
+            held.Owner.ToString(CultureInfo.InvariantCulture), held.Sequence.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal($"holding length={data.Length} checksum={Fnv1a(data):x16}", await child.ReadLineAsync(TimeSpan.FromSeconds(30)));
+
+        // The writer is done with it; the other process is not. Put and free with no round trip.
+        kept.Dispose();
+        writer.DeleteNoReply(held);
+        for (var i = 2; i < 60; i++)
+        {
+            var offset = Put(writer, Id(owner, (ulong)i), RandomBytes(Size, i), out var k);
+            Assert.True(offset >= at + Charge(Size) || offset + Charge(Size) <= at,
+                $"object {i} at {offset} overlaps the block another process reads at {at}");
+            k.Dispose();
+            writer.DeleteNoReply(Id(owner, (ulong)i));
+        }
+        Assert.True(await writer.ContainsAsync(held) is false); // deleted for the writer; still held
+        Assert.True(s.Store.Arena.Slice(at, data.Length).SequenceEqual(data), "the bytes another process reads changed");
+
+        // The reader dies: the store frees the block (into its free space; the writer did not get it).
+        var recycled = s.Store.RecycledBytes;
+        child.Kill();
+        await Eventually(() => s.Store.Stats.Objects == 0, Wait, () => $"{s.Store.Stats.Objects} objects; {child.Describe()}");
+        Assert.Equal(recycled, s.Store.RecycledBytes);
     }
 }
