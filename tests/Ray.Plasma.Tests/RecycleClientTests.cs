@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ray.Plasma.Client;
 using Ray.Plasma.Server;
 using Ray.Plasma.Store;
@@ -84,7 +85,7 @@ public class RecycleClientTests
         {
             var data = RandomBytes(Size, i);
             var offset = Put(writer, Id(owner, (ulong)i), data, out var k);
-            Assert.True(offset >= read + Charge(Size) - PlasmaStore.HeaderSize || offset + Charge(Size) <= read,
+            Assert.True(offset >= read + Charge(Size) || offset + Charge(Size) <= read,
                 $"object {i} at {offset} overlaps the block another client reads at {read}");
             await FreeAsync(writer, Id(owner, (ulong)i), k);
         }
@@ -153,5 +154,87 @@ public class RecycleClientTests
         Assert.Equal((ushort)PlasmaStatus.InvalidRequest, BitConverter.ToUInt16(refusal.Value.Payload));
         Assert.True(await raw.ClosedByPeerAsync(Wait));
         Assert.Equal(0, s.Store.Stats.UsedBytes);
+    }
+
+    [Fact]
+    public async Task Without_round_trips_a_freed_block_is_claimed_back_at_once_unless_another_client_read_it()
+    {
+        await using var s = ServerScope.Start(8 * MiB);
+        await using var writer = await ConnectWithRegions(s);
+        await using var reader = await PlasmaClient.ConnectAsync(s.SocketPath);
+        var owner = NewOwner();
+        // Put and free with nothing in between: each object goes in the block of the one before.
+        var offsets = new List<long>();
+        for (var i = 0; i < 40; i++)
+        {
+            offsets.Add(Put(writer, Id(owner, (ulong)i), RandomBytes(Size, i), out var kept));
+            kept.Dispose();
+            writer.DeleteNoReply(Id(owner, (ulong)i));
+        }
+        Assert.All(offsets, o => Assert.Equal(offsets[0], o));
+        Assert.True(writer.ClaimsMade >= 39, $"{writer.ClaimsMade} claims");
+
+        // An object another client read is never claimed: the next puts go elsewhere, its bytes stay.
+        var shared = RandomBytes(Size, 100);
+        var at = Put(writer, Id(owner, 100), shared, out var keptShared);
+        using var view = await reader.GetAsync(Id(owner, 100), Wait);
+        keptShared.Dispose();
+        writer.DeleteNoReply(Id(owner, 100));
+        for (var i = 101; i < 140; i++)
+        {
+            var offset = Put(writer, Id(owner, (ulong)i), RandomBytes(Size, i), out var k);
+            Assert.True(offset >= at + Charge(Size) || offset + Charge(Size) <= at,
+                $"object {i} at {offset} overlaps the block another client reads at {at}");
+            k.Dispose();
+            writer.DeleteNoReply(Id(owner, (ulong)i));
+        }
+        Assert.True(view.Span.SequenceEqual(shared), "the bytes another client reads changed");
+
+        // A reader that asks after the claim does not find the object (its block holds the next one).
+        var gone = Id(owner, 200);
+        var goneAt = Put(writer, gone, RandomBytes(Size, 200), out var keptGone);
+        var claims = writer.ClaimsMade;
+        keptGone.Dispose();
+        writer.DeleteNoReply(gone); // claimed here
+        var nextAt = Put(writer, Id(owner, 201), RandomBytes(Size, 201), out var next);
+        next.Dispose();
+        Assert.Equal(claims + 1, writer.ClaimsMade);
+        Assert.Equal(goneAt, nextAt);
+        var error = await Assert.ThrowsAsync<PlasmaException>(async () => (await reader.GetAsync(gone, TimeSpan.FromMilliseconds(300))).Dispose());
+        Assert.Equal(PlasmaStatus.Timeout, error.Status);
+    }
+
+    [Fact]
+    public async Task A_view_held_in_another_process_keeps_its_block_through_a_put_and_free_loop()
+    {
+        await using var s = ServerScope.Start(8 * MiB);
+        await using var writer = await ConnectWithRegions(s);
+        var owner = NewOwner();
+        var held = Id(owner, 1);
+        var data = RandomBytes(Size, 1);
+        var at = Put(writer, held, data, out var kept);
+        using var child = TestClientProcess.Start("get-and-hang", s.SocketPath,
+            held.Owner.ToString(CultureInfo.InvariantCulture), held.Sequence.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal($"holding length={data.Length} checksum={Fnv1a(data):x16}", await child.ReadLineAsync(TimeSpan.FromSeconds(30)));
+
+        // The writer is done with it; the other process is not. Put and free with no round trip.
+        kept.Dispose();
+        writer.DeleteNoReply(held);
+        for (var i = 2; i < 60; i++)
+        {
+            var offset = Put(writer, Id(owner, (ulong)i), RandomBytes(Size, i), out var k);
+            Assert.True(offset >= at + Charge(Size) || offset + Charge(Size) <= at,
+                $"object {i} at {offset} overlaps the block another process reads at {at}");
+            k.Dispose();
+            writer.DeleteNoReply(Id(owner, (ulong)i));
+        }
+        Assert.True(await writer.ContainsAsync(held) is false); // deleted for the writer; still held
+        Assert.True(s.Store.Arena.Slice(at, data.Length).SequenceEqual(data), "the bytes another process reads changed");
+
+        // The reader dies: the store frees the block (into its free space; the writer did not get it).
+        var recycled = s.Store.RecycledBytes;
+        child.Kill();
+        await Eventually(() => s.Store.Stats.Objects == 0, Wait, () => $"{s.Store.Stats.Objects} objects; {child.Describe()}");
+        Assert.Equal(recycled, s.Store.RecycledBytes);
     }
 }

@@ -18,7 +18,7 @@ public class RecycleStoreTests
 
     private static long SealKeeping(PlasmaStore store, PlasmaObjectId id, long start, int size)
     {
-        store.SealInRegion(id, start + PlasmaStore.HeaderSize, size, 0, pinned: true, Client, keepReference: true);
+        SealAsClient(store, id, start + PlasmaStore.HeaderSize, size, 0, pinned: true, Client, keepReference: true);
         return start;
     }
 
@@ -100,11 +100,11 @@ public class RecycleStoreTests
         var other = s.Store.GrantRegion(8, MiB);
         var owner = NewOwner();
         // Another client's free of the creator's object: freed, to nobody.
-        s.Store.SealInRegion(Id(owner, 1), region + PlasmaStore.HeaderSize, 1000, 0, true, Client, keepReference: false);
+        SealAsClient(s.Store, Id(owner, 1), region + PlasmaStore.HeaderSize, 1000, 0, true, Client, keepReference: false);
         Assert.Equal(-1, FreeAsCreator(s.Store, Id(owner, 1), client: 8));
         Assert.False(s.Store.Contains(Id(owner, 1)));
         // A delete outside a Free batch (the in-process API): freed.
-        s.Store.SealInRegion(Id(owner, 2), region + 4096 + PlasmaStore.HeaderSize, 1000, 0, true, Client, keepReference: false);
+        SealAsClient(s.Store, Id(owner, 2), region + 4096 + PlasmaStore.HeaderSize, 1000, 0, true, Client, keepReference: false);
         Assert.True(s.Store.Delete(Id(owner, 2)));
         // An object created one by one, not in a region: freed.
         Put(s.Store, Id(owner, 3), new byte[1000]);
@@ -112,7 +112,7 @@ public class RecycleStoreTests
         Assert.Equal(0, s.Store.RecycledBytes);
 
         // Spilled and restored: its block left the region when it was spilled.
-        s.Store.SealInRegion(Id(owner, 4), region + 8192 + PlasmaStore.HeaderSize, 300_000, 0, true, Client, keepReference: false);
+        SealAsClient(s.Store, Id(owner, 4), region + 8192 + PlasmaStore.HeaderSize, 300_000, 0, true, Client, keepReference: false);
         s.Store.RetireRegion(Client, region);
         s.Store.RetireRegion(8, other);
         var filler = Id(owner, 5);
@@ -193,5 +193,61 @@ public class RecycleStoreTests
         Assert.Equal(0, s.Store.Stats.UsedBytes);
         Assert.Equal(0, s.Store.RegionBytes);
         Assert.Equal(s.Store.Stats.CapacityBytes, s.Store.Stats.LargestFreeBlock);
+    }
+
+    [Fact]
+    public unsafe void A_claimed_block_is_never_handed_to_a_reader_even_when_its_seal_is_applied_after_the_reuse()
+    {
+        using var s = new StoreScope(8 * MiB);
+        var region = s.Store.GrantRegion(Client, MiB);
+        var owner = NewOwner();
+        var first = Id(owner, 1);
+        var next = Id(owner, 2);
+        var header = s.Store.Arena.Base + region;
+        // The client reserves a block, seals one way, frees at once and claims the block, and
+        // reserves its next object there, all before the store applies any of it.
+        BlockClaim.MarkUnshared(header, first);
+        Assert.True(BlockClaim.TryClaim(header, first));
+        BlockClaim.MarkUnshared(header, next);
+        s.Store.SealInRegion(first, region + PlasmaStore.HeaderSize, 1000, 0, true, Client, keepReference: true);
+        Assert.False(s.Store.TryGet(first, out _, Reader)); // its block holds the next object now: not found
+        s.Store.FreeBatch(Client, [(first, ReleaseAndDelete | PlasmaStore.FreeClaimed)]);
+        Assert.False(s.Store.Contains(first));
+        Assert.Equal(Charge(1000), s.Store.RecycledBytesOf(Client)); // the client's; not published (it has it)
+        long taken = 0;
+        Assert.Empty(Mailbox(s.Store, ref taken));
+
+        s.Store.SealInRegion(next, region + PlasmaStore.HeaderSize, 1000, 0, true, Client, keepReference: true);
+        Assert.Equal(0, s.Store.RecycledBytesOf(Client));
+        Assert.True(s.Store.TryGet(next, out var info, Reader));
+        Assert.Equal(region + PlasmaStore.HeaderSize, info.DataOffset);
+        Assert.False(BlockClaim.TryClaim(header, next)); // shared: the creator cannot take it back
+        // A claimed free of an object another client holds is refused: the client is broken.
+        var bad = Assert.Throws<PlasmaException>(() => s.Store.FreeBatch(Client, [(next, ReleaseAndDelete | PlasmaStore.FreeClaimed)]));
+        Assert.Equal(PlasmaStatus.InvalidRequest, bad.Status);
+        Assert.Contains("still referenced", bad.Message);
+        Assert.Throws<PlasmaException>(() => s.Store.FreeBatch(Client, [(Id(owner, 3), ReleaseAndDelete | PlasmaStore.FreeClaimed)]));
+    }
+
+    [Fact]
+    public unsafe void A_client_that_goes_away_between_its_claim_and_its_free_leaves_no_object_behind()
+    {
+        using var s = new StoreScope(8 * MiB);
+        var region = s.Store.GrantRegion(Client, MiB);
+        var owner = NewOwner();
+        SealKeeping(s.Store, Id(owner, 1), region, 1000);
+        SealKeeping(s.Store, Id(owner, 2), region + 4096, 1000);
+        Assert.True(BlockClaim.TryClaim(s.Store.Arena.Base + region, Id(owner, 1))); // its Free never comes
+        s.Store.DisconnectClient(Client);
+        Assert.False(s.Store.Contains(Id(owner, 1)));
+        Assert.True(s.Store.Contains(Id(owner, 2))); // sealed, not claimed: an ordinary object
+        Assert.Equal(Charge(1000), s.Store.Stats.UsedBytes);
+
+        // Claimed after the disconnect: a Get does not find it, and space needed removes it rather than spilling it.
+        Assert.True(BlockClaim.TryClaim(s.Store.Arena.Base + region + 4096, Id(owner, 2)));
+        Assert.False(s.Store.TryGet(Id(owner, 2), out _, Reader));
+        Put(s.Store, Id(owner, 3), new byte[8 * MiB - PlasmaStore.HeaderSize]);
+        Assert.Equal(0, s.Store.Stats.SpillCount);
+        Assert.False(s.Store.Contains(Id(owner, 2)));
     }
 }

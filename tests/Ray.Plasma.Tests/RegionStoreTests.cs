@@ -29,7 +29,7 @@ public class RegionStoreTests
         var dataOffset = region + PlasmaStore.HeaderSize;
         Write(s.Store, dataOffset, data);
         Assert.False(s.Store.Contains(id)); // written, not sealed: the store knows nothing of it
-        s.Store.SealInRegion(id, dataOffset, data.Length, typeTag: 5, pinned: true, Client, keepReference: true);
+        SealAsClient(s.Store, id, dataOffset, data.Length, typeTag: 5, pinned: true, Client, keepReference: true);
 
         Assert.True(s.Store.Contains(id));
         Assert.True(s.Store.TryGet(id, out var info, client: 99));
@@ -59,7 +59,7 @@ public class RegionStoreTests
         var r1 = s.Store.GrantRegion(Client, MiB);
         var r2 = s.Store.GrantRegion(Client, MiB);
         var sealedId = Id(NewOwner(), 1);
-        s.Store.SealInRegion(sealedId, r1 + PlasmaStore.HeaderSize, 1000, 0, pinned: true, Client, keepReference: true);
+        SealAsClient(s.Store, sealedId, r1 + PlasmaStore.HeaderSize, 1000, 0, pinned: true, Client, keepReference: true);
         // Blocks at r1 + 1088 and in r2 were being written when the client went away: never sealed.
         s.Store.DisconnectClient(Client);
 
@@ -82,22 +82,22 @@ public class RegionStoreTests
 
         PlasmaException Refused(Action a) => Assert.Throws<PlasmaException>(a);
 
-        var outside = Refused(() => s.Store.SealInRegion(Id(owner, 1), region + MiB + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
+        var outside = Refused(() => SealAsClient(s.Store, Id(owner, 1), region + MiB + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
         Assert.Equal(PlasmaStatus.InvalidRequest, outside.Status);
         Assert.Contains("not inside a region of client 7", outside.Message);
-        var beyondEnd = Refused(() => s.Store.SealInRegion(Id(owner, 1), region + MiB - 64 + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
+        var beyondEnd = Refused(() => SealAsClient(s.Store, Id(owner, 1), region + MiB - 64 + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
         Assert.Equal(PlasmaStatus.InvalidRequest, beyondEnd.Status);
-        var othersRegion = Refused(() => s.Store.SealInRegion(Id(owner, 1), other + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
+        var othersRegion = Refused(() => SealAsClient(s.Store, Id(owner, 1), other + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
         Assert.Equal(PlasmaStatus.InvalidRequest, othersRegion.Status);
-        var misaligned = Refused(() => s.Store.SealInRegion(Id(owner, 1), region + 100, 100, 0, true, Client, false));
+        var misaligned = Refused(() => SealAsClient(s.Store, Id(owner, 1), region + 100, 100, 0, true, Client, false));
         Assert.Equal(PlasmaStatus.InvalidRequest, misaligned.Status);
-        var negative = Refused(() => s.Store.SealInRegion(Id(owner, 1), region + PlasmaStore.HeaderSize, -1, 0, true, Client, false));
+        var negative = Refused(() => SealAsClient(s.Store, Id(owner, 1), region + PlasmaStore.HeaderSize, -1, 0, true, Client, false));
         Assert.Equal(PlasmaStatus.InvalidRequest, negative.Status);
 
-        s.Store.SealInRegion(Id(owner, 1), region + PlasmaStore.HeaderSize, 1000, 0, true, Client, false);
-        var overlap = Refused(() => s.Store.SealInRegion(Id(owner, 2), region + 512 + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
+        SealAsClient(s.Store, Id(owner, 1), region + PlasmaStore.HeaderSize, 1000, 0, true, Client, false);
+        var overlap = Refused(() => SealAsClient(s.Store, Id(owner, 2), region + 512 + PlasmaStore.HeaderSize, 100, 0, true, Client, false));
         Assert.Contains("overlaps", overlap.Message);
-        var twice = Refused(() => s.Store.SealInRegion(Id(owner, 1), region + 4096 + PlasmaStore.HeaderSize, 1000, 0, true, Client, false));
+        var twice = Refused(() => SealAsClient(s.Store, Id(owner, 1), region + 4096 + PlasmaStore.HeaderSize, 1000, 0, true, Client, false));
         Assert.Equal(PlasmaStatus.ObjectExists, twice.Status);
 
         Assert.Equal(PlasmaStatus.InvalidRequest, Refused(() => s.Store.GrantRegion(Client, 1000)).Status); // below the smallest
@@ -143,10 +143,10 @@ public class RegionStoreTests
         var a = RandomBytes(300_000, 1);
         var b = RandomBytes(300_000, 2);
         Write(s.Store, region + PlasmaStore.HeaderSize, a);
-        s.Store.SealInRegion(pinnedId, region + PlasmaStore.HeaderSize, a.Length, 0, pinned: true, Client, false);
+        SealAsClient(s.Store, pinnedId, region + PlasmaStore.HeaderSize, a.Length, 0, pinned: true, Client, false);
         var second = region + Charge(a.Length);
         Write(s.Store, second + PlasmaStore.HeaderSize, b);
-        s.Store.SealInRegion(unpinnedId, second + PlasmaStore.HeaderSize, b.Length, 0, pinned: false, Client, false);
+        SealAsClient(s.Store, unpinnedId, second + PlasmaStore.HeaderSize, b.Length, 0, pinned: false, Client, false);
         s.Store.RetireRegion(Client, region);
 
         // The whole arena: the unpinned one is evicted first, then the pinned one spilled.

@@ -137,6 +137,14 @@ internal static class TestUtil
     /// <summary>Bytes the allocator charges for an object of <paramref name="dataSize"/>.</summary>
     public static long Charge(long dataSize) => ArenaAllocator.RoundUp(PlasmaStore.HeaderSize + dataSize);
 
+    /// <summary>A region seal as a client makes it: the block's sharing word set unshared when reserved (BlockClaim), then the seal.</summary>
+    public static unsafe void SealAsClient(PlasmaStore store, PlasmaObjectId id, long dataOffset, long dataSize, uint typeTag, bool pinned, long client, bool keepReference)
+    {
+        if (dataOffset >= PlasmaStore.HeaderSize && dataOffset <= store.Arena.Capacity)
+            BlockClaim.MarkUnshared(store.Arena.Base + dataOffset - PlasmaStore.HeaderSize, id);
+        store.SealInRegion(id, dataOffset, dataSize, typeTag, pinned, client, keepReference);
+    }
+
     /// <summary>Puts a sealed object through the store's own API.</summary>
     public static unsafe PlasmaObjectInfo Put(PlasmaStore store, PlasmaObjectId id, ReadOnlySpan<byte> data, bool pinned = true, uint typeTag = 0)
     {

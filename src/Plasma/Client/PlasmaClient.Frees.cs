@@ -13,22 +13,22 @@ public sealed partial class PlasmaClient
     private const int MaxBatchedFrees = 256;
     private static readonly TimeSpan FreeDelay = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>Free entries: release one reference of this client's, delete, or both (in that order).</summary>
+    /// <summary>Free entries: release one reference of this client's, delete, or both (in that order); with both, claimed (PlasmaClient.Claims.cs).</summary>
     [Flags]
-    internal enum FreeOps : byte { Release = 1, Delete = 2 }
+    internal enum FreeOps : byte { Release = 1, Delete = 2, Claimed = 4 }
 
     private readonly Lock _sendLock = new();
     private readonly List<(PlasmaObjectId Id, FreeOps Ops)> _frees = new();
     private Timer? _freeTimer;
 
     /// <summary>Queues a free; sent with the next frame, a full batch, or within 2 ms.</summary>
-    private void QueueFree(PlasmaObjectId id, FreeOps ops)
+    private void QueueFree(PlasmaObjectId id, FreeOps ops, PlasmaBuffer? view = null)
     {
         if (_connection.CloseReason is not null) return; // the store released everything of ours already
         bool arm;
         lock (_sendLock)
         {
-            _frees.Add((id, ops));
+            if (!TryClaimLocked(id, ops, view)) _frees.Add((id, ops));
             if (_frees.Count >= MaxBatchedFrees)
             {
                 FlushFreesLocked();
@@ -67,6 +67,7 @@ public sealed partial class PlasmaClient
             b.U8((byte)ops);
         }
         _frees.Clear();
+        _freeBatches++; // a claim needs both its halves in one batch
         _connection.Send((ushort)PlasmaMessageKind.Free, FrameFlags.NoReply, NextId(), payload);
     }
 

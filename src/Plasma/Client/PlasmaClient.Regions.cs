@@ -64,6 +64,7 @@ public sealed partial class PlasmaClient
         var regionSize = Volatile.Read(ref _regionSize);
         if (regionSize == 0 || dataSize < 0 || dataSize > regionSize / 4) return null;
         var need = ArenaAllocator.RoundUp(PlasmaStore.HeaderSize + dataSize);
+        PaceClaims();
         var slot = TryTakeRecycled(need, typeTag, pinned) ?? TryReserve(need, typeTag, pinned);
         if (slot is null && Volatile.Read(ref _grantDone)?.Task is { } inFlight)
         {
@@ -78,6 +79,7 @@ public sealed partial class PlasmaClient
             slot = TryReserve(need, typeTag, pinned);
             if (slot is null) return null;
         }
+        BlockClaim.MarkUnshared(Arena.Base + slot.Start, id); // the store's Gets and our claim meet there
         return new PlasmaWriteBuffer(this, id, Arena.Base + slot.DataOffset, dataSize, slot);
     }
 
@@ -191,7 +193,11 @@ public sealed partial class PlasmaClient
         var view = keepReference ? NewView(new PlasmaObjectInfo(buffer.Id, slot.DataOffset, buffer.Length, slot.TypeTag)) : null;
         var sent = _connection.CloseReason is null && Send(PlasmaMessageKind.SealInRegion, FrameFlags.NoReply, NextId(), b.Written);
         FinishWriter(slot.Region); // after the seal is queued: a retire of this region goes behind it
-        if (sent) return view;
+        if (sent)
+        {
+            if (view is not null) TrackClaimable(buffer.Id, slot, view);
+            return view;
+        }
         if (view is not null) _views.Remove(view);
         view?.Invalidate();
         throw Disconnected(_connection.CloseReason ?? "closed");

@@ -200,7 +200,7 @@ public sealed partial class PlasmaClient : IPlasmaClient, IPlasmaReleaser, IPlas
     void IPlasmaReleaser.Release(PlasmaBuffer view)
     {
         if (!_views.Remove(view)) return;
-        QueueFree(view.Id, FreeOps.Release); // batched; before anything else this client sends
+        QueueFree(view.Id, FreeOps.Release, view); // batched; before anything else this client sends
     }
 
     // ---- views kept for reuse ----

@@ -53,8 +53,10 @@ public enum PlasmaMessageKind : ushort
     RetireRegion = 14,
     /// <summary>
     /// u32 count, then count x (id, u8 ops: bit 0 release one reference, bit 1 delete; release
-    /// first); one way (NoReply): a batch of frees, applied in order; an entry that fails
-    /// (nothing to release, unknown, not sealed) is skipped, as a one-way Release or Delete is.
+    /// first; bit 2, only with both: the client claimed the block back, see BlockClaim); one way
+    /// (NoReply): a batch of frees, applied in order; an entry that fails (nothing to release,
+    /// unknown, not sealed) is skipped, as a one-way Release or Delete is. A claimed entry that
+    /// does not remove an object the client sealed in its region gets an error frame and the close.
     /// </summary>
     Free = 15,
     /// <summary>

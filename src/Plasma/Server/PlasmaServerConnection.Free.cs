@@ -15,7 +15,7 @@ internal sealed partial class PlasmaServerConnection
     // Reused by the receive loop (one frame at a time on a connection).
     private (PlasmaObjectId Id, byte Ops)[] _freeEntries = [];
 
-    private void OnFree(ref PayloadReader r)
+    private void OnFree(ref PayloadReader r, in FrameHeader h)
     {
         var count = r.U32();
         if (count == 0 || count > (PlasmaProtocol.MaxPayload - 4) / FreeEntrySize)
@@ -25,13 +25,16 @@ internal sealed partial class PlasmaServerConnection
         {
             var id = ReadId(ref r);
             var ops = r.U8();
-            if (ops is 0 or > 3) throw new ProtocolException($"client {ClientId} sent Free ops {ops}");
+            if (ops is 0 or > 7 || ((ops & PlasmaStore.FreeClaimed) != 0 && ops != 7)) throw new ProtocolException($"client {ClientId} sent Free ops {ops}");
             _freeEntries[i] = (id, ops);
         }
         r.End();
         // Recycling needs the client's space in the store, which only its disconnect removes
         // (with every block in it and the mailbox): a close racing with this batch leaks nothing.
-        var mailbox = server.Store.FreeBatch(ClientId, _freeEntries.AsSpan(0, (int)count));
+        long mailbox;
+        try { mailbox = server.Store.FreeBatch(ClientId, _freeEntries.AsSpan(0, (int)count)); }
+        catch (PlasmaException e) { RefuseOneWay(h, e); return; } // a bad claim: the client writes where it must not
+
         if (mailbox < 0) return;
         Span<byte> payload = stackalloc byte[12];
         var b = new PayloadBuilder(payload);

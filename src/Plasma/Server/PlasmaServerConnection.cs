@@ -162,7 +162,7 @@ internal sealed partial class PlasmaServerConnection(PlasmaServer server, System
                     break;
                 }
                 case PlasmaMessageKind.Free:
-                    OnFree(ref r);
+                    OnFree(ref r, h);
                     break;
                 case PlasmaMessageKind.ReturnBlocks:
                     OnReturnBlocks(ref r, h);

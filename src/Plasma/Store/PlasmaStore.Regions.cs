@@ -58,7 +58,8 @@ public sealed partial class PlasmaStore
     }
 
     /// <summary>
-    /// Seals an object that <paramref name="client"/> wrote inside one of its regions: its
+    /// Seals an object that <paramref name="client"/> wrote inside one of its regions (with its
+    /// sharing word, <see cref="BlockClaim"/>, set unshared when it reserved the block): its
     /// header and data (<paramref name="dataOffset"/> is the data's offset, 64 bytes after the
     /// block's start) leave the region and become a sealed object. With
     /// <paramref name="keepReference"/> the client holds a reference on it, as after a Get.
@@ -98,7 +99,7 @@ public sealed partial class PlasmaStore
                 State = EntryState.Sealed, Offset = start, DataSize = dataSize, TypeTag = typeTag, Pinned = pinned, Creator = client,
                 InRegion = true,
             };
-            WriteHeader(entry);
+            WriteHeader(entry); // bytes 0 to 32: the sharing word after them is the client's (BlockClaim)
             _objects.Add(id, entry);
             if (keepReference) AddReader(entry, client);
             else Track(entry);
@@ -183,6 +184,9 @@ public sealed partial class PlasmaStore
 
         /// <summary>Entries published in its mailbox (the store's own count; the arena's copy is only for the client).</summary>
         internal long Published { get; set; }
+
+        /// <summary>Claimed blocks whose Free was applied (the store's own count; copied to the mailbox for the client).</summary>
+        internal long ClaimsApplied { get; set; }
 
         internal ClientRegion? FindRegion(long start, long length)
         {

@@ -38,6 +38,13 @@ public sealed partial class PlasmaStore
             }
             if (_pinned.First is { } oldest)
             {
+                if (ClaimedLocked(oldest.Value))
+                {
+                    // Its creator took the block back and went away before its Free came: nobody
+                    // can read it (a Get does not find it), so it goes rather than to disk.
+                    RemoveLocked(oldest.Value);
+                    continue;
+                }
                 // A spill that fails (the spill disk is full, or unwritable) leaves the object in
                 // memory and its file removed; what was spilled before stays on disk, readable.
                 try { SpillLocked(oldest.Value); }

@@ -140,7 +140,9 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock)
         {
             ThrowIfDisposed();
-            if (!_objects.TryGetValue(id, out var e) || e.State == EntryState.Created || e.DeletePending)
+            // A region object whose block its creator took back (BlockClaim) is gone, as if deleted.
+            if (!_objects.TryGetValue(id, out var e) || e.State == EntryState.Created || e.DeletePending ||
+                !TryShareLocked(e))
             {
                 info = default;
                 return false;
@@ -213,14 +215,14 @@ public sealed partial class PlasmaStore : IDisposable
         lock (_lock)
         {
             if (_disposed) return;
-            if (!ReleaseLocked(Find(id), client, recycle: false))
+            if (!ReleaseLocked(Find(id), client, Recycle.None))
                 throw new PlasmaException(PlasmaStatus.InvalidRequest, $"object {id} has no reference of this client to release");
         }
     }
 
-    // Under the lock: false when the client holds no reference. With recycle (the client's own
-    // Free batch), a removal may recycle the block to the client (PlasmaStore.Recycle.cs).
-    private bool ReleaseLocked(StoreEntry e, long client, bool recycle)
+    // Under the lock: false when the client holds no reference. From the client's own Free batch,
+    // a removal may recycle the block to the client (PlasmaStore.Recycle.cs).
+    private bool ReleaseLocked(StoreEntry e, long client, Recycle recycle)
     {
         if (!e.Readers.TryGetValue(client, out var n) || n == 0) return false;
         if (n == 1) e.Readers.Remove(client); else e.Readers[client] = n - 1;
@@ -231,99 +233,6 @@ public sealed partial class PlasmaStore : IDisposable
             else Track(e);
         }
         return true;
-    }
-
-    // ---- delete / pin ----
-
-    /// <summary>Deletes the object (at once, or when its last reader releases it). False if unknown.</summary>
-    public bool Delete(PlasmaObjectId id)
-    {
-        lock (_lock)
-        {
-            if (_disposed || !_objects.TryGetValue(id, out var e)) return false;
-            if (e.State == EntryState.Created) throw new PlasmaException(PlasmaStatus.ObjectNotSealed, $"object {id} is being written; abort it instead");
-            DeleteLocked(e, LocalClient, recycle: false);
-            return true;
-        }
-    }
-
-    // Under the lock, on a sealed entry: removed now, or at its last release.
-    private void DeleteLocked(StoreEntry e, long client, bool recycle)
-    {
-        if (e.RefCount > 0) e.DeletePending = true;
-        else RemoveLocked(e, client, recycle);
-    }
-
-    /// <summary>
-    /// Deletes every sealed object whose id matches (at once, or when its last reader releases
-    /// it), e.g. all objects of an owner that is gone. Returns how many were deleted.
-    /// </summary>
-    public int DeleteWhere(Func<PlasmaObjectId, bool> match)
-    {
-        ArgumentNullException.ThrowIfNull(match);
-        lock (_lock)
-        {
-            if (_disposed) return 0;
-            var doomed = new List<StoreEntry>();
-            foreach (var (id, e) in _objects)
-                if (e.State != EntryState.Created && !e.DeletePending && match(id)) doomed.Add(e);
-            foreach (var e in doomed)
-            {
-                if (e.RefCount > 0) e.DeletePending = true;
-                else RemoveLocked(e);
-            }
-            return doomed.Count;
-        }
-    }
-
-    /// <summary>Marks a sealed object a secondary copy: evictable once unreferenced.</summary>
-    public void Unpin(PlasmaObjectId id) => SetPinned(id, false);
-
-    /// <summary>Marks a sealed object a primary copy: never evicted (spilled if space is needed).</summary>
-    public void Pin(PlasmaObjectId id) => SetPinned(id, true);
-
-    private void SetPinned(PlasmaObjectId id, bool pinned)
-    {
-        lock (_lock)
-        {
-            var e = Find(id);
-            Untrack(e);
-            e.Pinned = pinned;
-            if (e.State == EntryState.Sealed) Track(e);
-        }
-    }
-
-    /// <summary>True when the object exists and is sealed (in memory or spilled).</summary>
-    public bool Contains(PlasmaObjectId id)
-    {
-        lock (_lock) return _objects.TryGetValue(id, out var e) && e.State != EntryState.Created && !e.DeletePending;
-    }
-
-    /// <summary>A client went away: abort what it was writing, release what it was reading, take back its regions.</summary>
-    public void DisconnectClient(long client)
-    {
-        lock (_lock)
-        {
-            if (_disposed) return;
-            FreeRegionsLocked(client); // with the objects it was writing in them
-            foreach (var e in _objects.Values.ToArray())
-            {
-                if (e.State == EntryState.Created && e.Creator == client)
-                {
-                    RemoveLocked(e);
-                    continue;
-                }
-                if (e.Readers.Remove(client, out var n))
-                {
-                    e.RefCount -= n;
-                    if (e.RefCount == 0)
-                    {
-                        if (e.DeletePending) RemoveLocked(e);
-                        else Track(e);
-                    }
-                }
-            }
-        }
     }
 
     // ---- helpers ----
@@ -361,12 +270,12 @@ public sealed partial class PlasmaStore : IDisposable
         if (e.PinnedNode is not null) { _pinned.Remove(e.PinnedNode); e.PinnedNode = null; }
     }
 
-    private void RemoveLocked(StoreEntry e, long client = LocalClient, bool recycle = false)
+    private void RemoveLocked(StoreEntry e, long client = LocalClient, Recycle recycle = Recycle.None)
     {
         Volatile.Write(ref _reclaimableVersion, _reclaimableVersion + 1);
         Untrack(e);
         _objects.Remove(e.Id);
-        if (e.Offset >= 0 && (!recycle || !TryRecycleLocked(e, client))) _allocator.Free(e.Offset, e.AllocationSize);
+        if (e.Offset >= 0 && (recycle == Recycle.None || !TryRecycleLocked(e, client, recycle))) _allocator.Free(e.Offset, e.AllocationSize);
         if (e.SpillPath is not null) TryDeleteFile(e.SpillPath);
         if (e.State == EntryState.Spilled) _spilledNow--;
         e.Offset = -1;

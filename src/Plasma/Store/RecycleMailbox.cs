@@ -7,7 +7,9 @@ namespace Ray.Plasma.Store;
 /// the client alone writes the consumed count. A count is written after what it covers
 /// (release) and read before it (acquire). The store's own record of what it recycled stays in
 /// managed memory; the mailbox only tells the client, which checks each entry's shape. Layout:
-/// <c>u64 published</c> at 0, <c>u64 consumed</c> at 64 (own cache lines), then
+/// <c>u64 published</c> at 0, <c>u64 claims applied</c> at 8 (the store's count of Frees of
+/// claimed blocks it applied, by which the client paces its claims), <c>u64 consumed</c> at 64
+/// (own cache lines), then
 /// <see cref="Capacity"/> entries of <c>i64 offset, i64 length</c> from 128, entry n at n mod capacity.
 /// </summary>
 internal static unsafe class RecycleMailbox
@@ -15,6 +17,7 @@ internal static unsafe class RecycleMailbox
     /// <summary>Bytes a mailbox takes in the arena.</summary>
     internal const long Bytes = 8192;
 
+    private const int ClaimsAppliedAt = 8;
     private const int ConsumedAt = 64;
     private const int EntriesAt = 128;
     private const int EntrySize = 16;
@@ -26,8 +29,15 @@ internal static unsafe class RecycleMailbox
     internal static void Reset(byte* box)
     {
         Volatile.Write(ref *(long*)box, 0);
+        Volatile.Write(ref *(long*)(box + ClaimsAppliedAt), 0);
         Volatile.Write(ref *(long*)(box + ConsumedAt), 0);
     }
+
+    /// <summary>The store's side: the count of Frees of claimed blocks applied.</summary>
+    internal static void SetClaimsApplied(byte* box, long applied) => Volatile.Write(ref *(long*)(box + ClaimsAppliedAt), applied);
+
+    /// <summary>The client's side: the count of Frees of claimed blocks the store applied.</summary>
+    internal static long ClaimsApplied(byte* box) => Volatile.Read(ref *(long*)(box + ClaimsAppliedAt));
 
     /// <summary>
     /// The store's side: publishes entry number <paramref name="published"/> when the client has
