@@ -48,6 +48,8 @@ public class ServerTests
         var server = StartServer(host);
         await using var client = await RayletClient.ConnectAsync(server.LocalEndPoint.ToString(), host.ClusterToken);
         await client.ShutdownAsync();
+        // The ack is sent before the host is told (the shutdown closes the connection): wait for it.
+        await TestUtil.Eventually(() => host.ShutdownReasons.Count == 1, TimeSpan.FromSeconds(5), () => "the host never got the shutdown");
         Assert.Contains("Shutdown message from connection", Assert.Single(host.ShutdownReasons));
         await server.DisposeAsync();
         var e = await Assert.ThrowsAsync<RayletException>(() => client.GetStatusAsync());

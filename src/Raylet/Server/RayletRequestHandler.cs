@@ -109,8 +109,10 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 break;
             case ClusterMessageKind.Shutdown:
                 ExpectEmpty(frame);
-                host.RequestShutdown($"Shutdown message from {Peer}"); // first: the acknowledgement says the host has it
+                // The acknowledgement goes first: the shutdown closes this connection, and `ray stop`
+                // reads the ack as "stopping gracefully".
                 if (!oneWay) Reply(h, []);
+                host.RequestShutdown($"Shutdown message from {Peer}");
                 break;
             case ClusterMessageKind.RegisterJob:
                 HandleRegisterJob(frame, oneWay);
