@@ -103,6 +103,7 @@ internal static class Waiter
     private static void BlockUntil<TRef>(IReadOnlyList<TRef> refs, int numReturns, TimeSpan timeout) where TRef : ObjectRef
     {
         var listener = new CountdownListener(numReturns);
+        var done = listener.Done; // made before any completion can fire
         var registered = new List<ObjectEntry>(refs.Count);
         foreach (var r in refs)
         {
@@ -111,10 +112,10 @@ internal static class Waiter
         }
         try
         {
-            if (!listener.Done.IsSet)
+            if (!done.IsSet)
             {
                 using var blocked = Workers.WorkerContext.EnterBlockedAny();
-                listener.Done.Wait(timeout);
+                done.Wait(timeout);
             }
         }
         finally
@@ -144,6 +145,7 @@ internal static class Waiter
     // Registers the listener on every ref, waits for its event without a thread, unregisters.
     private static async Task UntilAsync<TRef>(IReadOnlyList<TRef> refs, SignalListener listener, TimeSpan timeout, CancellationToken cancel) where TRef : ObjectRef
     {
+        var done = listener.Signal.Task; // made before any completion can fire
         var registered = new List<ObjectEntry>(refs.Count);
         foreach (var r in refs)
         {
@@ -152,7 +154,6 @@ internal static class Waiter
         }
         try
         {
-            var done = listener.Signal.Task;
             if (!done.IsCompleted)
             {
                 if (timeout == Timeout.InfiniteTimeSpan) await done.WaitAsync(cancel).ConfigureAwait(false);
@@ -170,9 +171,32 @@ internal static class Waiter
         }
     }
 
+    // Counts completions and signals once: an event for the blocking Wait, a task for the async
+    // forms (each made only for the form that waits on it).
     private abstract class SignalListener : IObjectListener
     {
-        internal TaskCompletionSource Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource? _signal;
+        private ManualResetEventSlim? _done;
+        private volatile bool _set;
+
+        // Read each once, before the listener is registered anywhere (no completion races the creation).
+        internal TaskCompletionSource Signal => _signal ??= NewSignal();
+        internal ManualResetEventSlim Done => _done ??= new ManualResetEventSlim(_set);
+
+        private TaskCompletionSource NewSignal()
+        {
+            var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_set) tcs.TrySetResult();
+            return tcs;
+        }
+
+        protected void Fire()
+        {
+            _set = true;
+            _done?.Set();
+            _signal?.TrySetResult();
+        }
+
         public abstract void OnObjectCompleted(ObjectEntry entry);
     }
 
@@ -182,22 +206,17 @@ internal static class Waiter
 
         public override void OnObjectCompleted(ObjectEntry entry)
         {
-            if (entry.IsFailed || entry.IsFreed || Interlocked.Decrement(ref _left) == 0) Signal.TrySetResult();
+            if (entry.IsFailed || entry.IsFreed || Interlocked.Decrement(ref _left) == 0) Fire();
         }
     }
 
     private sealed class CountdownListener(int needed) : SignalListener
     {
         private int _left = needed;
-        internal ManualResetEventSlim Done { get; } = new(needed <= 0);
 
         public override void OnObjectCompleted(ObjectEntry entry)
         {
-            if (Interlocked.Decrement(ref _left) == 0)
-            {
-                Done.Set();
-                Signal.TrySetResult();
-            }
+            if (Interlocked.Decrement(ref _left) == 0) Fire();
         }
     }
 }
