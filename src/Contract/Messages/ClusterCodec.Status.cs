@@ -10,7 +10,8 @@ internal static partial class ClusterCodec
     /// <summary>
     /// The Status reply: <c>i64 uptime ms | string session dir | u16 nodes | node* | u32 workers |
     /// u32 idle workers | u32 queued tasks | u32 clients | u32 objects | i64 store used |
-    /// i64 store capacity | i64 spilled bytes | u32 jobs | u32 leases</c>; a node is <c>string id | string address |
+    /// i64 store capacity | i64 spilled bytes | u32 jobs | u32 leases | placement group rows (as the
+    /// PlacementGroupTable reply)</c>; a node is <c>string id | string address |
     /// u8 flags (1 head, 2 alive) | u16 resources | (string name | i64 total | i64 used)*</c> with
     /// amounts in 1/<see cref="ClusterProtocol.ResourceUnit"/> units.
     /// </summary>
@@ -49,6 +50,7 @@ internal static partial class ClusterCodec
             b.I64(report.SpilledBytes);
             b.U32(Count(report.Jobs));
             b.U32(Count(report.Leases));
+            WriteGroupRows(b, report.PlacementGroups);
         });
     }
 
@@ -98,6 +100,7 @@ internal static partial class ClusterCodec
             Jobs = ReadCount(ref r, "jobs"),
             Leases = ReadCount(ref r, "leases"),
         };
+        report = report with { PlacementGroups = ReadGroupRows(ref r) };
         r.End();
         return report;
     }

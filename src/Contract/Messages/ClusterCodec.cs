@@ -63,21 +63,33 @@ internal static partial class ClusterCodec
         return a;
     }
 
-    internal static byte[] EncodeRequestLease(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request) =>
-        PayloadWriter.Build((purpose, request), static (w, s) =>
+    internal static byte[] EncodeRequestLease(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, LeasePlacement? placement = null) =>
+        PayloadWriter.Build((purpose, request, placement), static (w, s) =>
         {
             w.U8((byte)s.purpose);
             WriteResources(w, s.request);
+            if (s.placement is { } p)
+            {
+                w.U64(p.Owner);
+                w.U64(p.Sequence);
+                w.I32(p.Bundle);
+            }
         });
 
-    internal static (LeasePurpose Purpose, IReadOnlyList<ResourceAmount> Request) DecodeRequestLease(ReadOnlySequence<byte> payload)
+    internal static (LeasePurpose Purpose, IReadOnlyList<ResourceAmount> Request, LeasePlacement? Placement) DecodeRequestLease(ReadOnlySequence<byte> payload)
     {
         var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RequestLease);
         var purpose = r.U8();
         if (purpose > 1) throw new ProtocolException($"lease request with unknown purpose {purpose}");
         var request = ReadResources(ref r);
+        LeasePlacement? placement = null;
+        if (r.Remaining > 0)
+        {
+            placement = new LeasePlacement(r.U64(), r.U64(), (int)r.U32());
+            if (placement.Value.Bundle < -1) throw new ProtocolException($"lease request for bundle {placement.Value.Bundle}; -1 (any) or an index");
+        }
         r.End();
-        return ((LeasePurpose)purpose, request);
+        return ((LeasePurpose)purpose, request, placement);
     }
 
     internal static byte[] EncodeLeaseGrant(LeaseGrant g) => PayloadWriter.Build(g, static (w, g) =>

@@ -27,4 +27,8 @@ public enum ClusterErrorCode : ushort
     WorkerStartFailed = 8,
     /// <summary>A valid Hello refused because the authenticated connections are at their cap. The connection is closed.</summary>
     TooManyConnections = 9,
+    /// <summary>The placement group named in the request was removed, or is unknown to this raylet.</summary>
+    PlacementGroupRemoved = 10,
+    /// <summary>A placement group with that name (or id) already exists.</summary>
+    AlreadyExists = 11,
 }

@@ -38,10 +38,13 @@ public enum ClusterMessageKind : ushort
     RegisterJob = 10,
 
     /// <summary>
-    /// Asks for a worker lease: <c>u8 purpose (0 task, 1 actor) | u16 n | (string resource | i64 units)*</c>
+    /// Asks for a worker lease: <c>u8 purpose (0 task, 1 actor) | u16 n | (string resource | i64 units)*
+    /// [| u64 group owner | u64 group sequence | i32 bundle index (-1: any)]</c> (the optional tail places
+    /// the lease into a placement group's bundle: its resources come from the bundle's reservation)
     /// -> (when granted, possibly much later) <c>u64 lease id | u32 worker id | i32 pid | string worker socket |
     /// u16 n | u32 GPU id*</c> (the node's GPUs the lease uses).
-    /// Error Infeasible when the node can never fit the request, NoJob before RegisterJob.
+    /// Error Infeasible when the node (or the bundle) can never fit the request, PlacementGroupRemoved when
+    /// the group is removed (also while the request waits), NoJob before RegisterJob.
     /// </summary>
     RequestLease = 11,
 
@@ -64,6 +67,36 @@ public enum ClusterMessageKind : ushort
     /// as Ray does). Without it, nested tasks could wait forever for the resources their parents hold.
     /// </summary>
     WorkerBlocked = 14,
+
+    /// <summary>
+    /// Registers a placement group of the job and reserves its bundles when they fit (all or
+    /// nothing): <c>u64 owner | u64 sequence | string name ("": none) | u8 strategy (0 PACK, 1 SPREAD,
+    /// 2 STRICT_PACK, 3 STRICT_SPREAD) | u8 lifetime (0 job, 1 detached) | u16 bundles | (u16 n |
+    /// (string resource | i64 units)*)*</c> -> <c>u8 state (0 pending, 1 created)</c>. A pending group
+    /// is created when resources free up (<see cref="WaitPlacementGroup"/> waits for it). Errors:
+    /// Infeasible (the node can never hold the group), AlreadyExists (the name or id is taken), NoJob.
+    /// </summary>
+    CreatePlacementGroup = 15,
+
+    /// <summary>
+    /// Removes a placement group (any job's): <c>u64 owner | u64 sequence</c> -> empty. Its
+    /// reservation goes back to the node, the workers holding leases in it are killed, its waiting
+    /// lease requests fail with PlacementGroupRemoved. Unknown ids are not an error. May be one-way.
+    /// </summary>
+    RemovePlacementGroup = 16,
+
+    /// <summary>
+    /// Empty -> the placement groups on this raylet: <c>u16 n | (u64 owner | u64 sequence | string name |
+    /// u8 strategy | u8 lifetime | u8 state | u32 job | u16 bundles | (u16 n | (string resource | i64 total |
+    /// i64 used)*)*)*</c>.
+    /// </summary>
+    PlacementGroupTable = 17,
+
+    /// <summary>
+    /// <c>u64 owner | u64 sequence</c> -> empty once the group is created (now or later); error
+    /// PlacementGroupRemoved when it is removed first or unknown.
+    /// </summary>
+    WaitPlacementGroup = 18,
 
     // ---- driver -> worker (the worker's Unix socket) ----
 

@@ -41,4 +41,7 @@ public sealed record RayletStatusReport
 
     /// <summary>Bytes spilled to disk so far.</summary>
     public long SpilledBytes { get; init; }
+
+    /// <summary>Placement groups on the node, with each bundle's resources and what its work holds.</summary>
+    public IReadOnlyList<PlacementGroupRow> PlacementGroups { get; init; } = [];
 }

@@ -30,8 +30,10 @@ internal sealed class ActorInstance
     private volatile Exception? _death;
     private volatile bool _started; // the transport made the actor: callers may hand calls over
 
-    internal ActorInstance(Runtime.RuntimeCore core, ActorId id, Type type, ActorOptions options, ResourceSet request)
+    internal ActorInstance(Runtime.RuntimeCore core, ActorId id, Type type, ActorOptions options, ResourceSet request,
+        PlacementGroups.BundlePlacement? placement = null)
     {
+        Placement = placement;
         Core = core;
         Id = id;
         ActorType = type;
@@ -52,6 +54,9 @@ internal sealed class ActorInstance
     internal Type ActorType { get; }
     internal ActorOptions Options { get; }
     internal ResourceSet Request { get; }
+
+    /// <summary>The placement group bundle the actor's resources come from; null: the node's.</summary>
+    internal PlacementGroups.BundlePlacement? Placement { get; }
     internal bool IsDead => _death is not null;
     internal bool IsOnActorThread => Thread.CurrentThread == _thread;
     internal Exception? DeathCause => _death;
@@ -214,6 +219,7 @@ internal sealed class ActorInstance
                 var inner = e is System.Reflection.TargetInvocationException { InnerException: { } i } ? i : e;
                 Kill(Transport.IsAttached
                     ? ExceptionFactory.ActorWorkerDied(Id, ActorType.Name, inner.Message, 0) // a borrowed handle whose actor's worker cannot be reached
+                    : inner is PlacementGroupRemovedException removed ? ExceptionFactory.ActorPlacementGroupRemoved(Id, ActorType.Name, removed)
                     : ExceptionFactory.ActorCreationFailed(Id, ActorType.Name, inner));
             }
             while (_death is null) RunOnce();

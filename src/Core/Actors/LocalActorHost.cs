@@ -21,6 +21,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
     private volatile SubmittedActorCall? _current; // the sync call running on the actor thread
     private int _inFlight;
     private int _acquired; // 1 while the actor holds its resources (released once: by a kill or at exit)
+    private int _bundle = -1; // the placement group bundle they came from, if the actor is placed
 
     public bool HasRoom => Volatile.Read(ref _inFlight) < _actor.Options.MaxConcurrency;
 
@@ -37,7 +38,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
         // Kept, and safe: this is the actor's own dedicated thread, before it runs any of the
         // actor's code; the acquire completes from the scheduler's release path (or the kill),
         // never from this thread or the thread pool's starvation.
-        _actor.Core.Scheduler.AcquireForActorAsync(_actor.Request, killed).GetAwaiter().GetResult();
+        _bundle = _actor.Core.Scheduler.AcquireForActorAsync(_actor.Request, _actor.Placement, killed).GetAwaiter().GetResult();
         Volatile.Write(ref _acquired, 1);
         if (killed.IsCancellationRequested) // a kill that came between the grant and the line above
         {
@@ -115,7 +116,7 @@ internal sealed class LocalActorHost(ActorInstance actor, Func<object> factory) 
 
     private void ReleaseResourcesOnce()
     {
-        if (Interlocked.Exchange(ref _acquired, 0) == 1) _actor.Core.Scheduler.ReleaseFromActor(_actor.Request);
+        if (Interlocked.Exchange(ref _acquired, 0) == 1) _actor.Core.Scheduler.ReleaseFromActor(_actor.Request, _actor.Placement, _bundle);
     }
 
     public void Stop()

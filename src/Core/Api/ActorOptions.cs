@@ -18,6 +18,13 @@ public sealed record ActorOptions
     /// <summary>Custom resources the actor holds for its whole life.</summary>
     public IReadOnlyDictionary<string, double>? Resources { get; init; }
 
+    /// <summary>
+    /// Where the actor lives: null (default) anywhere with room, or a
+    /// <see cref="PlacementGroupSchedulingStrategy"/> to hold its resources out of a placement
+    /// group's bundle (it dies when the group is removed). Checked when it is created.
+    /// </summary>
+    public SchedulingStrategy? SchedulingStrategy { get; init; }
+
     /// <summary>Registers the actor under this name, so <c>GetActor</c> finds it.</summary>
     public string? Name { get; init; }
 

@@ -38,6 +38,13 @@ public sealed record TaskOptions
     /// <summary>A display name for errors and statistics; defaults to <c>Type.Method</c>.</summary>
     public string? Name { get; init; }
 
+    /// <summary>
+    /// Where the task runs: null (default) anywhere with room, or a
+    /// <see cref="PlacementGroupSchedulingStrategy"/> to hold its resources out of a placement
+    /// group's bundle. Checked at submission: a request that fits no bundle is refused.
+    /// </summary>
+    public SchedulingStrategy? SchedulingStrategy { get; init; }
+
     /// <summary>Whether an exception of this type name, thrown in a worker process, is retried.</summary>
     internal bool ShouldRetryRemote(string typeName)
     {

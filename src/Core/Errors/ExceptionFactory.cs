@@ -134,6 +134,9 @@ internal static class ExceptionFactory
     internal static ActorDiedException ActorShutdown(ActorId id, string typeName) =>
         new(id, $"Actor {typeName} ({id}) died: the runtime shut down.");
 
+    internal static ActorDiedException ActorPlacementGroupRemoved(ActorId id, string typeName, PlacementGroupRemovedException cause) =>
+        new(id, $"Actor {typeName} ({id}) died: {cause.Message}", cause);
+
     internal static ActorNotFoundException ActorNotFound(string name) =>
         new($"No live actor is named '{name}'.");
 

@@ -138,3 +138,18 @@ public sealed class ObjectStoreFullException : RayException
     /// <summary>The object that did not fit.</summary>
     public ObjectId ObjectId { get; }
 }
+
+/// <summary>
+/// The placement group a task or actor was placed into was removed (Ray's
+/// <c>TaskPlacementGroupRemoved</c>): its queued and running tasks fail with this, submissions
+/// into it are refused with it, and its actors die with an <see cref="ActorDiedException"/> whose
+/// inner exception is this. Also what <see cref="PlacementGroup.Ready"/> throws when the group
+/// was removed before it was created.
+/// </summary>
+public sealed class PlacementGroupRemovedException : RayException
+{
+    internal PlacementGroupRemovedException(PlacementGroupId id, string message) : base(RayErrorCode.PlacementGroupRemoved, message) => PlacementGroupId = id;
+
+    /// <summary>The removed group.</summary>
+    public PlacementGroupId PlacementGroupId { get; }
+}

@@ -36,4 +36,6 @@ public enum RayErrorCode
     WorkerDied = 13,
     /// <summary>Talking to the cluster failed (no raylet, refused token, lost connection, refused request).</summary>
     Cluster = 14,
+    /// <summary>The placement group a task or actor was placed into was removed (or is unknown).</summary>
+    PlacementGroupRemoved = 15,
 }

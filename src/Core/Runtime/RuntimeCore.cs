@@ -82,6 +82,7 @@ internal sealed partial class RuntimeCore : IDisposable
             Pool = new Ray.Cluster.Driver.ClusterWorkerPool(this, cluster, Ray.Cluster.WorkerSide.WorkerHost.SpinFromEnvironment());
         }
         Scheduler.Pool = Pool;
+        PlacementGroups = new PlacementGroups.PlacementGroupManager(this);
         Log.Started(Logger, OwnerId, Scheduler.FormatTotal(), initial);
     }
 
@@ -116,6 +117,7 @@ internal sealed partial class RuntimeCore : IDisposable
     internal StatsCounters Stats { get; } = new();
     internal SchedulingClass DefaultClass { get; }
     internal SchedulingClass ActorClass { get; }
+    internal PlacementGroups.PlacementGroupManager PlacementGroups { get; }
     internal bool IsStopped => _stopped;
 
     internal TaskId NewTaskId() => new(OwnerId, (ulong)Interlocked.Increment(ref _nextTask));
@@ -139,6 +141,14 @@ internal sealed partial class RuntimeCore : IDisposable
         {
             if (options is null && !_defaultFits) Scheduler.EnsureFeasible(DefaultClass.Request, $"Task {fn.Name}"); // throws: a runtime with no CPU
             cls = options is null ? DefaultClass : ClassFor(options, fn);
+            if (cls.Placement is null)
+            {
+                // Submitted from a task placed with CaptureChildTasks: into its group too (as Ray).
+                if (PlacementGroups.AnyCapture && options?.SchedulingStrategy is null
+                    && PlacementGroups.Place(null, cls.Request, $"Task {options?.Name ?? fn.Name}") is { } captured)
+                    cls = Scheduler.ClassFor(cls.Request, captured);
+            }
+            else if (cls.Placement.Value.Group.IsRemoved) throw cls.Placement.Value.Group.RemovedError();
         }
         catch
         {
@@ -147,6 +157,7 @@ internal sealed partial class RuntimeCore : IDisposable
         }
         var result = Store.CreatePending<TR>();
         spec.Init(NewTaskId(), cls, options ?? TaskOptions.Default, options?.Name ?? fn.Name, result, fn);
+        cls.Placement?.Group.Track(spec); // a removal of its group fails it wherever it is
         Stats.OnSubmitted();
         spec.RegisterDependencies();
         spec.DependenciesRegistered();
@@ -158,7 +169,10 @@ internal sealed partial class RuntimeCore : IDisposable
         if (_classByOptions.TryGetValue(options, out var cls)) return cls;
         var what = $"Task {options.Name ?? fn.Name}";
         OptionsValidator.RetryCount(what, nameof(TaskOptions.MaxRetries), options.MaxRetries, nameof(options));
-        cls = Scheduler.ClassFor(Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what), what);
+        var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
+        if (options.SchedulingStrategy is { } strategy)
+            cls = Scheduler.ClassFor(request, PlacementGroups.Place(strategy, request, what)!.Value); // checked against the bundle, not the node
+        else cls = Scheduler.ClassFor(request, what);
         _classByOptions.AddOrUpdate(options, cls);
         return cls;
     }
@@ -248,14 +262,16 @@ internal sealed partial class RuntimeCore : IDisposable
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxRestarts), options.MaxRestarts, nameof(options));
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxTaskRetries), options.MaxTaskRetries, nameof(options));
         var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
-        Scheduler.EnsureFeasible(request, what);
+        var placement = PlacementGroups.Place(options.SchedulingStrategy, request, what); // checked against its bundle
+        if (placement is null) Scheduler.EnsureFeasible(request, what);
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
-            typeof(TActor), options, request);
+            typeof(TActor), options, request, placement);
         instance.Transport = Cluster is null ? new LocalActorHost(instance, factory) : new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
         if (options.Name is { } name && !_named.TryAdd(name, instance))
             throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
         if (Cluster is not null) instance.TrackCreation();
         _actors[instance.Id] = instance;
+        placement?.Group.Track(instance); // dies with its group
         // Made by an actor's code in this runtime: it dies with that actor (Ray's owner rule).
         if (Workers.WorkerContext.Current?.Actor is { } owner && owner.Core == this) owner.AddChild(instance);
         instance.Start();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ray.PlacementGroups;
 using Ray.Tasks;
 using Ray.Workers;
 
@@ -15,6 +16,10 @@ namespace Ray.Scheduling;
 ///    short spin) or another class is starved of resources, it returns the lease.
 /// 4. A worker blocked in Get gives its lease's resources back until it resumes.
 /// Requests larger than the runtime's total are refused when their class is made.
+///
+/// Placement groups: a group's whole demand is reserved from the node's ledger at once (waiting,
+/// with the actors, until it fits), then its bundles are ledgers of their own
+/// (<see cref="PlacementBundles"/>) that classes and actors placed into the group acquire from.
 /// </summary>
 internal sealed class LocalScheduler
 {
@@ -27,7 +32,9 @@ internal sealed class LocalScheduler
     private volatile bool _starving;
     private volatile bool _mayGrantMore = true;
     private bool _hasZeroCpuClass;
+    private bool _hasPlacedClass; // bundles may have CPU free while the node has none
     private readonly LinkedList<ResourceWaiter> _waiters = new();
+    private readonly ConcurrentDictionary<(ResourceSet, BundlePlacement), SchedulingClass> _placedClasses = new();
 
     internal LocalScheduler(ResourceRegistry registry, ResourceSet total)
     {
@@ -58,7 +65,7 @@ internal sealed class LocalScheduler
         lock (_lock)
         {
             foreach (var cls in _classes)
-                if (!cls.Ready.IsEmpty && _ledger.CanAcquire(cls.Request)) return true;
+                if (!cls.Ready.IsEmpty && CanAcquireLocked(cls.Request, cls.Placement)) return true;
             return false;
         }
     }
@@ -87,6 +94,27 @@ internal sealed class LocalScheduler
         }
     }
 
+    /// <summary>
+    /// The class for a shape placed into a group's bundle. The caller checked the shape fits the
+    /// bundle (<see cref="PlacementBundles.IsFeasible"/>).
+    /// </summary>
+    internal SchedulingClass ClassFor(ResourceSet request, BundlePlacement placement)
+    {
+        var key = (request, placement);
+        if (_placedClasses.TryGetValue(key, out var cls)) return cls;
+        lock (_lock)
+        {
+            if (_placedClasses.TryGetValue(key, out cls)) return cls;
+            cls = new SchedulingClass(_classes.Length, request, $"{Registry.Format(request)} in placement group {placement.Group.Describe()}" +
+                (placement.Bundle >= 0 ? $" bundle {placement.Bundle}" : ""), placement);
+            _classes = [.. _classes, cls];
+            _placedClasses[key] = cls;
+            _hasPlacedClass = true;
+            UpdateHints();
+            return cls;
+        }
+    }
+
     /// <summary>True when <paramref name="request"/> fits the totals (they never change: no lock needed).</summary>
     internal bool IsFeasible(ResourceSet request) => _ledger.IsFeasible(request);
 
@@ -104,6 +132,11 @@ internal sealed class LocalScheduler
             return;
         }
         var cls = task.Class;
+        if (cls.Placement is { Group.IsRemoved: true } placed)
+        {
+            task.FailSystem(placed.Group.RemovedError());
+            return;
+        }
         cls.Ready.Enqueue(task);
         Interlocked.Increment(ref _readyCount);
         if (_stopped) DrainAll(); // raced with shutdown's drain: nobody would ever run it
@@ -134,9 +167,13 @@ internal sealed class LocalScheduler
         return true;
     }
 
-    /// <summary>Grants a lease on some class with queued work that fits, or returns null.</summary>
-    internal SchedulingClass? TryAcquireLease()
+    /// <summary>
+    /// Grants a lease on some class with queued work that fits, or returns null;
+    /// <paramref name="bundle"/>: the bundle it came from, for a class placed into a group.
+    /// </summary>
+    internal SchedulingClass? TryAcquireLease(out int bundle)
     {
+        bundle = -1;
         if (ReadyCount == 0) return null;
         lock (_lock)
         {
@@ -146,8 +183,10 @@ internal sealed class LocalScheduler
             {
                 var cls = classes[(_nextScan + i) % classes.Length];
                 if (cls.Ready.IsEmpty) continue;
+                // Tasks of a group still pending wait for it without starving the others.
+                if (cls.Placement is { Group.Bundles.Reserved: false }) continue;
                 pending = true;
-                if (!_ledger.TryAcquire(cls.Request)) continue;
+                if (!TryAcquireLocked(cls.Request, cls.Placement, out bundle)) continue;
                 cls.Leases++;
                 _nextScan = (cls.Index + 1) % classes.Length;
                 _starving = false;
@@ -159,12 +198,12 @@ internal sealed class LocalScheduler
         }
     }
 
-    internal void ReturnLease(SchedulingClass cls)
+    internal void ReturnLease(SchedulingClass cls, int bundle)
     {
         lock (_lock)
         {
             cls.Leases--;
-            _ledger.Release(cls.Request);
+            ReleaseLocked(cls.Request, cls.Placement, bundle);
             UpdateHints();
             GrantWaiters();
         }
@@ -172,11 +211,11 @@ internal sealed class LocalScheduler
     }
 
     /// <summary>A worker blocked in Get hands its resources back until it resumes.</summary>
-    internal void ReleaseWhileBlocked(ResourceSet held)
+    internal void ReleaseWhileBlocked(ResourceSet held, BundlePlacement? placement, int bundle)
     {
         lock (_lock)
         {
-            _ledger.Release(held);
+            ReleaseLocked(held, placement, bundle);
             UpdateHints();
             GrantWaiters();
         }
@@ -186,11 +225,12 @@ internal sealed class LocalScheduler
     /// Takes the resources back when the blocked worker resumes, even if that oversubscribes
     /// for a moment (as Ray does): making a resumed task wait could deadlock its caller.
     /// </summary>
-    internal void ReacquireAfterBlocked(ResourceSet held)
+    internal void ReacquireAfterBlocked(ResourceSet held, BundlePlacement? placement, int bundle)
     {
         lock (_lock)
         {
-            _ledger.ForceAcquire(held);
+            if (placement is { } p) p.Group.Bundles.ForceAcquire(bundle, held, _ledger);
+            else _ledger.ForceAcquire(held);
             UpdateHints();
         }
     }
@@ -200,16 +240,19 @@ internal sealed class LocalScheduler
     /// actors are granted oldest first, but one that does not fit does not hold back a later one
     /// that does (as Ray: a pending 0.7-CPU actor does not block a 0.3-CPU one).
     /// </summary>
-    internal Task AcquireForActorAsync(ResourceSet request, CancellationToken cancel)
+    /// <returns>The bundle the resources came from (for an actor placed into a group), else -1.</returns>
+    /// <exception cref="PlacementGroupRemovedException">(From the task) the actor's group was removed while it waited.</exception>
+    internal Task<int> AcquireForActorAsync(ResourceSet request, BundlePlacement? placement, CancellationToken cancel)
     {
         lock (_lock)
         {
-            if (_ledger.TryAcquire(request))
+            if (placement is { Group.IsRemoved: true } removed) return Task.FromException<int>(removed.Group.RemovedError());
+            if (TryAcquireLocked(request, placement, out var bundle))
             {
                 UpdateHints();
-                return Task.CompletedTask;
+                return Task.FromResult(bundle);
             }
-            var waiter = new ResourceWaiter(request);
+            var waiter = new ResourceWaiter(request, placement, null);
             _waiters.AddLast(waiter);
             if (cancel.CanBeCanceled)
             {
@@ -229,38 +272,118 @@ internal sealed class LocalScheduler
         }
     }
 
-    internal void ReleaseFromActor(ResourceSet request)
+    internal void ReleaseFromActor(ResourceSet request, BundlePlacement? placement, int bundle)
     {
         lock (_lock)
         {
-            _ledger.Release(request);
+            ReleaseLocked(request, placement, bundle);
             UpdateHints();
             GrantWaiters();
         }
         if (ReadyCount > 0) Pool.NotifyWork();
     }
 
-    // Actors waiting for resources are served first, oldest first, each one that fits.
+    // Actors and placement groups waiting for resources are served first, oldest first, each one that fits.
     private void GrantWaiters()
     {
+        var reserved = false;
         for (var node = _waiters.First; node is not null;)
         {
             var next = node.Next;
-            if (_ledger.TryAcquire(node.Value.Request))
+            var w = node.Value;
+            if (w.Group is { } group)
+            {
+                if (group.Bundles.TryReserve(_ledger))
+                {
+                    _waiters.Remove(node);
+                    group.MarkCreated();
+                    reserved = true;
+                }
+            }
+            else if (TryAcquireLocked(w.Request, w.Placement, out var bundle))
             {
                 _waiters.Remove(node);
-                node.Value.Done.TrySetResult();
+                w.Done.TrySetResult(bundle);
             }
             node = next;
         }
         UpdateHints();
+        if (reserved && ReadyCount > 0) ThreadPool.UnsafeQueueUserWorkItem(static p => p.NotifyWork(), Pool, preferLocal: false);
     }
 
-    private void UpdateHints() => _mayGrantMore = _ledger.Available.Amounts[ResourceRegistry.CpuIndex] > 0 || _hasZeroCpuClass;
+    private bool TryAcquireLocked(ResourceSet request, BundlePlacement? placement, out int bundle)
+    {
+        if (placement is { } p) return (bundle = p.Group.Bundles.TryAcquire(p.Bundle, request)) >= 0;
+        bundle = -1;
+        return _ledger.TryAcquire(request);
+    }
 
-    private sealed class ResourceWaiter(ResourceSet request)
+    private bool CanAcquireLocked(ResourceSet request, BundlePlacement? placement) =>
+        placement is { } p ? p.Group.Bundles.CanAcquire(p.Bundle, request) : _ledger.CanAcquire(request);
+
+    private void ReleaseLocked(ResourceSet request, BundlePlacement? placement, int bundle)
+    {
+        if (placement is { } p) p.Group.Bundles.Release(bundle, request, _ledger);
+        else _ledger.Release(request);
+    }
+
+    // ---- placement groups ----
+
+    /// <summary>
+    /// Reserves a group's bundles now if the node's free resources cover them all, else queues
+    /// it with the waiting actors (oldest first); it becomes created when it fits.
+    /// </summary>
+    internal void Reserve(PlacementGroupEntry group)
+    {
+        lock (_lock)
+        {
+            if (group.IsRemoved) return;
+            if (group.Bundles.TryReserve(_ledger))
+            {
+                group.MarkCreated();
+                UpdateHints();
+            }
+            else _waiters.AddLast(new ResourceWaiter(group.Bundles.Sum, null, group));
+        }
+    }
+
+    /// <summary>
+    /// Removes a group: its free reservation goes back to the node (what its work still holds
+    /// follows as it lets go), its queued tasks and waiting actors fail with the removal.
+    /// </summary>
+    internal void Remove(PlacementGroupEntry group)
+    {
+        var failed = new List<SubmittedTask>();
+        lock (_lock)
+        {
+            group.Bundles.Remove(_ledger);
+            for (var node = _waiters.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Group == group || node.Value.Placement?.Group == group)
+                {
+                    _waiters.Remove(node);
+                    node.Value.Done.TrySetException(group.RemovedError());
+                }
+                node = next;
+            }
+            foreach (var cls in _classes)
+                if (cls.Placement?.Group == group)
+                    while (TryDequeue(cls, out var t)) failed.Add(t);
+            GrantWaiters();
+        }
+        var error = group.RemovedError();
+        foreach (var t in failed) t.FailSystem(error);
+        if (ReadyCount > 0) Pool.NotifyWork();
+    }
+
+    private void UpdateHints() => _mayGrantMore = _ledger.Available.Amounts[ResourceRegistry.CpuIndex] > 0 || _hasZeroCpuClass || _hasPlacedClass;
+
+    private sealed class ResourceWaiter(ResourceSet request, BundlePlacement? placement, PlacementGroupEntry? group)
     {
         internal ResourceSet Request { get; } = request;
-        internal TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        internal BundlePlacement? Placement { get; } = placement;
+        internal PlacementGroupEntry? Group { get; } = group; // a placement group waiting to be reserved
+        internal TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

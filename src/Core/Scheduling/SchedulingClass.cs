@@ -8,8 +8,11 @@ namespace Ray.Scheduling;
 /// class. A worker holding a lease runs the class's tasks back to back without going through
 /// the scheduler again, which is how Ray reuses a leased worker for many tasks.
 /// </summary>
-internal sealed class SchedulingClass(int index, ResourceSet request, string description)
+internal sealed class SchedulingClass(int index, ResourceSet request, string description, PlacementGroups.BundlePlacement? placement = null)
 {
+    /// <summary>The placement group bundle this class's tasks hold their resources from; null: the node's free resources.</summary>
+    internal PlacementGroups.BundlePlacement? Placement { get; } = placement;
+
     internal int Index { get; } = index;
     internal ResourceSet Request { get; } = request;
     internal string Description { get; } = description;

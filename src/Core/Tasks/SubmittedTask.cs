@@ -302,15 +302,25 @@ internal abstract class SubmittedTask : IObjectListener
         if (s != Running) ReleaseArgsOnce();
     }
 
-    internal bool Cancel()
+    internal bool Cancel() => Stop(null);
+
+    /// <summary>
+    /// Fails the task with <paramref name="error"/> wherever it is (queued or running), as a cancel
+    /// does: a running task sees its token cancelled and its late result is dropped (its
+    /// placement group was removed).
+    /// </summary>
+    internal bool Abort(Exception error) => Stop(error);
+
+    private bool Stop(Exception? error)
     {
         while (true)
         {
             var s = Volatile.Read(ref _status);
             if (s is Done or Cancelled) return false;
             if (Interlocked.CompareExchange(ref _status, Cancelled, s) != s) continue;
-            Core.Stats.OnCancelled();
-            Result.Fail(ExceptionFactory.Cancelled(Name, Id));
+            if (error is null) Core.Stats.OnCancelled();
+            else Core.Stats.OnFailed();
+            Result.Fail(error ?? ExceptionFactory.Cancelled(Name, Id));
             Result.Producer = null;
             lock (this) _cts?.Cancel();
             if (s != Running) ReleaseArgsOnce(); // a running task releases them when it returns

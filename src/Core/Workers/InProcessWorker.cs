@@ -40,6 +40,7 @@ internal sealed class InProcessWorker
         WorkerContext.Install(_context);
         var scheduler = _pool.Scheduler;
         SchedulingClass? lease = null;
+        var bundle = -1; // the placement group bundle the lease came from, if its class is placed
         while (!_pool.Stopping)
         {
             if (lease is not null)
@@ -48,15 +49,15 @@ internal sealed class InProcessWorker
                 {
                     _pool.OnTaskStarted(); // counted busy first, so the pool knows to grow for the rest
                     if (!lease.Ready.IsEmpty) _pool.NotifyWork(); // more work: bring a helper
-                    Run(task, lease);
-                    if (scheduler.Starving) { scheduler.ReturnLease(lease); lease = null; }
+                    Run(task, lease, bundle);
+                    if (scheduler.Starving) { scheduler.ReturnLease(lease, bundle); lease = null; }
                     continue;
                 }
                 if (SpinFor(lease)) continue;
-                scheduler.ReturnLease(lease);
+                scheduler.ReturnLease(lease, bundle);
                 lease = null;
             }
-            lease = scheduler.TryAcquireLease();
+            lease = scheduler.TryAcquireLease(out bundle);
             if (lease is not null) continue;
 
             Parker.Prepare();
@@ -65,7 +66,7 @@ internal sealed class InProcessWorker
             if (_pool.Stopping) { Parker.Cancel(); break; }
             Parker.Park(TimeSpan.FromSeconds(1));
         }
-        if (lease is not null) scheduler.ReturnLease(lease);
+        if (lease is not null) scheduler.ReturnLease(lease, bundle);
     }
 
     private bool SpinFor(SchedulingClass lease)
@@ -87,10 +88,11 @@ internal sealed class InProcessWorker
         return !lease.Ready.IsEmpty;
     }
 
-    private void Run(SubmittedTask task, SchedulingClass lease)
+    private void Run(SubmittedTask task, SchedulingClass lease, int bundle)
     {
         _context.CurrentTask = task;
         _context.Held = lease.Request;
+        _context.HeldBundle = bundle;
         try { task.Run(); }
         finally
         {

@@ -40,6 +40,9 @@ internal sealed class WorkerContext
     /// <summary>Resources held by what runs now (a task's lease); given back while blocked.</summary>
     internal ResourceSet? Held { get; set; }
 
+    /// <summary>The placement group bundle <see cref="Held"/> came from (the running task's class is placed), else -1.</summary>
+    internal int HeldBundle { get; set; } = -1;
+
     internal static void Install(WorkerContext context) => t_current = context;
 
     internal static WorkerContext? Swap(WorkerContext? context)
@@ -54,17 +57,19 @@ internal sealed class WorkerContext
     {
         if (CurrentTask is null) return null;
         var held = Held;
-        if (held is not null) Core.Scheduler.ReleaseWhileBlocked(held);
+        var placement = CurrentTask.Class.Placement;
+        var bundle = HeldBundle;
+        if (held is not null) Core.Scheduler.ReleaseWhileBlocked(held, placement, bundle);
         Pool?.OnWorkerBlocked();
-        return new BlockedScope(this, held);
+        return new BlockedScope(this, held, placement, bundle);
     }
 
-    internal sealed class BlockedScope(WorkerContext context, ResourceSet? held) : IDisposable
+    internal sealed class BlockedScope(WorkerContext context, ResourceSet? held, PlacementGroups.BundlePlacement? placement, int bundle) : IDisposable
     {
         public void Dispose()
         {
             context.Pool?.OnWorkerUnblocked();
-            if (held is not null) context.Core.Scheduler.ReacquireAfterBlocked(held);
+            if (held is not null) context.Core.Scheduler.ReacquireAfterBlocked(held, placement, bundle);
         }
     }
 }

@@ -44,6 +44,29 @@ internal static class StatusFormatter
             var isBytes = name is NodeResources.Memory or NodeResources.ObjectStoreMemory;
             sb.Append(' ').Append(isBytes ? Bytes(used) : Amount(used)).Append('/').Append(isBytes ? Bytes(total) : Amount(total)).Append(' ').AppendLine(name);
         }
+        if (report.PlacementGroups.Count > 0)
+        {
+            // Ray shows bundle resources as CPU_group_<pg>; here each group with its bundles: used/total.
+            sb.AppendLine();
+            sb.Append("Placement groups: ").AppendLine(report.PlacementGroups.Count.ToString(inv));
+            foreach (var g in report.PlacementGroups)
+            {
+                sb.Append(' ').Append(g.Spec.IdText);
+                if (g.Spec.Name.Length > 0) sb.Append(" '").Append(g.Spec.Name).Append('\'');
+                sb.Append(' ').Append(g.State switch { 0 => "PENDING", 1 => "CREATED", _ => "REMOVED" }).Append(' ').Append(g.Spec.StrategyName)
+                  .Append(g.Spec.Detached ? " detached" : "").Append(" (job ").Append(g.JobId.ToString(inv)).AppendLine(")");
+                for (var b = 0; b < g.Usage.Count; b++)
+                {
+                    sb.Append("  bundle ").Append(b.ToString(inv)).Append(':');
+                    foreach (var r in g.Usage[b])
+                    {
+                        var isBytes = r.Name is NodeResources.Memory or NodeResources.ObjectStoreMemory;
+                        sb.Append(' ').Append(isBytes ? Bytes(r.Used) : Amount(r.Used)).Append('/').Append(isBytes ? Bytes(r.Total) : Amount(r.Total)).Append(' ').Append(r.Name);
+                    }
+                    sb.AppendLine();
+                }
+            }
+        }
         sb.AppendLine();
         sb.Append("Jobs: ").AppendLine(report.Jobs.ToString(inv));
         sb.Append("Workers: ").Append(report.Workers.ToString(inv)).Append(" (").Append(report.IdleWorkers.ToString(inv)).Append(" idle, ")

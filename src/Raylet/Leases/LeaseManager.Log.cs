@@ -44,5 +44,11 @@ internal sealed partial class LeaseManager
 
         [LoggerMessage(13, LogLevel.Debug, "Removed the socket {Socket} worker {WorkerId} of job {JobId} left")]
         public static partial void WorkerSocketRemoved(ILogger logger, uint workerId, uint jobId, string socket);
+
+        [LoggerMessage(14, LogLevel.Debug, "Placement group {Group} of job {JobId} registered, {State} ({Resources})")]
+        public static partial void PlacementGroupCreated(ILogger logger, string group, uint jobId, string state, string resources);
+
+        [LoggerMessage(15, LogLevel.Information, "Placement group {Group} removed ({Reason}); {Killed} workers leased in it killed")]
+        public static partial void PlacementGroupRemoved(ILogger logger, string group, string reason, int killed);
     }
 }

@@ -106,7 +106,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     /// Queues a lease request of <paramref name="job"/>; the grant (or error) is sent to the
     /// job's driver with <paramref name="requestId"/>, now or later.
     /// </summary>
-    internal void RequestLease(JobRecord job, ulong requestId, LeasePurpose purpose, IReadOnlyList<ResourceAmount> request)
+    internal void RequestLease(JobRecord job, ulong requestId, LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, LeasePlacement? placement = null)
     {
         ArgumentNullException.ThrowIfNull(job);
         var demand = _resources.Resolve(request, out var infeasible);
@@ -125,7 +125,10 @@ internal sealed partial class LeaseManager : IAsyncDisposable
                 SendError(job, requestId, ClusterErrorCode.Internal, $"job {job.Id} already has {MaxPendingPerJob} lease requests waiting");
                 return;
             }
-            job.Pending.AddLast(new PendingLease(requestId, purpose, demand));
+            PlacementGroupRecord? group = null;
+            var bundle = -1;
+            if (placement is { } p && !TryPlaceLocked(job, requestId, p, demand, out group, out bundle)) return;
+            job.Pending.AddLast(new PendingLease(requestId, purpose, demand, group, bundle));
             ScheduleLocked(job, d);
         }
         Run(d);
@@ -175,6 +178,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             pending = job.Pending.Count;
             foreach (var w in job.Workers.ToList()) RemoveWorkerLocked(w, d);
             job.Pending.Clear();
+            RemoveJobGroupsLocked(job, d); // detached groups stay
             ScheduleAllLocked(d); // what the job held may let others in
         }
         Log.JobEnded(_logger, job.Id, reason, workers, pending);
@@ -213,7 +217,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         {
             var next = node.Next;
             var request = node.Value;
-            if (_resources.CanAcquire(request.Demand))
+            if (CanAcquireLocked(request))
             {
                 var worker = job.PopIdle();
                 if (worker is null)
@@ -223,12 +227,14 @@ internal sealed partial class LeaseManager : IAsyncDisposable
                         StartWorkerLocked(job, d);
                     return;
                 }
-                if (!_resources.TryAcquire(request.Demand))
+                if (!TryAcquireLocked(request, out var bundle))
                 {
                     job.Idle.Push(worker);
                     return;
                 }
                 job.Pending.Remove(node);
+                worker.LeaseGroup = request.Group;
+                worker.LeaseBundle = bundle;
                 GrantLocked(job, worker, request);
             }
             node = next;
@@ -237,6 +243,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
 
     private void ScheduleAllLocked(Deferred d)
     {
+        ReservePendingGroupsLocked(); // groups waiting for resources come first, oldest first
         foreach (var job in _jobs.Values) ScheduleLocked(job, d);
     }
 
@@ -271,9 +278,11 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             worker.Blocked = blocked;
             if (blocked)
             {
-                _resources.Release(demand);
+                if (worker.LeaseGroup is { } g) _resources.Release(g.Bundles, worker.LeaseBundle, demand);
+                else _resources.Release(demand);
                 ScheduleAllLocked(d);
             }
+            else if (worker.LeaseGroup is { } g) _resources.ForceAcquire(g.Bundles, worker.LeaseBundle, demand);
             else _resources.ForceAcquire(demand);
         }
         Run(d);
@@ -282,7 +291,13 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     private void ReleaseLeaseLocked(WorkerRecord worker)
     {
         _leases.Remove(worker.LeaseId);
-        if (worker.LeaseDemand is { } demand && !worker.Blocked) _resources.Release(demand);
+        if (worker.LeaseDemand is { } demand && !worker.Blocked)
+        {
+            if (worker.LeaseGroup is { } g) _resources.Release(g.Bundles, worker.LeaseBundle, demand);
+            else _resources.Release(demand);
+        }
+        worker.LeaseGroup = null;
+        worker.LeaseBundle = -1;
         worker.Blocked = false;
         _gpus.Release(worker.GpuIds);
         worker.GpuIds = [];

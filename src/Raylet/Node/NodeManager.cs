@@ -224,6 +224,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
             ObjectStoreUsedBytes = stats.UsedBytes,
             ObjectStoreCapacityBytes = stats.CapacityBytes,
             SpilledBytes = stats.SpilledBytes,
+            PlacementGroups = _leases?.PlacementGroupTable() ?? [],
         };
     }
 

@@ -120,15 +120,46 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             case ClusterMessageKind.RequestLease:
             {
                 if (oneWay) throw new ProtocolException($"{Peer} sent RequestLease one-way; it needs a reply");
-                var (purpose, request) = ClusterCodec.DecodeRequestLease(frame.Payload);
+                var (purpose, request, placement) = ClusterCodec.DecodeRequestLease(frame.Payload);
                 if (Volatile.Read(ref _job) is not { } job)
                 {
                     ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} asked for a lease before RegisterJob");
                     break;
                 }
-                Guard(h, () => host.Leases.RequestLease(job, h.RequestId, purpose, request));
+                Guard(h, () => host.Leases.RequestLease(job, h.RequestId, purpose, request, placement));
                 break;
             }
+            case ClusterMessageKind.CreatePlacementGroup:
+            {
+                if (oneWay) throw new ProtocolException($"{Peer} sent CreatePlacementGroup one-way; it needs a reply");
+                var spec = ClusterCodec.DecodeCreatePlacementGroup(frame.Payload);
+                if (Volatile.Read(ref _job) is not { } job)
+                {
+                    ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} created a placement group before RegisterJob");
+                    break;
+                }
+                Guard(h, () => host.Leases.CreatePlacementGroup(job, sink, h.RequestId, spec));
+                break;
+            }
+            case ClusterMessageKind.RemovePlacementGroup:
+            {
+                var (owner, seq) = ClusterCodec.DecodePlacementGroupId(frame.Payload, kind);
+                Guard(h, () => host.Leases.RemovePlacementGroup(owner, seq, $"removed by {Peer}"));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
+            case ClusterMessageKind.WaitPlacementGroup:
+            {
+                if (oneWay) throw new ProtocolException($"{Peer} sent WaitPlacementGroup one-way; it needs a reply");
+                var (owner, seq) = ClusterCodec.DecodePlacementGroupId(frame.Payload, kind);
+                Guard(h, () => host.Leases.WaitPlacementGroup(sink, h.RequestId, owner, seq));
+                break;
+            }
+            case ClusterMessageKind.PlacementGroupTable:
+                ExpectEmpty(frame);
+                if (oneWay) throw new ProtocolException($"{Peer} sent PlacementGroupTable one-way; it needs a reply");
+                Reply(h, CallHost(h, static host => ClusterCodec.EncodePlacementGroupTable(host.Leases.PlacementGroupTable())));
+                break;
             case ClusterMessageKind.ReturnLease:
             {
                 var (leaseId, broken) = ClusterCodec.DecodeReturnLease(frame.Payload);

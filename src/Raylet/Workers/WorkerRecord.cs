@@ -36,6 +36,12 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>What the lease holds (Leased only).</summary>
     internal ResourceDemand? LeaseDemand { get; set; }
 
+    /// <summary>The placement group the lease's resources come from (Leased only), or null for the node's.</summary>
+    internal Leases.PlacementGroupRecord? LeaseGroup { get; set; }
+
+    /// <summary>The bundle of <see cref="LeaseGroup"/> the lease holds its resources in.</summary>
+    internal int LeaseBundle { get; set; } = -1;
+
     /// <summary>The node's GPUs the current lease uses.</summary>
     internal int[] GpuIds { get; set; } = [];
 

@@ -92,16 +92,16 @@ internal sealed class ClusterSession : IDisposable
     }
 
     /// <summary>Asks the raylet for a worker lease (waits until one is granted).</summary>
-    internal Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request) =>
-        RequestLeaseCoreAsync(purpose, request);
+    internal Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, LeasePlacement? placement = null) =>
+        RequestLeaseCoreAsync(purpose, request, placement);
 
     /// <summary>
     /// A lease request the caller may stop waiting for (an actor killed while its lease is
     /// queued): a grant that arrives after the cancel goes straight back to the raylet.
     /// </summary>
-    internal async Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, CancellationToken cancel)
+    internal async Task<LeaseGrant> RequestLeaseAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, LeasePlacement? placement, CancellationToken cancel)
     {
-        var pending = RequestLeaseCoreAsync(purpose, request);
+        var pending = RequestLeaseCoreAsync(purpose, request, placement);
         try { return await pending.WaitAsync(cancel).ConfigureAwait(false); }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -113,11 +113,15 @@ internal sealed class ClusterSession : IDisposable
         }
     }
 
-    private async Task<LeaseGrant> RequestLeaseCoreAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request)
+    private async Task<LeaseGrant> RequestLeaseCoreAsync(LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, LeasePlacement? placement)
     {
-        var reply = await Link.RequestAsync((ushort)ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request), Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        var reply = await Link.RequestAsync((ushort)ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(purpose, request, placement), Timeout.InfiniteTimeSpan).ConfigureAwait(false);
         return ClusterCodec.DecodeLeaseGrant(new ReadOnlySequence<byte>(reply));
     }
+
+    /// <summary>A class's or actor's placement as a lease request carries it.</summary>
+    internal static LeasePlacement? ToWire(PlacementGroups.BundlePlacement? placement) =>
+        placement is { } p ? new LeasePlacement(p.Group.Id.Owner, p.Group.Id.Sequence, p.Bundle) : null;
 
     /// <summary>Asks the raylet for its status report (nodes with their resources' totals and what leases hold).</summary>
     internal async Task<RayletStatusReport> GetStatusAsync(TimeSpan timeout)

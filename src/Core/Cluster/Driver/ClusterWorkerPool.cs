@@ -112,7 +112,8 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
         var retry = false;
         try
         {
-            var grant = await _session.RequestLeaseAsync(LeasePurpose.Task, ToWire(state.Class.Request, _core.Scheduler.Registry)).ConfigureAwait(false);
+            var grant = await _session.RequestLeaseAsync(LeasePurpose.Task, ToWire(state.Class.Request, _core.Scheduler.Registry),
+                ClusterSession.ToWire(state.Class.Placement)).ConfigureAwait(false);
             WorkerChannel channel;
             try
             {
@@ -141,9 +142,12 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
         catch (Exception e)
         {
             // The raylet refused or is gone: the class's queued tasks cannot run.
-            var error = e is RayClusterException { WireCode: ClusterErrorCode.Infeasible }
-                ? ExceptionFactory.Unsatisfiable($"Tasks of class {state.Class.Description}", state.Class.Description, e.Message)
-                : e as RayException ?? new RayClusterException($"no worker lease for {state.Class.Description}: {e.Message}", e);
+            var error = e switch
+            {
+                RayClusterException { WireCode: ClusterErrorCode.Infeasible } => ExceptionFactory.Unsatisfiable($"Tasks of class {state.Class.Description}", state.Class.Description, e.Message),
+                RayClusterException { WireCode: ClusterErrorCode.PlacementGroupRemoved } when state.Class.Placement is { } p => p.Group.RemovedError(),
+                _ => e as RayException ?? new RayClusterException($"no worker lease for {state.Class.Description}: {e.Message}", e),
+            };
             while (_core.Scheduler.TryDequeue(state.Class, out var t)) t.FailSystem(error);
         }
         finally

@@ -134,7 +134,12 @@ internal sealed class RemoteActorLink : IActorTransport
             return;
         }
         var request = ClusterWorkerPool.ToWire(_actor.Request, _actor.Core.Scheduler.Registry);
-        var grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request, cancel).ConfigureAwait(false);
+        LeaseGrant grant;
+        try { grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request, ClusterSession.ToWire(_actor.Placement), cancel).ConfigureAwait(false); }
+        catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.PlacementGroupRemoved && _actor.Placement is { } p)
+        {
+            throw p.Group.RemovedError(); // the actor dies with its group (never restarts into it)
+        }
         WorkerChannel channel;
         try
         {
