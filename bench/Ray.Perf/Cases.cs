@@ -96,6 +96,8 @@ public static class RayCases
                 _ => PerfActor.CallMany(actors, 1000));
         }, clients * 1000);
 
+        PlacementGroupCases.Run(h, rt);
+
         h.Rate("single_client_put_calls", () => rt.Put(0));
         var stored = rt.Put(0);
         h.Rate("single_client_get_calls", () => stored.Get());

@@ -26,6 +26,14 @@ internal readonly struct OutFrame(ushort kind, FrameFlags flags, ulong requestId
         Return();
     }
 
+    /// <summary>Copies header and payload into <paramref name="destination"/> (the payload is not returned); the bytes written.</summary>
+    internal int CopyTo(Span<byte> destination)
+    {
+        new FrameHeader(Length, Kind, Flags, RequestId).Write(destination[..FrameHeader.Size]);
+        if (Payload is not null) Payload.AsSpan(0, Length).CopyTo(destination[FrameHeader.Size..]);
+        return FrameHeader.Size + Length;
+    }
+
     /// <summary>Returns the rented payload without writing (the connection closed first).</summary>
     internal void Return()
     {
