@@ -38,6 +38,19 @@ public ref struct PayloadReader
     /// <summary>Reads a little-endian u64.</summary>
     public ulong U64() => (ulong)I64();
 
+    /// <summary>Reads a u32-length-prefixed byte string of at most <paramref name="max"/> bytes.</summary>
+    /// <exception cref="ProtocolException">Longer than <paramref name="max"/>, or past the payload's end.</exception>
+    public byte[] Bytes(int max)
+    {
+        var n = U32();
+        if (n > (uint)max) throw new ProtocolException($"message kind {_kind}: a byte string of {n} bytes exceeds the limit of {max}");
+        if (n > Remaining) throw Short((int)n);
+        var bytes = new byte[n];
+        _reader.TryCopyTo(bytes);
+        _reader.Advance(n);
+        return bytes;
+    }
+
     /// <summary>Reads a u16-length-prefixed UTF-8 string.</summary>
     public string Utf8()
     {

@@ -84,12 +84,13 @@ internal static partial class ClusterCodec
     // ---- driver -> worker handshake (the worker's Unix socket) ----
 
     /// <summary>WorkerHello: <c>u32 version | string token | u32 job id | u16 n | u32 GPU id*</c>.</summary>
-    internal static void WriteWorkerHello(PayloadWriter w, string token, uint jobId, IReadOnlyList<int> gpuIds)
+    internal static void WriteWorkerHello(PayloadWriter w, string token, uint jobId, IReadOnlyList<int> gpuIds, string? ns = null)
     {
         w.U32(ClusterProtocol.Version);
         w.Utf8(token);
         w.U32(jobId);
         WriteIds(w, gpuIds);
+        if (ns is not null) w.Utf8(ns);
     }
 
     /// <summary>Reads a WorkerHello (the GPU list is optional, for older drivers).</summary>
@@ -101,8 +102,9 @@ internal static partial class ClusterCodec
         var token = r.Utf8();
         var job = r.U32();
         var gpus = r.Remaining > 0 ? ReadIds(ref r) : [];
+        var ns = r.Remaining > 0 ? r.Utf8() : null;
         r.End();
-        return new WorkerHello(version, token, job, gpus);
+        return new WorkerHello(version, token, job, gpus) { Namespace = ns };
     }
 
     /// <summary>WorkerHello's reply: <c>u32 worker id | i32 pid</c>.</summary>

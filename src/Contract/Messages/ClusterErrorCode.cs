@@ -31,4 +31,6 @@ public enum ClusterErrorCode : ushort
     PlacementGroupRemoved = 10,
     /// <summary>A placement group with that name (or id) already exists.</summary>
     AlreadyExists = 11,
+    /// <summary>No live actor holds the name looked up in that namespace.</summary>
+    ActorNotFound = 12,
 }

@@ -98,6 +98,28 @@ public enum ClusterMessageKind : ushort
     /// </summary>
     WaitPlacementGroup = 18,
 
+    /// <summary>
+    /// Claims an actor name in a namespace for the job (names are cluster-wide, per namespace):
+    /// <c>string namespace | string name | string actor type (full name)</c> -> <c>u8 status</c>
+    /// (0 claimed; 1 a live actor of another claim holds it, nothing changed). The claim holds
+    /// until the job sets an empty address or ends.
+    /// </summary>
+    RegisterActorName = 19,
+
+    /// <summary>
+    /// One-way, from the job that claimed the name: <c>string namespace | string name | u32 n | address
+    /// bytes</c> (the actor's handle as it crosses processes; empty: the actor died and the name is
+    /// free). Lookups waiting for the actor are answered.
+    /// </summary>
+    SetActorAddress = 20,
+
+    /// <summary>
+    /// <c>string namespace | string name</c> -> <c>string actor type | u32 n | address bytes</c>, once
+    /// the named actor is alive (now or later); error ActorNotFound when no live claim holds the name
+    /// (or it is freed while the lookup waits).
+    /// </summary>
+    LookupActorName = 21,
+
     // ---- driver -> worker (the worker's Unix socket) ----
 
     /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>

@@ -5,4 +5,8 @@ namespace Ray.Contract.Messages;
 /// <param name="Token">The cluster token.</param>
 /// <param name="JobId">The job the driver runs.</param>
 /// <param name="GpuIds">The node's GPUs the lease uses.</param>
-internal sealed record WorkerHello(uint Version, string Token, uint JobId, int[] GpuIds);
+internal sealed record WorkerHello(uint Version, string Token, uint JobId, int[] GpuIds)
+{
+    /// <summary>The driver's namespace (tasks' nested drivers use it); null from older drivers.</summary>
+    internal string? Namespace { get; init; }
+}

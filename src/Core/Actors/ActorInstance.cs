@@ -55,6 +55,9 @@ internal sealed class ActorInstance
     internal ActorOptions Options { get; }
     internal ResourceSet Request { get; }
 
+    /// <summary>The namespace its name is registered in (named actors; set at creation).</summary>
+    internal string? Namespace { get; init; }
+
     /// <summary>The placement group bundle the actor's resources come from; null: the node's.</summary>
     internal PlacementGroups.BundlePlacement? Placement { get; }
     internal bool IsDead => _death is not null;

@@ -25,8 +25,18 @@ public sealed record ActorOptions
     /// </summary>
     public SchedulingStrategy? SchedulingStrategy { get; init; }
 
-    /// <summary>Registers the actor under this name, so <c>GetActor</c> finds it.</summary>
+    /// <summary>Registers the actor under this name, so <c>GetActor</c> finds it (in a cluster, from any driver of its namespace).</summary>
     public string? Name { get; init; }
+
+    /// <summary>The namespace of its name; null (default): the runtime's (<see cref="RuntimeOptions.Namespace"/>).</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>
+    /// With <see cref="Name"/>: when a live actor of that name exists in the namespace, return a
+    /// handle to it instead of failing (Ray's <c>get_if_exists</c>): however many callers race,
+    /// one actor is made. Its constructor arguments are then not used.
+    /// </summary>
+    public bool GetIfExists { get; init; }
 
     /// <summary>
     /// Calls that may run at once. 1 (default) runs calls one at a time in submission order.

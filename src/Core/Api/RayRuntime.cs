@@ -231,12 +231,21 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// <summary>Starts creating an actor of <typeparamref name="TActor"/>: call <c>.Remote(ctorArgs)</c>.</summary>
     public ActorCreator<TActor> Actor<TActor>(ActorOptions? options = null) where TActor : class => new(this, options);
 
-    /// <summary>The live actor registered under <paramref name="name"/>.</summary>
-    /// <exception cref="ActorNotFoundException">No live actor has that name, or it has another type.</exception>
-    public ActorHandle<TActor> GetActor<TActor>(string name) where TActor : class => Core.FindActor<TActor>(name, true)!;
+    /// <summary>
+    /// The live actor named <paramref name="name"/> in <paramref name="namespace"/> (default: this
+    /// runtime's, <see cref="RuntimeOptions.Namespace"/>). Connected, any driver's actor in that
+    /// namespace is found (a handle attached to it; it does not follow the actor's restarts); one
+    /// claimed but not yet alive is waited for (up to 60 s).
+    /// </summary>
+    /// <exception cref="ActorNotFoundException">No live actor has that name there, or it has another type.</exception>
+    public ActorHandle<TActor> GetActor<TActor>(string name, string? @namespace = null) where TActor : class => Core.FindActor<TActor>(name, @namespace, true)!;
 
-    /// <summary>The live actor registered under <paramref name="name"/>, or null.</summary>
-    public ActorHandle<TActor>? TryGetActor<TActor>(string name) where TActor : class => Core.FindActor<TActor>(name, false);
+    /// <summary>As <see cref="GetActor{TActor}"/>, or null when no live actor has that name there.</summary>
+    /// <exception cref="ActorNotFoundException">The actor has another type.</exception>
+    public ActorHandle<TActor>? TryGetActor<TActor>(string name, string? @namespace = null) where TActor : class => Core.FindActor<TActor>(name, @namespace, false);
+
+    /// <summary>This runtime's namespace: <see cref="RuntimeOptions.Namespace"/>, or an anonymous one of its own.</summary>
+    public string Namespace => Core.Namespace;
 
     /// <summary>Kills the actor: queued and running calls fail with <see cref="ActorDiedException"/>, its name is freed.</summary>
     public void Kill<TActor>(ActorHandle<TActor> actor) where TActor : class =>

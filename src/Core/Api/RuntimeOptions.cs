@@ -60,4 +60,11 @@ public sealed record RuntimeOptions
 
     /// <summary>Logger factory for runtime diagnostics; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// The namespace named actors are made and looked up in (Ray's <c>namespace</c>); in a cluster,
+    /// every driver of a namespace sees its named actors. Null (default): an anonymous namespace
+    /// of this runtime's own, as Ray gives each job.
+    /// </summary>
+    public string? Namespace { get; init; }
 }

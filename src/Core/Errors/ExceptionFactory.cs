@@ -137,8 +137,8 @@ internal static class ExceptionFactory
     internal static ActorDiedException ActorPlacementGroupRemoved(ActorId id, string typeName, PlacementGroupRemovedException cause) =>
         new(id, $"Actor {typeName} ({id}) died: {cause.Message}", cause);
 
-    internal static ActorNotFoundException ActorNotFound(string name) =>
-        new($"No live actor is named '{name}'.");
+    internal static ActorNotFoundException ActorNotFound(string name, string ns) =>
+        new($"No live actor is named '{name}' in namespace '{ns}'.");
 
     internal static ActorNotFoundException ActorWrongType(string name, Type actual, Type requested) =>
         new($"The actor named '{name}' is a {actual.FullName}, not a {requested.FullName}.");

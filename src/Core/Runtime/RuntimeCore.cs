@@ -20,7 +20,7 @@ internal sealed partial class RuntimeCore : IDisposable
     private static int s_nextOwner;
     private static readonly uint s_nodeTag = Ray.Contract.Ids.OwnerIds.RandomNodeTag();
 
-    private readonly ConcurrentDictionary<string, ActorInstance> _named = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ActorInstance> _named = new(StringComparer.Ordinal); // by NameKey(namespace, name)
     private readonly ConcurrentDictionary<ActorId, ActorInstance> _actors = new();
     private readonly Dictionary<ActorId, ActorInstance> _attached = new(); // borrowed handles' actors (AttachActor)
     private readonly ConditionalWeakTable<TaskOptions, SchedulingClass> _classByOptions = new();
@@ -33,8 +33,12 @@ internal sealed partial class RuntimeCore : IDisposable
     /// Checks the runtime's resource amounts; in both modes (a connected runtime takes its resources
     /// from the cluster, but bad input is refused alike), and before a connect registers a job.
     /// </summary>
-    internal static void ValidateOptions(RuntimeOptions options) =>
+    internal static void ValidateOptions(RuntimeOptions options)
+    {
         OptionsValidator.Resources(nameof(RuntimeOptions), options.NumCpus ?? 0, options.NumGpus ?? 0, options.MemoryBytes ?? 0, options.Resources, nameof(options));
+        if (options.Namespace is { } ns && string.IsNullOrWhiteSpace(ns))
+            ExceptionFactory.ThrowArgument("RuntimeOptions.Namespace must not be empty or blank (leave it null for an anonymous namespace).", nameof(options));
+    }
 
     internal RuntimeCore(RuntimeOptions options, Cluster.Driver.ClusterSession? cluster = null)
     {
@@ -258,17 +262,30 @@ internal sealed partial class RuntimeCore : IDisposable
         if (options.MaxConcurrency < 1) ExceptionFactory.ThrowArgument("MaxConcurrency must be at least 1.", nameof(options));
         if (options.Name is { } actorName && string.IsNullOrWhiteSpace(actorName))
             ExceptionFactory.ThrowArgument("An actor's name must not be empty or blank (leave Name null for an unnamed actor).", nameof(options));
+        if (options.Namespace is { } actorNs && string.IsNullOrWhiteSpace(actorNs))
+            ExceptionFactory.ThrowArgument("An actor's namespace must not be empty or blank (leave Namespace null for the runtime's).", nameof(options));
+        if (options.GetIfExists && options.Name is null)
+            ExceptionFactory.ThrowArgument("GetIfExists finds an actor by its name: set Name too.", nameof(options));
+        if (options.Name is { } existingName && options.GetIfExists && FindActor<TActor>(existingName, options.Namespace, throwIfMissing: false, searchCluster: false) is { } mine)
+            return mine; // this runtime's own, alive: no creation, no round trip
         var what = $"Actor {typeof(TActor).Name}";
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxRestarts), options.MaxRestarts, nameof(options));
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxTaskRetries), options.MaxTaskRetries, nameof(options));
         var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
         var placement = PlacementGroups.Place(options.SchedulingStrategy, request, what); // checked against its bundle
         if (placement is null) Scheduler.EnsureFeasible(request, what);
+        var ns = options.Namespace ?? Namespace;
+        if (options.Name is { } claimed && ClaimName<TActor>(ns, claimed, options.GetIfExists) is { } existing)
+            return existing; // another runtime's actor holds the name (GetIfExists)
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
-            typeof(TActor), options, request, placement);
+            typeof(TActor), options, request, placement) { Namespace = ns };
         instance.Transport = Cluster is null ? new LocalActorHost(instance, factory) : new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
-        if (options.Name is { } name && !_named.TryAdd(name, instance))
-            throw new ArgumentException($"An actor named '{name}' already exists.", nameof(options));
+        if (options.Name is { } name && !_named.TryAdd(NameKey(ns, name), instance))
+        {
+            // Lost a race in this runtime: the winner's actor is the one (GetIfExists), or the name is taken.
+            if (options.GetIfExists && FindActor<TActor>(name, ns, throwIfMissing: false, searchCluster: false) is { } winner) return winner;
+            throw new ArgumentException($"An actor named '{name}' already exists in namespace '{ns}'.", nameof(options));
+        }
         if (Cluster is not null) instance.TrackCreation();
         _actors[instance.Id] = instance;
         placement?.Group.Track(instance); // dies with its group
@@ -303,15 +320,6 @@ internal sealed partial class RuntimeCore : IDisposable
         }
     }
 
-    internal ActorHandle<TActor>? FindActor<TActor>(string name, bool throwIfMissing) where TActor : class
-    {
-        if (!_named.TryGetValue(name, out var instance) || instance.IsDead)
-            return throwIfMissing ? throw ExceptionFactory.ActorNotFound(name) : null;
-        if (instance.ActorType != typeof(TActor))
-            throw ExceptionFactory.ActorWrongType(name, instance.ActorType, typeof(TActor));
-        return new ActorHandle<TActor>(instance);
-    }
-
     internal void Kill(ActorInstance actor) => Kill(actor, ExceptionFactory.ActorKilled(actor.Id, actor.ActorType.Name));
 
     internal void Kill(ActorInstance actor, Exception cause)
@@ -324,7 +332,8 @@ internal sealed partial class RuntimeCore : IDisposable
 
     private void Release(ActorInstance actor)
     {
-        if (actor.Options.Name is { } name) _named.TryRemove(new KeyValuePair<string, ActorInstance>(name, actor));
+        if (actor.Options.Name is { } name && _named.TryRemove(new KeyValuePair<string, ActorInstance>(NameKey(actor.Namespace!, name), actor)))
+            FreeClusterName(actor);
         _actors.TryRemove(actor.Id, out _);
     }
 

@@ -179,6 +179,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             foreach (var w in job.Workers.ToList()) RemoveWorkerLocked(w, d);
             job.Pending.Clear();
             RemoveJobGroupsLocked(job, d); // detached groups stay
+            RemoveJobActorNamesLocked(job);
             ScheduleAllLocked(d); // what the job held may let others in
         }
         Log.JobEnded(_logger, job.Id, reason, workers, pending);

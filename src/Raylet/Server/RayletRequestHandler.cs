@@ -155,6 +155,32 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 Guard(h, () => host.Leases.WaitPlacementGroup(sink, h.RequestId, owner, seq));
                 break;
             }
+            case ClusterMessageKind.RegisterActorName:
+            {
+                if (oneWay) throw new ProtocolException($"{Peer} sent RegisterActorName one-way; it needs a reply");
+                var (ns, name, type) = ClusterCodec.DecodeRegisterActorName(frame.Payload);
+                if (Volatile.Read(ref _job) is not { } job)
+                {
+                    ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} named an actor before RegisterJob");
+                    break;
+                }
+                Guard(h, () => host.Leases.RegisterActorName(job, sink, h.RequestId, ns, name, type));
+                break;
+            }
+            case ClusterMessageKind.SetActorAddress:
+            {
+                var (ns, name, address) = ClusterCodec.DecodeSetActorAddress(frame.Payload);
+                if (Volatile.Read(ref _job) is { } job) Guard(h, () => host.Leases.SetActorAddress(job, ns, name, address));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
+            case ClusterMessageKind.LookupActorName:
+            {
+                if (oneWay) throw new ProtocolException($"{Peer} sent LookupActorName one-way; it needs a reply");
+                var (ns, name) = ClusterCodec.DecodeLookupActorName(frame.Payload);
+                Guard(h, () => host.Leases.LookupActorName(sink, h.RequestId, ns, name));
+                break;
+            }
             case ClusterMessageKind.PlacementGroupTable:
                 ExpectEmpty(frame);
                 if (oneWay) throw new ProtocolException($"{Peer} sent PlacementGroupTable one-way; it needs a reply");

@@ -117,7 +117,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             WorkerChannel channel;
             try
             {
-                channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why, lost) => OnChannelClosed(state, c, why, lost)).ConfigureAwait(false);
+                channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why, lost) => OnChannelClosed(state, c, why, lost), _core.Namespace).ConfigureAwait(false);
             }
             catch (Exception e) // refused, timed out, or anything else: this worker is no good
             {

@@ -144,7 +144,7 @@ internal sealed class RemoteActorLink : IActorTransport
         try
         {
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
-                WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed).ConfigureAwait(false);
+                WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed, _actor.Core.Namespace).ConfigureAwait(false);
             channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
             lock (_lock) _connecting = channel;
         }
@@ -184,6 +184,7 @@ internal sealed class RemoteActorLink : IActorTransport
             if (!killed) _channel = channel;
             Monitor.PulseAll(_lock);
         }
+        if (!killed) _actor.Core.PublishActorAddress(_actor); // a named actor: lookups anywhere find it now
         if (killed) // killed while starting: the new worker goes with it
         {
             _session.ReturnLease(grant.LeaseId, workerBroken: true);

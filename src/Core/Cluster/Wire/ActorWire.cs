@@ -29,6 +29,21 @@ internal static class ActorWire
         w.I32(address.MaxConcurrency);
     }
 
+    /// <summary>The actor's handle as it crosses processes (tag included), for the raylet's name table.</summary>
+    /// <exception cref="NotSupportedException">The actor is not in a worker process right now.</exception>
+    internal static byte[] EncodeAddress(ActorInstance actor) => PayloadWriter.Build(actor, static (w, a) => Write(w, a));
+
+    /// <summary>Reads what <see cref="EncodeAddress"/> wrote.</summary>
+    /// <exception cref="ProtocolException">Not an actor address.</exception>
+    internal static ActorAddress DecodeAddress(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty || bytes[0] != ValueWire.Actor) throw new ProtocolException("a named actor's address is not an actor handle");
+        var off = 1;
+        var address = Read(bytes, ref off);
+        if (off != bytes.Length) throw new ProtocolException("a named actor's address has trailing bytes");
+        return address;
+    }
+
     /// <summary>Steps over an actor's body (after its tag) while reading a payload.</summary>
     internal static void Skip(ReadOnlySpan<byte> p, ref int offset) => Read(p, ref offset);
 

@@ -170,7 +170,7 @@ internal static class WorkerHost
         }
         // Nested tasks: a task here reaches the cluster through a driver of its own (made on first
         // use), and while it blocks in Get the raylet lends its resources out, so children can run.
-        var nested = new Lazy<RayRuntime>(() => RayRuntime.Connect(options.RayletAddress, new RuntimeOptions(), options.Token, nested: true));
+        var nested = new Lazy<RayRuntime>(() => RayRuntime.Connect(options.RayletAddress, new RuntimeOptions { Namespace = WorkerSession.JobNamespace }, options.Token, nested: true));
         RayRuntime.NestedFactory = () => nested.Value;
         Workers.WorkerContext.ProcessBlockedHook = () => WorkerSession.InTask ? new BlockedNotice(link) : null;
         Console.Out.WriteLine($"ray worker {options.WorkerId} (job {options.JobId}, pid {Environment.ProcessId}) serving on {socketPath}");

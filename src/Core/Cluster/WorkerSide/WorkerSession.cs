@@ -74,10 +74,17 @@ internal sealed class WorkerSession : FramedConnection
 
     protected override void OnClosed(string reason) => _host.OnSessionClosed(this, reason);
 
+    private static string? s_jobNamespace;
+
+    /// <summary>The namespace of the driver this worker serves (from its WorkerHello): the nested driver's, as Ray's tasks run in their job's.</summary>
+    internal static string? JobNamespace => Volatile.Read(ref s_jobNamespace);
+
     private void Hello(in FrameHeader h, ReadOnlySpan<byte> p)
     {
         if (_hello) throw new ProtocolException("a second WorkerHello");
-        var (version, token, job, gpus) = ClusterCodec.DecodeWorkerHello(new ReadOnlySequence<byte>(p.ToArray()));
+        var hello = ClusterCodec.DecodeWorkerHello(new ReadOnlySequence<byte>(p.ToArray()));
+        var (version, token, job, gpus) = hello;
+        if (hello.Namespace is { Length: > 0 } ns) Interlocked.CompareExchange(ref s_jobNamespace, ns, null); // the first driver's: a worker serves one job
         string? refusal = null;
         if (version != ClusterProtocol.Version) refusal = $"protocol version {version}; this worker speaks {ClusterProtocol.Version}";
         else if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(

@@ -1,0 +1,75 @@
+namespace Ray.Cluster.Tests;
+
+public sealed class NamedCounter
+{
+    private int _n;
+    public int Add(int x) => _n += x;
+    public int Pid() => Environment.ProcessId;
+}
+
+public static class NamedActorFns
+{
+    /// <summary>From a worker process: finds the named actor in the given namespace and calls it.</summary>
+    public static string NamespaceHere(int _) => RayRuntime.Current.Namespace;
+
+    public static int CallNamedHere(int x) => CallNamed(RayRuntime.Current.Namespace, x);
+
+    public static int CallNamed(string ns, int x) => RayRuntime.Current.GetActor<NamedCounter>("counter", ns).Task((NamedCounter c, int v) => c.Add(v)).Remote(x).Get(TimeSpan.FromSeconds(20));
+}
+
+/// <summary>Named actors are cluster-wide per namespace: the raylet's name table (issue 13).</summary>
+[Collection("cluster")]
+public sealed class NamedActorClusterTests
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_named_actor_is_found_by_other_drivers_of_its_namespace_only()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var owner = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "prod" });
+        await using var peer = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "prod" });
+        await using var stranger = cluster.Connect(); // an anonymous namespace
+        var counter = owner.Actor<NamedCounter>(new ActorOptions { Name = "counter" }).Remote();
+        Assert.Equal(1, await counter.Task(c => c.Add(1)).Remote());
+
+        var found = peer.GetActor<NamedCounter>("counter");
+        Assert.Equal(counter.Id, found.Id);
+        Assert.Equal(3, await found.Task(c => c.Add(2)).Remote()); // the same actor, the same state
+        Assert.Null(stranger.TryGetActor<NamedCounter>("counter"));
+        Assert.Equal(counter.Id, stranger.GetActor<NamedCounter>("counter", "prod").Id);
+        Assert.Throws<ActorNotFoundException>(() => peer.GetActor<PgActor>("counter")); // another type
+        Assert.Throws<ArgumentException>(() => peer.Actor<NamedCounter>(new ActorOptions { Name = "counter" }).Remote()); // taken cluster-wide
+
+        // From a task in a worker process (a nested driver), with the namespace given, and in the job's namespace by default.
+        Assert.Equal(6, await owner.Task(NamedActorFns.CallNamed).Remote("prod", 3));
+        Assert.Equal("prod", await owner.Task(NamedActorFns.NamespaceHere).Remote(0));
+        Assert.Equal(10, await owner.Task(NamedActorFns.CallNamedHere).Remote(4));
+
+        owner.Kill(counter); // the name is free again
+        Assert.True(await ClusterScope.WaitUntilAsync(() => peer.TryGetActor<NamedCounter>("counter") is null, Long));
+        var second = peer.Actor<NamedCounter>(new ActorOptions { Name = "counter" }).Remote();
+        Assert.Equal(5, await second.Task(c => c.Add(5)).Remote());
+    }
+
+    [Fact]
+    public async Task GetIfExists_across_drivers_makes_one_actor_and_a_drivers_names_go_with_it()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var a = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "ns" });
+        var b = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "ns" });
+        var options = new ActorOptions { Name = "counter", GetIfExists = true };
+        var handles = new ActorHandle<NamedCounter>[8];
+        Parallel.For(0, handles.Length, i => handles[i] = (i % 2 == 0 ? a : b).Actor<NamedCounter>(options).Remote());
+        Assert.Single(handles.Select(h => h.Id).Distinct());
+        var total = 0;
+        foreach (var h in handles) total = await h.Task(c => c.Add(1)).Remote().GetAsync().WaitAsync(Long);
+        Assert.Equal(handles.Length, total);
+
+        // The driver that made it ends: its job's names go with it (the actor too); the other's lookup finds nothing then.
+        var madeByB = handles[0].Id.Owner != a.Actor<NamedCounter>().Remote().Id.Owner;
+        await b.DisposeAsync();
+        if (madeByB) Assert.True(await ClusterScope.WaitUntilAsync(() => a.TryGetActor<NamedCounter>("counter") is null, Long));
+        else Assert.Equal(handles[0].Id, a.GetActor<NamedCounter>("counter").Id);
+    }
+}
