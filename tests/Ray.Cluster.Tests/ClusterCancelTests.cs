@@ -9,6 +9,22 @@ public static class CancelFns
         Thread.Sleep(TimeSpan.FromSeconds(120));
         return Environment.ProcessId;
     }
+
+    /// <summary>Waits for its cancellation token (up to 60 s); writes <paramref name="marker"/> when it fires.</summary>
+    public static int WaitForToken(string marker)
+    {
+        File.WriteAllText(marker + ".started", "");
+        if (RayContext.CancellationToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(60))) File.WriteAllText(marker, "cancelled");
+        return 1;
+    }
+
+    /// <summary>Submits <see cref="WaitForToken"/> as a child (a nested task) and waits for it.</summary>
+    public static int Parent(string marker)
+    {
+        var child = RayRuntime.Current.Task(WaitForToken).Options(new TaskOptions { NumCpus = 0 }).Remote(marker);
+        try { return child.Get(TimeSpan.FromSeconds(60)); }
+        catch (TaskCancelledException) { return -1; }
+    }
 }
 
 /// <summary>Cancelling tasks that run in worker processes.</summary>
@@ -35,6 +51,28 @@ public sealed class ClusterCancelTests
 
         // The cluster goes on: new tasks run on other workers.
         Assert.Equal(5, await ray.Task(Fns.Add).Remote(2, 3));
+    }
+
+    [Fact]
+    public async Task A_running_task_in_a_worker_sees_its_token_and_its_children_are_cancelled_with_it()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var ray = cluster.Connect();
+        var marker = Path.Combine(cluster.SessionDir, "direct");
+        var running = ray.Task(CancelFns.WaitForToken).Remote(marker);
+        Assert.True(await ClusterScope.WaitUntilAsync(() => File.Exists(marker + ".started"), TimeSpan.FromSeconds(30)));
+        Assert.True(ray.Cancel(running));
+        await Assert.ThrowsAsync<TaskCancelledException>(async () => await running);
+        Assert.True(await ClusterScope.WaitUntilAsync(() => File.Exists(marker), TimeSpan.FromSeconds(15)), "the task in the worker never saw its token");
+
+        // Recursive (the default): the parent's child, submitted from the worker, sees its token too.
+        var childMarker = Path.Combine(cluster.SessionDir, "child");
+        var parent = ray.Task(CancelFns.Parent).Remote(childMarker);
+        Assert.True(await ClusterScope.WaitUntilAsync(() => File.Exists(childMarker + ".started"), TimeSpan.FromSeconds(30)));
+        Assert.True(ray.Cancel(parent));
+        await Assert.ThrowsAsync<TaskCancelledException>(async () => await parent);
+        Assert.True(await ClusterScope.WaitUntilAsync(() => File.Exists(childMarker), TimeSpan.FromSeconds(15)), "the child task was not cancelled with its parent");
+        Assert.Equal(5, await ray.Task(Fns.Add).Remote(2, 3)); // the workers are free again
     }
 
     [Fact]

@@ -207,3 +207,48 @@ public class CancellationTests
         finally { Probe.Release(key); }
     }
 }
+
+public static class RecursiveCancelFns
+{
+    /// <summary>Submits a cooperative child and waits for it; the child's key says whether its token fired.</summary>
+    public static int Parent(string key)
+    {
+        var child = RayRuntime.Current.Task(Child).Options(new TaskOptions { NumCpus = 0 }).Remote(key + ":child");
+        Probe.Set(key + ":parent");
+        try { return child.Get(Util.Long); }
+        catch (TaskCancelledException) { return -1; }
+    }
+
+    /// <summary>Waits for its token or its gate; says which.</summary>
+    public static int Child(string key)
+    {
+        Probe.Set(key + ":started");
+        var fired = WaitHandle.WaitAny([RayContext.CancellationToken.WaitHandle, Probe.Event(key + ":release").WaitHandle], Util.Long);
+        if (fired == 0) Probe.Set(key + ":cancelled");
+        return 1;
+    }
+}
+
+public class RecursiveCancellationTests
+{
+    [Fact]
+    public async Task Cancelling_a_parent_cancels_the_tasks_it_submitted_unless_not_recursive()
+    {
+        await using var ray = Util.Start(cpus: 2);
+        var key = Util.Key();
+        var parent = ray.Task(RecursiveCancelFns.Parent).Remote(key);
+        Assert.True(Probe.WaitFor(key + ":parent"));
+        Assert.True(Probe.WaitStarted(key + ":child"));
+        Assert.True(ray.Cancel(parent));
+        await Assert.ThrowsAsync<TaskCancelledException>(async () => await parent);
+        Assert.True(Probe.WaitFor(key + ":child:cancelled"), "the child's token never fired");
+
+        var key2 = Util.Key();
+        var parent2 = ray.Task(RecursiveCancelFns.Parent).Remote(key2);
+        Assert.True(Probe.WaitStarted(key2 + ":child"));
+        Assert.True(ray.Cancel(parent2, recursive: false));
+        await Task.Delay(Util.Short);
+        Assert.False(Probe.IsSet(key2 + ":child:cancelled")); // the child runs on
+        Probe.Release(key2 + ":child");
+    }
+}

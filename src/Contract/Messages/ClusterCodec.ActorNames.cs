@@ -55,6 +55,21 @@ internal static partial class ClusterCodec
         return result;
     }
 
+    internal static byte[] EncodeCancelTask(uint workerId, ulong owner, ulong sequence) => PayloadWriter.Build((workerId, owner, sequence), static (w, s) =>
+    {
+        w.U32(s.workerId);
+        w.U64(s.owner);
+        w.U64(s.sequence);
+    });
+
+    internal static (uint WorkerId, ulong Owner, ulong Sequence) DecodeCancelTask(ReadOnlySequence<byte> payload)
+    {
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.CancelTask);
+        var result = (r.U32(), r.U64(), r.U64());
+        r.End();
+        return result;
+    }
+
     internal static byte[] EncodeActorFound(string typeName, byte[] address) => PayloadWriter.Build((typeName, address), static (w, s) =>
     {
         w.Utf8(s.typeName);

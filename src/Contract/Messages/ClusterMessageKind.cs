@@ -120,6 +120,15 @@ public enum ClusterMessageKind : ushort
     /// </summary>
     LookupActorName = 21,
 
+    /// <summary>
+    /// One-way. From a driver: <c>u32 worker id | u64 result owner | u64 result sequence</c>: the task
+    /// whose result that is, running on the worker the driver leased, is cancelled; the raylet passes
+    /// <c>u64 result owner | u64 result sequence</c> on to that worker's registration connection, where
+    /// the running task's cancellation token is signalled (its receive thread runs the task, so the
+    /// driver's own connection to the worker cannot carry it). Others' workers are ignored.
+    /// </summary>
+    CancelTask = 22,
+
     // ---- driver -> worker (the worker's Unix socket) ----
 
     /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>

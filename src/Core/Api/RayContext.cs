@@ -24,7 +24,7 @@ public static class RayContext
     /// long tasks should check it (Ray interrupts the Python thread instead).
     /// </summary>
     public static CancellationToken CancellationToken =>
-        WorkerContext.Current?.CurrentTask?.GetCancellationToken() ?? CancellationToken.None;
+        WorkerContext.Current?.CurrentTask?.GetCancellationToken() ?? Cluster.WorkerSide.WorkerSession.CurrentToken;
 
     internal static RayRuntime? CurrentRuntime => WorkerContext.Current?.Core.Facade;
 }

@@ -213,9 +213,10 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Cancels the task that produces <paramref name="objectRef"/>. A queued task never runs; a
-    /// running one sees <see cref="RayContext.CancellationToken"/> signalled (in-process; a task
-    /// in a worker process is not told). Either way its result fails with
-    /// <see cref="TaskCancelledException"/>. Returns false if it had finished.
+    /// running one sees <see cref="RayContext.CancellationToken"/> signalled (in a worker process
+    /// too: the cancel reaches it through the raylet). Either way its result fails with
+    /// <see cref="TaskCancelledException"/>, and what depends on it fails with that cancel inside.
+    /// Returns false if it had finished.
     /// </summary>
     /// <param name="objectRef">The task's result.</param>
     /// <param name="force">
@@ -223,8 +224,9 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// stopped (tasks queued behind it on that worker are retried on another, counting as a
     /// retry). Embedded, threads cannot be stopped: the same as without. Not for actor calls.
     /// </param>
-    public bool Cancel(ObjectRef objectRef, bool force = false) =>
-        Core.Cancel(objectRef ?? throw new ArgumentNullException(nameof(objectRef)), force);
+    /// <param name="recursive">Also cancel the tasks it submitted, and theirs (default, as Ray's <c>recursive=True</c>).</param>
+    public bool Cancel(ObjectRef objectRef, bool force = false, bool recursive = true) =>
+        Core.Cancel(objectRef ?? throw new ArgumentNullException(nameof(objectRef)), force, recursive);
 
     // ---- actors ----
 

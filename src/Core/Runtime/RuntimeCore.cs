@@ -162,6 +162,9 @@ internal sealed partial class RuntimeCore : IDisposable
         var result = Store.CreatePending<TR>();
         spec.Init(NewTaskId(), cls, options ?? TaskOptions.Default, options?.Name ?? fn.Name, result, fn);
         cls.Placement?.Group.Track(spec); // a removal of its group fails it wherever it is
+        // A task submitted by a running task is its child: a (recursive) cancel of the parent reaches it.
+        if (Workers.WorkerContext.Current?.CurrentTask is { } parent) parent.AddChild(spec);
+        else if (Ray.Cluster.WorkerSide.WorkerSession.InTask) Ray.Cluster.WorkerSide.WorkerSession.AddChild(spec);
         Stats.OnSubmitted();
         spec.RegisterDependencies();
         spec.DependenciesRegistered();
@@ -238,18 +241,31 @@ internal sealed partial class RuntimeCore : IDisposable
         return entry;
     }
 
-    internal bool Cancel(ObjectRef objectRef, bool force = false)
+    internal bool Cancel(ObjectRef objectRef, bool force = false, bool recursive = true)
     {
         var producer = objectRef.Entry.Producer;
         GC.KeepAlive(objectRef);
         if (producer is null) return false;
         if (force && producer is SubmittedActorCall)
             ExceptionFactory.ThrowArgument("force cancels tasks only: an actor call cannot be stopped without its actor (kill the actor instead)", nameof(force));
+        return CancelTask(producer, force, recursive);
+    }
+
+    /// <summary>
+    /// Cancels a task: queued, it never runs; running, its token is signalled (in a worker process
+    /// too, through the raylet), or with <paramref name="force"/> what runs it is stopped; with
+    /// <paramref name="recursive"/> the tasks it submitted are cancelled the same way (Ray's default).
+    /// </summary>
+    internal bool CancelTask(SubmittedTask producer, bool force, bool recursive)
+    {
         // Where it runs, read first: a cancelled task forgets its producer link.
-        var site = force && producer.IsRunning ? producer.Site : null;
+        var site = producer.IsRunning ? producer.Site : null;
         if (!producer.Cancel()) return false;
         // As Ray's force=True: what runs it is stopped (a worker process: killed, its other tasks retried elsewhere).
-        site?.Stop("a task running on it was cancelled with force");
+        if (force && producer is not SubmittedActorCall) site?.Stop("a task running on it was cancelled with force");
+        else site?.RequestCancel(producer);
+        if (recursive && producer.TakeChildren() is { } children)
+            foreach (var child in children) child.Core.CancelTask(child, force && child is not SubmittedActorCall, recursive: true);
         return true;
     }
 

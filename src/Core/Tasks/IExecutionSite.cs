@@ -18,4 +18,7 @@ internal interface IExecutionSite
 
     /// <summary>Stops everything running there (a cancel with force): the tasks on it end as their process would on a crash.</summary>
     void Stop(string reason);
+
+    /// <summary>Tells the running <paramref name="task"/> it was cancelled (its token there is signalled); it keeps running until it looks.</summary>
+    void RequestCancel(SubmittedTask task);
 }

@@ -304,6 +304,30 @@ internal abstract class SubmittedTask : IObjectListener
 
     internal bool Cancel() => Stop(null);
 
+    private List<SubmittedTask>? _children; // submitted while this ran (guarded by this): cancelled with it
+
+    /// <summary>A task this one submitted while it ran here: a (recursive) cancel of this one cancels it.</summary>
+    internal void AddChild(SubmittedTask child)
+    {
+        lock (this)
+        {
+            var list = _children ??= new List<SubmittedTask>();
+            if (list.Count >= 64 && list.Count % 64 == 0) list.RemoveAll(static t => t.IsFinished);
+            list.Add(child);
+        }
+    }
+
+    /// <summary>The children recorded so far (taken once, by a cancel).</summary>
+    internal List<SubmittedTask>? TakeChildren()
+    {
+        lock (this)
+        {
+            var list = _children;
+            _children = null;
+            return list;
+        }
+    }
+
     /// <summary>
     /// Fails the task with <paramref name="error"/> wherever it is (queued or running), as a cancel
     /// does: a running task sees its token cancelled and its late result is dropped (its

@@ -74,6 +74,18 @@ internal sealed partial class LeaseManager
         }
     }
 
+    /// <summary>Passes a cancel on to a worker the job has leased (others' workers are ignored).</summary>
+    internal void CancelTask(JobRecord job, uint workerId, ulong owner, ulong sequence)
+    {
+        IFrameSink? link;
+        lock (_lock)
+        {
+            if (!_workers.TryGetValue(workerId, out var worker) || worker.Job != job || worker.State != Workers.WorkerState.Leased) return;
+            link = worker.Link;
+        }
+        link?.Send((ushort)ClusterMessageKind.CancelTask, FrameFlags.NoReply, 0, ClusterCodec.EncodeCancelTask(workerId, owner, sequence));
+    }
+
     private void RemoveJobActorNamesLocked(JobRecord job)
     {
         foreach (var (key, record) in _actorNames.Where(kv => kv.Value.JobId == job.Id).ToList())

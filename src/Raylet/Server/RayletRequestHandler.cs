@@ -181,6 +181,13 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 Guard(h, () => host.Leases.LookupActorName(sink, h.RequestId, ns, name));
                 break;
             }
+            case ClusterMessageKind.CancelTask:
+            {
+                var (workerId, owner, seq) = ClusterCodec.DecodeCancelTask(frame.Payload);
+                if (Volatile.Read(ref _job) is { } job) Guard(h, () => host.Leases.CancelTask(job, workerId, owner, seq));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
             case ClusterMessageKind.PlacementGroupTable:
                 ExpectEmpty(frame);
                 if (oneWay) throw new ProtocolException($"{Peer} sent PlacementGroupTable one-way; it needs a reply");
@@ -266,7 +273,11 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         lock (_stateLock)
         {
             closed = _closed;
-            if (!closed) _worker = worker;
+            if (!closed)
+            {
+                _worker = worker;
+                worker.Link = sink;
+            }
         }
         if (closed)
         {

@@ -36,6 +36,9 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>What the lease holds (Leased only).</summary>
     internal ResourceDemand? LeaseDemand { get; set; }
 
+    /// <summary>The worker's registration connection (messages the raylet passes on to it, e.g. CancelTask).</summary>
+    internal Server.IFrameSink? Link { get; set; }
+
     /// <summary>The placement group the lease's resources come from (Leased only), or null for the node's.</summary>
     internal Leases.PlacementGroupRecord? LeaseGroup { get; set; }
 

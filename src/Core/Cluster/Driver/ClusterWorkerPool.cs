@@ -126,6 +126,7 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
                 retry = true;
                 return;
             }
+            channel.Session = _session;
             channel.RoomFreed = _ => { if (!state.Class.Ready.IsEmpty) PumpOrSchedule(state); };
             bool stopping;
             lock (_channelsLock)

@@ -146,6 +146,7 @@ internal sealed class RemoteActorLink : IActorTransport
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
                 WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed, _actor.Core.Namespace).ConfigureAwait(false);
             channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
+            channel.Session = _session;
             lock (_lock) _connecting = channel;
         }
         catch

@@ -52,6 +52,16 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
 
     internal LeaseGrant Lease { get; }
 
+    /// <summary>The driver's raylet session: a cancel for a task running here goes through the raylet (this worker's thread is busy running it).</summary>
+    internal ClusterSession? Session { get; set; }
+
+    /// <inheritdoc />
+    public void RequestCancel(SubmittedTask task)
+    {
+        if (Session is { Link.IsClosed: false } session)
+            session.Link.Send((ushort)ClusterMessageKind.CancelTask, ClusterCodec.EncodeCancelTask(Lease.WorkerId, task.Result.Id.Owner, task.Result.Id.Sequence));
+    }
+
     /// <summary>Tasks pushed and not answered.</summary>
     internal int InFlight => Volatile.Read(ref _count);
 

@@ -94,6 +94,9 @@ internal sealed class ControlLink : FramedConnection
         finally { _replies.Forget(id); }
     }
 
+    /// <summary>Handles one-way messages the raylet pushes (a worker's link: CancelTask); without it they are protocol errors.</summary>
+    internal Action<ushort, System.Buffers.ReadOnlySequence<byte>>? Pushed { get; set; }
+
     /// <summary>Sends a one-way message.</summary>
     internal void Send(ushort kind, byte[] payload)
     {
@@ -104,7 +107,16 @@ internal sealed class ControlLink : FramedConnection
     protected override void OnFrame(in Frame frame)
     {
         var h = frame.Header;
-        if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this link takes replies only");
+        if ((h.Flags & FrameFlags.Reply) == 0)
+        {
+            // A worker's registration link also takes the raylet's one-way pushes (CancelTask).
+            if ((h.Flags & FrameFlags.NoReply) != 0 && Pushed is { } pushed)
+            {
+                pushed(h.Kind, frame.Payload);
+                return;
+            }
+            throw new ProtocolException($"the raylet sent a request (kind {h.Kind}); this link takes replies only");
+        }
         // A reply to a request that timed out and was forgotten finds nothing: dropped.
         if ((h.Flags & FrameFlags.Error) != 0)
         {

@@ -159,6 +159,12 @@ internal static class WorkerHost
         {
             (link, _, _) = await ControlLink.ConnectAsync(options.RayletAddress, options.Token, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             link.Closed += reason => state.RequestExit("the raylet connection closed: " + reason);
+            link.Pushed = static (kind, payload) =>
+            {
+                if (kind != (ushort)ClusterMessageKind.CancelTask) throw new ProtocolException($"the raylet pushed message kind {kind}; a worker takes CancelTask only");
+                var (_, owner, sequence) = ClusterCodec.DecodeCancelTask(payload);
+                WorkerSession.CancelRunning(new ObjectId(owner, sequence));
+            };
             await link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
                 ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),
                 TimeSpan.FromSeconds(30)).ConfigureAwait(false);

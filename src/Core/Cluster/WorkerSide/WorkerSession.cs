@@ -13,7 +13,7 @@ namespace Ray.Cluster.WorkerSide;
 /// time, in arrival order (a lease is one slot of the node's resources); replies are batched
 /// and flushed once per read, or sooner when a task ran long.
 /// </summary>
-internal sealed class WorkerSession : FramedConnection
+internal sealed partial class WorkerSession : FramedConnection
 {
     private static readonly long FlushAfterTicks = Stopwatch.Frequency / 20_000; // 50 us
 
@@ -41,7 +41,11 @@ internal sealed class WorkerSession : FramedConnection
     }
 
     /// <summary>Starts the receive thread.</summary>
-    internal void Start() => StartReceiving();
+    internal void Start()
+    {
+        s_live.TryAdd(this, 0);
+        StartReceiving();
+    }
 
     protected override void OnFrame(in Frame frame)
     {
@@ -72,7 +76,11 @@ internal sealed class WorkerSession : FramedConnection
         _lastFlush = Stopwatch.GetTimestamp();
     }
 
-    protected override void OnClosed(string reason) => _host.OnSessionClosed(this, reason);
+    protected override void OnClosed(string reason)
+    {
+        s_live.TryRemove(this, out _);
+        _host.OnSessionClosed(this, reason);
+    }
 
     private static string? s_jobNamespace;
 
@@ -166,6 +174,7 @@ internal sealed class WorkerSession : FramedConnection
             Monitor.Enter(actorLock);
         }
         t_inTask = true;
+        EnterRunning(resultId);
         try
         {
             try { result = fn.Invoke(call); }
@@ -195,6 +204,7 @@ internal sealed class WorkerSession : FramedConnection
         finally
         {
             t_inTask = false;
+            LeaveRunning();
             if (actorLock is not null) Monitor.Exit(actorLock);
         }
         ReplyResult(h.Kind, h.RequestId, fn, result, resultId);

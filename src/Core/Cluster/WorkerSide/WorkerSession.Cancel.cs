@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using Ray.Tasks;
+
+namespace Ray.Cluster.WorkerSide;
+
+/// <summary>
+/// Cancelling a task that runs in this worker (Ray's non-force cancel): the driver's cancel comes
+/// through the raylet on the worker's registration link (this session's receive thread is busy
+/// running the task), finds the session running that result, signals the task's token
+/// (<see cref="RayContext.CancellationToken"/>) and cancels the tasks it submitted (recursive, as
+/// Ray's default). Per task this costs a lock pair and two field writes; the token and the list
+/// of children are made only when asked for.
+/// </summary>
+internal sealed partial class WorkerSession
+{
+    private static readonly ConcurrentDictionary<WorkerSession, byte> s_live = new();
+
+    [ThreadStatic] private static WorkerSession? t_running; // the session whose task this thread runs
+
+    private readonly object _cancelLock = new();
+    private ObjectId _runningId;          // the result of the task running now (Nil: none)
+    private CancellationTokenSource? _runningCts;
+    private bool _runningCancelled;
+    private List<SubmittedTask>? _runningChildren;
+
+    private void EnterRunning(ObjectId resultId)
+    {
+        lock (_cancelLock) _runningId = resultId;
+        t_running = this;
+    }
+
+    private void LeaveRunning()
+    {
+        t_running = null;
+        lock (_cancelLock)
+        {
+            _runningId = ObjectId.Nil;
+            _runningCancelled = false;
+            _runningChildren = null;
+            if (_runningCts is { } cts)
+            {
+                _runningCts = null;
+                cts.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The token of the task this thread runs in a worker process (None outside one).</summary>
+    internal static CancellationToken CurrentToken
+    {
+        get
+        {
+            if (t_running is not { } s) return CancellationToken.None;
+            lock (s._cancelLock)
+            {
+                s._runningCts ??= new CancellationTokenSource();
+                if (s._runningCancelled) s._runningCts.Cancel();
+                return s._runningCts.Token;
+            }
+        }
+    }
+
+    /// <summary>A task the running task submitted (through the worker's nested driver): cancelled with it.</summary>
+    internal static void AddChild(SubmittedTask child)
+    {
+        if (t_running is not { } s) return;
+        bool cancelled;
+        lock (s._cancelLock)
+        {
+            cancelled = s._runningCancelled;
+            if (!cancelled)
+            {
+                var list = s._runningChildren ??= new List<SubmittedTask>();
+                if (list.Count >= 64 && list.Count % 64 == 0) list.RemoveAll(static t => t.IsFinished);
+                list.Add(child);
+            }
+        }
+        if (cancelled) child.Core.CancelTask(child, force: false, recursive: true); // submitted after its parent's cancel
+    }
+
+    /// <summary>The raylet passed a cancel on: the task with that result, if it runs here now, is cancelled.</summary>
+    internal static void CancelRunning(ObjectId resultId)
+    {
+        foreach (var s in s_live.Keys)
+        {
+            List<SubmittedTask>? children = null;
+            lock (s._cancelLock)
+            {
+                if (s._runningId != resultId || resultId == ObjectId.Nil) continue;
+                s._runningCancelled = true;
+                s._runningCts?.Cancel();
+                (children, s._runningChildren) = (s._runningChildren, null);
+            }
+            if (children is not null)
+                foreach (var c in children) c.Core.CancelTask(c, force: false, recursive: true);
+            return;
+        }
+    }
+}
