@@ -73,3 +73,34 @@ public sealed class NamedActorClusterTests
         else Assert.Equal(handles[0].Id, a.GetActor<NamedCounter>("counter").Id);
     }
 }
+
+/// <summary>Ray's kill(actor, no_restart=False): the worker dies as in a crash, the actor restarts if it may.</summary>
+[Collection("cluster")]
+public sealed class KillRestartClusterTests
+{
+    [Fact]
+    public async Task Kill_without_no_restart_restarts_a_restartable_actor_and_ends_one_without_restarts()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var ray = cluster.Connect();
+        var counter = ray.Actor<Counter>(new ActorOptions { MaxRestarts = 1 }).Remote(100L);
+        Assert.Equal(101L, await counter.Task((Counter c, long x) => c.Add(x)).Remote(1L));
+        var pid = await counter.Task((Counter c) => c.Pid()).Remote();
+
+        ray.Kill(counter, noRestart: false);
+
+        Assert.True(await ClusterScope.WaitUntilAsync(() => !ClusterScope.IsAlive(pid), TimeSpan.FromSeconds(15)));
+        long after = 0;
+        Assert.True(await ClusterScope.WaitUntilAsync(() =>
+        {
+            try { after = counter.Task((Counter c, long x) => c.Add(x)).Remote(5L).Get(TimeSpan.FromSeconds(20)); return true; }
+            catch (ActorDiedException) { return false; } // a call that raced the death
+        }, TimeSpan.FromSeconds(30)));
+        Assert.Equal(105L, after); // made again with its constructor arguments
+        Assert.True(counter.IsAlive);
+
+        ray.Kill(counter, noRestart: false); // no restarts left: it dies
+        Assert.True(await ClusterScope.WaitUntilAsync(() => !counter.IsAlive, TimeSpan.FromSeconds(15)));
+        await Assert.ThrowsAsync<ActorDiedException>(async () => await counter.Task((Counter c) => c.Value()).Remote());
+    }
+}

@@ -60,4 +60,17 @@ public sealed class NamedActorTests
         var fresh = ray.Actor<Singleton>(options).Remote(); // the name is free again: a new one
         Assert.NotEqual(handles[0].Id, fresh.Id);
     }
+
+    [Fact]
+    public async Task Kill_without_no_restart_is_refused_embedded_where_there_is_no_process()
+    {
+        await using var ray = Util.Start();
+        var a = ray.Actor<OtherType>(new ActorOptions { MaxRestarts = 1 }).Remote();
+        Assert.Equal(2, await a.Task(o => o.Ping()).Remote());
+        var e = Assert.Throws<NotSupportedException>(() => ray.Kill(a, noRestart: false));
+        Assert.Contains("no worker process", e.Message);
+        Assert.True(a.IsAlive);
+        ray.Kill(a, noRestart: true);
+        Assert.True(Util.Eventually(() => !a.IsAlive));
+    }
 }

@@ -254,6 +254,21 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
         Core.Kill((actor ?? throw new ArgumentNullException(nameof(actor))).Instance);
 
     /// <summary>
+    /// Kills the actor (Ray's <c>ray.kill(actor, no_restart=...)</c>). With <paramref name="noRestart"/>
+    /// true, as <see cref="Kill{TActor}(ActorHandle{TActor})"/>. With false, its worker process is
+    /// killed as a crash would: an actor with restarts left (<see cref="ActorOptions.MaxRestarts"/>)
+    /// is made again with its constructor arguments (calls in flight resent per
+    /// <see cref="ActorOptions.MaxTaskRetries"/>), one without dies.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><paramref name="noRestart"/> false on an embedded runtime (its actors have no process to restart in), or for a handle received from another process.</exception>
+    public void Kill<TActor>(ActorHandle<TActor> actor, bool noRestart) where TActor : class
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        if (noRestart) Core.Kill(actor.Instance);
+        else Core.KillForRestart(actor.Instance);
+    }
+
+    /// <summary>
     /// Ends the actor gracefully (Ray's <c>__ray_terminate__</c>): calls made before this one
     /// finish, then the actor dies for good (it is not restarted) and its name is freed; calls
     /// made after it fail with <see cref="ActorDiedException"/>. The returned ref is ready once

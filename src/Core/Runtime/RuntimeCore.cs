@@ -338,6 +338,16 @@ internal sealed partial class RuntimeCore : IDisposable
 
     internal void Kill(ActorInstance actor) => Kill(actor, ExceptionFactory.ActorKilled(actor.Id, actor.ActorType.Name));
 
+    /// <summary>Kills the actor's worker process as a crash would: it restarts if it has restarts left.</summary>
+    internal void KillForRestart(ActorInstance actor)
+    {
+        if (actor.Transport is not Ray.Cluster.Driver.RemoteActorLink { IsAttached: false } link)
+            throw new NotSupportedException(actor.Transport.IsAttached
+                ? $"Actor {actor.ActorType.Name} ({actor.Id}) came from another process: only its owner can restart it."
+                : $"Actor {actor.ActorType.Name} ({actor.Id}) runs in this process (an embedded runtime): there is no worker process to kill and restart; use Kill(handle) to end it.");
+        link.KillWorker();
+    }
+
     internal void Kill(ActorInstance actor, Exception cause)
     {
         Release(actor);

@@ -343,6 +343,19 @@ internal sealed class RemoteActorLink : IActorTransport
         }
     }
 
+    /// <summary>
+    /// Kills the actor's worker process (Ray's kill with no_restart=False): its connection
+    /// closing then restarts the actor, as a crash would, if it has restarts left. Nothing
+    /// happens while it is not running in a worker (starting, restarting or dead).
+    /// </summary>
+    internal void KillWorker()
+    {
+        WorkerChannel? channel;
+        lock (_lock) channel = _dead ? null : _channel;
+        if (channel is null) return;
+        _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true); // the raylet kills it; the close restarts the actor
+    }
+
     /// <summary>The actor was killed: its process goes with its state.</summary>
     public void Kill()
     {
