@@ -5,11 +5,22 @@ public static class PgClusterFns
     public static int Pid(int _) => Environment.ProcessId;
 
     public static int Sleep(int ms) { Thread.Sleep(ms); return ms; }
+
+    /// <summary>What RayContext says in the worker: job|node|namespace|actor|resources|placement group.</summary>
+    public static string Context(int _)
+    {
+        var res = string.Join(",", RayContext.AssignedResources.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"));
+        return $"{RayContext.JobId}|{RayContext.NodeId}|{RayContext.Namespace}|{RayContext.ActorId}|{res}|{RayContext.PlacementGroupId}";
+    }
+
+    /// <summary>Submits a default (1 CPU) child from the worker and returns what it saw.</summary>
+    public static string ChildContext(int _) => RayRuntime.Current.Task(Context).Remote(0).Get(TimeSpan.FromSeconds(30));
 }
 
 public sealed class PgActor
 {
     public int Pid() => Environment.ProcessId;
+    public string Context() => PgClusterFns.Context(0);
 }
 
 /// <summary>Placement groups in process mode: the raylet reserves bundles and places leases into them.</summary>
@@ -110,5 +121,33 @@ public sealed class PlacementGroupClusterTests
         var e = Assert.Throws<ResourcesUnsatisfiableException>(() =>
             ray.Task(PgClusterFns.Pid).Options(new TaskOptions { NumCpus = 3, SchedulingStrategy = new PlacementGroupSchedulingStrategy(pg) }).Remote(0));
         Assert.Contains("does not fit", e.Message);
+    }
+
+    [Fact]
+    public async Task RayContext_in_workers_and_child_tasks_captured_from_a_worker()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var ray = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "ctxns" });
+        Assert.NotEqual(0u, RayContext.JobId); // the driver's own thread: its job
+        var task = (await ray.Task(PgClusterFns.Context).Remote(0)).Split('|');
+        Assert.Equal(RayContext.JobId.ToString(), task[0]);
+        Assert.Equal(RayContext.NodeId, task[1]);
+        Assert.Equal("ctxns", task[2]);
+        Assert.Equal("", task[3]);
+        Assert.Equal("CPU=1", task[4]);
+
+        var pg = ray.PlacementGroup([Cpu(2)]); // all the node's CPUs: a child finds one only inside the group
+        Assert.True(pg.Wait(Long));
+        var actor = ray.Actor<PgActor>(new ActorOptions { NumCpus = 1, SchedulingStrategy = new PlacementGroupSchedulingStrategy(pg) }).Remote();
+        var inActor = (await actor.Task(a => a.Context()).Remote()).Split('|');
+        Assert.Equal(actor.Id.ToString(), inActor[3]);
+        Assert.Equal("CPU=1", inActor[4]);
+        Assert.Equal(pg.Id.ToString(), inActor[5]);
+        ray.Kill(actor);
+
+        var capture = new TaskOptions { SchedulingStrategy = new PlacementGroupSchedulingStrategy(pg, CaptureChildTasks: true) };
+        var child = (await ray.Task(PgClusterFns.ChildContext).Options(capture).Remote(0).GetAsync().WaitAsync(Long)).Split('|');
+        Assert.Equal(pg.Id.ToString(), child[5]); // the child, submitted from the worker, went into the group
+        Assert.Equal("ctxns", child[2]);
     }
 }

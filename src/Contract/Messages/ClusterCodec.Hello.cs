@@ -84,13 +84,27 @@ internal static partial class ClusterCodec
     // ---- driver -> worker handshake (the worker's Unix socket) ----
 
     /// <summary>WorkerHello: <c>u32 version | string token | u32 job id | u16 n | u32 GPU id*</c>.</summary>
-    internal static void WriteWorkerHello(PayloadWriter w, string token, uint jobId, IReadOnlyList<int> gpuIds, string? ns = null)
+    internal static void WriteWorkerHello(PayloadWriter w, string token, uint jobId, IReadOnlyList<int> gpuIds, LeaseContext? context = null)
     {
         w.U32(ClusterProtocol.Version);
         w.Utf8(token);
         w.U32(jobId);
         WriteIds(w, gpuIds);
-        if (ns is not null) w.Utf8(ns);
+        if (context is null) return;
+        w.Utf8(context.Namespace);
+        WriteResources(w, context.Resources);
+        w.U8((byte)((context.Placement is null ? 0 : 1) | (context.CaptureChildTasks ? 2 : 0) | (context.Actor is null ? 0 : 4)));
+        if (context.Placement is { } p)
+        {
+            w.U64(p.Owner);
+            w.U64(p.Sequence);
+            w.I32(p.Bundle);
+        }
+        if (context.Actor is { } a)
+        {
+            w.U64(a.Owner);
+            w.U64(a.Sequence);
+        }
     }
 
     /// <summary>Reads a WorkerHello (the GPU list is optional, for older drivers).</summary>
@@ -102,9 +116,19 @@ internal static partial class ClusterCodec
         var token = r.Utf8();
         var job = r.U32();
         var gpus = r.Remaining > 0 ? ReadIds(ref r) : [];
-        var ns = r.Remaining > 0 ? r.Utf8() : null;
+        LeaseContext? context = null;
+        if (r.Remaining > 0)
+        {
+            var ns = r.Utf8();
+            var resources = ReadResources(ref r);
+            var flags = r.U8();
+            if (flags > 7) throw new ProtocolException($"WorkerHello with unknown lease flags 0x{flags:x}");
+            LeasePlacement? placement = (flags & 1) != 0 ? new LeasePlacement(r.U64(), r.U64(), (int)r.U32()) : null;
+            (ulong, ulong)? actor = (flags & 4) != 0 ? (r.U64(), r.U64()) : null;
+            context = new LeaseContext(ns, resources, placement, (flags & 2) != 0, actor);
+        }
         r.End();
-        return new WorkerHello(version, token, job, gpus) { Namespace = ns };
+        return new WorkerHello(version, token, job, gpus) { Context = context };
     }
 
     /// <summary>WorkerHello's reply: <c>u32 worker id | i32 pid</c>.</summary>

@@ -7,6 +7,13 @@ namespace Ray.Contract.Messages;
 /// <param name="GpuIds">The node's GPUs the lease uses.</param>
 internal sealed record WorkerHello(uint Version, string Token, uint JobId, int[] GpuIds)
 {
-    /// <summary>The driver's namespace (tasks' nested drivers use it); null from older drivers.</summary>
-    internal string? Namespace { get; init; }
+    /// <summary>What the lease is for (RayContext in the worker, the nested driver's namespace); null from older drivers.</summary>
+    internal LeaseContext? Context { get; init; }
 }
+
+/// <summary>
+/// What a driver tells a leased worker about the lease in WorkerHello: its namespace, the
+/// resources the lease holds, the placement group bundle it holds them in (and whether tasks
+/// submitted from it go there too), and the actor it is for.
+/// </summary>
+internal sealed record LeaseContext(string Namespace, IReadOnlyList<ResourceAmount> Resources, LeasePlacement? Placement, bool CaptureChildTasks, (ulong Owner, ulong Sequence)? Actor);

@@ -115,6 +115,9 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
     /// </summary>
     internal static Func<RayRuntime>? NestedFactory { get; set; }
 
+    /// <summary>The most recently started runtime still running, if any (never makes a worker's nested one).</summary>
+    internal static RayRuntime? LastStarted => s_last is { IsShutdown: false } last ? last : null;
+
     /// <summary>True after <see cref="Shutdown"/>.</summary>
     public bool IsShutdown => Core.IsStopped;
 

@@ -143,11 +143,32 @@ internal sealed class PlacementGroupManager(Runtime.RuntimeCore core)
 
     private BundlePlacement? Captured(ResourceSet request, string what)
     {
-        if (!_anyCapture || WorkerContext.Current is not { } context) return null;
-        var parent = context.CurrentTask?.Class.Placement ?? context.Actor?.Placement;
+        BundlePlacement? parent = null;
+        if (WorkerContext.Current is { } context)
+        {
+            if (!_anyCapture) return null;
+            parent = context.CurrentTask?.Class.Placement ?? context.Actor?.Placement;
+        }
+        else if (Cluster.WorkerSide.WorkerSession.InTask
+                 && Cluster.WorkerSide.WorkerSession.CurrentContext is { Placement: { } lp, CaptureChildTasks: true })
+        {
+            // A task in a worker process placed with CaptureChildTasks: its children go into the
+            // same group, which the worker's nested driver finds on the raylet by id.
+            var group = ById(new PlacementGroupId(lp.Owner, lp.Sequence)) ?? throw new PlacementGroupRemovedException(new PlacementGroupId(lp.Owner, lp.Sequence),
+                $"Placement group pg-{lp.Owner:x}-{lp.Sequence:x}, which this task captures its children into, was removed.");
+            parent = new BundlePlacement(group, -1, true);
+        }
         if (parent is not { Capture: true } p) return null;
         Check(p.Group, -1, request, what + " (submitted from a task that captures its children into its placement group)");
         return p with { Bundle = -1 };
+    }
+
+    private PlacementGroupEntry? ById(PlacementGroupId id)
+    {
+        if (_groups.TryGetValue(id, out var known)) return known.IsRemoved ? null : known;
+        if (core.Cluster is not { } cluster) return null;
+        var found = Cluster.Driver.RemotePlacementGroups.Find(cluster, id, core.Scheduler.Registry);
+        return found is null ? null : _groups.GetOrAdd(id, found);
     }
 
     private void Check(PlacementGroupEntry group, int bundle, ResourceSet request, string what)
@@ -159,5 +180,5 @@ internal sealed class PlacementGroupManager(Runtime.RuntimeCore core)
     }
 
     /// <summary>True when some group captures child tasks (submissions then look at their context).</summary>
-    internal bool AnyCapture => _anyCapture;
+    internal bool AnyCapture => _anyCapture || Cluster.WorkerSide.WorkerSession.IsWorkerProcess;
 }

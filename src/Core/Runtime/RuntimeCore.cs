@@ -115,6 +115,9 @@ internal sealed partial class RuntimeCore : IDisposable
     internal RayRuntime? Facade { get; set; }
     internal ILogger Logger { get; }
     internal ulong OwnerId { get; }
+
+    /// <summary>The node this runtime is on: its raylet's id when connected, else its own (the owner id's node tag).</summary>
+    internal string NodeId => Cluster?.Job.NodeId ?? $"{OwnerId >> 32:x8}";
     internal LocalScheduler Scheduler { get; }
     internal MemoryStore Store { get; }
     internal IWorkerPool Pool { get; }
@@ -394,11 +397,12 @@ internal sealed partial class RuntimeCore : IDisposable
         };
     }
 
-    internal Dictionary<string, double> ToDictionary(ResourceSet set)
+    internal Dictionary<string, double> ToDictionary(ResourceSet set, bool dropZeros = false)
     {
         var d = new Dictionary<string, double>(StringComparer.Ordinal);
         for (var i = 0; i < set.Amounts.Length; i++)
         {
+            if (dropZeros && set.Amounts[i] == 0) continue;
             var name = Scheduler.Registry.NameOf(i);
             d[name] = name == ResourceRegistry.Memory ? set.Amounts[i] / ResourceUnits.Unit : set.Amounts[i] / (double)ResourceUnits.Unit;
         }

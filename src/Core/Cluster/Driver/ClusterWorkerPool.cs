@@ -117,7 +117,9 @@ internal sealed partial class ClusterWorkerPool : IWorkerPool
             WorkerChannel channel;
             try
             {
-                channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why, lost) => OnChannelClosed(state, c, why, lost), _core.Namespace).ConfigureAwait(false);
+                channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId, _spin, (c, why, lost) => OnChannelClosed(state, c, why, lost),
+                    new LeaseContext(_core.Namespace, ToWire(state.Class.Request, _core.Scheduler.Registry), ClusterSession.ToWire(state.Class.Placement),
+                        state.Class.Placement?.Capture ?? false, null)).ConfigureAwait(false);
             }
             catch (Exception e) // refused, timed out, or anything else: this worker is no good
             {

@@ -144,7 +144,9 @@ internal sealed class RemoteActorLink : IActorTransport
         try
         {
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
-                WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed, _actor.Core.Namespace).ConfigureAwait(false);
+                WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed,
+                new LeaseContext(_actor.Core.Namespace, request, ClusterSession.ToWire(_actor.Placement), _actor.Placement?.Capture ?? false,
+                    (_actor.Id.Owner, _actor.Id.Sequence))).ConfigureAwait(false);
             channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
             channel.Session = _session;
             lock (_lock) _connecting = channel;

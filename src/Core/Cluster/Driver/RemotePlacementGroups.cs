@@ -65,9 +65,16 @@ internal static class RemotePlacementGroups
         Rows(session).Select(r => Info(r, registry)).ToList();
 
     /// <summary>The live group named <paramref name="name"/> on the raylet, as an entry of this runtime (not owned by it), or null.</summary>
-    internal static PlacementGroupEntry? Find(ClusterSession session, string name, ResourceRegistry registry)
+    internal static PlacementGroupEntry? Find(ClusterSession session, string name, ResourceRegistry registry) =>
+        Find(session, r => r.Spec.Name == name, registry);
+
+    /// <summary>The live group with this id on the raylet (a worker's task placed into another driver's group), or null.</summary>
+    internal static PlacementGroupEntry? Find(ClusterSession session, PlacementGroupId id, ResourceRegistry registry) =>
+        Find(session, r => r.Spec.Owner == id.Owner && r.Spec.Sequence == id.Sequence, registry);
+
+    private static PlacementGroupEntry? Find(ClusterSession session, Func<PlacementGroupRow, bool> match, ResourceRegistry registry)
     {
-        var row = Rows(session).FirstOrDefault(r => r.Spec.Name == name && r.State != 2);
+        var row = Rows(session).FirstOrDefault(r => match(r) && r.State != 2);
         if (row is null) return null;
         var info = Info(row, registry);
         var sets = new List<ResourceSet>(info.Bundles.Count);

@@ -74,7 +74,7 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
     private static readonly double ShortTaskTicks = Stopwatch.Frequency * 300e-6;
 
     /// <summary>Connects to a leased worker and says WorkerHello.</summary>
-    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string, SubmittedTask[]> onClosed, string? ns = null)
+    internal static async Task<WorkerChannel> ConnectAsync(LeaseGrant lease, string token, uint jobId, TimeSpan spin, Action<WorkerChannel, string, SubmittedTask[]> onClosed, LeaseContext? context = null)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try { await socket.ConnectAsync(new UnixDomainSocketEndPoint(lease.WorkerSocket)).ConfigureAwait(false); }
@@ -84,8 +84,8 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
             throw new RayClusterException($"cannot reach worker {lease.WorkerId} (pid {lease.Pid}) at {lease.WorkerSocket}: {e.Message}", e);
         }
         var channel = new WorkerChannel(socket, lease, spin, onClosed);
-        channel.Append((ushort)ClusterMessageKind.WorkerHello, FrameFlags.None, 0, (token, jobId, lease.GpuIds, ns),
-            static (w, s) => ClusterCodec.WriteWorkerHello(w, s.token, s.jobId, s.GpuIds, s.ns));
+        channel.Append((ushort)ClusterMessageKind.WorkerHello, FrameFlags.None, 0, (token, jobId, lease.GpuIds, context),
+            static (w, s) => ClusterCodec.WriteWorkerHello(w, s.token, s.jobId, s.GpuIds, s.context));
         channel.Flush();
         try { await channel._hello.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); }
         catch

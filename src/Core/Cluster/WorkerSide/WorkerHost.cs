@@ -157,7 +157,11 @@ internal static class WorkerHost
         ControlLink link;
         try
         {
-            (link, _, _) = await ControlLink.ConnectAsync(options.RayletAddress, options.Token, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            string nodeId;
+            (link, nodeId, _) = await ControlLink.ConnectAsync(options.RayletAddress, options.Token, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            WorkerSession.IsWorkerProcess = true;
+            WorkerSession.ProcessJobId = options.JobId;
+            WorkerSession.ProcessNodeId = nodeId;
             link.Closed += reason => state.RequestExit("the raylet connection closed: " + reason);
             link.Pushed = static (kind, payload) =>
             {

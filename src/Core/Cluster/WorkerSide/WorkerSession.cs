@@ -92,7 +92,12 @@ internal sealed partial class WorkerSession : FramedConnection
         if (_hello) throw new ProtocolException("a second WorkerHello");
         var hello = ClusterCodec.DecodeWorkerHello(new ReadOnlySequence<byte>(p.ToArray()));
         var (version, token, job, gpus) = hello;
-        if (hello.Namespace is { Length: > 0 } ns) Interlocked.CompareExchange(ref s_jobNamespace, ns, null); // the first driver's: a worker serves one job
+        if (hello.Context is { } context)
+        {
+            _context = context;
+            if (context.Namespace.Length > 0) Interlocked.CompareExchange(ref s_jobNamespace, context.Namespace, null); // the first driver's: a worker serves one job
+            if (context.Actor is not null) Volatile.Write(ref s_actorContext, context); // this worker is that actor's
+        }
         string? refusal = null;
         if (version != ClusterProtocol.Version) refusal = $"protocol version {version}; this worker speaks {ClusterProtocol.Version}";
         else if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
