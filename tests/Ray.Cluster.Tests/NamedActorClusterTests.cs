@@ -104,3 +104,36 @@ public sealed class KillRestartClusterTests
         await Assert.ThrowsAsync<ActorDiedException>(async () => await counter.Task((Counter c) => c.Value()).Remote());
     }
 }
+
+/// <summary>Detached actors outlive their driver and end only when killed, from any driver.</summary>
+[Collection("cluster")]
+public sealed class DetachedActorClusterTests
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_detached_actor_outlives_its_driver_and_any_driver_can_end_it()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        var maker = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "svc" });
+        var keeper = maker.Actor<NamedCounter>(new ActorOptions { Name = "keeper", Lifetime = ActorLifetime.Detached, NumCpus = 1 }).Remote();
+        Assert.Equal(7, await keeper.Task((NamedCounter c, int x) => c.Add(x)).Remote(7));
+        var pid = await keeper.Task((NamedCounter c) => c.Pid()).Remote();
+        var owned = maker.Actor<NamedCounter>(new ActorOptions { Name = "owned" }).Remote();
+        var ownedPid = await owned.Task((NamedCounter c) => c.Pid()).Remote();
+        await maker.DisposeAsync(); // its job ends: the owned actor goes, the detached one stays
+
+        Assert.True(await ClusterScope.WaitUntilAsync(() => !ClusterScope.IsAlive(ownedPid), Long), "the owned actor's worker outlived its driver");
+        Assert.True(ClusterScope.IsAlive(pid));
+        await using var user = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "svc" });
+        Assert.Null(user.TryGetActor<NamedCounter>("owned"));
+        var found = user.GetActor<NamedCounter>("keeper");
+        Assert.Equal(10, await found.Task((NamedCounter c, int x) => c.Add(x)).Remote(3)); // its state lived on
+        Assert.Equal(1, user.AvailableResources["CPU"]); // it still holds its CPU
+
+        user.Kill(found); // any driver may end a detached actor
+        Assert.True(await ClusterScope.WaitUntilAsync(() => !ClusterScope.IsAlive(pid), Long), "the detached actor's worker was not killed");
+        Assert.True(await ClusterScope.WaitUntilAsync(() => user.TryGetActor<NamedCounter>("keeper") is null, Long));
+        Assert.True(await ClusterScope.WaitUntilAsync(() => user.AvailableResources["CPU"] == 2, Long));
+    }
+}

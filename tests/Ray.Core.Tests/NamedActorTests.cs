@@ -7,6 +7,12 @@ public sealed class Singleton
     public int Ping() => 1;
 }
 
+public sealed class DetachingParent
+{
+    public ActorHandle<OtherType> MakeChild(bool detached) =>
+        RayRuntime.Current.Actor<OtherType>(new ActorOptions { Lifetime = detached ? ActorLifetime.Detached : ActorLifetime.Owned }).Remote();
+}
+
 public sealed class OtherType
 {
     public int Ping() => 2;
@@ -72,5 +78,18 @@ public sealed class NamedActorTests
         Assert.True(a.IsAlive);
         ray.Kill(a, noRestart: true);
         Assert.True(Util.Eventually(() => !a.IsAlive));
+    }
+
+    [Fact]
+    public async Task A_detached_actor_made_by_an_actor_outlives_it()
+    {
+        await using var ray = Util.Start();
+        var parent = ray.Actor<DetachingParent>().Remote();
+        var owned = await parent.Task((DetachingParent p, bool d) => p.MakeChild(d)).Remote(false);
+        var detached = await parent.Task((DetachingParent p, bool d) => p.MakeChild(d)).Remote(true);
+        ray.Kill(parent);
+        Assert.True(Util.Eventually(() => !owned.IsAlive)); // Ray's owner rule
+        Assert.Equal(2, await detached.Task(o => o.Ping()).Remote());
+        Assert.True(detached.IsAlive);
     }
 }

@@ -10,21 +10,25 @@ internal static partial class ClusterCodec
     /// <summary>The largest actor address a SetActorAddress carries (a handle's wire form is ~100 bytes).</summary>
     internal const int MaxActorAddress = 4096;
 
-    internal static byte[] EncodeActorName(string ns, string name, string? typeName = null) => PayloadWriter.Build((ns, name, typeName), static (w, s) =>
+    internal static byte[] EncodeActorName(string ns, string name, string? typeName = null, bool detached = false) => PayloadWriter.Build((ns, name, typeName, detached), static (w, s) =>
     {
         w.Utf8(s.ns);
         w.Utf8(s.name);
-        if (s.typeName is not null) w.Utf8(s.typeName);
+        if (s.typeName is null) return;
+        w.Utf8(s.typeName);
+        w.U8(s.detached ? (byte)1 : (byte)0);
     });
 
-    /// <exception cref="ProtocolException">Truncated, trailing bytes, or an empty name.</exception>
-    internal static (string Namespace, string Name, string TypeName) DecodeRegisterActorName(ReadOnlySequence<byte> payload)
+    /// <exception cref="ProtocolException">Truncated, trailing bytes, an unknown flag, or an empty name.</exception>
+    internal static (string Namespace, string Name, string TypeName, bool Detached) DecodeRegisterActorName(ReadOnlySequence<byte> payload)
     {
         var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RegisterActorName);
-        var result = (r.Utf8(), r.Utf8(), r.Utf8());
+        var (ns, name, type) = (r.Utf8(), r.Utf8(), r.Utf8());
+        var detached = r.Remaining > 0 ? r.U8() : (byte)0;
         r.End();
-        if (result.Item2.Length == 0) throw new ProtocolException("RegisterActorName with an empty name");
-        return result;
+        if (name.Length == 0) throw new ProtocolException("RegisterActorName with an empty name");
+        if (detached > 1) throw new ProtocolException($"RegisterActorName with unknown flag {detached}");
+        return (ns, name, type, detached == 1);
     }
 
     internal static (string Namespace, string Name) DecodeLookupActorName(ReadOnlySequence<byte> payload)
@@ -35,24 +39,35 @@ internal static partial class ClusterCodec
         return result;
     }
 
-    internal static byte[] EncodeSetActorAddress(string ns, string name, ReadOnlySpan<byte> address)
+    internal static byte[] EncodeSetActorAddress(string ns, string name, ReadOnlySpan<byte> address, uint workerId = 0)
     {
         if (address.Length > MaxActorAddress) throw new ArgumentException($"an actor address of {address.Length} bytes exceeds {MaxActorAddress}", nameof(address));
         var copy = address.ToArray();
-        return PayloadWriter.Build((ns, name, copy), static (w, s) =>
+        return PayloadWriter.Build((ns, name, copy, workerId), static (w, s) =>
         {
             w.Utf8(s.ns);
             w.Utf8(s.name);
             w.Bytes(s.copy);
+            w.U32(s.workerId);
         });
     }
 
-    internal static (string Namespace, string Name, byte[] Address) DecodeSetActorAddress(ReadOnlySequence<byte> payload)
+    internal static (string Namespace, string Name, byte[] Address, uint WorkerId) DecodeSetActorAddress(ReadOnlySequence<byte> payload)
     {
         var r = new PayloadReader(payload, (ushort)ClusterMessageKind.SetActorAddress);
-        var result = (r.Utf8(), r.Utf8(), r.Bytes(MaxActorAddress));
+        var result = (r.Utf8(), r.Utf8(), r.Bytes(MaxActorAddress), r.Remaining > 0 ? r.U32() : 0u);
         r.End();
         return result;
+    }
+
+    internal static byte[] EncodeWorkerId(uint workerId) => PayloadWriter.Build(workerId, static (w, id) => w.U32(id));
+
+    internal static uint DecodeWorkerId(ReadOnlySequence<byte> payload, ClusterMessageKind kind)
+    {
+        var r = new PayloadReader(payload, (ushort)kind);
+        var id = r.U32();
+        r.End();
+        return id;
     }
 
     internal static byte[] EncodeCancelTask(uint workerId, ulong owner, ulong sequence) => PayloadWriter.Build((workerId, owner, sequence), static (w, s) =>

@@ -93,7 +93,7 @@ internal static partial class ClusterCodec
         if (context is null) return;
         w.Utf8(context.Namespace);
         WriteResources(w, context.Resources);
-        w.U8((byte)((context.Placement is null ? 0 : 1) | (context.CaptureChildTasks ? 2 : 0) | (context.Actor is null ? 0 : 4)));
+        w.U8((byte)((context.Placement is null ? 0 : 1) | (context.CaptureChildTasks ? 2 : 0) | (context.Actor is null ? 0 : 4) | (context.Detached ? 8 : 0)));
         if (context.Placement is { } p)
         {
             w.U64(p.Owner);
@@ -122,10 +122,10 @@ internal static partial class ClusterCodec
             var ns = r.Utf8();
             var resources = ReadResources(ref r);
             var flags = r.U8();
-            if (flags > 7) throw new ProtocolException($"WorkerHello with unknown lease flags 0x{flags:x}");
+            if (flags > 15) throw new ProtocolException($"WorkerHello with unknown lease flags 0x{flags:x}");
             LeasePlacement? placement = (flags & 1) != 0 ? new LeasePlacement(r.U64(), r.U64(), (int)r.U32()) : null;
             (ulong, ulong)? actor = (flags & 4) != 0 ? (r.U64(), r.U64()) : null;
-            context = new LeaseContext(ns, resources, placement, (flags & 2) != 0, actor);
+            context = new LeaseContext(ns, resources, placement, (flags & 2) != 0, actor) { Detached = (flags & 8) != 0 };
         }
         r.End();
         return new WorkerHello(version, token, job, gpus) { Context = context };

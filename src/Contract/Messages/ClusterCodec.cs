@@ -80,7 +80,7 @@ internal static partial class ClusterCodec
     {
         var r = new PayloadReader(payload, (ushort)ClusterMessageKind.RequestLease);
         var purpose = r.U8();
-        if (purpose > 1) throw new ProtocolException($"lease request with unknown purpose {purpose}");
+        if (purpose > 2) throw new ProtocolException($"lease request with unknown purpose {purpose}");
         var request = ReadResources(ref r);
         LeasePlacement? placement = null;
         if (r.Remaining > 0)

@@ -129,6 +129,13 @@ public enum ClusterMessageKind : ushort
     /// </summary>
     CancelTask = 22,
 
+    /// <summary>
+    /// One-way: <c>u32 worker id</c>: kills the worker of a detached actor (any driver may; it
+    /// outlived the job that made it), or of an actor of the sender's own job. The names the actor
+    /// held are freed. Other workers are ignored.
+    /// </summary>
+    KillActorWorker = 23,
+
     // ---- driver -> worker (the worker's Unix socket) ----
 
     /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>

@@ -16,4 +16,8 @@ internal sealed record WorkerHello(uint Version, string Token, uint JobId, int[]
 /// resources the lease holds, the placement group bundle it holds them in (and whether tasks
 /// submitted from it go there too), and the actor it is for.
 /// </summary>
-internal sealed record LeaseContext(string Namespace, IReadOnlyList<ResourceAmount> Resources, LeasePlacement? Placement, bool CaptureChildTasks, (ulong Owner, ulong Sequence)? Actor);
+internal sealed record LeaseContext(string Namespace, IReadOnlyList<ResourceAmount> Resources, LeasePlacement? Placement, bool CaptureChildTasks, (ulong Owner, ulong Sequence)? Actor)
+{
+    /// <summary>The actor outlives its driver: the worker keeps it when the driver's session closes.</summary>
+    internal bool Detached { get; init; }
+}

@@ -28,6 +28,14 @@ public sealed record ActorOptions
     /// <summary>Registers the actor under this name, so <c>GetActor</c> finds it (in a cluster, from any driver of its namespace).</summary>
     public string? Name { get; init; }
 
+    /// <summary>
+    /// Who the actor's life depends on (Ray's <c>lifetime</c>): its owner (default: the driver,
+    /// task or actor that made it dies, it dies), or <see cref="ActorLifetime.Detached"/>: it
+    /// outlives its driver in a cluster and ends only when killed (from any driver, by a handle
+    /// found with <c>GetActor</c>). A detached actor is not restarted after its driver is gone.
+    /// </summary>
+    public ActorLifetime Lifetime { get; init; }
+
     /// <summary>The namespace of its name; null (default): the runtime's (<see cref="RuntimeOptions.Namespace"/>).</summary>
     public string? Namespace { get; init; }
 
@@ -59,4 +67,13 @@ public sealed record ActorOptions
     /// without limit. Below -1 is refused with <see cref="ArgumentOutOfRangeException"/> when the actor is created.
     /// </summary>
     public int MaxTaskRetries { get; init; }
+}
+
+/// <summary>Who an actor's life depends on.</summary>
+public enum ActorLifetime
+{
+    /// <summary>Its owner's: it dies with the driver, task or actor that made it (the default).</summary>
+    Owned,
+    /// <summary>Its own: it outlives its driver and ends only when killed (Ray's <c>lifetime="detached"</c>).</summary>
+    Detached,
 }

@@ -46,10 +46,10 @@ internal sealed partial class RuntimeCore
 
     // Claims the name cluster-wide before the actor is made (one actor per name however many
     // drivers race); when another claim holds it: its actor (GetIfExists), else an error.
-    private ActorHandle<TActor>? ClaimName<TActor>(string ns, string name, bool getIfExists) where TActor : class
+    private ActorHandle<TActor>? ClaimName<TActor>(string ns, string name, bool getIfExists, bool detached) where TActor : class
     {
         if (Cluster is not { } cluster) return null; // embedded: _named.TryAdd decides
-        if (Ray.Cluster.Driver.RemoteActorNames.Claim(cluster, ns, name, typeof(TActor).FullName ?? typeof(TActor).Name)) return null;
+        if (Ray.Cluster.Driver.RemoteActorNames.Claim(cluster, ns, name, typeof(TActor).FullName ?? typeof(TActor).Name, detached)) return null;
         if (getIfExists && FindActor<TActor>(name, ns, throwIfMissing: false) is { } theirs) return theirs;
         throw new ArgumentException($"An actor named '{name}' already exists in namespace '{ns}'.", "options");
     }
@@ -63,7 +63,8 @@ internal sealed partial class RuntimeCore
 
     private void FreeClusterName(ActorInstance actor)
     {
-        if (Cluster is { } cluster && actor.Options.Name is { } name && actor.Namespace is { } ns && !actor.Transport.IsAttached)
+        if (Cluster is { } cluster && actor.Options.Name is { } name && actor.Namespace is { } ns && !actor.Transport.IsAttached
+            && !(_stopped && actor.Options.Lifetime == ActorLifetime.Detached)) // a detached actor keeps its name after its driver
             Ray.Cluster.Driver.RemoteActorNames.Free(cluster, ns, name);
     }
 }

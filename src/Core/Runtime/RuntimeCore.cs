@@ -294,7 +294,8 @@ internal sealed partial class RuntimeCore : IDisposable
         var placement = PlacementGroups.Place(options.SchedulingStrategy, request, what); // checked against its bundle
         if (placement is null) Scheduler.EnsureFeasible(request, what);
         var ns = options.Namespace ?? Namespace;
-        if (options.Name is { } claimed && ClaimName<TActor>(ns, claimed, options.GetIfExists) is { } existing)
+        if (!Enum.IsDefined(options.Lifetime)) throw new ArgumentOutOfRangeException(nameof(options), options.Lifetime, "Not an actor lifetime.");
+        if (options.Name is { } claimed && ClaimName<TActor>(ns, claimed, options.GetIfExists, options.Lifetime == ActorLifetime.Detached) is { } existing)
             return existing; // another runtime's actor holds the name (GetIfExists)
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
             typeof(TActor), options, request, placement) { Namespace = ns };
@@ -309,7 +310,7 @@ internal sealed partial class RuntimeCore : IDisposable
         _actors[instance.Id] = instance;
         placement?.Group.Track(instance); // dies with its group
         // Made by an actor's code in this runtime: it dies with that actor (Ray's owner rule).
-        if (Workers.WorkerContext.Current?.Actor is { } owner && owner.Core == this) owner.AddChild(instance);
+        if (options.Lifetime != ActorLifetime.Detached && Workers.WorkerContext.Current?.Actor is { } owner && owner.Core == this) owner.AddChild(instance);
         instance.Start();
         return new ActorHandle<TActor>(instance);
     }
@@ -420,7 +421,12 @@ internal sealed partial class RuntimeCore : IDisposable
         Pool.Dispose();
         Scheduler.DrainAll();
         var actors = _actors.Values.ToArray();
-        foreach (var actor in actors) actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
+        foreach (var actor in actors)
+        {
+            // A detached actor in a worker process outlives its driver: let go of it, do not end it.
+            if (actor.Options.Lifetime == ActorLifetime.Detached && actor.Transport is Ray.Cluster.Driver.RemoteActorLink link) link.LetGo = true;
+            actor.Kill(ExceptionFactory.ActorShutdown(actor.Id, actor.ActorType.Name));
+        }
         // One deadline for all: actors end in parallel (a killed actor's thread leaves at once
         // unless its user code still runs, which cannot be interrupted).
         var joinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + 2 * System.Diagnostics.Stopwatch.Frequency;

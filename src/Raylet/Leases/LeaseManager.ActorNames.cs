@@ -19,7 +19,7 @@ internal sealed partial class LeaseManager
     private readonly Dictionary<(string, string), ActorNameRecord> _actorNames = [];
 
     /// <summary>Claims <paramref name="name"/> in <paramref name="ns"/> for <paramref name="job"/>; replies 0 (claimed) or 1 (held by a live claim).</summary>
-    internal void RegisterActorName(JobRecord job, IFrameSink sink, ulong requestId, string ns, string name, string typeName)
+    internal void RegisterActorName(JobRecord job, IFrameSink sink, ulong requestId, string ns, string name, string typeName, bool detached = false)
     {
         ArgumentNullException.ThrowIfNull(job);
         lock (_lock)
@@ -34,7 +34,7 @@ internal sealed partial class LeaseManager
             }
             else
             {
-                _actorNames.Add((ns, name), new ActorNameRecord(job.Id, typeName));
+                _actorNames.Add((ns, name), new ActorNameRecord(job.Id, typeName) { Detached = detached });
                 status = 0;
             }
             sink.Send((ushort)ClusterMessageKind.RegisterActorName, FrameFlags.Reply, requestId, [status]);
@@ -42,12 +42,13 @@ internal sealed partial class LeaseManager
     }
 
     /// <summary>The claiming job publishes where its actor lives (empty: it died, the name is free). Other jobs' messages are ignored.</summary>
-    internal void SetActorAddress(JobRecord job, string ns, string name, byte[] address)
+    internal void SetActorAddress(JobRecord job, string ns, string name, byte[] address, uint workerId = 0)
     {
         ArgumentNullException.ThrowIfNull(job);
         lock (_lock)
         {
             if (!_actorNames.TryGetValue((ns, name), out var record) || record.JobId != job.Id) return;
+            record.WorkerId = workerId;
             if (address.Length == 0)
             {
                 _actorNames.Remove((ns, name));
@@ -74,6 +75,34 @@ internal sealed partial class LeaseManager
         }
     }
 
+    /// <summary>
+    /// Kills an actor's worker: a detached actor's (any job may: its own has ended, or may have),
+    /// or one the sender's job leased. The names it held go with it.
+    /// </summary>
+    internal void KillActorWorker(JobRecord job, uint workerId)
+    {
+        var d = new Deferred();
+        lock (_lock)
+        {
+            if (!_workers.TryGetValue(workerId, out var worker) || worker.State != Workers.WorkerState.Leased
+                || worker.LeasePurpose != LeasePurpose.Actor || !(worker.LeaseDetached || worker.Job == job)) return;
+            RemoveWorkerLocked(worker, d);
+            ScheduleAllLocked(d);
+        }
+        Run(d);
+    }
+
+    // A worker is gone: the detached actor names it held are freed (an owned actor's owner frees its own, or restarts it).
+    private void RemoveWorkerActorNamesLocked(Workers.WorkerRecord worker)
+    {
+        if (_actorNames.Count == 0) return;
+        foreach (var (key, record) in _actorNames.Where(kv => kv.Value.Detached && kv.Value.WorkerId == worker.Id).ToList())
+        {
+            _actorNames.Remove(key);
+            FailWaiters(record, key.Item1, key.Item2);
+        }
+    }
+
     /// <summary>Passes a cancel on to a worker the job has leased (others' workers are ignored).</summary>
     internal void CancelTask(JobRecord job, uint workerId, ulong owner, ulong sequence)
     {
@@ -88,7 +117,7 @@ internal sealed partial class LeaseManager
 
     private void RemoveJobActorNamesLocked(JobRecord job)
     {
-        foreach (var (key, record) in _actorNames.Where(kv => kv.Value.JobId == job.Id).ToList())
+        foreach (var (key, record) in _actorNames.Where(kv => kv.Value.JobId == job.Id && !(kv.Value.Detached && kv.Value.Address is not null)).ToList())
         {
             _actorNames.Remove(key);
             FailWaiters(record, key.Item1, key.Item2);
@@ -109,6 +138,8 @@ internal sealed partial class LeaseManager
         internal uint JobId { get; } = jobId;
         internal string TypeName { get; } = typeName;
         internal byte[]? Address { get; set; }
+        internal bool Detached { get; init; }
+        internal uint WorkerId { get; set; }
         internal List<(IFrameSink Sink, ulong RequestId)> Waiters { get; } = [];
     }
 }

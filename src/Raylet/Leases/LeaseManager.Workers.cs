@@ -173,6 +173,7 @@ internal sealed partial class LeaseManager
         if (worker.State == WorkerState.Leased) ReleaseLeaseLocked(worker);
         worker.State = WorkerState.Dead;
         _workers.Remove(worker.Id);
+        RemoveWorkerActorNamesLocked(worker);
         worker.Job.Workers.Remove(worker);
         if (worker.Process is { } p) d.Kill(p);
     }

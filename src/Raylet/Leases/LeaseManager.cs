@@ -109,6 +109,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     internal void RequestLease(JobRecord job, ulong requestId, LeasePurpose purpose, IReadOnlyList<ResourceAmount> request, LeasePlacement? placement = null)
     {
         ArgumentNullException.ThrowIfNull(job);
+        var detached = purpose == LeasePurpose.DetachedActor;
+        if (detached) purpose = LeasePurpose.Actor;
         var demand = _resources.Resolve(request, out var infeasible);
         if (demand is null)
         {
@@ -128,7 +130,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             PlacementGroupRecord? group = null;
             var bundle = -1;
             if (placement is { } p && !TryPlaceLocked(job, requestId, p, demand, out group, out bundle)) return;
-            job.Pending.AddLast(new PendingLease(requestId, purpose, demand, group, bundle));
+            job.Pending.AddLast(new PendingLease(requestId, purpose, demand, group, bundle, detached));
             ScheduleLocked(job, d);
         }
         Run(d);
@@ -176,7 +178,11 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             _jobs.Remove(job.Id);
             workers = job.Workers.Count;
             pending = job.Pending.Count;
-            foreach (var w in job.Workers.ToList()) RemoveWorkerLocked(w, d);
+            foreach (var w in job.Workers.ToList())
+            {
+                if (w.State == WorkerState.Leased && w.LeaseDetached) continue; // a detached actor's: it outlives the job
+                RemoveWorkerLocked(w, d);
+            }
             job.Pending.Clear();
             RemoveJobGroupsLocked(job, d); // detached groups stay
             RemoveJobActorNamesLocked(job);
@@ -236,6 +242,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
                 job.Pending.Remove(node);
                 worker.LeaseGroup = request.Group;
                 worker.LeaseBundle = bundle;
+                worker.LeaseDetached = request.Detached;
                 GrantLocked(job, worker, request);
             }
             node = next;
@@ -299,6 +306,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         }
         worker.LeaseGroup = null;
         worker.LeaseBundle = -1;
+        worker.LeaseDetached = false;
         worker.Blocked = false;
         _gpus.Release(worker.GpuIds);
         worker.GpuIds = [];

@@ -9,4 +9,5 @@ namespace Ray.Raylet.Leases;
 /// <param name="Demand">What it holds while leased.</param>
 /// <param name="Group">The placement group it is placed into, or null for the node's free resources.</param>
 /// <param name="Bundle">The bundle in <paramref name="Group"/> (-1: any).</param>
-internal sealed record PendingLease(ulong RequestId, LeasePurpose Purpose, ResourceDemand Demand, PlacementGroupRecord? Group = null, int Bundle = -1);
+/// <param name="Detached">An actor lease that outlives its job (the worker is kept when the job ends).</param>
+internal sealed record PendingLease(ulong RequestId, LeasePurpose Purpose, ResourceDemand Demand, PlacementGroupRecord? Group = null, int Bundle = -1, bool Detached = false);

@@ -158,19 +158,19 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             case ClusterMessageKind.RegisterActorName:
             {
                 if (oneWay) throw new ProtocolException($"{Peer} sent RegisterActorName one-way; it needs a reply");
-                var (ns, name, type) = ClusterCodec.DecodeRegisterActorName(frame.Payload);
+                var (ns, name, type, detached) = ClusterCodec.DecodeRegisterActorName(frame.Payload);
                 if (Volatile.Read(ref _job) is not { } job)
                 {
                     ReplyError(h, ClusterErrorCode.NoJob, $"{Peer} named an actor before RegisterJob");
                     break;
                 }
-                Guard(h, () => host.Leases.RegisterActorName(job, sink, h.RequestId, ns, name, type));
+                Guard(h, () => host.Leases.RegisterActorName(job, sink, h.RequestId, ns, name, type, detached));
                 break;
             }
             case ClusterMessageKind.SetActorAddress:
             {
-                var (ns, name, address) = ClusterCodec.DecodeSetActorAddress(frame.Payload);
-                if (Volatile.Read(ref _job) is { } job) Guard(h, () => host.Leases.SetActorAddress(job, ns, name, address));
+                var (ns, name, address, workerId) = ClusterCodec.DecodeSetActorAddress(frame.Payload);
+                if (Volatile.Read(ref _job) is { } job) Guard(h, () => host.Leases.SetActorAddress(job, ns, name, address, workerId));
                 if (!oneWay) Reply(h, []);
                 break;
             }
@@ -185,6 +185,13 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
             {
                 var (workerId, owner, seq) = ClusterCodec.DecodeCancelTask(frame.Payload);
                 if (Volatile.Read(ref _job) is { } job) Guard(h, () => host.Leases.CancelTask(job, workerId, owner, seq));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
+            case ClusterMessageKind.KillActorWorker:
+            {
+                var workerId = ClusterCodec.DecodeWorkerId(frame.Payload, kind);
+                if (Volatile.Read(ref _job) is { } job) Guard(h, () => host.Leases.KillActorWorker(job, workerId));
                 if (!oneWay) Reply(h, []);
                 break;
             }

@@ -36,6 +36,9 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>What the lease holds (Leased only).</summary>
     internal ResourceDemand? LeaseDemand { get; set; }
 
+    /// <summary>The lease is a detached actor's: the worker outlives its job (Leased only).</summary>
+    internal bool LeaseDetached { get; set; }
+
     /// <summary>The worker's registration connection (messages the raylet passes on to it, e.g. CancelTask).</summary>
     internal Server.IFrameSink? Link { get; set; }
 

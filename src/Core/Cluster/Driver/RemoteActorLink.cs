@@ -61,7 +61,10 @@ internal sealed class RemoteActorLink : IActorTransport
             if (_attached is { } a) return _dead ? null : a;
             var channel = _channel;
             return channel is null || _dead ? null
-                : new Wire.ActorAddress(_actor.Id, channel.Lease.WorkerSocket, channel.Lease.WorkerId, channel.Lease.Pid, _session.Job.JobId, _actor.Options.MaxConcurrency);
+                : new Wire.ActorAddress(_actor.Id, channel.Lease.WorkerSocket, channel.Lease.WorkerId, channel.Lease.Pid, _session.Job.JobId, _actor.Options.MaxConcurrency)
+                {
+                    Detached = _actor.Options.Lifetime == ActorLifetime.Detached,
+                };
         }
     }
 
@@ -135,7 +138,8 @@ internal sealed class RemoteActorLink : IActorTransport
         }
         var request = ClusterWorkerPool.ToWire(_actor.Request, _actor.Core.Scheduler.Registry);
         LeaseGrant grant;
-        try { grant = await _session.RequestLeaseAsync(LeasePurpose.Actor, request, ClusterSession.ToWire(_actor.Placement), cancel).ConfigureAwait(false); }
+        var detached = _actor.Options.Lifetime == ActorLifetime.Detached;
+        try { grant = await _session.RequestLeaseAsync(detached ? LeasePurpose.DetachedActor : LeasePurpose.Actor, request, ClusterSession.ToWire(_actor.Placement), cancel).ConfigureAwait(false); }
         catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.PlacementGroupRemoved && _actor.Placement is { } p)
         {
             throw p.Group.RemovedError(); // the actor dies with its group (never restarts into it)
@@ -146,7 +150,7 @@ internal sealed class RemoteActorLink : IActorTransport
             channel = await WorkerChannel.ConnectAsync(grant, _session.Token, _session.Job.JobId,
                 WorkerSide.WorkerHost.SpinFromEnvironment(), OnChannelClosed,
                 new LeaseContext(_actor.Core.Namespace, request, ClusterSession.ToWire(_actor.Placement), _actor.Placement?.Capture ?? false,
-                    (_actor.Id.Owner, _actor.Id.Sequence))).ConfigureAwait(false);
+                    (_actor.Id.Owner, _actor.Id.Sequence)) { Detached = detached }).ConfigureAwait(false);
             channel.SendEachAtOnce = _actor.Options.MaxConcurrency > 1; // its calls run side by side: none may wait in our buffer
             channel.Session = _session;
             lock (_lock) _connecting = channel;
@@ -358,7 +362,13 @@ internal sealed class RemoteActorLink : IActorTransport
         _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true); // the raylet kills it; the close restarts the actor
     }
 
-    /// <summary>The actor was killed: its process goes with its state.</summary>
+    /// <summary>
+    /// Set before the kill of a detached actor at its driver's shutdown: the driver lets go of it
+    /// (its worker, lease and name stay) instead of ending it.
+    /// </summary>
+    internal bool LetGo { get; set; }
+
+    /// <summary>The actor was killed: its process goes with its state (a detached actor let go of: it stays).</summary>
     public void Kill()
     {
         _dead = true;
@@ -370,7 +380,9 @@ internal sealed class RemoteActorLink : IActorTransport
             Monitor.PulseAll(_lock);
         }
         if (channel is null) return;
-        if (_attached is null) _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true); // a borrowed handle only lets go of the actor
+        if (_attached is null && !LetGo) _session.ReturnLease(channel.Lease.LeaseId, workerBroken: true); // a borrowed handle only lets go of the actor
+        else if (_attached is { Detached: true } && !LetGo && !_session.Link.IsClosed) // a detached actor: any handle may end it
+            _session.Link.Send((ushort)ClusterMessageKind.KillActorWorker, ClusterCodec.EncodeWorkerId(_attached.WorkerId));
         channel.Dispose(); // fails the calls in flight through OnChannelClosed... which sees _dead
     }
 }

@@ -10,10 +10,10 @@ internal static class RemoteActorNames
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Claims the name for this job; false when a live claim (any driver's) holds it.</summary>
-    internal static bool Claim(ClusterSession session, string ns, string name, string typeName)
+    internal static bool Claim(ClusterSession session, string ns, string name, string typeName, bool detached)
     {
         // A blocking public call (creating a named actor): answered by the control link's receive thread.
-        var reply = session.Link.RequestAsync((ushort)ClusterMessageKind.RegisterActorName, ClusterCodec.EncodeActorName(ns, name, typeName), Timeout)
+        var reply = session.Link.RequestAsync((ushort)ClusterMessageKind.RegisterActorName, ClusterCodec.EncodeActorName(ns, name, typeName, detached), Timeout)
             .GetAwaiter().GetResult();
         return reply is [0];
     }
@@ -37,9 +37,14 @@ internal static class RemoteActorNames
     {
         if (session.Link.IsClosed) return;
         byte[] address;
-        try { address = ActorWire.EncodeAddress(actor); }
+        uint workerId;
+        try
+        {
+            address = ActorWire.EncodeAddress(actor);
+            workerId = ((RemoteActorLink)actor.Transport).Address?.WorkerId ?? 0;
+        }
         catch (NotSupportedException) { return; } // died meanwhile: its Free follows
-        session.Link.Send((ushort)ClusterMessageKind.SetActorAddress, ClusterCodec.EncodeSetActorAddress(ns, name, address));
+        session.Link.Send((ushort)ClusterMessageKind.SetActorAddress, ClusterCodec.EncodeSetActorAddress(ns, name, address, workerId));
     }
 
     /// <summary>One-way: the actor died; its name is free.</summary>

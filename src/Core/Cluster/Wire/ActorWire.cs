@@ -5,11 +5,15 @@ using Ray.Protocol;
 namespace Ray.Cluster.Wire;
 
 /// <summary>Where an actor of a connected driver lives: enough for another process of the job to call it directly.</summary>
-internal sealed record ActorAddress(ActorId Id, string WorkerSocket, uint WorkerId, int Pid, uint JobId, int MaxConcurrency);
+internal sealed record ActorAddress(ActorId Id, string WorkerSocket, uint WorkerId, int Pid, uint JobId, int MaxConcurrency)
+{
+    /// <summary>A detached actor: any handle may kill it (through the raylet).</summary>
+    internal bool Detached { get; init; }
+}
 
 /// <summary>
 /// An actor handle crossing into a worker process (value tag 5): <c>u64 actor owner | u64 actor
-/// sequence | string worker socket | u32 worker id | i32 pid | u32 job id | i32 max concurrency</c>.
+/// sequence | string worker socket | u32 worker id | i32 pid | u32 job id | i32 max concurrency | u8 flags (1 detached)</c>.
 /// The receiver attaches a handle of its own (<see cref="Runtime.RuntimeCore.AttachActor{TActor}"/>)
 /// that connects to the actor's worker, as the owner's job, and sends its calls there.
 /// </summary>
@@ -27,6 +31,7 @@ internal static class ActorWire
         w.I32(address.Pid);
         w.U32(address.JobId);
         w.I32(address.MaxConcurrency);
+        w.U8(address.Detached ? (byte)1 : (byte)0);
     }
 
     /// <summary>The actor's handle as it crosses processes (tag included), for the raylet's name table.</summary>
@@ -55,8 +60,9 @@ internal static class ActorWire
         var pid = ValueWire.ReadI32(p, ref offset);
         var job = (uint)ValueWire.ReadI32(p, ref offset);
         var concurrency = ValueWire.ReadI32(p, ref offset);
-        if (socket.Length == 0 || concurrency < 1) throw new ProtocolException($"an actor address with socket '{socket}' and max concurrency {concurrency}");
-        return new ActorAddress(id, socket, worker, pid, job, concurrency);
+        var flags = ValueWire.ReadU8(p, ref offset);
+        if (socket.Length == 0 || concurrency < 1 || flags > 1) throw new ProtocolException($"an actor address with socket '{socket}', max concurrency {concurrency} and flags {flags}");
+        return new ActorAddress(id, socket, worker, pid, job, concurrency) { Detached = flags == 1 };
     }
 
     private delegate object Attacher(ActorAddress address);

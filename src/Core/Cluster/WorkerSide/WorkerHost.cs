@@ -38,6 +38,9 @@ internal sealed class WorkerHostState : IDisposable
     /// </summary>
     internal object ActorLock { get; } = new();
 
+    /// <summary>The actor here is detached: its creating session closing does not end it.</summary>
+    internal bool ActorOutlivesItsOwner { get; set; }
+
     /// <summary>The session (driver connection) that created <see cref="Actor"/>.</summary>
     private WorkerSession? _actorOwner;
 
@@ -71,8 +74,14 @@ internal sealed class WorkerHostState : IDisposable
         Actors.ActorExecutor? executor;
         lock (this)
         {
-            // Only the session that made the actor ends it (a reused worker may already serve another).
+            // Only the session that made the actor ends it (a reused worker may already serve another);
+            // a detached actor outlives it too (the raylet kills this worker to end it).
             if (_actorOwner != session) return;
+            if (ActorOutlivesItsOwner)
+            {
+                _actorOwner = null;
+                return;
+            }
             actor = Actor;
             executor = ActorExecutor;
             Actor = null;

@@ -96,7 +96,11 @@ internal sealed partial class WorkerSession : FramedConnection
         {
             _context = context;
             if (context.Namespace.Length > 0) Interlocked.CompareExchange(ref s_jobNamespace, context.Namespace, null); // the first driver's: a worker serves one job
-            if (context.Actor is not null) Volatile.Write(ref s_actorContext, context); // this worker is that actor's
+            if (context.Actor is not null)
+            {
+                Volatile.Write(ref s_actorContext, context); // this worker is that actor's
+                if (context.Detached) _host.ActorOutlivesItsOwner = true;
+            }
         }
         string? refusal = null;
         if (version != ClusterProtocol.Version) refusal = $"protocol version {version}; this worker speaks {ClusterProtocol.Version}";
