@@ -113,7 +113,7 @@ public class ClusterHandlerTests
         var cases = new (ClusterMessageKind Kind, byte[] Payload, FrameFlags Flags, bool Driver)[]
         {
             (ClusterMessageKind.RequestLease, [7], FrameFlags.None, true),                                             // truncated
-            (ClusterMessageKind.RequestLease, [2, 0, 0], FrameFlags.None, true),                                       // unknown purpose
+            (ClusterMessageKind.RequestLease, [3, 0, 0], FrameFlags.None, true),                                       // unknown purpose (2 is a detached actor)
             (ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(LeasePurpose.Task, Cpu(1)), FrameFlags.NoReply, true), // needs a reply
             (ClusterMessageKind.ReturnLease, [1, 0, 0, 0, 0, 0, 0, 0, 2], FrameFlags.None, true),                       // unknown flag
             (ClusterMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(Job()), FrameFlags.NoReply, false),         // needs a reply
