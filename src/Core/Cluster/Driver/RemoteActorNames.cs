@@ -13,8 +13,7 @@ internal static class RemoteActorNames
     internal static bool Claim(ClusterSession session, string ns, string name, string typeName, bool detached)
     {
         // A blocking public call (creating a named actor): answered by the control link's receive thread.
-        var reply = session.Link.RequestAsync((ushort)ClusterMessageKind.RegisterActorName, ClusterCodec.EncodeActorName(ns, name, typeName, detached), Timeout)
-            .GetAwaiter().GetResult();
+        var reply = session.Link.Request((ushort)ClusterMessageKind.RegisterActorName, ClusterCodec.EncodeActorName(ns, name, typeName, detached), Timeout);
         return reply is [0];
     }
 
@@ -24,8 +23,7 @@ internal static class RemoteActorNames
         try
         {
             // A blocking public call (GetActor): answered by the control link's receive thread.
-            var reply = session.Link.RequestAsync((ushort)ClusterMessageKind.LookupActorName, ClusterCodec.EncodeActorName(ns, name), wait)
-                .GetAwaiter().GetResult();
+            var reply = session.Link.Request((ushort)ClusterMessageKind.LookupActorName, ClusterCodec.EncodeActorName(ns, name), wait);
             var (type, address) = ClusterCodec.DecodeActorFound(new ReadOnlySequence<byte>(reply));
             return (type, ActorWire.DecodeAddress(address));
         }

@@ -25,8 +25,7 @@ internal static class RemotePlacementGroups
         {
             // A blocking public call (ray.PlacementGroup), as Ray's: one round trip, answered by the
             // control link's receive thread, never by this one.
-            var reply = session.Link.RequestAsync((ushort)ClusterMessageKind.CreatePlacementGroup, ClusterCodec.EncodeCreatePlacementGroup(spec), Timeout)
-                .GetAwaiter().GetResult();
+            var reply = session.Link.Request((ushort)ClusterMessageKind.CreatePlacementGroup, ClusterCodec.EncodeCreatePlacementGroup(spec), Timeout);
             return ClusterCodec.DecodeCreatedFlag(new ReadOnlySequence<byte>(reply));
         }
         catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.Infeasible)
@@ -91,7 +90,7 @@ internal static class RemotePlacementGroups
     private static List<PlacementGroupRow> Rows(ClusterSession session)
     {
         // A blocking public call: answered by the control link's receive thread.
-        var reply = session.Link.RequestAsync((ushort)ClusterMessageKind.PlacementGroupTable, [], Timeout).GetAwaiter().GetResult();
+        var reply = session.Link.Request((ushort)ClusterMessageKind.PlacementGroupTable, [], Timeout);
         return ClusterCodec.DecodePlacementGroupTable(new ReadOnlySequence<byte>(reply));
     }
 

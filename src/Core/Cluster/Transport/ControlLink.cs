@@ -97,6 +97,33 @@ internal sealed class ControlLink : FramedConnection
     /// <summary>Handles one-way messages the raylet pushes (a worker's link: CancelTask); without it they are protocol errors.</summary>
     internal Action<ushort, System.Buffers.ReadOnlySequence<byte>>? Pushed { get; set; }
 
+    /// <summary>
+    /// Sends a request and blocks this thread until its reply (for blocking public calls): the
+    /// receive thread wakes it directly, without the thread-pool hop of an awaited
+    /// <see cref="RequestAsync"/> (a control round trip several times the loopback floor otherwise).
+    /// </summary>
+    /// <exception cref="RayClusterException">An error reply, the link closed, or no reply in time.</exception>
+    internal byte[] Request(ushort kind, byte[] payload, TimeSpan timeout)
+    {
+        var (id, reply) = _replies.Add();
+        try
+        {
+            if (CloseReason is { } why) throw new RayClusterException($"the connection to the raylet at {Address} is closed: {why}");
+            Append(kind, FrameFlags.None, id, payload, static (w, p) => w.Raw(p));
+            Flush();
+            try
+            {
+                if (!reply.Wait(timeout)) throw new RayClusterException($"no reply to message kind {kind} from the raylet at {Address} within {timeout.TotalSeconds:0.#} s");
+            }
+            catch (AggregateException e) when (e.InnerException is { } inner)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+            }
+            return reply.Result;
+        }
+        finally { _replies.Forget(id); }
+    }
+
     /// <summary>Sends a one-way message.</summary>
     internal void Send(ushort kind, byte[] payload)
     {
