@@ -127,7 +127,8 @@ internal sealed partial class RuntimeCore : IDisposable
 
     // ---- tasks ----
 
-    internal ObjectRef<TR> SubmitTask<TR>(SubmittedTask spec, FunctionDescriptor fn, TaskOptions? options)
+    /// <summary>Submits a task; <paramref name="returns"/>: the refs its call shape gives (1, a tuple's arity for multiple returns, 0 for a stream), checked against NumReturns.</summary>
+    internal ObjectRef<TR> SubmitTask<TR>(SubmittedTask spec, FunctionDescriptor fn, TaskOptions? options, int returns = 1)
     {
         if (_stopped)
         {
@@ -139,6 +140,7 @@ internal sealed partial class RuntimeCore : IDisposable
         {
             if (options is null && !_defaultFits) Scheduler.EnsureFeasible(DefaultClass.Request, $"Task {fn.Name}"); // throws: a runtime with no CPU
             cls = options is null ? DefaultClass : ClassFor(options, fn);
+            if (options is not null) ReturnCount.Check(options.NumReturns, returns, options.Name ?? fn.Name);
         }
         catch
         {
