@@ -13,7 +13,7 @@ namespace Ray.Cluster.WorkerSide;
 /// time, in arrival order (a lease is one slot of the node's resources); replies are batched
 /// and flushed once per read, or sooner when a task ran long.
 /// </summary>
-internal sealed class WorkerSession : FramedConnection
+internal sealed partial class WorkerSession : FramedConnection
 {
     private static readonly long FlushAfterTicks = Stopwatch.Frequency / 20_000; // 50 us
 
@@ -50,6 +50,21 @@ internal sealed class WorkerSession : FramedConnection
         if (!_hello && kind != ClusterMessageKind.WorkerHello)
             throw new ProtocolException($"message kind {h.Kind} before WorkerHello");
         var payload = TaskWire.Contiguous(frame, ref _scratch);
+        if (kind == ClusterMessageKind.StreamAck)
+        {
+            OnStreamAck(h, payload);
+            return;
+        }
+        if (TryQueueBehindStream(h, payload)) return;
+        Dispatch(h, payload);
+        if (Stopwatch.GetTimestamp() - _lastFlush > FlushAfterTicks) FlushNow();
+    }
+
+    // One frame in arrival order (on the receive thread, or on the side thread for frames that
+    // came while a streaming call ran there).
+    private void Dispatch(in FrameHeader h, ReadOnlySpan<byte> payload)
+    {
+        var kind = (ClusterMessageKind)h.Kind;
         switch (kind)
         {
             case ClusterMessageKind.WorkerHello: Hello(h, payload); break;
@@ -61,7 +76,6 @@ internal sealed class WorkerSession : FramedConnection
             case ClusterMessageKind.CreateActor: CreateActor(h, payload); break;
             default: throw new ProtocolException($"unknown message kind {h.Kind}");
         }
-        if (Stopwatch.GetTimestamp() - _lastFlush > FlushAfterTicks) FlushNow();
     }
 
     protected override void OnBatchEnd() => FlushNow();
@@ -72,7 +86,11 @@ internal sealed class WorkerSession : FramedConnection
         _lastFlush = Stopwatch.GetTimestamp();
     }
 
-    protected override void OnClosed(string reason) => _host.OnSessionClosed(this, reason);
+    protected override void OnClosed(string reason)
+    {
+        StopAllStreams(); // nobody reads their items any more: paused generators must not wait forever
+        _host.OnSessionClosed(this, reason);
+    }
 
     private void Hello(in FrameHeader h, ReadOnlySpan<byte> p)
     {
@@ -143,6 +161,11 @@ internal sealed class WorkerSession : FramedConnection
         catch (Exception e) when (e is not ProtocolException)
         {
             ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
+            return;
+        }
+        if (StreamWire.ReadSpec(p, ref off) is { } stream)
+        {
+            StartStream(h, fn, call, actor, stream);
             return;
         }
         object? result;
@@ -254,7 +277,7 @@ internal sealed class WorkerSession : FramedConnection
         Flush(); // a closed connection is not an error here: nobody waits for the reply any more
     }
 
-    private void ReplyError(ushort kind, ulong requestId, byte status, Exception error)
+    internal void ReplyError(ushort kind, ulong requestId, byte status, Exception error)
     {
         if (status == TaskWire.SystemError) status = TaskWire.SystemStatus(error); // a full store is not a dead worker
         Append(kind, FrameFlags.Reply, requestId, (status, error), static (w, s) =>
