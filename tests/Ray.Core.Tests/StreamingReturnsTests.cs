@@ -302,3 +302,28 @@ public class StreamingReturnsTests
         Assert.Throws<ArgumentException>(() => rt.Task(StreamFns.Range).Options(new TaskOptions { NumReturns = 2 }).RemoteStream(3));
     }
 }
+
+public class StreamingReturnsLifetimeTests
+{
+    [Fact]
+    public async Task A_generator_collected_without_dispose_stops_its_producer_and_frees_its_items()
+    {
+        await using var rt = Util.Start();
+        var key = Util.Key();
+        var freedBefore = rt.Stats.ObjectsFreed;
+        StartAndDrop(rt, key);
+        Assert.True(Util.CollectUntil(() =>
+        {
+            var produced = Probe.Count(key);
+            Thread.Sleep(50);
+            return Probe.Count(key) == produced && rt.Stats.ObjectsFreed - freedBefore >= produced - 1; // the item being made when it stopped is never stored
+        }), $"produced {Probe.Count(key)}, freed {rt.Stats.ObjectsFreed - freedBefore}");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StartAndDrop(RayRuntime rt, string key)
+    {
+        var gen = rt.Task(StreamFns.Endless).RemoteStream(key);
+        Assert.True(Util.Eventually(() => gen.ProducedCount >= 3));
+    }
+}

@@ -137,9 +137,22 @@ public sealed class ObjectRefGenerator<T> : IEnumerable<ObjectRef<T>>, IDisposab
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        GC.SuppressFinalize(this);
         if (!_stream.IsFinished) CancelTask();
         _stream.Abandon();
         Completed.Dispose();
+    }
+
+    /// <summary>
+    /// A generator collected without <see cref="Dispose"/>: nobody can take its items any more, so
+    /// the producer is stopped and the items not taken are freed (on the thread pool: stopping a
+    /// producer in a worker process sends a frame, which a finalizer must not wait for).
+    /// </summary>
+    ~ObjectRefGenerator()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        var stream = _stream;
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Abandon(), stream, preferLocal: false);
     }
 
     private void ThrowIfDisposed()

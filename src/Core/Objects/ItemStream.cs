@@ -98,7 +98,7 @@ internal abstract class ItemStream : IObjectListener
         TaskCompletionSource? signal;
         lock (_lock)
         {
-            if (_finished || index != _produced) return false;
+            if (_finished || _stopped || index != _produced) return false;
             _ready.Enqueue(item);
             Volatile.Write(ref _produced, _produced + 1);
             if (_syncWaiters > 0) Monitor.PulseAll(_lock);
