@@ -90,17 +90,17 @@ public sealed class StreamingReturnsClusterTests
         await using var cluster = await ClusterScope.StartAsync(cpus: 1);
         await using var ray = cluster.Connect();
         using var gen = ray.Task(StreamTasks.Range).RemoteStream(1000);
-        Assert.Equal(Enumerable.Range(0, 1000), gen.Select(r => r.Get(Long)));
+        Assert.Equal(Enumerable.Range(0, 1000), gen.GetAll());
         Assert.True(gen.IsFinished);
         gen.Completed.Get(Long);
         // Async producer, async consumer.
         using var words = ray.Task(StreamTasks.Words).RemoteStream(5);
         var got = new List<string>();
-        await foreach (var r in words) got.Add(await r);
+        await foreach (var r in words.AsAsyncEnumerable().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token)) got.Add(await r);
         Assert.Equal(["w0", "w1", "w2", "w3", "w4"], got);
         // An empty generator ends at once.
         using var empty = ray.Task(StreamTasks.Empty).RemoteStream();
-        Assert.Empty(empty.ToList());
+        Assert.Empty(empty.TakeAll());
         Assert.Equal(5, await ray.Task(Fns.Add).Remote(2, 3));
         Assert.NotEqual(Environment.ProcessId, await ray.Task(StreamTasks.Pid).Remote());
     }
@@ -111,7 +111,7 @@ public sealed class StreamingReturnsClusterTests
         await using var cluster = await ClusterScope.StartAsync();
         await using var ray = cluster.Connect();
         using var gen = ray.Task(StreamTasks.FailAt).RemoteStream(10, 4);
-        var refs = gen.ToList();
+        var refs = gen.TakeAll();
         Assert.Equal(5, refs.Count);
         Assert.Equal([0, 1, 2, 3], refs.Take(4).Select(r => r.Get(Long)));
         var e = Assert.Throws<RayTaskException>(() => refs[4].Get(Long));
@@ -133,7 +133,7 @@ public sealed class StreamingReturnsClusterTests
         Assert.True(await ClusterScope.WaitUntilAsync(() => gen.ProducedCount == 4, Long));
         await Task.Delay(300);
         Assert.Equal(4, gen.ProducedCount);
-        Assert.Equal(Enumerable.Range(1, 39), gen.Select(r => r.Get(Long)));
+        Assert.Equal(Enumerable.Range(1, 39), gen.GetAll());
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed class StreamingReturnsClusterTests
         Assert.True(gen.TryNext(Long, out var first));
         Assert.True(await ClusterScope.WaitUntilAsync(() => gen.ProducedCount >= 5, Long));
         Assert.True(gen.Cancel());
-        var rest = gen.ToList();
+        var rest = gen.TakeAll();
         Assert.Throws<TaskCancelledException>(() => rest[^1].Get(Long));
         for (var i = 0; i < rest.Count - 1; i++) Assert.Equal(i + 1, rest[i].Get(Long));
         Assert.Equal(0, first.Get(Long));
@@ -160,7 +160,7 @@ public sealed class StreamingReturnsClusterTests
         await using var ray = cluster.Connect();
         using var gen = ray.Task(StreamTasks.Blobs).Options(new TaskOptions { GeneratorBackpressureItems = 2 }).RemoteStream(6, 400_000);
         var i = 0;
-        foreach (var r in gen)
+        foreach (var r in gen.TakeAll())
         {
             using (r)
             {
@@ -188,7 +188,7 @@ public sealed class StreamingReturnsClusterTests
             taken.Add(r.Get(Long));
         }
         ClusterScope.Kill(int.Parse(File.ReadAllLines(file)[0]));
-        var rest = gen.ToList();
+        var rest = gen.TakeAll();
         Assert.Equal([0, 1, 2], taken);
         Assert.Throws<WorkerDiedException>(() => rest[^1].Get(Long));
         for (var k = 0; k < rest.Count - 1; k++) Assert.Equal(3 + k, rest[k].Get(Long));
@@ -209,7 +209,7 @@ public sealed class StreamingReturnsClusterTests
             values.Add(r.Get(Long));
         }
         ClusterScope.Kill(int.Parse(File.ReadAllLines(file)[0]));
-        values.AddRange(gen.Select(r => r.Get(Long)));
+        values.AddRange(gen.GetAll());
         Assert.Equal(Enumerable.Range(0, 8), values); // re-executed, each item once, in order
         Assert.Equal(2, File.ReadAllLines(file).Length);
         Assert.Equal(1, ray.Stats.TasksRetried);
@@ -228,7 +228,7 @@ public sealed class StreamingReturnsClusterTests
         await Task.Delay(200);
         Assert.Equal(2, gen.ProducedCount);
         Assert.False(calls.IsReady);
-        Assert.Equal([1, 2, 3, 4, 5, 6], gen.Select(r => r.Get(Long)));
+        Assert.Equal([1, 2, 3, 4, 5, 6], gen.GetAll());
         Assert.Equal(6, calls.Get(Long));
     }
 
@@ -252,4 +252,18 @@ public sealed class StreamingReturnsClusterTests
         Assert.Equal(9, max.Get(Long));
         Assert.Throws<ArgumentException>(() => ray.Task(StreamTasks.Pair).Options(new TaskOptions { NumReturns = 3 }).RemoteMulti(1));
     }
+}
+
+/// <summary>Takes every ref of a stream with a bound per item: a broken stream fails the test instead of hanging it.</summary>
+internal static class GeneratorTestExtensions
+{
+    public static List<ObjectRef<T>> TakeAll<T>(this ObjectRefGenerator<T> gen, TimeSpan? perItem = null)
+    {
+        var refs = new List<ObjectRef<T>>();
+        while (gen.TryNext(perItem ?? TimeSpan.FromSeconds(30), out var r)) refs.Add(r);
+        if (!gen.IsFinished) throw new TimeoutException($"no item or end of stream within {perItem ?? TimeSpan.FromSeconds(30)} after {refs.Count} items");
+        return refs;
+    }
+
+    public static List<T> GetAll<T>(this ObjectRefGenerator<T> gen) => gen.TakeAll().Select(r => r.Get(TimeSpan.FromSeconds(30))).ToList();
 }

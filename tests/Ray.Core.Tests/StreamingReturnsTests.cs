@@ -102,7 +102,8 @@ public class StreamingReturnsTests
     {
         await using var rt = Util.Start();
         using var gen = rt.Task(StreamFns.Range).RemoteStream(100);
-        var values = gen.Select(r => r.Get(Util.Long)).ToArray();
+        // Plain foreach (IEnumerable), on another thread so a broken stream fails instead of hanging.
+        var values = await Task.Run(() => gen.Select(r => r.Get(Util.Long)).ToArray()).WaitAsync(Util.Long);
         Assert.Equal(Enumerable.Range(0, 100), values);
         Assert.True(gen.IsFinished);
         Assert.Equal(100, gen.ConsumedCount);
@@ -115,7 +116,7 @@ public class StreamingReturnsTests
         await using var rt = Util.Start();
         using var gen = rt.Task(StreamFns.RangeAsync).RemoteStream(20);
         var values = new List<int>();
-        await foreach (var r in gen) values.Add(await r);
+        await foreach (var r in gen.AsAsyncEnumerable().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token)) values.Add(await r);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => i * 10), values);
     }
 
@@ -124,7 +125,7 @@ public class StreamingReturnsTests
     {
         await using var rt = Util.Start();
         using var gen = rt.Task(StreamFns.Empty).RemoteStream();
-        Assert.Empty(gen.ToList());
+        Assert.Empty(gen.TakeAll());
         Assert.False(gen.TryNext(Util.Short, out _));
         Assert.True(gen.IsFinished);
         Assert.Null(await gen.NextAsync());
@@ -135,7 +136,7 @@ public class StreamingReturnsTests
     {
         await using var rt = Util.Start();
         using var gen = rt.Task(StreamFns.FailAt).RemoteStream(10, 3);
-        var refs = gen.ToList();
+        var refs = gen.TakeAll();
         Assert.Equal(4, refs.Count); // items 0..2, then one failed ref at the position of the throw
         Assert.Equal([0, 1, 2], refs.Take(3).Select(r => r.Get(Util.Long)));
         var e = Assert.Throws<RayTaskException>(() => refs[3].Get(Util.Long));
@@ -159,7 +160,7 @@ public class StreamingReturnsTests
         Assert.True(Util.Eventually(() => gen.ProducedCount == 4));
         Thread.Sleep(200);
         Assert.Equal(4, Probe.Count(key));
-        Assert.Equal(Enumerable.Range(1, 49), gen.Select(r => r.Get(Util.Long)));
+        Assert.Equal(Enumerable.Range(1, 49), gen.GetAll());
         Assert.Equal(50, Probe.Count(key));
     }
 
@@ -194,7 +195,7 @@ public class StreamingReturnsTests
         Thread.Sleep(200);
         Assert.InRange(Probe.Count(key), after, after + 1); // at most the item it was producing
         Assert.Equal(0, first.Get(Util.Long));
-        var rest = gen.ToList();
+        var rest = gen.TakeAll();
         Assert.True(rest.Count >= 5);
         for (var i = 0; i < rest.Count - 1; i++) Assert.Equal(i + 1, rest[i].Get(Util.Long));
         Assert.Throws<TaskCancelledException>(() => rest[^1].Get(Util.Long));
@@ -247,7 +248,7 @@ public class StreamingReturnsTests
         await using var rt = Util.Start();
         using var gen = rt.Task(StreamFns.Blobs).RemoteStream(4, 300_000);
         var i = 0;
-        foreach (var r in gen)
+        foreach (var r in gen.TakeAll())
         {
             var b = r.Get(Util.Long);
             Assert.Equal(300_000, b.Length);
@@ -265,7 +266,7 @@ public class StreamingReturnsTests
         await using var rt = Util.Start();
         var key = Util.Key();
         using var gen = rt.Task(StreamFns.FailOnceAt2).Options(new TaskOptions { RetryExceptions = true, MaxRetries = 1 }).RemoteStream(key, 5);
-        Assert.Equal([0, 1, 2, 3, 4], gen.Select(r => r.Get(Util.Long)));
+        Assert.Equal([0, 1, 2, 3, 4], gen.GetAll());
         Assert.Equal(2, Probe.Count(key));
     }
 
@@ -276,7 +277,7 @@ public class StreamingReturnsTests
         var actor = rt.Actor<StreamCounter>().Remote();
         using var gen = actor.Task((StreamCounter c, int n) => c.Count(n)).RemoteStream(5);
         var calls = actor.Task(c => c.Calls()).Remote();
-        Assert.Equal([1, 2, 3, 4, 5], gen.Select(r => r.Get(Util.Long)));
+        Assert.Equal([1, 2, 3, 4, 5], gen.GetAll());
         Assert.Equal(5, calls.Get(Util.Long)); // sent after the stream: ran after all of it
     }
 
@@ -291,7 +292,7 @@ public class StreamingReturnsTests
         Thread.Sleep(100);
         Assert.Equal(2, gen.ProducedCount);
         var words = new List<string>();
-        await foreach (var r in gen) words.Add(await r);
+        await foreach (var r in gen.AsAsyncEnumerable().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token)) words.Add(await r);
         Assert.Equal(Enumerable.Range(0, 6).Select(i => "w" + i), words);
     }
 
@@ -326,4 +327,18 @@ public class StreamingReturnsLifetimeTests
         var gen = rt.Task(StreamFns.Endless).RemoteStream(key);
         Assert.True(Util.Eventually(() => gen.ProducedCount >= 3));
     }
+}
+
+/// <summary>Takes every ref of a stream with a bound per item: a broken stream fails the test instead of hanging it.</summary>
+internal static class GeneratorTestExtensions
+{
+    public static List<ObjectRef<T>> TakeAll<T>(this ObjectRefGenerator<T> gen, TimeSpan? perItem = null)
+    {
+        var refs = new List<ObjectRef<T>>();
+        while (gen.TryNext(perItem ?? TimeSpan.FromSeconds(30), out var r)) refs.Add(r);
+        if (!gen.IsFinished) throw new TimeoutException($"no item or end of stream within {perItem ?? TimeSpan.FromSeconds(30)} after {refs.Count} items");
+        return refs;
+    }
+
+    public static List<T> GetAll<T>(this ObjectRefGenerator<T> gen) => gen.TakeAll().Select(r => r.Get(TimeSpan.FromSeconds(30))).ToList();
 }
