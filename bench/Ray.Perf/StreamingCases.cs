@@ -16,7 +16,7 @@ public static class StreamFns
 /// <summary>
 /// streaming_returns_items_per_s: one streaming task yields items of 1 KiB; one consumer takes
 /// each ref as it arrives, reads the item's value and drops the ref (issue 13's goal: 500,000/s
-/// embedded, 100,000/s across processes). Registered in both modes.
+/// embedded, 100,000/s across processes), without a bound and with one of 64 items. Registered in both modes.
 /// </summary>
 public static class StreamingCases
 {
@@ -24,8 +24,16 @@ public static class StreamingCases
 
     public static void Run(PerfHarness h, RayRuntime rt)
     {
-        var fn = rt.Task(StreamFns.Items);
-        h.Rate("streaming_returns_items_per_s", () =>
+        Case(h, "streaming_returns_items_per_s", rt.Task(StreamFns.Items));
+        // The same with a back-pressure bound of 64 items (Ray Data's way of using streams): the
+        // producer waits for the consumer's acknowledgements (StreamAck frames across processes).
+        Case(h, "streaming_returns_items_per_s_backpressure_64",
+            rt.Task(StreamFns.Items).Options(new TaskOptions { GeneratorBackpressureItems = 64 }));
+    }
+
+    private static void Case(PerfHarness h, string name, RemoteFunction<Func<int, IEnumerable<byte[]>>> fn)
+    {
+        h.Rate(name, () =>
         {
             using var gen = fn.RemoteStream(ItemsPerStream);
             var n = 0;

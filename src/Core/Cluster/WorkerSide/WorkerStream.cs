@@ -15,6 +15,7 @@ internal sealed class WorkerStream(WorkerSession session, ulong requestId, Strea
 {
     private static readonly long FlushAfterTicks = Stopwatch.Frequency / 20_000; // 50 us
     private const int FlushAfterBytes = 64 << 10;
+    private static readonly long SpinTicks = (long)(WorkerHost.SpinFromEnvironment().TotalSeconds * Stopwatch.Frequency);
 
     private readonly object _lock = new();
     private long _consumed = spec.Consumed;
@@ -43,6 +44,14 @@ internal sealed class WorkerStream(WorkerSession session, ulong requestId, Strea
         if (spec.Bound <= 0 || index < Volatile.Read(ref _consumed) + spec.Bound) return !_stopped;
         session.Flush(); // what was produced must reach the consumer, or nobody will acknowledge it
         _lastFlush = Stopwatch.GetTimestamp();
+        // Spin a little first: an acknowledgement is often one round trip away, and a wake-up
+        // from Monitor.Wait costs tens of microseconds here (as the receive threads spin).
+        var spin = new SpinWait();
+        while (Stopwatch.GetTimestamp() - _lastFlush < SpinTicks)
+        {
+            if (_stopped || index < Volatile.Read(ref _consumed) + spec.Bound) return !_stopped;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
         using var blocked = Workers.WorkerContext.EnterBlockedAny();
         lock (_lock)
         {
