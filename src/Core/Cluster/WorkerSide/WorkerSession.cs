@@ -277,7 +277,7 @@ internal sealed partial class WorkerSession : FramedConnection
         Flush(); // a closed connection is not an error here: nobody waits for the reply any more
     }
 
-    internal void ReplyError(ushort kind, ulong requestId, byte status, Exception error)
+    private void ReplyError(ushort kind, ulong requestId, byte status, Exception error)
     {
         if (status == TaskWire.SystemError) status = TaskWire.SystemStatus(error); // a full store is not a dead worker
         Append(kind, FrameFlags.Reply, requestId, (status, error), static (w, s) =>
