@@ -76,6 +76,18 @@ public class StreamActor
 
     public int Calls() => _n;
 
+    public int Pid() => Environment.ProcessId;
+
+    /// <summary>Yields n items, slowly after the first three.</summary>
+    public IEnumerable<int> Slow(int n)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            yield return i;
+            if (i >= 2) Thread.Sleep(100);
+        }
+    }
+
     public (int Min, int Max) MinMax(int[] xs) => (xs.Min(), xs.Max());
 }
 
@@ -230,6 +242,25 @@ public sealed class StreamingReturnsClusterTests
         Assert.False(calls.IsReady);
         Assert.Equal([1, 2, 3, 4, 5, 6], gen.GetAll());
         Assert.Equal(6, calls.Get(Long));
+    }
+
+    [Fact]
+    public async Task An_actor_whose_worker_dies_mid_stream_fails_the_next_ref_with_ActorDied()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var actor = ray.Actor<StreamActor>().Remote();
+        var pid = actor.Task(a => a.Pid()).Remote().Get(Long);
+        using var gen = actor.Task((StreamActor a, int n) => a.Slow(n)).RemoteStream(50);
+        for (var k = 0; k < 3; k++)
+        {
+            Assert.True(gen.TryNext(Long, out var r));
+            Assert.Equal(k, r.Get(Long));
+        }
+        ClusterScope.Kill(pid);
+        var rest = gen.TakeAll();
+        Assert.Throws<ActorDiedException>(() => rest[^1].Get(Long));
+        for (var k = 0; k < rest.Count - 1; k++) Assert.Equal(3 + k, rest[k].Get(Long));
     }
 
     [Fact]
