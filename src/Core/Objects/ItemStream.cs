@@ -65,7 +65,8 @@ internal abstract class ItemStream : IObjectListener
     internal bool ShouldStop => _stopped || _finished;
 
     /// <summary>Set by a transport that runs the producer in another process (see <see cref="IStreamProducerLink"/>).</summary>
-    internal IStreamProducerLink? Link { get; set; }
+    internal IStreamProducerLink? Link { get => Volatile.Read(ref _link); set => Volatile.Write(ref _link, value); }
+    private IStreamProducerLink? _link; // replaced by each attempt's push; read by consumer threads
 
     /// <summary>A new pending item object of the stream's type (with <paramref name="id"/>: an object the producer already put in the node's store).</summary>
     internal abstract ObjectEntry CreateItem(ObjectId? id);
