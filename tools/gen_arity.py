@@ -78,12 +78,13 @@ def remote_functions():
 ''')
         slots = slot_lines(n)
         out.append(f'''
-    private static ObjectRef<TR> Submit<{tpc}TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<{tpc}TR> invoke{args})
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<{tpc}TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<{tpc}TR> invoke{args}, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {{
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<{tpc}TR>(invoke);
+        var spec = new FuncTask<{tpc}TR>(invoke) {{ Stream = stream }};
         spec.Bind(core);
         try
         {{
@@ -94,7 +95,7 @@ def remote_functions():
             spec.AbandonArguments();
             throw;
         }}
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }}
 ''')
     out.append("}\n")
@@ -226,6 +227,8 @@ def actor_methods():
         g = gen_params(n)
         tpc = (", ".join(ts(n)) + ", ") if n else ""
         args = ", ".join(f"Arg<T{i}> arg{i}" for i in range(1, n + 1))
+        args_lead = "".join(f", Arg<T{i}> arg{i}" for i in range(1, n + 1))
+        passthru = "".join(f", arg{i}" for i in range(1, n + 1))
         slots = slot_lines(n)
         out.append(f'''
 /// <summary>A method of an actor; call <see cref="Remote"/> to send the call.</summary>
@@ -235,6 +238,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
     private readonly Func<TActor, {g}>? _sync;
     private readonly Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, {g}>? sync,
         Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -243,14 +247,35 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }}
 
+    private ActorMethod(in ActorMethod<TActor, {g}> method, ActorCallOptions options)
+    {{
+        this = method;
+        _options = options;
+    }}
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, {g}> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, {g}>? Sync => _sync;
+    internal Func<TActor, {tpc}System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote({args})
+    public ObjectRef<TR> Remote({args}) => SubmitAs<TR>(_sync, _async{passthru});
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, {tpc}TOut>? sync, Func<TActor, {tpc}System.Threading.Tasks.Task<TOut>>? async{args_lead}, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {{
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, {g}>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, {tpc}TOut>(sync, async) {{ Stream = stream }};
         spec.Bind(core);
         try
         {{
@@ -261,7 +286,7 @@ public readonly struct ActorMethod<TActor, {g}> where TActor : class
             spec.AbandonArguments();
             throw;
         }}
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }}
 }}
 ''')
@@ -353,11 +378,153 @@ internal sealed class {kind}Invoker{n}{gen}({dtype} fn) : WorkerInvoker
     write("Cluster/WorkerSide/WorkerInvokers.g.cs", "".join(out))
 
 
+MAX_RETURNS = 5
+
+
+def multiple_returns():
+    """RemoteMulti: a task or actor method returning a tuple gives one ref per item (NumReturns = n)."""
+    out = ["using Ray.Objects;\nusing Ray.Tasks;\n\nnamespace Ray;\n\n"
+           "/// <summary>\n"
+           "/// Multiple returns (Ray's <c>num_returns=n</c>): a function returning a tuple of n items, called\n"
+           "/// with <c>RemoteMulti</c>, gives n refs, one per item, each failing with the task's error.\n"
+           "/// </summary>\n"
+           "public static class MultipleReturnsExtensions\n{"]
+    for n in range(MAX + 1):
+        t = ts(n)
+        tpc = (", ".join(t) + ", ") if n else ""
+        args = "".join(f", Arg<T{i}> arg{i}" for i in range(1, n + 1))
+        passthru = "".join(f", arg{i}" for i in range(1, n + 1))
+        lam = ", ".join(f"a{i}" for i in range(1, n + 1))
+        for k in range(2, MAX_RETURNS + 1):
+            rs = [f"R{j}" for j in range(1, k + 1)]
+            rp = ", ".join(rs)
+            tup = f"({rp})"
+            refs = "(" + ", ".join(f"ObjectRef<R{j}>" for j in range(1, k + 1)) + ")"
+            out.append(f"""
+    /// <summary>Submits the task; returns one reference per item of the tuple it returns (Ray's <c>num_returns={k}</c>).</summary>
+    public static {refs} RemoteMulti<{tpc}{rp}>(this RemoteFunction<Func<{tpc}{tup}>> f{args}) =>
+        ReturnSplit<{rp}>.Split(RemoteFunctionExtensions.Submit(f, f.Function{passthru}, {k}));
+
+    /// <summary>Submits an async function; returns one reference per item of the tuple its task completes with.</summary>
+    public static {refs} RemoteMulti<{tpc}{rp}>(this RemoteFunction<Func<{tpc}System.Threading.Tasks.Task<{tup}>>> f{args})
+    {{
+        var fn = f.Function;
+        return ReturnSplit<{rp}>.Split(RemoteFunctionExtensions.Submit(f, ({lam}) => TaskBlocking.Wait(fn({lam})){passthru}, {k}));
+    }}
+
+    /// <summary>Sends the actor call; returns one reference per item of the tuple the method returns.</summary>
+    public static {refs} RemoteMulti<TActor, {tpc}{rp}>(this ActorMethod<TActor, {tpc}{tup}> m{args}) where TActor : class =>
+        ReturnSplit<{rp}>.Split(m.SubmitAs(m.Sync, m.Async{passthru}, {k}));
+""")
+    out.append("}\n")
+    write("Api/MultipleReturnsExtensions.g.cs", "".join(out))
+
+    split = ["namespace Ray.Objects;\n"]
+    for k in range(2, MAX_RETURNS + 1):
+        rs = [f"R{j}" for j in range(1, k + 1)]
+        rp = ", ".join(rs)
+        fields = "\n".join(f"    private readonly ObjectEntry<R{j}> _e{j} = whole.Store.CreatePending<R{j}>();" for j in range(1, k + 1))
+        refs = "(" + ", ".join(f"new ObjectRef<R{j}>(split._e{j})" for j in range(1, k + 1)) + ")"
+        producers = " ".join(f"_e{j}.Producer = producer;" for j in range(1, k + 1))
+        fail = " ".join(f"_e{j}.Fail(error);" for j in range(1, k + 1))
+        sets = "\n".join(f"            Set(_e{j}, value.Item{j}, {j});" for j in range(1, k + 1))
+        split.append(f"""
+/// <summary>Completes the {k} item objects of a task returning a {k}-tuple from its whole result (see <see cref="ReturnSplit"/>).</summary>
+internal sealed class ReturnSplit<{rp}>(ObjectEntry<({rp})> whole) : ReturnSplit
+{{
+{fields}
+
+    /// <summary>One ref per item of <paramref name="result"/>'s tuple; the whole result's handle is consumed.</summary>
+    internal static ({", ".join(f"ObjectRef<R{j}>" for j in range(1, k + 1))}) Split(ObjectRef<({rp})> result)
+    {{
+        var whole = (ObjectEntry<({rp})>)result.Detach(); // this split holds the whole until it is split
+        var split = new ReturnSplit<{rp}>(whole);
+        split.Start(whole, whole.Producer);
+        return {refs};
+    }}
+
+    protected override void SetProducer(Tasks.SubmittedTask? producer) {{ {producers} }}
+
+    protected override void FailAll(Exception error) {{ {fail} }}
+
+    protected override void SetAll()
+    {{
+        var value = whole.GetValue();
+{sets}
+    }}
+
+    private void Set<T>(ObjectEntry<T> entry, in T value, int index)
+    {{
+        try {{ entry.SetValue(value, $"return {{index}} of {{Name}}"); }}
+        catch (Exception e) {{ entry.Fail(e); }} // this item cannot be stored: its ref fails, the others stand
+    }}
+}}
+""")
+    write("Objects/ReturnSplit.g.cs", "".join(split))
+
+
+def streaming_returns():
+    """RemoteStream: a generator (IEnumerable / IAsyncEnumerable) gives an ObjectRefGenerator."""
+    out = ["using Ray.Objects;\nusing Ray.Tasks;\n\nnamespace Ray;\n\n"
+           "/// <summary>\n"
+           "/// Streaming returns (Ray's <c>num_returns=\"streaming\"</c>): a function or actor method that\n"
+           "/// yields items, called with <c>RemoteStream</c>, gives an <see cref=\"ObjectRefGenerator{T}\"/> whose\n"
+           "/// refs arrive as the items are produced.\n"
+           "/// </summary>\n"
+           "public static class StreamingExtensions\n{"]
+    for n in range(MAX + 1):
+        t = ts(n)
+        tpc = (", ".join(t) + ", ") if n else ""
+        args = "".join(f", Arg<T{i}> arg{i}" for i in range(1, n + 1))
+        passthru = "".join(f", arg{i}" for i in range(1, n + 1))
+        lam = ", ".join(f"a{i}" for i in range(1, n + 1))
+        alam = ", ".join(["a"] + [f"a{i}" for i in range(1, n + 1)])
+        for src, drain, doc in (("IEnumerable", "Drain", "a generator"), ("IAsyncEnumerable", "DrainAsync", "an async generator")):
+            wrap = f"TaskBlocking.Wait(StreamProducer.{drain}(fn({lam}), stream))" if drain == "DrainAsync" else f"StreamProducer.Drain(fn({lam}), stream)"
+            out.append(f"""
+    /// <summary>Submits {doc} as a streaming task: its items' refs arrive as they are produced.</summary>
+    public static ObjectRefGenerator<TI> RemoteStream<{tpc}TI>(this RemoteFunction<Func<{tpc}{src}<TI>>> f{args})
+    {{
+        var fn = f.Function;
+        var stream = StreamCalls.Create<TI>(f.Runtime.Core, f.TaskOptions?.GeneratorBackpressureItems ?? 0, f.TaskOptions?.Name ?? f.Descriptor.Name);
+        return new ObjectRefGenerator<TI>(stream, RemoteFunctionExtensions.Submit(f, ({lam}) => {wrap}{passthru}, 0, stream));
+    }}
+""")
+        # actor methods
+        out.append(f"""
+    /// <summary>Sends a streaming call of an actor's generator method: its items' refs arrive as they are produced.</summary>
+    public static ObjectRefGenerator<TI> RemoteStream<TActor, {tpc}TI>(this ActorMethod<TActor, {tpc}IEnumerable<TI>> m{args}) where TActor : class
+    {{
+        var stream = StreamCalls.Create<TI>(m.Core, m.CallOptions?.GeneratorBackpressureItems ?? 0, m.Descriptor.Name);
+        var sync = m.Sync;
+        var async = m.Async;
+        return new ObjectRefGenerator<TI>(stream, m.SubmitAs<Unit>(
+            sync is null ? null : ({alam}) => StreamProducer.Drain(sync({alam}), stream),
+            async is null ? null : ({alam}) => StreamProducer.DrainAfter(async({alam}), stream){passthru}, 0, stream));
+    }}
+
+    /// <summary>Sends a streaming call of an actor's async generator method (it interleaves with the actor's other calls at awaits).</summary>
+    public static ObjectRefGenerator<TI> RemoteStream<TActor, {tpc}TI>(this ActorMethod<TActor, {tpc}IAsyncEnumerable<TI>> m{args}) where TActor : class
+    {{
+        var stream = StreamCalls.Create<TI>(m.Core, m.CallOptions?.GeneratorBackpressureItems ?? 0, m.Descriptor.Name);
+        var sync = m.Sync;
+        var async = m.Async;
+        return new ObjectRefGenerator<TI>(stream, m.SubmitAs<Unit>(null,
+            sync is not null ? ({alam}) => StreamProducer.DrainAsync(sync({alam}), stream)
+                : ({alam}) => StreamProducer.DrainAsyncAfter(async!({alam}), stream){passthru}, 0, stream));
+    }}
+""")
+    out.append("}\n")
+    write("Api/StreamingExtensions.g.cs", "".join(out))
+
+
 if __name__ == "__main__":
     remote_functions()
     func_tasks()
     actor_methods()
     worker_invokers()
+    multiple_returns()
+    streaming_returns()
     if CHECK:
         if STALE:
             for rel in STALE:

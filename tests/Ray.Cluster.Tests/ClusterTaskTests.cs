@@ -66,6 +66,7 @@ public sealed class ClusterTaskTests
         using var view = ray.Task(Fns.Scale).Remote(big, 1.0).GetView<double>();
         Assert.Equal(big.Length, view.Length);
         Assert.True(ray.Stats.SharedMemoryObjects >= 2, ray.Stats.ToString()); // the node store's counters
+        GC.KeepAlive(put); // else a GC may collect the handle after its last use above and free the object first
     }
 
     [Fact]

@@ -159,4 +159,17 @@ public enum ClusterMessageKind : ushort
 
     /// <summary>An actor method call, like <see cref="PushTask"/>; the function's first parameter is the actor.</summary>
     ActorCall = 104,
+
+    /// <summary>
+    /// One-way, worker -> driver, on the request id of a streaming PushTask / ActorCall: one item
+    /// its generator yielded, <c>u64 index | value</c> (as a result's value), sent as it is produced
+    /// and before the call's reply (docs/PROTOCOL.md, "Streaming returns").
+    /// </summary>
+    StreamItem = 105,
+
+    /// <summary>
+    /// One-way, driver -> worker, on the request id of a streaming call: <c>i64 consumed</c>, how
+    /// many items the consumer has taken (back-pressure), or -1: stop producing.
+    /// </summary>
+    StreamAck = 106,
 }

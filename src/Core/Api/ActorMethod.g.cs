@@ -211,6 +211,7 @@ public readonly struct ActorMethod<TActor, TR> where TActor : class
     private readonly Func<TActor, TR>? _sync;
     private readonly Func<TActor, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, TR>? sync,
         Func<TActor, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -219,14 +220,35 @@ public readonly struct ActorMethod<TActor, TR> where TActor : class
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, TR>? Sync => _sync;
+    internal Func<TActor, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote()
+    public ObjectRef<TR> Remote() => SubmitAs<TR>(_sync, _async);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, TOut>? sync, Func<TActor, System.Threading.Tasks.Task<TOut>>? async, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -237,7 +259,7 @@ public readonly struct ActorMethod<TActor, TR> where TActor : class
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }
 
@@ -248,6 +270,7 @@ public readonly struct ActorMethod<TActor, T1, TR> where TActor : class
     private readonly Func<TActor, T1, TR>? _sync;
     private readonly Func<TActor, T1, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, TR>? sync,
         Func<TActor, T1, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -256,14 +279,35 @@ public readonly struct ActorMethod<TActor, T1, TR> where TActor : class
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, T1, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, T1, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, T1, TR>? Sync => _sync;
+    internal Func<TActor, T1, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote(Arg<T1> arg1)
+    public ObjectRef<TR> Remote(Arg<T1> arg1) => SubmitAs<TR>(_sync, _async, arg1);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, T1, TOut>? sync, Func<TActor, T1, System.Threading.Tasks.Task<TOut>>? async, Arg<T1> arg1, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, T1, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, T1, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -274,7 +318,7 @@ public readonly struct ActorMethod<TActor, T1, TR> where TActor : class
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }
 
@@ -285,6 +329,7 @@ public readonly struct ActorMethod<TActor, T1, T2, TR> where TActor : class
     private readonly Func<TActor, T1, T2, TR>? _sync;
     private readonly Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, TR>? sync,
         Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -293,14 +338,35 @@ public readonly struct ActorMethod<TActor, T1, T2, TR> where TActor : class
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, T1, T2, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, T1, T2, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, T1, T2, TR>? Sync => _sync;
+    internal Func<TActor, T1, T2, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2)
+    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2) => SubmitAs<TR>(_sync, _async, arg1, arg2);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, T1, T2, TOut>? sync, Func<TActor, T1, T2, System.Threading.Tasks.Task<TOut>>? async, Arg<T1> arg1, Arg<T2> arg2, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, T1, T2, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, T1, T2, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -312,7 +378,7 @@ public readonly struct ActorMethod<TActor, T1, T2, TR> where TActor : class
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }
 
@@ -323,6 +389,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, TR> where TActor : class
     private readonly Func<TActor, T1, T2, T3, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, TR>? sync,
         Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -331,14 +398,35 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, TR> where TActor : class
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, T1, T2, T3, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, T1, T2, T3, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, T1, T2, T3, TR>? Sync => _sync;
+    internal Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3)
+    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3) => SubmitAs<TR>(_sync, _async, arg1, arg2, arg3);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, T1, T2, T3, TOut>? sync, Func<TActor, T1, T2, T3, System.Threading.Tasks.Task<TOut>>? async, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, T1, T2, T3, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, T1, T2, T3, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -351,7 +439,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, TR> where TActor : class
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }
 
@@ -362,6 +450,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, TR> where TActor : cl
     private readonly Func<TActor, T1, T2, T3, T4, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, T4, TR>? sync,
         Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -370,14 +459,35 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, TR> where TActor : cl
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, T1, T2, T3, T4, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, T1, T2, T3, T4, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, T1, T2, T3, T4, TR>? Sync => _sync;
+    internal Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4)
+    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4) => SubmitAs<TR>(_sync, _async, arg1, arg2, arg3, arg4);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, T1, T2, T3, T4, TOut>? sync, Func<TActor, T1, T2, T3, T4, System.Threading.Tasks.Task<TOut>>? async, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, T1, T2, T3, T4, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, T1, T2, T3, T4, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -391,7 +501,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, TR> where TActor : cl
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }
 
@@ -402,6 +512,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, TR> where TActor 
     private readonly Func<TActor, T1, T2, T3, T4, T5, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, T4, T5, TR>? sync,
         Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -410,14 +521,35 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, TR> where TActor 
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, T1, T2, T3, T4, T5, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, T1, T2, T3, T4, T5, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, T1, T2, T3, T4, T5, TR>? Sync => _sync;
+    internal Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5)
+    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5) => SubmitAs<TR>(_sync, _async, arg1, arg2, arg3, arg4, arg5);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, T1, T2, T3, T4, T5, TOut>? sync, Func<TActor, T1, T2, T3, T4, T5, System.Threading.Tasks.Task<TOut>>? async, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -432,7 +564,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, TR> where TActor 
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }
 
@@ -443,6 +575,7 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> where TAc
     private readonly Func<TActor, T1, T2, T3, T4, T5, T6, TR>? _sync;
     private readonly Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? _async;
     private readonly FunctionDescriptor _descriptor;
+    private readonly ActorCallOptions? _options;
 
     internal ActorMethod(ActorHandle<TActor> handle, Func<TActor, T1, T2, T3, T4, T5, T6, TR>? sync,
         Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? async, Delegate source)
@@ -451,14 +584,35 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> where TAc
         _sync = sync;
         _async = async;
         _descriptor = FunctionDescriptor.For(source); // validated and looked up once, not per call
+        _options = null;
     }
 
+    private ActorMethod(in ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> method, ActorCallOptions options)
+    {
+        this = method;
+        _options = options;
+    }
+
+    /// <summary>The same method with these per-call options (number of returns, a stream's back-pressure).</summary>
+    public ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> Options(ActorCallOptions options) =>
+        new(this, options ?? throw new ArgumentNullException(nameof(options)));
+
+    internal Func<TActor, T1, T2, T3, T4, T5, T6, TR>? Sync => _sync;
+    internal Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TR>>? Async => _async;
+    internal FunctionDescriptor Descriptor => _descriptor;
+    internal ActorCallOptions? CallOptions => _options;
+    internal Runtime.RuntimeCore Core => _handle.Instance.Core;
+
     /// <summary>Sends the call; it runs after every call this caller sent to the actor before it.</summary>
-    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, Arg<T6> arg6)
+    public ObjectRef<TR> Remote(Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, Arg<T6> arg6) => SubmitAs<TR>(_sync, _async, arg1, arg2, arg3, arg4, arg5, arg6);
+
+    /// <summary>Sends a call of this method whose code is <paramref name="sync"/> or <paramref name="async"/> (a wrapper of the method, e.g. draining a stream); <paramref name="returns"/> as in <see cref="Runtime.RuntimeCore.SubmitTask"/>.</summary>
+    internal ObjectRef<TOut> SubmitAs<TOut>(Func<TActor, T1, T2, T3, T4, T5, T6, TOut>? sync, Func<TActor, T1, T2, T3, T4, T5, T6, System.Threading.Tasks.Task<TOut>>? async, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, Arg<T6> arg6, int returns = 1, Ray.Objects.ItemStream? stream = null)
     {
         var core = _handle.Instance.Core;
         var descriptor = _descriptor;
-        var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, T6, TR>(_sync, _async);
+        ReturnCount.Check(_options?.NumReturns, returns, descriptor.Name);
+        var spec = new ActorCall<TActor, T1, T2, T3, T4, T5, T6, TOut>(sync, async) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -474,6 +628,6 @@ public readonly struct ActorMethod<TActor, T1, T2, T3, T4, T5, T6, TR> where TAc
             spec.AbandonArguments();
             throw;
         }
-        return _handle.Instance.Submit<TR>(spec, descriptor);
+        return _handle.Instance.Submit<TOut>(spec, descriptor);
     }
 }

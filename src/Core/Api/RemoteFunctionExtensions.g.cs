@@ -35,12 +35,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, () => { TaskBlocking.Wait(fn()); return Unit.Value; });
     }
 
-    private static ObjectRef<TR> Submit<TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<TR> invoke)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<TR> invoke, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<TR>(invoke);
+        var spec = new FuncTask<TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -51,7 +52,7 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 
     /// <summary>Submits the task; returns a reference to its result at once.</summary>
@@ -82,12 +83,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, (a1) => { TaskBlocking.Wait(fn(a1)); return Unit.Value; }, arg1);
     }
 
-    private static ObjectRef<TR> Submit<T1, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, TR> invoke, Arg<T1> arg1)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<T1, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, TR> invoke, Arg<T1> arg1, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<T1, TR>(invoke);
+        var spec = new FuncTask<T1, TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -98,7 +100,7 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 
     /// <summary>Submits the task; returns a reference to its result at once.</summary>
@@ -129,12 +131,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, (a1, a2) => { TaskBlocking.Wait(fn(a1, a2)); return Unit.Value; }, arg1, arg2);
     }
 
-    private static ObjectRef<TR> Submit<T1, T2, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, TR> invoke, Arg<T1> arg1, Arg<T2> arg2)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<T1, T2, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<T1, T2, TR>(invoke);
+        var spec = new FuncTask<T1, T2, TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -146,7 +149,7 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 
     /// <summary>Submits the task; returns a reference to its result at once.</summary>
@@ -177,12 +180,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, (a1, a2, a3) => { TaskBlocking.Wait(fn(a1, a2, a3)); return Unit.Value; }, arg1, arg2, arg3);
     }
 
-    private static ObjectRef<TR> Submit<T1, T2, T3, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<T1, T2, T3, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<T1, T2, T3, TR>(invoke);
+        var spec = new FuncTask<T1, T2, T3, TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -195,7 +199,7 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 
     /// <summary>Submits the task; returns a reference to its result at once.</summary>
@@ -226,12 +230,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, (a1, a2, a3, a4) => { TaskBlocking.Wait(fn(a1, a2, a3, a4)); return Unit.Value; }, arg1, arg2, arg3, arg4);
     }
 
-    private static ObjectRef<TR> Submit<T1, T2, T3, T4, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, T4, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<T1, T2, T3, T4, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, T4, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<T1, T2, T3, T4, TR>(invoke);
+        var spec = new FuncTask<T1, T2, T3, T4, TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -245,7 +250,7 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 
     /// <summary>Submits the task; returns a reference to its result at once.</summary>
@@ -276,12 +281,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, (a1, a2, a3, a4, a5) => { TaskBlocking.Wait(fn(a1, a2, a3, a4, a5)); return Unit.Value; }, arg1, arg2, arg3, arg4, arg5);
     }
 
-    private static ObjectRef<TR> Submit<T1, T2, T3, T4, T5, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, T4, T5, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<T1, T2, T3, T4, T5, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, T4, T5, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<T1, T2, T3, T4, T5, TR>(invoke);
+        var spec = new FuncTask<T1, T2, T3, T4, T5, TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -296,7 +302,7 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 
     /// <summary>Submits the task; returns a reference to its result at once.</summary>
@@ -327,12 +333,13 @@ public static class RemoteFunctionExtensions
         return Submit(f, (a1, a2, a3, a4, a5, a6) => { TaskBlocking.Wait(fn(a1, a2, a3, a4, a5, a6)); return Unit.Value; }, arg1, arg2, arg3, arg4, arg5, arg6);
     }
 
-    private static ObjectRef<TR> Submit<T1, T2, T3, T4, T5, T6, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, T4, T5, T6, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, Arg<T6> arg6)
+    /// <summary>Submits a task running <paramref name="invoke"/>; <paramref name="returns"/> is the call shape's count of returns (0: a stream, into <paramref name="stream"/>).</summary>
+    internal static ObjectRef<TR> Submit<T1, T2, T3, T4, T5, T6, TR, TDelegate>(in RemoteFunction<TDelegate> f, Func<T1, T2, T3, T4, T5, T6, TR> invoke, Arg<T1> arg1, Arg<T2> arg2, Arg<T3> arg3, Arg<T4> arg4, Arg<T5> arg5, Arg<T6> arg6, int returns = 1, Ray.Objects.ItemStream? stream = null)
         where TDelegate : Delegate
     {
         var core = f.Runtime.Core;
         var descriptor = f.Descriptor;
-        var spec = new FuncTask<T1, T2, T3, T4, T5, T6, TR>(invoke);
+        var spec = new FuncTask<T1, T2, T3, T4, T5, T6, TR>(invoke) { Stream = stream };
         spec.Bind(core);
         try
         {
@@ -348,6 +355,6 @@ public static class RemoteFunctionExtensions
             spec.AbandonArguments();
             throw;
         }
-        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions);
+        return core.SubmitTask<TR>(spec, descriptor, f.TaskOptions, returns);
     }
 }

@@ -65,4 +65,19 @@ public sealed record TaskOptions
         }
         return RetryExceptions;
     }
+
+    /// <summary>
+    /// How many refs the task gives (Ray's <c>num_returns</c>): unset for what the call shape says;
+    /// when set it must match it (1 for <c>Remote</c>, the tuple's arity for <c>RemoteMulti</c>; a
+    /// stream, <c>RemoteStream</c>, has no fixed count). Below 1 is refused when the task is submitted.
+    /// </summary>
+    public int? NumReturns { get; init; }
+
+    /// <summary>
+    /// For a streaming task (<c>RemoteStream</c>, Ray's <c>_generator_backpressure_num_objects</c>): at
+    /// most this many items produced and not yet taken by the consumer; the generator pauses before
+    /// its next item until the consumer takes one. 0 (the default): no bound, as in Ray (a bound
+    /// would stall a consumer that waits for the whole stream before it reads). Below 0 is refused.
+    /// </summary>
+    public int GeneratorBackpressureItems { get; init; }
 }

@@ -54,6 +54,13 @@ internal sealed class MemoryStore
         return new ObjectEntry<T>(NewId(), this);
     }
 
+    /// <summary>A pending entry under an id chosen elsewhere: an item a worker process already put in the node's store under it.</summary>
+    internal ObjectEntry<T> CreatePending<T>(ObjectId id)
+    {
+        Interlocked.Increment(ref _created);
+        return new ObjectEntry<T>(id, this);
+    }
+
     internal void Export(ObjectEntry entry)
     {
         if (entry.Exported) return;

@@ -136,7 +136,8 @@ internal sealed partial class RuntimeCore : IDisposable
 
     // ---- tasks ----
 
-    internal ObjectRef<TR> SubmitTask<TR>(SubmittedTask spec, FunctionDescriptor fn, TaskOptions? options)
+    /// <summary>Submits a task; <paramref name="returns"/>: the refs its call shape gives (1, a tuple's arity for multiple returns, 0 for a stream), checked against NumReturns.</summary>
+    internal ObjectRef<TR> SubmitTask<TR>(SubmittedTask spec, FunctionDescriptor fn, TaskOptions? options, int returns = 1)
     {
         if (_stopped)
         {
@@ -156,6 +157,7 @@ internal sealed partial class RuntimeCore : IDisposable
                     cls = Scheduler.ClassFor(cls.Request, captured);
             }
             else if (cls.Placement.Value.Group.IsRemoved) throw cls.Placement.Value.Group.RemovedError();
+            if (options is not null) ReturnCount.Check(options.NumReturns, returns, options.Name ?? fn.Name);
         }
         catch
         {

@@ -47,6 +47,9 @@ internal abstract class SubmittedTask : IObjectListener
     /// <summary>True while the task runs (in-process, or pushed to a worker process).</summary>
     internal bool IsRunning => Volatile.Read(ref _status) == Running;
 
+    /// <summary>For a streaming call: the owner's stream its items go to (null otherwise).</summary>
+    internal ItemStream? Stream { get; init; }
+
     /// <summary>The function this task runs (null for tasks made without one, e.g. tests).</summary>
     internal FunctionDescriptor? Function { get; private set; }
 

@@ -69,7 +69,11 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
     internal long LastActive { get; private set; } = Stopwatch.GetTimestamp();
 
     /// <summary>How many tasks may be in flight: deep pipelines for short tasks, one at a time for long ones (so others run elsewhere).</summary>
-    internal int Capacity => _serviceTicks < ShortTaskTicks ? 256 : 1;
+    internal int Capacity => Volatile.Read(ref _streams) > 0 ? 0 : _serviceTicks < ShortTaskTicks ? 256 : 1;
+
+    // Streaming calls in flight: the worker runs one off its receive thread and holds later
+    // calls behind it, so a channel with a stream takes no other task (Capacity 0).
+    private int _streams;
 
     private static readonly double ShortTaskTicks = Stopwatch.Frequency * 300e-6;
 
@@ -123,6 +127,7 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
                     w.U64(t.Result.Id.Sequence);
                     w.U16((ushort)t.ArgumentCount);
                     ArgumentWriter.Write(w, t);
+                    if (t.Stream is { } stream) StreamWire.WriteSpec(w, stream);
                 });
             }
             catch (Exception e)
@@ -134,6 +139,11 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
             {
                 if (_dead) return false; // closed meanwhile: OnClosed already took the list (the caller requeues)
                 _inflight[id] = new Pushed(task, Stopwatch.GetTimestamp(), _count + 1);
+            }
+            if (task.Stream is { } s)
+            {
+                Interlocked.Increment(ref _streams);
+                s.Link = new StreamLink(this, id, s.Bound, s.Consumed); // acknowledgements and stop go to this attempt's worker
             }
             Interlocked.Increment(ref _count);
             // Full fences on both sides (Dekker): either we see nothing in flight and send, or the
@@ -196,6 +206,11 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
     protected override void OnFrame(in Frame frame)
     {
         var h = frame.Header;
+        if (h.Kind == (ushort)ClusterMessageKind.StreamItem)
+        {
+            OnStreamItem(h.RequestId, TaskWire.Contiguous(frame, ref _scratch));
+            return;
+        }
         if ((h.Flags & FrameFlags.Reply) == 0) throw new ProtocolException($"worker {Lease.WorkerId} sent a request (kind {h.Kind})");
         if (h.Kind == (ushort)ClusterMessageKind.WorkerHello)
         {
@@ -226,6 +241,7 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
             if (!_inflight.Remove(h.RequestId, out entry)) throw new ProtocolException($"worker {Lease.WorkerId} answered unknown request {h.RequestId}");
         }
         Interlocked.Decrement(ref _count);
+        if (entry.Task.Stream is not null) Interlocked.Decrement(ref _streams);
         // Counted before the task completes: a caller woken by this result that submits its next
         // task at once sees nothing in flight and sends it itself, without waiting for a flush.
         Interlocked.Decrement(ref _flushedInFlight);
@@ -246,6 +262,40 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
             var (type, message, stack) = TaskWire.ReadError(p, ref off);
             if (status == TaskWire.StoreError) entry.Task.FailStore(TaskWire.ReadErrorObject(p, ref off), type, message, stack);
             else entry.Task.FailRemote(type, message, stack, userError: status == TaskWire.UserError);
+        }
+    }
+
+    // An item of a streaming call in flight (always before the call's reply, so it is still in flight).
+    private void OnStreamItem(ulong requestId, ReadOnlySpan<byte> p)
+    {
+        Pushed entry;
+        lock (_inflight)
+        {
+            if (!_inflight.TryGetValue(requestId, out entry) || entry.Task.Stream is null)
+                throw new ProtocolException($"worker {Lease.WorkerId} sent a stream item for request {requestId}, which is not a streaming call in flight");
+        }
+        var off = 0;
+        var index = (long)ValueWire.ReadU64(p, ref off);
+        var value = ValueWire.Read(p, ref off);
+        if (off != p.Length) throw new ProtocolException("a stream item has trailing bytes");
+        StreamWire.Accept(entry.Task.Stream, index, value);
+        LastActive = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Sends a StreamAck (<paramref name="value"/>: items consumed, or -1 to stop); never from the receive thread, never blocking it.</summary>
+    internal void SendStreamAck(ulong requestId, long value)
+    {
+        if (IsClosed) return;
+        if (InReceiveContext)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.c.SendStreamAck(s.requestId, s.value), (c: this, requestId, value), preferLocal: false);
+            return;
+        }
+        lock (SendLock)
+        {
+            if (IsClosed) return;
+            AppendLocked((ushort)ClusterMessageKind.StreamAck, FrameFlags.NoReply, requestId, value, static (w, v) => w.I64(v));
+            SendPendingLocked();
         }
     }
 
@@ -273,6 +323,7 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
             _inflight.Clear();
         }
         Interlocked.Exchange(ref _count, 0);
+        Interlocked.Exchange(ref _streams, 0);
         _actorCreated?.TrySetException(new RayClusterException($"worker {Lease.WorkerId} (pid {Lease.Pid}) died while creating the actor: {reason}"));
         _onClosed(this, $"worker {Lease.WorkerId}, pid {Lease.Pid}: {reason}", lost.Select(p => p.Task).ToArray());
     }

@@ -82,6 +82,13 @@ internal static class EntryWire
         }
     }
 
+    /// <summary>Completes a stream's item entry with a value that arrived (the bytes are the frame's, pinned for the call).</summary>
+    internal static unsafe void CompleteItem(ObjectEntry entry, in ValueWire.WireValue value)
+    {
+        fixed (byte* bytes = value.Bytes)
+            entry.Accept(new Incoming(entry.Store, value.Tag, bytes, value.Bytes.Length, value.PlasmaId, value.Size, value.Location));
+    }
+
     private sealed class Writer : IEntryVisitor
     {
         internal bool Busy;

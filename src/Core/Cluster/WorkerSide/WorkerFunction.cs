@@ -46,7 +46,21 @@ internal sealed class WorkerFunction
         Invoker = CreateInvoker(method, target, Parameters, ret);
         Encoder = (ResultEncoder)s_encode.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultEncoder));
         _prepare = (ResultPreparer)s_prepare.MakeGenericMethod(ResultType).CreateDelegate(typeof(ResultPreparer));
+        if (StreamItemType(ResultType) is { } item)
+            Stream = (StreamDrainer)Activator.CreateInstance(typeof(StreamDrainer<>).MakeGenericType(item))!;
     }
+
+    // IEnumerable<T> or IAsyncEnumerable<T> (the declared result, or one it implements): what a streaming call yields.
+    private static Type? StreamItemType(Type t)
+    {
+        foreach (var i in (Type[])[t, .. t.GetInterfaces()])
+            if (i.IsGenericType && (i.GetGenericTypeDefinition() == typeof(IEnumerable<>) || i.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>)))
+                return i.GetGenericArguments()[0];
+        return null;
+    }
+
+    /// <summary>For a function that returns a generator: drains it as a streaming call (null otherwise).</summary>
+    internal StreamDrainer? Stream { get; }
 
     // The generated invoker of the function's arity and shape (WorkerInvokers.g.cs), over a
     // delegate bound once: a static method, or a lambda on its closure singleton.
@@ -151,7 +165,7 @@ internal sealed class WorkerFunction
         internal SerializedValue Value { get; } = value;
     }
 
-    private static object? PrepareResult<T>(object? boxed, WorkerRuntime runtime)
+    internal static object? PrepareResult<T>(object? boxed, WorkerRuntime runtime)
     {
         if (Codec<T>.IsDirect)
         {
@@ -167,7 +181,7 @@ internal sealed class WorkerFunction
         return new Serialized(s);
     }
 
-    private static void EncodeResult<T>(PayloadWriter w, object? prepared, ObjectId id, WorkerRuntime runtime)
+    internal static void EncodeResult<T>(PayloadWriter w, object? prepared, ObjectId id, WorkerRuntime runtime)
     {
         if (Codec<T>.IsDirect)
         {

@@ -54,6 +54,21 @@ internal sealed partial class WorkerSession : FramedConnection
         if (!_hello && kind != ClusterMessageKind.WorkerHello)
             throw new ProtocolException($"message kind {h.Kind} before WorkerHello");
         var payload = TaskWire.Contiguous(frame, ref _scratch);
+        if (kind == ClusterMessageKind.StreamAck)
+        {
+            OnStreamAck(h, payload);
+            return;
+        }
+        if (TryQueueBehindStream(h, payload)) return;
+        Dispatch(h, payload);
+        if (Stopwatch.GetTimestamp() - _lastFlush > FlushAfterTicks) FlushNow();
+    }
+
+    // One frame in arrival order (on the receive thread, or on the side thread for frames that
+    // came while a streaming call ran there).
+    private void Dispatch(in FrameHeader h, ReadOnlySpan<byte> payload)
+    {
+        var kind = (ClusterMessageKind)h.Kind;
         switch (kind)
         {
             case ClusterMessageKind.WorkerHello: Hello(h, payload); break;
@@ -65,7 +80,6 @@ internal sealed partial class WorkerSession : FramedConnection
             case ClusterMessageKind.CreateActor: CreateActor(h, payload); break;
             default: throw new ProtocolException($"unknown message kind {h.Kind}");
         }
-        if (Stopwatch.GetTimestamp() - _lastFlush > FlushAfterTicks) FlushNow();
     }
 
     protected override void OnBatchEnd() => FlushNow();
@@ -78,6 +92,7 @@ internal sealed partial class WorkerSession : FramedConnection
 
     protected override void OnClosed(string reason)
     {
+        StopAllStreams(); // nobody reads their items any more: paused generators must not wait forever
         s_live.TryRemove(this, out _);
         _host.OnSessionClosed(this, reason);
     }
@@ -167,6 +182,11 @@ internal sealed partial class WorkerSession : FramedConnection
         catch (Exception e) when (e is not ProtocolException)
         {
             ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
+            return;
+        }
+        if (StreamWire.ReadSpec(p, ref off) is { } stream)
+        {
+            StartStream(h, fn, call, actor, stream);
             return;
         }
         object? result;
