@@ -1,0 +1,87 @@
+using System.Linq.Expressions;
+using MemoryPack;
+using Ray.Serve.Replica;
+using Ray.Serve.Routing;
+
+namespace Ray.Serve;
+
+/// <summary>
+/// Calls a deployment's replicas (Ray's <c>DeploymentHandle</c>):
+/// <c>await handle.Remote((Model m, string x) =&gt; m.Predict(x), "input")</c>. The lambda names a
+/// public method of <typeparamref name="T"/> called with the lambda's parameters in order; the
+/// method runs on a replica chosen by the router. Calls return at once with a
+/// <see cref="DeploymentResponse{T}"/>. Handles given to <c>Bind</c> arrive in the replicas of
+/// the deployment they were bound into, and work there the same way.
+/// </summary>
+public sealed class DeploymentHandle<T> where T : class
+{
+    private Router? _router;
+
+    internal DeploymentHandle(string key) => Key = key;
+
+    internal string Key { get; }
+
+    private Router Router => _router ??= Routers.GetOrCreate(Key);
+
+    /// <summary>The deployment's name.</summary>
+    public string DeploymentName => Key[(Key.LastIndexOf(':') + 1)..];
+
+    /// <summary>Calls a method without arguments.</summary>
+    public DeploymentResponse<TR> Remote<TR>(Expression<Func<T, TR>> method) => Send<TR>(MethodName(method), []);
+
+    /// <summary>Calls an async method without arguments.</summary>
+    public DeploymentResponse<TR> Remote<TR>(Expression<Func<T, Task<TR>>> method) => Send<TR>(MethodName(method), []);
+
+    /// <summary>Calls a method with one argument.</summary>
+    public DeploymentResponse<TR> Remote<TA, TR>(Expression<Func<T, TA, TR>> method, ServeArg<TA> arg) => Send1<TA, TR>(MethodName(method), arg);
+
+    /// <summary>Calls an async method with one argument.</summary>
+    public DeploymentResponse<TR> Remote<TA, TR>(Expression<Func<T, TA, Task<TR>>> method, ServeArg<TA> arg) => Send1<TA, TR>(MethodName(method), arg);
+
+    /// <summary>Calls a <see cref="BatchAttribute"/> method with one item; the replica runs it in a batch and returns this item's result.</summary>
+    public DeploymentResponse<TR> Remote<TA, TR>(Expression<Func<T, TA[], Task<TR[]>>> batchMethod, ServeArg<TA> item) => Send1<TA, TR>(MethodName(batchMethod), item);
+
+    /// <summary>Calls a synchronous <see cref="BatchAttribute"/> method with one item.</summary>
+    public DeploymentResponse<TR> Remote<TA, TR>(Expression<Func<T, TA[], TR[]>> batchMethod, ServeArg<TA> item) => Send1<TA, TR>(MethodName(batchMethod), item);
+
+    /// <summary>Calls a method with two arguments.</summary>
+    public DeploymentResponse<TR> Remote<TA, TB, TR>(Expression<Func<T, TA, TB, TR>> method, ServeArg<TA> a, ServeArg<TB> b) => Send2<TA, TB, TR>(MethodName(method), a, b);
+
+    /// <summary>Calls an async method with two arguments.</summary>
+    public DeploymentResponse<TR> Remote<TA, TB, TR>(Expression<Func<T, TA, TB, Task<TR>>> method, ServeArg<TA> a, ServeArg<TB> b) => Send2<TA, TB, TR>(MethodName(method), a, b);
+
+    private DeploymentResponse<TR> Send<TR>(string method, byte[][] args) => new(CallAsync<TR>(method, args));
+
+    private DeploymentResponse<TR> Send1<TA, TR>(string method, ServeArg<TA> a) => new(Call1Async<TA, TR>(method, a));
+
+    private DeploymentResponse<TR> Send2<TA, TB, TR>(string method, ServeArg<TA> a, ServeArg<TB> b) => new(Call2Async<TA, TB, TR>(method, a, b));
+
+    private async Task<TR> Call1Async<TA, TR>(string method, ServeArg<TA> a) =>
+        await CallAsync<TR>(method, [MemoryPackSerializer.Serialize(await a.ResolveAsync().ConfigureAwait(false))]).ConfigureAwait(false);
+
+    private async Task<TR> Call2Async<TA, TB, TR>(string method, ServeArg<TA> a, ServeArg<TB> b)
+    {
+        var va = await a.ResolveAsync().ConfigureAwait(false);
+        var vb = await b.ResolveAsync().ConfigureAwait(false);
+        return await CallAsync<TR>(method, [MemoryPackSerializer.Serialize(va), MemoryPackSerializer.Serialize(vb)]).ConfigureAwait(false);
+    }
+
+    private async Task<TR> CallAsync<TR>(string method, byte[][] args)
+    {
+        var bytes = await Router.CallAsync(new ReplicaCall { Method = method, Args = args }, CancellationToken.None).ConfigureAwait(false);
+        return MemoryPackSerializer.Deserialize<TR>(bytes)!;
+    }
+
+    // The request names the method; the lambda must be exactly a call of it with its parameters in order.
+    private static string MethodName(LambdaExpression lambda)
+    {
+        ArgumentNullException.ThrowIfNull(lambda);
+        if (lambda.Body is MethodCallExpression call && call.Object == lambda.Parameters[0] && !call.Method.IsStatic
+            && call.Arguments.Count == lambda.Parameters.Count - 1 && call.Arguments.Select((a, i) => a == lambda.Parameters[i + 1]).All(x => x))
+            return call.Method.Name;
+        throw new ArgumentException($"Pass a call of one of {typeof(T).Name}'s public methods with the lambda's parameters in order, as in (m, x) => m.Predict(x): the method runs on a replica.", nameof(lambda));
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"DeploymentHandle<{typeof(T).Name}>({DeploymentName})";
+}
