@@ -89,7 +89,14 @@ public static class ServeCases
 
     private sealed record WrkResult(double P50, double P99, double Rps);
 
+    // A one-second run first warms the path (JIT, thread pool, connections), then the measured run.
     private static async Task<WrkResult> WrkAsync(string wrk, Uri url, int threads, int connections, int seconds)
+    {
+        await WrkOnceAsync(wrk, url, threads, connections, 1);
+        return await WrkOnceAsync(wrk, url, threads, connections, seconds);
+    }
+
+    private static async Task<WrkResult> WrkOnceAsync(string wrk, Uri url, int threads, int connections, int seconds)
     {
         var psi = new ProcessStartInfo(wrk) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "-t", threads.ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture), "-d", $"{seconds}s", "--latency", url.ToString() })

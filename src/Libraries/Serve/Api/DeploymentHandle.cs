@@ -68,7 +68,8 @@ public sealed class DeploymentHandle<T> where T : class
 
     private async Task<TR> CallAsync<TR>(string method, byte[][] args)
     {
-        var bytes = await Router.CallAsync(new ReplicaCall { Method = method, Args = args }, CancellationToken.None).ConfigureAwait(false);
+        var invoker = MethodInvoker.For(typeof(T), method, args.Length);
+        var bytes = await Router.CallAsync(new ReplicaCall { Method = method, Args = args }, invoker.IsSynchronous, CancellationToken.None).ConfigureAwait(false);
         return MemoryPackSerializer.Deserialize<TR>(bytes)!;
     }
 

@@ -122,7 +122,7 @@ internal sealed class HttpProxy : IAsyncDisposable
         try
         {
             // The wait stops at the timeout even while a replica still runs the request.
-            var bytes = await route.Router.CallAsync(call, token).WaitAsync(token).ConfigureAwait(false);
+            var bytes = await route.Router.CallAsync(call, route.HttpSynchronous, token).WaitAsync(token).ConfigureAwait(false);
             response = MemoryPackSerializer.Deserialize<ServeResponse>(bytes) ?? new ServeResponse { Status = 204 };
         }
         catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)

@@ -43,6 +43,9 @@ internal sealed class MethodInvoker
     /// <summary>The result type (for a Task&lt;T&gt; method, T).</summary>
     internal Type ResultType { get; }
     internal BatchAttribute? Batch { get; }
+    /// <summary>True for a method that returns its value directly and is not batched: it runs on one of the replica actor's own threads.</summary>
+    internal bool IsSynchronous => _taskResult is null && Batch is null;
+
     /// <summary>For a batched method, the type of one item.</summary>
     internal Type? ItemType { get; }
 

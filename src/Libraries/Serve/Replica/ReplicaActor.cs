@@ -74,6 +74,22 @@ internal sealed class ReplicaActor
         return Task.Run(() => RunAsync(call));
     }
 
+    /// <summary>
+    /// A synchronous user method: admitted and run on one of the actor's own threads (Core's
+    /// executor starts them as calls need them), one thread hop from the caller instead of two.
+    /// </summary>
+    public ReplicaReply Handle(ReplicaCall call)
+    {
+        var n = Interlocked.Increment(ref _ongoing);
+        if (n > _maxOngoing || _draining)
+        {
+            var now = Interlocked.Decrement(ref _ongoing);
+            return new ReplicaReply { Status = ReplyStatus.Rejected, Ongoing = now };
+        }
+        // A synchronous method completes RunAsync without awaiting anything.
+        return RunAsync(call).GetAwaiter().GetResult();
+    }
+
     private async Task<ReplicaReply> RunAsync(ReplicaCall call)
     {
         var start = Stopwatch.GetTimestamp();

@@ -15,12 +15,15 @@ internal sealed class ReplicaSlot
         Id = id;
         Handle = handle;
         Method = handle.Task((ReplicaActor r, ReplicaCall c) => r.HandleAsync(c));
+        SyncMethod = handle.Task((ReplicaActor r, ReplicaCall c) => r.Handle(c));
     }
 
     internal string Id { get; }
     internal ActorHandle<ReplicaActor> Handle { get; }
     /// <summary>The replica's request method, resolved once.</summary>
     internal ActorMethod<ReplicaActor, ReplicaCall, ReplicaReply> Method { get; }
+    /// <summary>The replica's request method for synchronous user methods (run on the actor's threads).</summary>
+    internal ActorMethod<ReplicaActor, ReplicaCall, ReplicaReply> SyncMethod { get; }
 
     internal int InFlight;
     private int _reported;

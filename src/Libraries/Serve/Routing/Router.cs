@@ -23,8 +23,8 @@ internal sealed class Router
     private volatile RouteInfo? _info;
     private volatile string? _closed;
     private int _queued;
-    private int _waiters;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Requests waiting for room, oldest first: a finished request wakes one, a change of replicas all.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TaskCompletionSource<bool>> _waiting = new();
 
     internal Router(string key)
     {
@@ -52,7 +52,7 @@ internal sealed class Router
             var old = _slots.ToDictionary(s => s.Id, StringComparer.Ordinal);
             _slots = replicas.Select(r => old.TryGetValue(r.Id, out var s) ? s : new ReplicaSlot(r.Id, r.Handle)).ToArray();
         }
-        Pulse(force: true);
+        WakeAll();
     }
 
     /// <summary>Worker side: a replica's handle arrived (it is routed to once it is also a member).</summary>
@@ -65,7 +65,7 @@ internal sealed class Router
             if (!_known.ContainsKey(id)) _known[id] = new ReplicaSlot(id, replica);
             Rebuild();
         }
-        Pulse(force: true);
+        WakeAll();
     }
 
     /// <summary>Worker side: the members to route to now. Pushes may arrive in any order, so the slots are members whose handle is known.</summary>
@@ -77,7 +77,7 @@ internal sealed class Router
             foreach (var gone in _known.Keys.Except(ids).ToList()) _known.Remove(gone);
             Rebuild();
         }
-        Pulse(force: true);
+        WakeAll();
     }
 
     private void Rebuild() =>
@@ -87,11 +87,14 @@ internal sealed class Router
     internal void Close(string reason)
     {
         _closed = reason;
-        Pulse(force: true);
+        WakeAll();
     }
 
     /// <summary>Sends <paramref name="call"/> to a replica and returns its result bytes.</summary>
-    internal async Task<byte[]> CallAsync(ReplicaCall call, CancellationToken cancellationToken)
+    /// <param name="call">The request.</param>
+    /// <param name="synchronous">The user method returns its value directly: the replica runs it on an actor thread.</param>
+    /// <param name="cancellationToken">Stops waiting for a replica (a request already on one goes on).</param>
+    internal async Task<byte[]> CallAsync(ReplicaCall call, bool synchronous, CancellationToken cancellationToken)
     {
         ServeMetrics.RouterRequest(Name);
         var queued = false;
@@ -116,7 +119,7 @@ internal sealed class Router
                 ReplicaReply reply;
                 try
                 {
-                    var result = slot.Method.Remote(call);
+                    var result = synchronous ? slot.SyncMethod.Remote(call) : slot.Method.Remote(call);
                     try { reply = await result; }
                     finally { result.Dispose(); }
                 }
@@ -205,7 +208,7 @@ internal sealed class Router
     private void Release(ReplicaSlot slot)
     {
         Interlocked.Decrement(ref slot.InFlight);
-        Pulse(force: false);
+        WakeOne();
     }
 
     private void Drop(ReplicaSlot dead)
@@ -217,26 +220,38 @@ internal sealed class Router
         }
     }
 
-    // Wakes queued requests: when a slot frees up (only if someone waits) or the replicas change.
-    private void Pulse(bool force)
+    // A slot freed up: the oldest waiter tries again (waiters that timed out are skipped).
+    private void WakeOne()
     {
-        if (!force && Volatile.Read(ref _waiters) == 0) return;
-        var old = Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        old.TrySetResult();
+        while (_waiting.TryDequeue(out var w))
+            if (w.TrySetResult(true)) return;
     }
 
-    // Backoff after a refusal or when every replica is full: 1, 2, 4 .. 50 ms, cut short when
-    // one of this router's requests finishes or the replicas change.
+    // The replicas changed (or the router closed): every waiter looks again.
+    private void WakeAll()
+    {
+        while (_waiting.TryDequeue(out var w)) w.TrySetResult(true);
+    }
+
+    private bool HasRoom()
+    {
+        var max = _info?.MaxOngoingRequests ?? 1;
+        var now = Stopwatch.GetTimestamp();
+        foreach (var s in _slots) if (s.Load(now) < max) return true;
+        return false;
+    }
+
+    // Waits for room: woken in order as this router's requests finish or when the replicas
+    // change; else after a backoff of 1, 2, 4 .. 50 ms (what a refusal by a replica busy with
+    // other callers' requests needs, since nothing here will signal it).
     private async Task WaitAsync(int attempt, CancellationToken cancellationToken)
     {
-        var signal = Volatile.Read(ref _changed).Task;
-        Interlocked.Increment(ref _waiters);
-        try
-        {
-            var delay = TimeSpan.FromMilliseconds(Math.Min(50, 1 << Math.Min(attempt, 6)));
-            await signal.WaitAsync(delay, cancellationToken).ConfigureAwait(false);
-        }
+        var waiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiting.Enqueue(waiter);
+        if (HasRoom() || _closed is not null) waiter.TrySetResult(true); // room appeared before this waiter was queued
+        var delay = TimeSpan.FromMilliseconds(Math.Min(50, 1 << Math.Min(attempt, 6)));
+        try { await waiter.Task.WaitAsync(delay, cancellationToken).ConfigureAwait(false); }
         catch (TimeoutException) { }
-        finally { Interlocked.Decrement(ref _waiters); }
+        finally { waiter.TrySetResult(false); } // a later wake skips it
     }
 }
