@@ -81,6 +81,9 @@ public abstract class Application
 
     /// <summary>The bound constructor arguments.</summary>
     public abstract IReadOnlyList<object?> Arguments { get; }
+
+    /// <summary>The same graph with each deployment's options passed through <paramref name="options"/> (config overrides).</summary>
+    internal abstract Application WithOptions(Func<string, DeploymentOptions, DeploymentOptions> options);
 }
 
 /// <summary>An <see cref="Application"/> whose ingress deployment is of class <typeparamref name="T"/>.</summary>
@@ -108,4 +111,7 @@ public sealed class Application<T> : Application where T : class
 
     /// <inheritdoc />
     public override IReadOnlyList<object?> Arguments => _args;
+
+    internal override Application WithOptions(Func<string, DeploymentOptions, DeploymentOptions> options) =>
+        new Application<T>(new Deployment<T>(options(Name, Options)), _args.Select(a => a is Application child ? child.WithOptions(options) : a).ToArray());
 }
