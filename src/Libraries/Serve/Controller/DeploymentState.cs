@@ -158,7 +158,9 @@ internal sealed class DeploymentState
                     if (r.HealthFailures >= o.HealthCheckFailureThreshold)
                     {
                         Message = $"replica {r.Id} failed {r.HealthFailures} health checks in a row; replacing it";
-                        Stop(r, drain: false);
+                        // Out of routing at once; requests already on it may still finish (as Ray stops
+                        // an unhealthy replica gracefully).
+                        Stop(r, drain: true);
                     }
                 }
             }
@@ -248,6 +250,7 @@ internal sealed class DeploymentState
         if (r.Phase == ReplicaPhase.Stopping) return;
         var wasRunning = r.Phase == ReplicaPhase.Running;
         r.Phase = ReplicaPhase.Stopping;
+        if (drain) _router.Retire(r.Id);
         _routesChanged |= wasRunning;
         var o = Def.Options;
         r.Stopped = drain && wasRunning ? DrainThenEndAsync(r, o.GracefulShutdownWaitLoop, o.GracefulShutdownTimeout) : KillAsync(r);

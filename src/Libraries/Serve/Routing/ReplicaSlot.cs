@@ -26,6 +26,9 @@ internal sealed class ReplicaSlot
     internal ActorMethod<ReplicaActor, ReplicaCall, ReplicaReply> SyncMethod { get; }
 
     internal int InFlight;
+
+    /// <summary>Set when the controller stops this replica on purpose: it refuses new requests while draining, so a call it fails never ran and may go elsewhere.</summary>
+    internal volatile bool Retired;
     private int _reported;
     private long _reportedAt;
     private long _fullUntil;

@@ -55,6 +55,12 @@ internal sealed class Router
         WakeAll();
     }
 
+    /// <summary>Driver side: the controller is stopping this replica (before it leaves the routes).</summary>
+    internal void Retire(string id)
+    {
+        foreach (var s in _slots) if (s.Id == id) s.Retired = true;
+    }
+
     /// <summary>Worker side: a replica's handle arrived (it is routed to once it is also a member).</summary>
     internal void AddKnown(RouteInfo info, ActorHandle<ReplicaActor> replica)
     {
@@ -127,7 +133,9 @@ internal sealed class Router
                 {
                     Release(slot);
                     Drop(slot);
-                    if (!wasAlive) continue; // it was dead before the request was sent: the request never ran
+                    // Dead before the request was sent, or stopped on purpose (a draining replica runs
+                    // nothing new): the request never ran, so it goes to another replica.
+                    if (!wasAlive || slot.Retired) continue;
                     throw new ReplicaDiedException(Name, slot.Id, e);
                 }
                 catch
