@@ -56,7 +56,7 @@ public sealed class ConfigTests
     public async Task The_REST_API_and_the_serve_command_deploy_report_and_shut_down_with_the_token()
     {
         await using var ray = RayRuntime.Start();
-        await using var serve = await Serve.StartAsync(ray, new ServeOptions { Http = new HttpOptions { Port = 0 }, ApiPort = 0, ApiToken = "s3cret", ControlLoopInterval = TimeSpan.FromMilliseconds(20) });
+        await using var serve = await ServeInstance.StartAsync(ray, new ServeOptions { Http = new HttpOptions { Port = 0 }, ApiPort = 0, ApiToken = "s3cret", ControlLoopInterval = TimeSpan.FromMilliseconds(20) });
         using var http = new HttpClient { BaseAddress = serve.ApiAddress };
         using (var noToken = await http.PutAsync("/api/serve/applications/", new StringContent(Yaml(both: false))))
             Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);

@@ -90,4 +90,17 @@ public sealed class HttpTests
         foreach (var h in held) Assert.Equal(200, (await h).Status); // the queued one ran once a replica was free
         Assert.Equal(200, (await t.GetAsync("/")).Status);
     }
+
+    [Fact]
+    public async Task The_static_Run_uses_the_instance_started_last_and_Shutdown_stops_it()
+    {
+        await using var ray = RayRuntime.Start();
+        var serve = await Serve.StartAsync(ray, new ServeOptions { Http = new HttpOptions { Port = 0 } });
+        var h = Serve.Run(Serve.Deployment<Adder>().Bind(2), "static-app", "/static");
+        Assert.Same(serve, Serve.Current);
+        Assert.Equal(5, await h.Remote((Adder a, int x) => a.Add(x), 3));
+        Serve.Shutdown();
+        Assert.Null(Serve.Current);
+        await Assert.ThrowsAsync<DeploymentUnavailableException>(async () => await h.Remote((Adder a, int x) => a.Add(x), 3));
+    }
 }

@@ -19,7 +19,8 @@ internal sealed class TestServe : IAsyncDisposable
     public static async Task<TestServe> StartAsync(HttpOptions? http = null, RayRuntime? ray = null)
     {
         ray ??= RayRuntime.Start(new RuntimeOptions { NumCpus = 4 });
-        var serve = await global::Ray.Serve.Serve.StartAsync(ray, new ServeOptions { Http = (http ?? new HttpOptions()) with { Port = 0 }, ControlLoopInterval = TimeSpan.FromMilliseconds(20) });
+        // Not Serve.StartAsync: that would make it the static default, which one test owns.
+        var serve = await ServeInstance.StartAsync(ray, new ServeOptions { Http = (http ?? new HttpOptions()) with { Port = 0 }, ControlLoopInterval = TimeSpan.FromMilliseconds(20) });
         return new TestServe(ray, serve);
     }
 
