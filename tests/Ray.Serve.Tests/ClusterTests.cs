@@ -24,6 +24,13 @@ public sealed class ClusterTests
         Assert.DoesNotContain(Environment.ProcessId, ps);
         Assert.NotEqual(ps[0], ps[1]);
 
+        // Streams from a worker process, through a handle and over HTTP.
+        var streamer = t.Serve.Run(Serve.Deployment<Streamer>().Bind(), "stream", "/stream");
+        var items = new List<int>();
+        await foreach (var i in streamer.Stream((Streamer s, int n) => s.Count(n, default), 4)) items.Add(i);
+        Assert.Equal([0, 1, 2, 3], items);
+        Assert.Equal((200, "token 0\ntoken 1\n"), await t.PostAsync("/stream", "2"));
+
         // A replica's worker process killed: the controller replaces it.
         Ray.Tests.Shared.SessionProcesses.Kill(pids[0]);
         Assert.True(await TestServe.WaitUntilAsync(() =>

@@ -50,6 +50,25 @@ public sealed class DeploymentHandle<T> where T : class
     /// <summary>Calls an async method with two arguments.</summary>
     public DeploymentResponse<TR> Remote<TA, TB, TR>(Expression<Func<T, TA, TB, Task<TR>>> method, ServeArg<TA> a, ServeArg<TB> b) => Send2<TA, TB, TR>(MethodName(method), a, b);
 
+    /// <summary>
+    /// Calls a streaming method (one returning <c>IAsyncEnumerable&lt;TItem&gt;</c>) without arguments;
+    /// items arrive as the replica produces them (Ray's <c>handle.options(stream=True)</c>).
+    /// Breaking off the enumeration cancels the stream on the replica.
+    /// </summary>
+    public IAsyncEnumerable<TItem> Stream<TItem>(Expression<Func<T, IAsyncEnumerable<TItem>>> method, CancellationToken cancellationToken = default) =>
+        StreamAsync<TItem>(MethodName(method), () => ValueTask.FromResult<byte[][]>([]), cancellationToken);
+
+    /// <summary>Calls a streaming method with one argument (see <see cref="Stream{TItem}(Expression{Func{T, IAsyncEnumerable{TItem}}}, CancellationToken)"/>).</summary>
+    public IAsyncEnumerable<TItem> Stream<TA, TItem>(Expression<Func<T, TA, IAsyncEnumerable<TItem>>> method, ServeArg<TA> arg, CancellationToken cancellationToken = default) =>
+        StreamAsync<TItem>(MethodName(method), async () => [MemoryPackSerializer.Serialize(await arg.ResolveAsync().ConfigureAwait(false))], cancellationToken);
+
+    private async IAsyncEnumerable<TItem> StreamAsync<TItem>(string method, Func<ValueTask<byte[][]>> args, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var call = new ReplicaCall { Method = method, Args = await args().ConfigureAwait(false) };
+        await foreach (var item in Router.StreamAsync(call, cancellationToken).ConfigureAwait(false))
+            yield return MemoryPackSerializer.Deserialize<TItem>(item)!;
+    }
+
     private DeploymentResponse<TR> Send<TR>(string method, byte[][] args) => new(CallAsync<TR>(method, args));
 
     private DeploymentResponse<TR> Send1<TA, TR>(string method, ServeArg<TA> a) => new(Call1Async<TA, TR>(method, a));
@@ -69,6 +88,8 @@ public sealed class DeploymentHandle<T> where T : class
     private async Task<TR> CallAsync<TR>(string method, byte[][] args)
     {
         var invoker = MethodInvoker.For(typeof(T), method, args.Length);
+        if (invoker.StreamItemType is not null)
+            throw new ArgumentException($"{typeof(T).Name}.{method} returns an IAsyncEnumerable: call it with Stream, not Remote.");
         var bytes = await Router.CallAsync(new ReplicaCall { Method = method, Args = args }, invoker.IsSynchronous, CancellationToken.None).ConfigureAwait(false);
         return MemoryPackSerializer.Deserialize<TR>(bytes)!;
     }
@@ -77,9 +98,15 @@ public sealed class DeploymentHandle<T> where T : class
     private static string MethodName(LambdaExpression lambda)
     {
         ArgumentNullException.ThrowIfNull(lambda);
-        if (lambda.Body is MethodCallExpression call && call.Object == lambda.Parameters[0] && !call.Method.IsStatic
-            && call.Arguments.Count == lambda.Parameters.Count - 1 && call.Arguments.Select((a, i) => a == lambda.Parameters[i + 1]).All(x => x))
-            return call.Method.Name;
+        // A last argument of `default` for a CancellationToken parameter is allowed (expression trees
+        // cannot leave optional arguments out); the replica passes its own token.
+        if (lambda.Body is MethodCallExpression call && call.Object == lambda.Parameters[0] && !call.Method.IsStatic)
+        {
+            var n = lambda.Parameters.Count - 1;
+            var tokenLast = call.Arguments.Count == n + 1 && call.Arguments[n].Type == typeof(CancellationToken) && call.Arguments[n] is ConstantExpression or DefaultExpression;
+            if ((call.Arguments.Count == n || tokenLast) && Enumerable.Range(0, n).All(i => call.Arguments[i] == lambda.Parameters[i + 1]))
+                return call.Method.Name;
+        }
         throw new ArgumentException($"Pass a call of one of {typeof(T).Name}'s public methods with the lambda's parameters in order, as in (m, x) => m.Predict(x): the method runs on a replica.", nameof(lambda));
     }
 

@@ -67,7 +67,7 @@ internal sealed class DeploymentDef
     internal string? UserConfigType { get; }
     internal byte[]? UserConfig { get; }
     internal string Version { get; }
-    /// <summary>The public method taking a <see cref="ServeRequest"/> (or an array of them, batched), or null.</summary>
+    /// <summary>The public method taking a <see cref="ServeRequest"/> (or an array of them, batched), or null. Returning IAsyncEnumerable&lt;string&gt; or &lt;byte[]&gt;, it streams.</summary>
     internal string? HttpMethod { get; }
 
     internal bool SameUserConfig(DeploymentDef other) =>
@@ -104,8 +104,12 @@ internal sealed class DeploymentDef
     private static string? FindHttpMethod(Type t)
     {
         var found = t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
-            .Where(m => m.GetParameters() is [var p] && (p.ParameterType == typeof(ServeRequest) || p.ParameterType == typeof(ServeRequest[])))
+            .Where(m => m.GetParameters() is [var p] && (p.ParameterType == typeof(ServeRequest) || p.ParameterType == typeof(ServeRequest[]))
+                || m.GetParameters() is [var q, var c] && q.ParameterType == typeof(ServeRequest) && c.ParameterType == typeof(CancellationToken))
             .ToArray();
+        if (found.Length == 1 && found[0].ReturnType is { IsGenericType: true } r && r.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>)
+            && r.GetGenericArguments()[0] != typeof(string) && r.GetGenericArguments()[0] != typeof(byte[]))
+            throw new ArgumentException($"{t.Name}.{found[0].Name} streams {r.GetGenericArguments()[0].Name} items: an HTTP stream is of string or byte[] items.");
         return found.Length switch
         {
             0 => null,

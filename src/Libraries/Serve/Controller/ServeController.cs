@@ -3,7 +3,7 @@ using Ray.Serve.Routing;
 namespace Ray.Serve.Controller;
 
 /// <summary>An application's HTTP route, as the proxy reads it.</summary>
-internal sealed record AppRoute(string App, string Prefix, Router Router, string? HttpMethod, bool HttpSynchronous, string IngressName);
+internal sealed record AppRoute(string App, string Prefix, Router Router, string? HttpMethod, bool HttpSynchronous, Type? HttpStreamItem, string IngressName);
 
 /// <summary>
 /// Serve's controller. A component of the driver, not an actor: the HTTP proxy and the routers
@@ -140,7 +140,8 @@ internal sealed class ServeController : IAsyncDisposable
     {
         _routes = _apps.Values.Where(a => !a.Deleting && _deployments.ContainsKey(a.IngressKey))
             .Select(a => { var d = _deployments[a.IngressKey]; return new AppRoute(a.Name, a.Prefix, d.Router, d.Def.HttpMethod,
-                d.Def.HttpMethod is { } m && Replica.MethodInvoker.For(d.Def.UserType, m, 1).IsSynchronous, d.Def.Name); })
+                d.Def.HttpMethod is { } m && Replica.MethodInvoker.For(d.Def.UserType, m, 1).IsSynchronous,
+                d.Def.HttpMethod is { } sm ? Replica.MethodInvoker.For(d.Def.UserType, sm, 1).StreamItemType : null, d.Def.Name); })
             .OrderByDescending(r => r.Prefix.Length).ToArray();
     }
 

@@ -121,6 +121,7 @@ internal sealed class HttpProxy : IAsyncDisposable
         ServeResponse response;
         try
         {
+            if (route.HttpStreamItem is not null) return await HttpStreaming.WriteAsync(ctx, route, call, token).ConfigureAwait(false);
             // The wait stops at the timeout even while a replica still runs the request.
             var bytes = await route.Router.CallAsync(call, route.HttpSynchronous, token).WaitAsync(token).ConfigureAwait(false);
             response = MemoryPackSerializer.Deserialize<ServeResponse>(bytes) ?? new ServeResponse { Status = 204 };

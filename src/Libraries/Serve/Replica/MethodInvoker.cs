@@ -20,6 +20,7 @@ internal sealed class MethodInvoker
     {
         Method = method;
         ParameterTypes = method.GetParameters().Select(p => p.ParameterType).ToArray();
+        TakesToken = ParameterTypes.Length > 0 && ParameterTypes[^1] == typeof(CancellationToken);
         var ret = method.ReturnType;
         if (ret.IsGenericType && ret.GetGenericTypeDefinition() == typeof(Task<>))
         {
@@ -29,6 +30,7 @@ internal sealed class MethodInvoker
         else if (ret == typeof(void) || ret == typeof(Task) || ret == typeof(ValueTask) || (ret.IsGenericType && ret.GetGenericTypeDefinition() == typeof(ValueTask<>)))
             throw new ArgumentException($"{method.DeclaringType?.Name}.{method.Name} returns {ret.Name}: a deployment method returns a value or a Task<T>.");
         else ResultType = ret;
+        if (ret.IsGenericType && ret.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>)) StreamItemType = ret.GetGenericArguments()[0];
         Batch = method.GetCustomAttribute<BatchAttribute>();
         if (Batch is not null)
         {
@@ -40,11 +42,16 @@ internal sealed class MethodInvoker
 
     internal MethodInfo Method { get; }
     internal Type[] ParameterTypes { get; }
+    /// <summary>The last parameter is a CancellationToken the caller does not send (streams get theirs through WithCancellation).</summary>
+    internal bool TakesToken { get; }
     /// <summary>The result type (for a Task&lt;T&gt; method, T).</summary>
     internal Type ResultType { get; }
     internal BatchAttribute? Batch { get; }
     /// <summary>True for a method that returns its value directly and is not batched: it runs on one of the replica actor's own threads.</summary>
-    internal bool IsSynchronous => _taskResult is null && Batch is null;
+    internal bool IsSynchronous => _taskResult is null && Batch is null && StreamItemType is null;
+
+    /// <summary>For a method returning <c>IAsyncEnumerable&lt;T&gt;</c> (a streaming method), T.</summary>
+    internal Type? StreamItemType { get; }
 
     /// <summary>For a batched method, the type of one item.</summary>
     internal Type? ItemType { get; }
@@ -55,7 +62,8 @@ internal sealed class MethodInvoker
         s_cache.GetOrAdd((type, name, arity), static k =>
         {
             var (t, n, a) = k;
-            var found = t.GetMethods(BindingFlags.Public | BindingFlags.Instance).Where(m => m.Name == n && m.GetParameters().Length == a && !m.IsGenericMethodDefinition).ToArray();
+            var found = t.GetMethods(BindingFlags.Public | BindingFlags.Instance).Where(m => m.Name == n && !m.IsGenericMethodDefinition
+                && (m.GetParameters().Length == a || (m.GetParameters().Length == a + 1 && m.GetParameters()[^1].ParameterType == typeof(CancellationToken)))).ToArray();
             if (found.Length == 0) throw new ArgumentException($"{t.Name} has no public method {n} taking {a} argument(s).");
             if (found.Length > 1) throw new ArgumentException($"{t.Name} has {found.Length} public methods {n} taking {a} argument(s): a deployment method is found by name and arity.");
             return new MethodInvoker(found[0]);
@@ -64,6 +72,15 @@ internal sealed class MethodInvoker
     /// <summary>Deserializes argument <paramref name="i"/> (for a batched method: one item).</summary>
     internal object? ReadArgument(int i, byte[] bytes) =>
         MemoryPackSerializer.Deserialize(Batch is not null ? ItemType! : ParameterTypes[i], bytes);
+
+    /// <summary>Every argument of a call (a trailing CancellationToken as none).</summary>
+    internal object?[] ReadArguments(byte[][] args)
+    {
+        var values = new object?[ParameterTypes.Length];
+        for (var i = 0; i < args.Length; i++) values[i] = ReadArgument(i, args[i]);
+        if (TakesToken) values[^1] = CancellationToken.None;
+        return values;
+    }
 
     /// <summary>Runs the method and returns its (awaited) result.</summary>
     internal async Task<object?> InvokeAsync(object instance, object?[] args)

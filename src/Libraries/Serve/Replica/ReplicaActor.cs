@@ -15,7 +15,7 @@ namespace Ray.Serve.Replica;
 /// The actor runs with a high MaxConcurrency: refusals, health checks and stats must never wait
 /// behind running requests, so admission is counted here rather than by the actor's queue.
 /// </summary>
-internal sealed class ReplicaActor
+internal sealed partial class ReplicaActor
 {
     private readonly object _user;
     private readonly Type _userType;
@@ -63,12 +63,7 @@ internal sealed class ReplicaActor
     /// <summary>Admits the call (or refuses it at MaxOngoingRequests) and runs it off the actor's thread.</summary>
     public Task<ReplicaReply> HandleAsync(ReplicaCall call)
     {
-        var n = Interlocked.Increment(ref _ongoing);
-        if (n > _maxOngoing || _draining)
-        {
-            var now = Interlocked.Decrement(ref _ongoing);
-            return Task.FromResult(new ReplicaReply { Status = ReplyStatus.Rejected, Ongoing = now });
-        }
+        if (Admit() is { } refused) return Task.FromResult(refused);
         // User code runs on the thread pool: a slow or blocking method must not hold the
         // actor's own thread, where refusals and health checks are answered.
         return Task.Run(() => RunAsync(call));
@@ -80,15 +75,28 @@ internal sealed class ReplicaActor
     /// </summary>
     public ReplicaReply Handle(ReplicaCall call)
     {
-        var n = Interlocked.Increment(ref _ongoing);
-        if (n > _maxOngoing || _draining)
-        {
-            var now = Interlocked.Decrement(ref _ongoing);
-            return new ReplicaReply { Status = ReplyStatus.Rejected, Ongoing = now };
-        }
+        if (Admit() is { } refused) return refused;
         // A synchronous method completes RunAsync without awaiting anything.
         return RunAsync(call).GetAwaiter().GetResult();
     }
+
+    // Admits a request (counted in _ongoing) or returns the refusal.
+    private ReplicaReply? Admit()
+    {
+        var n = Interlocked.Increment(ref _ongoing);
+        if (n <= _maxOngoing && !_draining) return null;
+        var now = Interlocked.Decrement(ref _ongoing);
+        return new ReplicaReply { Status = ReplyStatus.Rejected, Ongoing = now };
+    }
+
+    private static ReplicaReply Failure(Exception e, int ongoing) => new()
+    {
+        Status = ReplyStatus.UserError,
+        Ongoing = ongoing,
+        ErrorType = e.GetType().FullName,
+        ErrorMessage = e.Message,
+        ErrorStack = e.StackTrace,
+    };
 
     private async Task<ReplicaReply> RunAsync(ReplicaCall call)
     {
@@ -108,9 +116,7 @@ internal sealed class ReplicaActor
             }
             else
             {
-                var args = new object?[call.Args.Length];
-                for (var i = 0; i < args.Length; i++) args[i] = method.ReadArgument(i, call.Args[i]);
-                var result = await method.InvokeAsync(_user, args).ConfigureAwait(false);
+                var result = await method.InvokeAsync(_user, method.ReadArguments(call.Args)).ConfigureAwait(false);
                 payload = method.WriteResult(result, item: false);
             }
             ok = true;
@@ -118,14 +124,7 @@ internal sealed class ReplicaActor
         }
         catch (Exception e)
         {
-            return new ReplicaReply
-            {
-                Status = ReplyStatus.UserError,
-                Ongoing = Volatile.Read(ref _ongoing) - 1,
-                ErrorType = e.GetType().FullName,
-                ErrorMessage = e.Message,
-                ErrorStack = e.StackTrace,
-            };
+            return Failure(e, Volatile.Read(ref _ongoing) - 1);
         }
         finally
         {

@@ -74,3 +74,13 @@ internal sealed partial class ReplicaStats
     public int Pid { get; set; }
     public int[] BatchSizes { get; set; } = [];
 }
+
+/// <summary>What a stream has produced since the last pull; <see cref="Done"/> once it ended (with the error, if it failed).</summary>
+[MemoryPackable]
+internal sealed partial class StreamChunk
+{
+    public byte[][] Items { get; set; } = [];
+    public bool Done { get; set; }
+    public string? ErrorType { get; set; }
+    public string? ErrorMessage { get; set; }
+}

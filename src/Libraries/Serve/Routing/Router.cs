@@ -12,7 +12,7 @@ namespace Ray.Serve.Routing;
 /// A replica that dies with the request on it fails that request with <see cref="ReplicaDiedException"/>;
 /// a replica already known dead is skipped and the request goes elsewhere.
 /// </summary>
-internal sealed class Router
+internal sealed partial class Router
 {
     private static readonly TimeSpan s_noReplicasLimit = TimeSpan.FromSeconds(30);
 
@@ -100,7 +100,15 @@ internal sealed class Router
     /// <param name="call">The request.</param>
     /// <param name="synchronous">The user method returns its value directly: the replica runs it on an actor thread.</param>
     /// <param name="cancellationToken">Stops waiting for a replica (a request already on one goes on).</param>
-    internal async Task<byte[]> CallAsync(ReplicaCall call, bool synchronous, CancellationToken cancellationToken)
+    internal async Task<byte[]> CallAsync(ReplicaCall call, bool synchronous, CancellationToken cancellationToken) =>
+        (await SendAsync(call, synchronous ? CallKind.Sync : CallKind.Async, cancellationToken).ConfigureAwait(false)).Reply.Payload;
+
+    /// <summary>Which of the replica's request methods a call goes to.</summary>
+    private enum CallKind { Async, Sync, Stream }
+
+    // Routes one call; returns the replica that took it and its reply. A stream keeps its slot
+    // counted (InFlight) after an Ok reply: the caller releases it when the stream ends.
+    private async Task<(ReplicaSlot Slot, ReplicaReply Reply)> SendAsync(ReplicaCall call, CallKind kind, CancellationToken cancellationToken)
     {
         ServeMetrics.RouterRequest(Name);
         var queued = false;
@@ -125,7 +133,12 @@ internal sealed class Router
                 ReplicaReply reply;
                 try
                 {
-                    var result = synchronous ? slot.SyncMethod.Remote(call) : slot.Method.Remote(call);
+                    var result = kind switch
+                    {
+                        CallKind.Sync => slot.SyncMethod.Remote(call),
+                        CallKind.Stream => slot.Handle.Task((ReplicaActor r, ReplicaCall c) => r.StartStreamAsync(c)).Remote(call),
+                        _ => slot.Method.Remote(call),
+                    };
                     try { reply = await result; }
                     finally { result.Dispose(); }
                 }
@@ -143,12 +156,12 @@ internal sealed class Router
                     Release(slot);
                     throw;
                 }
-                Release(slot);
+                if (kind != CallKind.Stream || reply.Status != ReplyStatus.Ok) Release(slot);
                 slot.Report(reply.Ongoing, reply.Status == ReplyStatus.Rejected);
                 switch (reply.Status)
                 {
                     case ReplyStatus.Ok:
-                        return reply.Payload;
+                        return (slot, reply);
                     case ReplyStatus.UserError:
                         throw new DeploymentException(Name, reply.ErrorType ?? "Exception", reply.ErrorMessage ?? "", reply.ErrorStack);
                     default:
@@ -213,7 +226,7 @@ internal sealed class Router
         return best;
     }
 
-    private void Release(ReplicaSlot slot)
+    internal void Release(ReplicaSlot slot)
     {
         Interlocked.Decrement(ref slot.InFlight);
         WakeOne();
