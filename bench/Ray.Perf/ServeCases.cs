@@ -51,27 +51,35 @@ public static class ServeCases
         }
         var seconds = Math.Max(2, (int)Math.Ceiling(trial.TotalSeconds * 2));
 
-        await using (var floor = await BareKestrel.StartAsync())
-        {
-            var lat = await WrkAsync(wrk, floor.Address, 1, 1, seconds);
-            var rps = await WrkAsync(wrk, floor.Address, 2, 32, seconds);
-            h.Add("floor_kestrel_p50_us", "floor", lat.P50, "us");
-            h.Add("floor_kestrel_p99_us", "floor", lat.P99, "us");
-            h.Add("floor_kestrel_rps", "floor", rps.Rps, "per_second");
-        }
-
+        // Both servers run side by side and their wrk runs alternate (three rounds, medians): the
+        // shared machine's load moves between runs, so a floor measured minutes apart would not compare.
+        await using var floor = await BareKestrel.StartAsync();
         await using var ray = RayRuntime.Start();
         await using var serve = await Serve.Serve.StartAsync(ray, new ServeOptions { Http = new HttpOptions { Port = 0 } });
         serve.Run(Serve.Serve.Deployment<HelloDeployment>(new DeploymentOptions { Name = "one" }).Bind(), "one", "/one");
         serve.Run(Serve.Serve.Deployment<HelloDeployment>(new DeploymentOptions { Name = "two", NumReplicas = 2 }).Bind(), "two", "/two");
         serve.Run(Serve.Serve.Deployment<HelloBatchDeployment>(new DeploymentOptions { Name = "batched", NumReplicas = 2, MaxOngoingRequests = 16 }).Bind(), "batched", "/batched");
-        var one = await WrkAsync(wrk, new Uri(serve.HttpAddress, "/one"), 1, 1, seconds);
-        h.Add("serve_p50_us", "embedded", one.P50, "us");
-        h.Add("serve_p99_us", "embedded", one.P99, "us");
-        var two = await WrkAsync(wrk, new Uri(serve.HttpAddress, "/two"), 2, 32, seconds);
-        h.Add("serve_rps_2replicas", "embedded", two.Rps, "per_second");
-        var batched = await WrkAsync(wrk, new Uri(serve.HttpAddress, "/batched"), 2, 32, seconds);
-        h.Add("serve_rps_2replicas_batched", "embedded", batched.Rps, "per_second");
+        var targets = new (string Name, Uri Url, int Threads, int Connections)[]
+        {
+            ("floor_lat", floor.Address, 1, 1), ("serve_lat", new Uri(serve.HttpAddress, "/one"), 1, 1),
+            ("floor_rps", floor.Address, 2, 32), ("serve_rps", new Uri(serve.HttpAddress, "/two"), 2, 32),
+            ("serve_batched", new Uri(serve.HttpAddress, "/batched"), 2, 32),
+        };
+        foreach (var t in targets) await WrkOnceAsync(wrk, t.Url, t.Threads, t.Connections, 1); // warm-up: JIT, pools, connections
+        var runs = targets.ToDictionary(t => t.Name, _ => new List<WrkResult>());
+        for (var round = 0; round < 3; round++)
+            foreach (var t in targets) runs[t.Name].Add(await WrkOnceAsync(wrk, t.Url, t.Threads, t.Connections, seconds));
+        double Median(string name, Func<WrkResult, double> f) => runs[name].Select(f).Order().ElementAt(1);
+        h.Add("floor_kestrel_p50_us", "floor", Median("floor_lat", r => r.P50), "us");
+        h.Add("floor_kestrel_p99_us", "floor", Median("floor_lat", r => r.P99), "us");
+        h.Add("floor_kestrel_rps", "floor", Median("floor_rps", r => r.Rps), "per_second");
+        h.Add("serve_p50_us", "embedded", Median("serve_lat", r => r.P50), "us");
+        h.Add("serve_p99_us", "embedded", Median("serve_lat", r => r.P99), "us");
+        h.Add("serve_rps_2replicas", "embedded", Median("serve_rps", r => r.Rps), "per_second");
+        h.Add("serve_rps_2replicas_batched", "embedded", Median("serve_batched", r => r.Rps), "per_second");
+        var ratios = Enumerable.Range(0, 3).Select(i => runs["serve_rps"][i].Rps / runs["floor_rps"][i].Rps).ToList();
+        var batchedRatios = Enumerable.Range(0, 3).Select(i => runs["serve_batched"][i].Rps / runs["floor_rps"][i].Rps).ToList();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    per round: rps ratio {string.Join(" ", ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}, batched {string.Join(" ", batchedRatios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}"));
         PrintTargets(h);
     }
 
@@ -88,13 +96,6 @@ public static class ServeCases
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "wrk")).FirstOrDefault(File.Exists);
 
     private sealed record WrkResult(double P50, double P99, double Rps);
-
-    // A one-second run first warms the path (JIT, thread pool, connections), then the measured run.
-    private static async Task<WrkResult> WrkAsync(string wrk, Uri url, int threads, int connections, int seconds)
-    {
-        await WrkOnceAsync(wrk, url, threads, connections, 1);
-        return await WrkOnceAsync(wrk, url, threads, connections, seconds);
-    }
 
     private static async Task<WrkResult> WrkOnceAsync(string wrk, Uri url, int threads, int connections, int seconds)
     {

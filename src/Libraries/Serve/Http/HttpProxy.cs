@@ -134,7 +134,7 @@ internal sealed class HttpProxy : IAsyncDisposable
         catch (ServeException e) { return await WriteAsync(ctx, e.HttpStatus, e.Message).ConfigureAwait(false); }
         catch (Exception e) { return await WriteAsync(ctx, 500, $"Internal error in the proxy: {e.GetType().Name}: {e.Message}").ConfigureAwait(false); }
         ctx.Response.StatusCode = response.Status;
-        ctx.Response.ContentType = response.ContentType;
+        if (response.ContentType.Length > 0) ctx.Response.ContentType = response.ContentType;
         for (var i = 0; i + 1 < response.Headers.Length; i += 2) ctx.Response.Headers.Append(response.Headers[i], response.Headers[i + 1]);
         ctx.Response.ContentLength = response.Body.Length;
         await ctx.Response.Body.WriteAsync(response.Body, ctx.RequestAborted).ConfigureAwait(false);
