@@ -60,7 +60,8 @@ internal sealed class StreamPump
         {
             using var wait = new CancellationTokenSource(waitMs);
             try { await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return new StreamChunk(); } // nothing yet: the caller pulls again
+            catch (OperationCanceledException) when (wait.IsCancellationRequested) { return new StreamChunk(); } // nothing yet: the caller pulls again
+            catch (Exception) { } // the stream failed: WaitToReadAsync rethrows its error; the chunk below reports it
         }
         var items = new List<byte[]>();
         while (items.Count < max && reader.TryRead(out var item)) items.Add(item);

@@ -126,7 +126,7 @@ internal sealed partial class Router
                     if (!queued) queued = EnterQueue();
                     if (_slots.Length == 0 && Stopwatch.GetElapsedTime(started) > s_noReplicasLimit)
                         throw new DeploymentUnavailableException(Name, $"no running replica for {s_noReplicasLimit.TotalSeconds:0} s");
-                    await WaitAsync(attempt++, cancellationToken).ConfigureAwait(false);
+                    await WaitAsync(attempt++, cancellationToken, timed: !AllFullHere()).ConfigureAwait(false);
                     continue;
                 }
                 var wasAlive = slot.Handle.IsAlive;
@@ -262,16 +262,31 @@ internal sealed partial class Router
         return false;
     }
 
+    // True when every replica is full with this router's own requests: one of them finishing
+    // will wake a waiter, so the wait needs no timer.
+    private bool AllFullHere()
+    {
+        var max = _info?.MaxOngoingRequests ?? 1;
+        var slots = _slots;
+        if (slots.Length == 0) return false;
+        foreach (var s in slots) if (Volatile.Read(ref s.InFlight) < max) return false;
+        return true;
+    }
+
     // Waits for room: woken in order as this router's requests finish or when the replicas
-    // change; else after a backoff of 1, 2, 4 .. 50 ms (what a refusal by a replica busy with
-    // other callers' requests needs, since nothing here will signal it).
-    private async Task WaitAsync(int attempt, CancellationToken cancellationToken)
+    // change; when timed, at the latest after a backoff of 1, 2, 4 .. 50 ms (what a refusal by a
+    // replica busy with other callers' requests needs, since nothing here will signal it).
+    private async Task WaitAsync(int attempt, CancellationToken cancellationToken, bool timed = true)
     {
         var waiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiting.Enqueue(waiter);
         if (HasRoom() || _closed is not null) waiter.TrySetResult(true); // room appeared before this waiter was queued
         var delay = TimeSpan.FromMilliseconds(Math.Min(50, 1 << Math.Min(attempt, 6)));
-        try { await waiter.Task.WaitAsync(delay, cancellationToken).ConfigureAwait(false); }
+        try
+        {
+            if (timed) await waiter.Task.WaitAsync(delay, cancellationToken).ConfigureAwait(false);
+            else await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         catch (TimeoutException) { }
         finally { waiter.TrySetResult(false); } // a later wake skips it
     }
