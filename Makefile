@@ -63,7 +63,9 @@ bench-native: native
 
 # Quick microbenchmark (under 4 minutes): one line per case, and bench/results/perf.json.
 # Embedded runtime first, then cluster mode (a raylet in a temp session dir, driver -> worker processes).
+# The serve cases need Debian's wrk: installed here when missing (they are skipped without it).
 perf:
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk) || echo "wrk is not installed: the serve cases will be skipped"
 	$(DOTNET) run --project bench/Ray.Perf -c Release -- --mode all --out bench/results/perf.json
 
 perf-embedded:

@@ -48,6 +48,7 @@ if (embedded)
     PlasmaCases.RunCrossProcess(h, TimeSpan.FromMilliseconds(trialMs));
     PlasmaCases.RunSpill(h);
     CollectiveCases.Run(h);
+    await ServeCases.RunAsync(h, TimeSpan.FromMilliseconds(trialMs));
 }
 
 var c = new PerfHarness("cluster", TimeSpan.FromMilliseconds(trialMs), trials, filter);

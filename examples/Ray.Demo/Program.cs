@@ -56,6 +56,10 @@ pairs.Clear();
 GC.Collect();
 GC.WaitForPendingFinalizers();
 Console.WriteLine($"stats: {ray.Stats}");
+
+// ---- Ray Serve: an HTTP application on the same runtime (start, a few requests, shut down) ----
+await ServeDemo.RunAsync(ray);
+// ---- end of Ray Serve ----
 return;
 
 static string Format(IReadOnlyDictionary<string, double> r) =>
