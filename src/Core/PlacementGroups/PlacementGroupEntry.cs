@@ -70,6 +70,12 @@ internal sealed class PlacementGroupEntry
     /// <summary>For a pending group found by name: how to wait for its creation, asked on the first Ready.</summary>
     internal void WaitThrough(Func<Task> remoteWait) => _remoteWait = remoteWait;
 
+    /// <summary>The raylet refused the group (or the link failed) before it was created: Ready faults with that.</summary>
+    internal void Fail(Exception error)
+    {
+        if (Interlocked.CompareExchange(ref _state, Removed, Pending) == Pending) _ready.TrySetException(error);
+    }
+
     /// <summary>Pending to created; false when it was removed first.</summary>
     internal bool MarkCreated()
     {

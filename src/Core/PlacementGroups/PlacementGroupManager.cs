@@ -47,11 +47,31 @@ internal sealed class PlacementGroupManager(Runtime.RuntimeCore core)
             throw new ArgumentException($"A placement group named '{name}' already exists.", nameof(name));
         if (core.Cluster is { } cluster)
         {
-            // The raylet reserves (and owns the name table, shared by every driver); its reply says created or pending.
-            var created = Cluster.Driver.RemotePlacementGroups.Create(cluster, entry, core.Scheduler.Registry);
-            if (name is not null) _names[name] = entry;
-            if (created) entry.MarkCreated();
-            else entry.WaitThrough(() => Cluster.Driver.RemotePlacementGroups.WaitAsync(cluster, entry));
+            // The raylet reserves (and owns the name table, shared by every driver); its reply says
+            // created or pending. A named group waits for it, so a name taken by another driver
+            // fails here; an unnamed one returns at once (Ray's placement_group() does not wait
+            // either): many can be in flight, and Ready completes from the reply.
+            if (name is not null)
+            {
+                var created = Cluster.Driver.RemotePlacementGroups.Create(cluster, entry, core.Scheduler.Registry);
+                _names[name] = entry;
+                if (created) entry.MarkCreated();
+                else entry.WaitThrough(() => Cluster.Driver.RemotePlacementGroups.WaitAsync(cluster, entry));
+            }
+            else
+            {
+                Cluster.Driver.RemotePlacementGroups.CreateAsync(cluster, entry, core.Scheduler.Registry).ContinueWith(static (t, s) =>
+                {
+                    var (e, session) = ((PlacementGroupEntry, Cluster.Driver.ClusterSession))s!;
+                    if (!t.IsCompletedSuccessfully) e.Fail(t.Exception?.InnerException ?? new OperationCanceledException());
+                    else if (t.Result) e.MarkCreated();
+                    else
+                    {
+                        e.WaitThrough(() => Cluster.Driver.RemotePlacementGroups.WaitAsync(session, e));
+                        _ = e.ReadyAsync(); // starts the wait now
+                    }
+                }, (entry, cluster), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
         _groups[id] = entry;
         if (core.Cluster is null) core.Scheduler.Reserve(entry);

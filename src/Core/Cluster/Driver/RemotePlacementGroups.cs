@@ -17,10 +17,7 @@ internal static class RemotePlacementGroups
     /// <exception cref="ArgumentException">Its name is taken (by any driver).</exception>
     internal static bool Create(ClusterSession session, PlacementGroupEntry group, ResourceRegistry registry)
     {
-        var bundles = new List<IReadOnlyList<ResourceAmount>>(group.Bundles.Count);
-        for (var i = 0; i < group.Bundles.Count; i++) bundles.Add(ClusterWorkerPool.ToWire(group.Bundles.Demand(i), registry));
-        var spec = new PlacementGroupSpec(group.Id.Owner, group.Id.Sequence, group.Name ?? "", (byte)group.Strategy,
-            group.Lifetime == PlacementGroupLifetime.Detached, bundles);
+        var spec = Spec(group, registry);
         try
         {
             // A blocking public call (ray.PlacementGroup), as Ray's: one round trip, answered by the
@@ -36,6 +33,29 @@ internal static class RemotePlacementGroups
         {
             throw new ArgumentException(e.Message, "name", e);
         }
+    }
+
+    /// <summary>As <see cref="Create"/>, not waiting: the task completes with the reply (true: created, false: pending).</summary>
+    internal static async Task<bool> CreateAsync(ClusterSession session, PlacementGroupEntry group, ResourceRegistry registry)
+    {
+        var spec = Spec(group, registry);
+        try
+        {
+            var reply = await session.Link.RequestAsync((ushort)ClusterMessageKind.CreatePlacementGroup, ClusterCodec.EncodeCreatePlacementGroup(spec), Timeout).ConfigureAwait(false);
+            return ClusterCodec.DecodeCreatedFlag(new ReadOnlySequence<byte>(reply));
+        }
+        catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.Infeasible)
+        {
+            throw new ResourcesUnsatisfiableException($"Placement group {group.Describe()} could never be created: {e.Message}");
+        }
+    }
+
+    private static PlacementGroupSpec Spec(PlacementGroupEntry group, ResourceRegistry registry)
+    {
+        var bundles = new List<IReadOnlyList<ResourceAmount>>(group.Bundles.Count);
+        for (var i = 0; i < group.Bundles.Count; i++) bundles.Add(ClusterWorkerPool.ToWire(group.Bundles.Demand(i), registry));
+        return new PlacementGroupSpec(group.Id.Owner, group.Id.Sequence, group.Name ?? "", (byte)group.Strategy,
+            group.Lifetime == PlacementGroupLifetime.Detached, bundles);
     }
 
     /// <summary>Completes when the raylet has reserved the group; faults with the removal when it is removed first.</summary>
