@@ -51,6 +51,18 @@ var (ready, notReady) = ray.Wait(sleepers, numReturns: 1, timeout: TimeSpan.From
 Console.WriteLine($"wait: first ready slept {await (ObjectRef<int>)ready[0]} ms, {notReady.Count} still running");
 ray.Get(sleepers);
 
+// 7. A placement group: two 1-CPU bundles reserved together; tasks placed into them, then the
+//    reservation handed back. And a streaming task: its refs arrive while it still produces.
+var pg = ray.PlacementGroup([new Dictionary<string, double> { ["CPU"] = 1 }, new Dictionary<string, double> { ["CPU"] = 1 }]);
+await pg.Ready();
+var placed = Enumerable.Range(0, 2).Select(i => ray.Task(Work.Sleep)
+    .Options(new TaskOptions { SchedulingStrategy = new PlacementGroupSchedulingStrategy(pg, i) }).Remote(5)).ToList();
+ray.Get(placed);
+Console.WriteLine($"placement group {pg.Id}: {pg.Bundles.Count} bundles {pg.State}, CPU free meanwhile {ray.AvailableResources["CPU"]}");
+ray.RemovePlacementGroup(pg);
+using (var squaresSoFar = ray.Task(Work.Squares).RemoteStream(5))
+    Console.WriteLine($"streamed: {string.Join(", ", squaresSoFar.Select(r => r.Get()))}");
+
 squares.Clear();
 pairs.Clear();
 GC.Collect();
@@ -84,6 +96,12 @@ namespace Ray.Demo
         public static long Widen(int x) => x;
 
         public static double Mean(double[] xs) => xs.Average();
+
+        /// <summary>A generator: called with RemoteStream, each square is a ref as soon as it is made.</summary>
+        public static IEnumerable<int> Squares(int n)
+        {
+            for (var i = 1; i <= n; i++) yield return i * i;
+        }
 
         public static int Sleep(int ms)
         {
