@@ -88,13 +88,13 @@ internal static class ParquetSource
             else if (t == typeof(double)) a = f.IsNullable ? Nullable<double>(await ReadNullable<double>(rg, f, n), DoubleType.Default) : ArrayMemory.Double(await Read<double>(rg, f, n));
             else if (t == typeof(float)) a = f.IsNullable ? Nullable<float>(await ReadNullable<float>(rg, f, n), FloatType.Default) : ArrayMemory.Float(await Read<float>(rg, f, n));
             else if (t == typeof(bool)) a = f.IsNullable ? Nullable<bool>(await ReadNullable<bool>(rg, f, n), BooleanType.Default) : Columns.Build(BooleanType.Default, (await Read<bool>(rg, f, n)).Cast<object?>().ToArray());
-            else if (t == typeof(string))
+            else if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
             {
                 var v = new string?[n];
                 await rg.ReadAsync(f, v.AsMemory()).ConfigureAwait(false);
                 a = Columns.Build(StringType.Default, v);
             }
-            else if (t == typeof(byte[]))
+            else if (t == typeof(byte[]) || t == typeof(ReadOnlyMemory<byte>))
             {
                 var v = new byte[]?[n];
                 await rg.ReadAsync(f, v.AsMemory()).ConfigureAwait(false);
