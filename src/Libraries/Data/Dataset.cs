@@ -137,6 +137,9 @@ public sealed partial class Dataset
             + Environment.NewLine + $"peak buffered: {ctx.PeakBufferedBytes / 1024.0 / 1024.0:0.00} MiB (limit {ctx.Options.MaxBufferedBytes / 1024.0 / 1024.0:0} MiB)";
     }
 
+    /// <summary>The most bytes of produced, not yet consumed blocks at any time in the last execution (what <see cref="DataOptions.MaxBufferedBytes"/> bounds).</summary>
+    public long PeakBufferedBytes => _last is { } ctx ? Interlocked.Read(ref ctx.PeakBufferedBytes) : 0;
+
     /// <summary>The statistics of the last execution, one entry per operator.</summary>
     public IReadOnlyList<OperatorStats> OperatorStats
     {

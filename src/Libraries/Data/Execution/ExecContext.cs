@@ -35,8 +35,9 @@ internal sealed class ExecContext(RayRuntime ray, DataOptions options)
     /// <summary>
     /// Whether an operator holding <paramref name="pending"/> tasks may start one more whose
     /// output is about <paramref name="blockBytes"/>. An operator with nothing pending may
-    /// always start one, so the pipeline never deadlocks on its own budget.
+    /// always start one, so the pipeline never deadlocks on its own budget; one that has not
+    /// seen an output yet (size unknown) keeps at most two in flight.
     /// </summary>
     public bool MaySubmit(int pending, long blockBytes, int window) =>
-        pending == 0 || (pending < window && BufferedBytes + (pending + 1) * blockBytes <= Options.MaxBufferedBytes);
+        pending == 0 || (pending < (blockBytes == 0 ? Math.Min(window, 2) : window) && BufferedBytes + (pending + 1) * blockBytes <= Options.MaxBufferedBytes);
 }
