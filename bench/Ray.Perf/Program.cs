@@ -43,6 +43,7 @@ if (embedded)
         RayCases.Run(h, rt);
         ObjectPathCases.PutGet1MiB(h, rt, "embedded_put_get_1MiB_per_s");
         PlasmaCases.RunEmbedded(h, rt);
+        DataCases.Run(floors, h, rt);
     }
     PlasmaCases.RunCrossProcess(h, TimeSpan.FromMilliseconds(trialMs));
     PlasmaCases.RunSpill(h);
