@@ -24,7 +24,4 @@ public sealed record DataOptions
 
     /// <summary>Read parallelism when a source is not told (blocks for Range and FromItems). Default 2 x CPUs, at least 4.</summary>
     public int DefaultParallelism { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
-
-    /// <summary>Retries of a task whose worker died (TaskOptions.MaxRetries). Default 3.</summary>
-    public int MaxRetries { get; init; } = 3;
 }
