@@ -38,6 +38,7 @@ public static class ClusterCases
             {
                 ObjectPathCases.PutGet1MiB(h, rt, "connected_put_get_1MiB_per_s");
                 RayCases.Run(h, rt);
+                DataCases.RunCluster(floors, h, rt);
             }
             finally { PerfWait.StallTimeout = null; }
             Console.WriteLine($"cluster: {cluster.WorkerPids().Count} worker processes at the end");
