@@ -51,6 +51,10 @@ var (ready, notReady) = ray.Wait(sleepers, numReturns: 1, timeout: TimeSpan.From
 Console.WriteLine($"wait: first ready slept {await (ObjectRef<int>)ready[0]} ms, {notReady.Count} still running");
 ray.Get(sleepers);
 
+// ---- 7. Ray.Data: a small pipeline of Arrow blocks in the object store (DataDemo.cs) ----
+await DataDemo.RunAsync(ray);
+// ---- end of Ray.Data ----
+
 squares.Clear();
 pairs.Clear();
 GC.Collect();
