@@ -120,7 +120,9 @@ internal sealed class AllToAllOperator(PhysicalOperator input, string name, Func
         var stats = ctx.NewStats(Name);
         try
         {
-            await foreach (var b in input.ExecuteAsync(ctx, cancellationToken).ConfigureAwait(false)) blocks.Add(b);
+            // A materializing operator holds all of its input by design: those blocks leave the
+            // streaming budget, or the operators below would crawl one task at a time.
+            await foreach (var b in input.ExecuteAsync(ctx, cancellationToken).ConfigureAwait(false)) blocks.Add(b.Keep());
             stats.Start();
             outputs = await run(ctx, stats, blocks, cancellationToken).ConfigureAwait(false);
             stats.Stop();
