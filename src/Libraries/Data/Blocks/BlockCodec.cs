@@ -31,6 +31,11 @@ internal static class BlockCodec
         using var w = new ArrowStreamWriter(stream, batch.Schema, leaveOpen: true);
         w.WriteRecordBatch(batch);
         w.WriteEnd();
+        // The writer keeps only the buffers' memory, not the arrays: an array built in native
+        // memory (Arrow's default allocator) that became unreachable mid-write had its memory
+        // freed by a finalizer under the writer (a NullReferenceException in its copy, seen
+        // under GC pressure with a user's MapBatches output). Keep the batch alive until written.
+        GC.KeepAlive(batch);
     }
 
     /// <summary>A write-only stream that only counts.</summary>

@@ -72,7 +72,7 @@ internal static class BlockOps
         foreach (var p in parts) CheckSameSchema(schema, p.Schema, "concatenating blocks");
         var arrays = new IArrowArray[schema.FieldsList.Count];
         for (var c = 0; c < arrays.Length; c++)
-            arrays[c] = ArrowArrayConcatenator.Concatenate(parts.Select(p => p.Column(c)).ToList());
+            arrays[c] = ArrowArrayConcatenator.Concatenate(parts.Select(p => p.Column(c)).ToList(), ManagedAllocator.Instance);
         return new RecordBatch(schema, arrays, parts.Sum(p => p.Length));
     }
 

@@ -67,43 +67,43 @@ internal static class Columns
             {
                 var b = new Int64Array.Builder().Reserve(values.Count);
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append(Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case ArrowTypeId.Int32:
             {
                 var b = new Int32Array.Builder().Reserve(values.Count);
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append(Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case ArrowTypeId.Double:
             {
                 var b = new DoubleArray.Builder().Reserve(values.Count);
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append(Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case ArrowTypeId.Float:
             {
                 var b = new FloatArray.Builder().Reserve(values.Count);
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append(Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case ArrowTypeId.Boolean:
             {
                 var b = new BooleanArray.Builder().Reserve(values.Count);
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append((bool)v);
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case ArrowTypeId.String:
             {
                 var b = new StringArray.Builder();
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append(v as string ?? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case ArrowTypeId.Binary:
             {
                 var b = new BinaryArray.Builder();
                 foreach (var v in values) if (v is null) b.AppendNull(); else b.Append(((byte[])v).AsSpan());
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             default: throw new NotSupportedException($"column type {type.Name} is not supported here");
         }
@@ -112,23 +112,30 @@ internal static class Columns
     /// <summary>The rows at <paramref name="indices"/>, in that order (a gather).</summary>
     public static IArrowArray Take(IArrowArray a, ReadOnlySpan<int> indices)
     {
+        var r = TakeCore(a, indices);
+        GC.KeepAlive(a); // read through spans: a native array must not be finalized meanwhile
+        return r;
+    }
+
+    private static IArrowArray TakeCore(IArrowArray a, ReadOnlySpan<int> indices)
+    {
         switch (a)
         {
-            case Int64Array x when x.NullCount == 0: return new Int64Array.Builder().AppendRange(Gather(x.Values, indices)).Build();
-            case Int32Array x when x.NullCount == 0: return new Int32Array.Builder().AppendRange(Gather(x.Values, indices)).Build();
-            case DoubleArray x when x.NullCount == 0: return new DoubleArray.Builder().AppendRange(Gather(x.Values, indices)).Build();
-            case FloatArray x when x.NullCount == 0: return new FloatArray.Builder().AppendRange(Gather(x.Values, indices)).Build();
+            case Int64Array x when x.NullCount == 0: return ArrayMemory.Int64(Gather(x.Values, indices));
+            case Int32Array x when x.NullCount == 0: return ArrayMemory.Int32(Gather(x.Values, indices));
+            case DoubleArray x when x.NullCount == 0: return ArrayMemory.Double(Gather(x.Values, indices));
+            case FloatArray x when x.NullCount == 0: return ArrayMemory.Float(Gather(x.Values, indices));
             case StringArray x:
             {
                 var b = new StringArray.Builder();
                 foreach (var i in indices) if (x.IsNull(i)) b.AppendNull(); else b.Append(x.GetString(i));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             case BinaryArray x:
             {
                 var b = new BinaryArray.Builder();
                 foreach (var i in indices) if (x.IsNull(i)) b.AppendNull(); else b.Append(x.GetBytes(i));
-                return b.Build();
+                return b.Build(ManagedAllocator.Instance);
             }
             default:
             {

@@ -126,13 +126,13 @@ internal static class Aggregation
     private static void Add(List<Field> f, List<IArrowArray> a, string name, long[] v)
     {
         f.Add(new Field(name, Int64Type.Default, false));
-        a.Add(new Int64Array.Builder().AppendRange(v).Build());
+        a.Add(new Int64Array.Builder().AppendRange(v).Build(ManagedAllocator.Instance));
     }
 
     private static void Add(List<Field> f, List<IArrowArray> a, string name, double[] v)
     {
         f.Add(new Field(name, DoubleType.Default, false));
-        a.Add(new DoubleArray.Builder().AppendRange(v).Build());
+        a.Add(new DoubleArray.Builder().AppendRange(v).Build(ManagedAllocator.Instance));
     }
 
     // A group whose column held only nulls gets a null.
@@ -143,14 +143,14 @@ internal static class Aggregation
             var b = new Int64Array.Builder().Reserve(v.Length);
             for (var i = 0; i < v.Length; i++) if (count[i] == 0) b.AppendNull(); else b.Append((long)v[i]);
             f.Add(new Field(spec.OutputName, Int64Type.Default, true));
-            a.Add(b.Build());
+            a.Add(b.Build(ManagedAllocator.Instance));
         }
         else
         {
             var b = new DoubleArray.Builder().Reserve(v.Length);
             for (var i = 0; i < v.Length; i++) if (count[i] == 0) b.AppendNull(); else b.Append(v[i]);
             f.Add(new Field(spec.OutputName, DoubleType.Default, true));
-            a.Add(b.Build());
+            a.Add(b.Build(ManagedAllocator.Instance));
         }
     }
 }

@@ -26,7 +26,7 @@ internal static class PartitionTasks
                 var rng = new Random(HashCode.Combine(spec.Seed, index));
                 var p = new int[b.Length];
                 for (var i = 0; i < p.Length; i++) p[i] = rng.Next(spec.Partitions);
-                var withP = BlockOps.WithColumn(b, spec.Key, new Int32Array.Builder().AppendRange(p).Build());
+                var withP = BlockOps.WithColumn(b, spec.Key, new Int32Array.Builder().AppendRange(p).Build(ManagedAllocator.Instance));
                 return BlockCodec.Encode(BlockOps.Take(withP, KeyColumn.For(withP.Column(withP.ColumnCount - 1)).SortIndices(false)));
             }
             case PartitionSpec.Group:

@@ -8,7 +8,12 @@ internal static class StageRunner
 {
     public static RecordBatch Run(RecordBatch block, StageSpec stage, int blockIndex)
     {
-        foreach (var op in stage.Ops) block = Apply(block, op, blockIndex);
+        foreach (var op in stage.Ops)
+        {
+            var next = Apply(block, op, blockIndex);
+            GC.KeepAlive(block); // its arrays may be native memory read through spans (see BlockCodec.Write)
+            block = next;
+        }
         return block;
     }
 
@@ -56,7 +61,7 @@ internal static class StageRunner
                 var fn = Fn<Func<RecordBatch, string, int, long>>(op);
                 var n = b.Length > 0 && b.ColumnCount > 0 ? fn(b, op.Args![0], blockIndex) : 0;
                 return new RecordBatch(new Schema([new Field("rows_written", Apache.Arrow.Types.Int64Type.Default, false)], null),
-                    [new Int64Array.Builder().Append(n).Build()], 1);
+                    [new Int64Array.Builder().Append(n).Build(ManagedAllocator.Instance)], 1);
             }
             default: throw new NotSupportedException($"unknown step {op.Kind}");
         }

@@ -159,7 +159,7 @@ internal static class TextSources
     {
         var b = new StringArray.Builder();
         foreach (var line in File.ReadLines(path)) b.Append(line);
-        var a = b.Build();
+        var a = b.Build(ManagedAllocator.Instance);
         return [new RecordBatch(new Schema([new Field("text", StringType.Default, false)], null), [a], a.Length)];
     }
 
@@ -168,7 +168,7 @@ internal static class TextSources
     {
         var bytes = File.ReadAllBytes(path);
         return [new RecordBatch(new Schema([new Field("path", StringType.Default, false), new Field("bytes", BinaryType.Default, false)], null),
-            [new StringArray.Builder().Append(path).Build(), new BinaryArray.Builder().Append(bytes.AsSpan()).Build()], 1)];
+            [new StringArray.Builder().Append(path).Build(ManagedAllocator.Instance), new BinaryArray.Builder().Append(bytes.AsSpan()).Build(ManagedAllocator.Instance)], 1)];
     }
 
     /// <summary>Rows [start, start + count) of column "id" (Range's read task).</summary>
