@@ -30,7 +30,9 @@ public static class DataCases
 
     private static void Run(PerfHarness floors, PerfHarness h, RayRuntime ray, string mode)
     {
-        if (!new[] { "data_", "floor_parquetnet", "floor_arrow_loop", "floor_duckdb" }.Any(p => h.Selected(p) || floors.Selected(p))) return;
+        string[] cases = ["data_read_parquet_gbps", "data_read_parquet_gbps_2workers", "floor_parquetnet_read_gbps", "data_map_batches_rows_per_s",
+            "floor_arrow_loop_rows_per_s", "data_sort_rows_per_s", "floor_duckdb_sort_rows_per_s", "data_groupby_rows_per_s", "floor_duckdb_groupby_rows_per_s"];
+        if (!cases.Any(c => h.Selected(c) || floors.Selected(c))) return;
         var dir = Path.Combine(Path.GetTempPath(), "ray-perf-data-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
         try

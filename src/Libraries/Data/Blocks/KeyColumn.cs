@@ -11,6 +11,8 @@ internal abstract class KeyColumn
 {
     public static KeyColumn For(IArrowArray a) => a switch
     {
+        Int64Array { NullCount: 0 } x => new Typed<long>(x.Values.ToArray(), long.Parse, v => v.ToString(CultureInfo.InvariantCulture)),
+        DoubleArray { NullCount: 0 } x => new Typed<double>(x.Values.ToArray(), s => double.Parse(s, CultureInfo.InvariantCulture), v => v.ToString("R", CultureInfo.InvariantCulture)),
         Int64Array x => new Typed<long>(Read(x.Length, i => x.IsNull(i) ? long.MinValue : x.Values[i]), long.Parse, v => v.ToString(CultureInfo.InvariantCulture)),
         Int32Array x => new Typed<long>(Read(x.Length, i => x.IsNull(i) ? long.MinValue : x.Values[i]), long.Parse, v => v.ToString(CultureInfo.InvariantCulture)),
         DoubleArray x => new Typed<double>(Read(x.Length, i => x.IsNull(i) ? double.NegativeInfinity : x.Values[i]), s => double.Parse(s, CultureInfo.InvariantCulture), v => v.ToString("R", CultureInfo.InvariantCulture)),

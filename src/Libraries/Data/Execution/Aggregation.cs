@@ -29,23 +29,41 @@ internal static class Aggregation
                 continue;
             }
             var col = b.Column(BlockOps.IndexOf(b, a.Column!));
+            var values = Doubles(col); // one typed pass; the loop below reads an array
             var sum = new double[g];
             var min = Fill(g, double.PositiveInfinity);
             var max = Fill(g, double.NegativeInfinity);
             var mean = new double[g];
             var m2 = new double[g];
-            for (var i = 0; i < group.Length; i++)
+            var hasNulls = col.NullCount > 0;
+            if (a.Kind == "std")
             {
-                if (col.IsNull(i)) continue;
-                var v = Columns.AsDouble(col, i);
-                var k = group[i];
-                count[k]++;
-                sum[k] += v;
-                if (v < min[k]) min[k] = v;
-                if (v > max[k]) max[k] = v;
-                var d = v - mean[k]; // Welford, per group
-                mean[k] += d / count[k];
-                m2[k] += d * (v - mean[k]);
+                for (var i = 0; i < group.Length; i++)
+                {
+                    var v = values[i];
+                    if (hasNulls && col.IsNull(i)) continue;
+                    var k = group[i];
+                    count[k]++;
+                    sum[k] += v;
+                    var d = v - mean[k]; // Welford, per group
+                    mean[k] += d / count[k];
+                    m2[k] += d * (v - mean[k]);
+                }
+            }
+            else
+            {
+                // count, sum, min and max only: no division per row. (mean = sum / count when finished.)
+                for (var i = 0; i < group.Length; i++)
+                {
+                    var v = values[i];
+                    if (hasNulls && col.IsNull(i)) continue;
+                    var k = group[i];
+                    count[k]++;
+                    sum[k] += v;
+                    if (v < min[k]) min[k] = v;
+                    if (v > max[k]) max[k] = v;
+                }
+                for (var k = 0; k < g; k++) mean[k] = count[k] > 0 ? sum[k] / count[k] : 0;
             }
             Add(fields, arrays, $"c{j}", count);
             Add(fields, arrays, $"s{j}", sum);
@@ -114,6 +132,27 @@ internal static class Aggregation
             }
         }
         return new RecordBatch(new Schema(fields, null), arrays, g);
+    }
+
+    // The column as doubles (nulls as NaN).
+    private static double[] Doubles(IArrowArray col)
+    {
+        var r = new double[col.Length];
+        switch (col)
+        {
+            case DoubleArray { NullCount: 0 } d: d.Values.CopyTo(r); break;
+            case Int64Array { NullCount: 0 } l:
+            {
+                var s = l.Values;
+                for (var i = 0; i < r.Length; i++) r[i] = s[i];
+                break;
+            }
+            default:
+                for (var i = 0; i < r.Length; i++) r[i] = Columns.AsDouble(col, i);
+                break;
+        }
+        GC.KeepAlive(col);
+        return r;
     }
 
     private static double[] Fill(int n, double v)
