@@ -33,6 +33,12 @@ internal abstract class KeyColumn
     /// <summary>Row order that sorts the column (ascending, or descending).</summary>
     public abstract int[] SortIndices(bool descending);
 
+    /// <summary>
+    /// Row order that merges sorted runs: rows [starts[i], starts[i + 1]) (the last run to the
+    /// end) are each sorted ascending; a k-way merge, instead of sorting again.
+    /// </summary>
+    public abstract int[] MergeIndices(IReadOnlyList<int> starts, bool descending);
+
     /// <summary>First row whose key is not less than <paramref name="boundary"/>; the column must be sorted ascending.</summary>
     public abstract int LowerBound(string boundary);
 
@@ -60,6 +66,31 @@ internal abstract class KeyColumn
             var idx = new int[keys.Length];
             for (var i = 0; i < idx.Length; i++) idx[i] = i;
             System.Array.Sort(keys, idx, _cmp);
+            if (descending) System.Array.Reverse(idx);
+            return idx;
+        }
+
+        public override int[] MergeIndices(IReadOnlyList<int> starts, bool descending)
+        {
+            var n = values.Length;
+            var k = starts.Count;
+            var pos = new int[k];
+            var end = new int[k];
+            var queue = new PriorityQueue<int, T>(k, _cmp);
+            for (var p = 0; p < k; p++)
+            {
+                pos[p] = starts[p];
+                end[p] = p + 1 < k ? starts[p + 1] : n;
+                if (pos[p] < end[p]) queue.Enqueue(p, values[pos[p]]);
+            }
+            var idx = new int[n];
+            for (var o = 0; o < n; o++)
+            {
+                var p = queue.Peek();
+                idx[o] = pos[p]++;
+                if (pos[p] < end[p]) queue.DequeueEnqueue(p, values[pos[p]]);
+                else queue.Dequeue();
+            }
             if (descending) System.Array.Reverse(idx);
             return idx;
         }

@@ -59,7 +59,13 @@ internal static class PartitionTasks
             switch (spec.Mode)
             {
                 case PartitionSpec.Sort:
-                    return BlockCodec.Encode(BlockOps.Take(all, KeyColumn.For(all.Column(BlockOps.IndexOf(all, spec.Key))).SortIndices(spec.Descending)));
+                {
+                    // Each slice is sorted (its map sorted the block): merge them.
+                    var starts = new List<int>(parts.Count);
+                    var at = 0;
+                    foreach (var part in parts) { starts.Add(at); at += part.Length; }
+                    return BlockCodec.Encode(BlockOps.Take(all, KeyColumn.For(all.Column(BlockOps.IndexOf(all, spec.Key))).MergeIndices(starts, spec.Descending)));
+                }
                 case PartitionSpec.Shuffle:
                 {
                     var idx = Enumerable.Range(0, all.Length).ToArray();
