@@ -28,7 +28,8 @@ public sealed class DyingSource(string markerDir) : IDatasource
 }
 
 /// <summary>Cases that need worker processes.</summary>
-public sealed class ClusterOnlyTests(ClusterFixture f) : IClassFixture<ClusterFixture>
+[Collection(DataClusterCollection.Name)]
+public sealed class ClusterOnlyTests(ClusterFixture f)
 {
     [Fact]
     public async Task AWorkerKilledMidReadIsRetried()

@@ -202,7 +202,8 @@ public sealed class EmbeddedDatasetTests(EmbeddedFixture f) : DatasetSuite, ICla
     protected override RayRuntime Ray => f.Ray;
 }
 
-public sealed class ClusterDatasetTests(ClusterFixture f) : DatasetSuite, IClassFixture<ClusterFixture>
+[Collection(DataClusterCollection.Name)]
+public sealed class ClusterDatasetTests(ClusterFixture f) : DatasetSuite
 {
     protected override RayRuntime Ray => f.Ray;
 }

@@ -30,6 +30,13 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 }
 
+/// <summary>One cluster for every cluster test class of this project (one raylet, not one per class: less load beside the other suites).</summary>
+[CollectionDefinition(Name)]
+public sealed class DataClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "data-cluster";
+}
+
 /// <summary>A per-test temp directory, removed afterwards.</summary>
 public sealed class TempDir : IDisposable
 {
