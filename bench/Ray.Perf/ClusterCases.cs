@@ -39,6 +39,7 @@ public static class ClusterCases
                 ObjectPathCases.PutGet1MiB(h, rt, "connected_put_get_1MiB_per_s");
                 RayCases.Run(h, rt);
                 StreamingCases.Run(h, rt);
+                DataCases.RunCluster(floors, h, rt);
             }
             finally { PerfWait.StallTimeout = null; }
             Console.WriteLine($"cluster: {cluster.WorkerPids().Count} worker processes at the end");

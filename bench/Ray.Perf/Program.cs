@@ -44,6 +44,7 @@ if (embedded)
         ObjectPathCases.PutGet1MiB(h, rt, "embedded_put_get_1MiB_per_s");
         PlasmaCases.RunEmbedded(h, rt);
         StreamingCases.Run(h, rt);
+        DataCases.Run(floors, h, rt);
     }
     PlasmaCases.RunCrossProcess(h, TimeSpan.FromMilliseconds(trialMs));
     PlasmaCases.RunSpill(h);

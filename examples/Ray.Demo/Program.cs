@@ -62,6 +62,9 @@ Console.WriteLine($"placement group {pg.Id}: {pg.Bundles.Count} bundles {pg.Stat
 ray.RemovePlacementGroup(pg);
 using (var squaresSoFar = ray.Task(Work.Squares).RemoteStream(5))
     Console.WriteLine($"streamed: {string.Join(", ", squaresSoFar.Select(r => r.Get()))}");
+// ---- 7. Ray.Data: a small pipeline of Arrow blocks in the object store (DataDemo.cs) ----
+await DataDemo.RunAsync(ray);
+// ---- end of Ray.Data ----
 
 squares.Clear();
 pairs.Clear();
