@@ -155,7 +155,9 @@ internal abstract partial class FramedConnection
         finally
         {
             ExitWire();
-            if (failure is not null) Close(failure);
+            // Closed off this thread: a caller may hold a lock its close hooks take again (the
+            // raylet answers under its lease manager's lock; a close ends the driver's job).
+            if (failure is not null) ThreadPool.UnsafeQueueUserWorkItem(static s => s.Connection.Close(s.Failure), (Connection: this, Failure: failure), preferLocal: false);
         }
     }
 

@@ -136,4 +136,20 @@ public sealed class DetachedActorClusterTests
         Assert.True(await ClusterScope.WaitUntilAsync(() => user.TryGetActor<NamedCounter>("keeper") is null, Long));
         Assert.True(await ClusterScope.WaitUntilAsync(() => user.AvailableResources["CPU"] == 2, Long));
     }
+
+    [Fact]
+    public async Task A_detached_named_actor_keeps_its_name_across_a_restart_while_its_driver_lives()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        await using var maker = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "svc" });
+        await using var other = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "svc" });
+        var keeper = maker.Actor<NamedCounter>(new ActorOptions { Name = "phoenix", Lifetime = ActorLifetime.Detached, MaxRestarts = 1 }).Remote();
+        var pid = await keeper.Task((NamedCounter c) => c.Pid()).Remote();
+        maker.Kill(keeper, noRestart: false);
+        Assert.True(await ClusterScope.WaitUntilAsync(() => !ClusterScope.IsAlive(pid), Long));
+        // The restarted actor is found by name again (the claim survived its worker), and the name is still taken.
+        var found = other.GetActor<NamedCounter>("phoenix");
+        Assert.NotEqual(pid, await found.Task((NamedCounter c) => c.Pid()).Remote());
+        Assert.Throws<ArgumentException>(() => other.Actor<NamedCounter>(new ActorOptions { Name = "phoenix" }).Remote());
+    }
 }

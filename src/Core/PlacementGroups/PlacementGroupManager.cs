@@ -62,15 +62,19 @@ internal sealed class PlacementGroupManager(Runtime.RuntimeCore core)
             {
                 Cluster.Driver.RemotePlacementGroups.CreateAsync(cluster, entry, core.Scheduler.Registry).ContinueWith(static (t, s) =>
                 {
-                    var (e, session) = ((PlacementGroupEntry, Cluster.Driver.ClusterSession))s!;
-                    if (!t.IsCompletedSuccessfully) e.Fail(t.Exception?.InnerException ?? new OperationCanceledException());
+                    var (e, session, groups) = ((PlacementGroupEntry, Cluster.Driver.ClusterSession, ConcurrentDictionary<PlacementGroupId, PlacementGroupEntry>))s!;
+                    if (!t.IsCompletedSuccessfully)
+                    {
+                        e.Fail(t.Exception?.InnerException ?? new OperationCanceledException());
+                        groups.TryRemove(e.Id, out _); // never made: nothing to remove later
+                    }
                     else if (t.Result) e.MarkCreated();
                     else
                     {
                         e.WaitThrough(() => Cluster.Driver.RemotePlacementGroups.WaitAsync(session, e));
                         _ = e.ReadyAsync(); // starts the wait now
                     }
-                }, (entry, cluster), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }, (entry, cluster, _groups), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         _groups[id] = entry;

@@ -301,7 +301,12 @@ internal sealed partial class RuntimeCore : IDisposable
             return existing; // another runtime's actor holds the name (GetIfExists)
         var instance = new ActorInstance(this, new ActorId(OwnerId, (ulong)Interlocked.Increment(ref _nextActor)),
             typeof(TActor), options, request, placement) { Namespace = ns };
-        instance.Transport = Cluster is null ? new LocalActorHost(instance, factory) : new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!);
+        try { instance.Transport = Cluster is null ? new LocalActorHost(instance, factory) : new Ray.Cluster.Driver.RemoteActorLink(instance, Cluster, ctor!, args!); }
+        catch when (options.Name is { } unclaimed && Cluster is { } claimedOn)
+        {
+            Ray.Cluster.Driver.RemoteActorNames.Free(claimedOn, ns, unclaimed); // its arguments could not be sent: the name is free again
+            throw;
+        }
         if (options.Name is { } name && !_named.TryAdd(NameKey(ns, name), instance))
         {
             // Lost a race in this runtime: the winner's actor is the one (GetIfExists), or the name is taken.

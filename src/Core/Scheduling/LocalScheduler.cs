@@ -139,6 +139,12 @@ internal sealed class LocalScheduler
         }
         cls.Ready.Enqueue(task);
         Interlocked.Increment(ref _readyCount);
+        if (cls.Placement is { Group.IsRemoved: true } removed) // raced with the group's removal, whose drain may have passed: fail what is queued
+        {
+            var error = removed.Group.RemovedError();
+            while (TryDequeue(cls, out var t)) t.FailSystem(error);
+            return;
+        }
         if (_stopped) DrainAll(); // raced with shutdown's drain: nobody would ever run it
         else if (Volatile.Read(ref cls.Spinners) == 0) Pool.NotifyWork(cls);
     }

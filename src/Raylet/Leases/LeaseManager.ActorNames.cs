@@ -92,12 +92,20 @@ internal sealed partial class LeaseManager
         Run(d);
     }
 
-    // A worker is gone: the detached actor names it held are freed (an owned actor's owner frees its own, or restarts it).
+    // A worker is gone: the detached actor names it held are freed once their job has ended (nobody
+    // will restart the actor); while the job lives its driver may restart the actor and publish
+    // the new address, so the claim stays (lookups wait for it). An owned actor's driver frees its own.
     private void RemoveWorkerActorNamesLocked(Workers.WorkerRecord worker)
     {
         if (_actorNames.Count == 0) return;
         foreach (var (key, record) in _actorNames.Where(kv => kv.Value.Detached && kv.Value.WorkerId == worker.Id).ToList())
         {
+            if (_jobs.ContainsKey(record.JobId))
+            {
+                record.Address = null;
+                record.WorkerId = 0;
+                continue;
+            }
             _actorNames.Remove(key);
             FailWaiters(record, key.Item1, key.Item2);
         }

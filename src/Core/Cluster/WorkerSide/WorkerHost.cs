@@ -176,7 +176,13 @@ internal static class WorkerHost
             {
                 if (kind != (ushort)ClusterMessageKind.CancelTask) throw new ProtocolException($"the raylet pushed message kind {kind}; a worker takes CancelTask only");
                 var (_, owner, sequence) = ClusterCodec.DecodeCancelTask(payload);
-                WorkerSession.CancelRunning(new ObjectId(owner, sequence));
+                // Off the link's thread: user code runs in token callbacks, and a failure there
+                // must not close this link (its close ends the worker).
+                ThreadPool.UnsafeQueueUserWorkItem(static id =>
+                {
+                    try { WorkerSession.CancelRunning(id); }
+                    catch (Exception e) { Console.Error.WriteLine($"cancelling the task of result {id} failed: {e}"); }
+                }, new ObjectId(owner, sequence), preferLocal: false);
             };
             await link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
                 ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),

@@ -84,13 +84,18 @@ internal sealed partial class WorkerSession
         foreach (var s in s_live.Keys)
         {
             List<SubmittedTask>? children = null;
+            CancellationTokenSource? cts;
             lock (s._cancelLock)
             {
                 if (s._runningId != resultId || resultId == ObjectId.Nil) continue;
                 s._runningCancelled = true;
-                s._runningCts?.Cancel();
+                cts = s._runningCts;
                 (children, s._runningChildren) = (s._runningChildren, null);
             }
+            // Outside the lock: the token's callbacks are user code. The task may end meanwhile
+            // and dispose the source: then there is nobody left to tell.
+            try { cts?.Cancel(); }
+            catch (ObjectDisposedException) { }
             if (children is not null)
                 foreach (var c in children) c.Core.CancelTask(c, force: false, recursive: true);
             return;
