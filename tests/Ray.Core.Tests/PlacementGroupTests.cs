@@ -238,4 +238,23 @@ public sealed class PlacementGroupTests
         ray.RemovePlacementGroup(pg);
         Assert.True(Util.Eventually(() => ray.Cpu() == 1), $"CPU free: {ray.Cpu()}"); // the worker's lease goes back when it lets go
     }
+
+    [Fact]
+    public async Task Removed_groups_leave_no_scheduling_classes_behind()
+    {
+        await using var ray = Util.Start(cpus: 2);
+        Assert.Equal(1, await ray.Task(PgFns.Id).Remote(1));
+        var before = ray.Core.Scheduler.ClassCount;
+        for (var i = 0; i < 20; i++)
+        {
+            var pg = ray.PlacementGroup([Cpu(1)]);
+            var placed = new TaskOptions { SchedulingStrategy = new PlacementGroupSchedulingStrategy(pg) };
+            Assert.Equal(i, await ray.Task(PgFns.Id).Options(placed).Remote(i));
+            ray.RemovePlacementGroup(pg);
+            Assert.Throws<PlacementGroupRemovedException>(() => ray.Task(PgFns.Id).Options(placed).Remote(i)); // the cached class still refuses
+        }
+        Assert.Equal(before, ray.Core.Scheduler.ClassCount);
+        Assert.True(Util.Eventually(() => ray.Cpu() == 2), $"CPU free: {ray.Cpu()}");
+        Assert.Equal(5, await ray.Task(PgFns.Id).Remote(5));
+    }
 }

@@ -48,6 +48,9 @@ internal sealed class LocalScheduler
 
     internal int ReadyCount => Volatile.Read(ref _readyCount);
 
+    /// <summary>Scheduling classes known now (tests: classes of removed placement groups are dropped).</summary>
+    internal int ClassCount => Volatile.Read(ref _classes).Length;
+
 
     /// <summary>Some class has queued tasks that did not fit; lease holders should yield.</summary>
     internal bool Starving => _starving;
@@ -376,6 +379,17 @@ internal sealed class LocalScheduler
             foreach (var cls in _classes)
                 if (cls.Placement?.Group == group)
                     while (TryDequeue(cls, out var t)) failed.Add(t);
+            // Its classes go too (a create/submit/remove loop must not grow the scan): a task that
+            // still reaches one (a retry, a cached class) fails at Enqueue; a lease held on one is
+            // returned as usual, into the node (the group is removed).
+            var keep = Array.FindAll(_classes, c => c.Placement?.Group != group);
+            if (keep.Length != _classes.Length)
+            {
+                _classes = keep;
+                foreach (var key in _placedClasses.Keys)
+                    if (key.Item2.Group == group) _placedClasses.TryRemove(key, out _);
+                _hasPlacedClass = Array.Exists(keep, static c => c.Placement is not null);
+            }
             GrantWaiters();
         }
         var error = group.RemovedError();
