@@ -62,6 +62,9 @@ internal static class ResourceUnits
                 throw new ArgumentException($"resource name '{name}' contains whitespace or a control character");
     }
 
+    /// <summary>An amount as the public API shows it: memory in whole bytes, the rest in units (0.5 CPU).</summary>
+    internal static double ToAmount(string name, long units) => name == ResourceNames.Memory ? units / Unit : FromFixed(units);
+
     /// <summary>An amount for people: memory in bytes ("1024 B"), the rest up to 4 decimals ("0.5").</summary>
     internal static string Format(string name, long units) =>
         name == ResourceNames.Memory

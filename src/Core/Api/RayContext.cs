@@ -61,8 +61,7 @@ public static class RayContext
             }
             if (WorkerSession.CurrentContext is not { } lease) return Empty;
             var d = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var (name, units) in lease.Resources)
-                d[name] = name == ResourceNames.Memory ? units / ResourceUnits.Unit : units / (double)ResourceUnits.Unit;
+            foreach (var (name, units) in lease.Resources) d[name] = ResourceUnits.ToAmount(name, units);
             return d;
         }
     }

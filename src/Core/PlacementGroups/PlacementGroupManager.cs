@@ -86,18 +86,7 @@ internal sealed class PlacementGroupManager(Runtime.RuntimeCore core)
     private (IReadOnlyDictionary<string, double>, ResourceSet) BundleRequest(IReadOnlyDictionary<string, double> bundle, string what)
     {
         ArgumentNullException.ThrowIfNull(bundle);
-        double cpus = 0, gpus = 0, memory = 0;
-        Dictionary<string, double>? custom = null;
-        foreach (var (key, value) in bundle)
-        {
-            switch (key)
-            {
-                case ResourceRegistry.Cpu: cpus = value; break;
-                case ResourceRegistry.Gpu: gpus = value; break;
-                case ResourceRegistry.Memory: memory = value; break;
-                default: (custom ??= new(StringComparer.Ordinal))[key] = value; break;
-            }
-        }
+        var (cpus, gpus, memory, custom) = ResourceRegistry.Split(bundle);
         if (memory < 0 || memory != Math.Floor(memory) || double.IsInfinity(memory))
             ExceptionFactory.ThrowArgument($"{what} asks for {memory.ToString(CultureInfo.InvariantCulture)} bytes of memory; memory is a whole number of bytes.", "bundles");
         Runtime.OptionsValidator.Resources(what, cpus, gpus, (long)memory, custom, "bundles", request: true);

@@ -412,7 +412,7 @@ internal sealed partial class RuntimeCore : IDisposable
         {
             if (dropZeros && set.Amounts[i] == 0) continue;
             var name = Scheduler.Registry.NameOf(i);
-            d[name] = name == ResourceRegistry.Memory ? set.Amounts[i] / ResourceUnits.Unit : set.Amounts[i] / (double)ResourceUnits.Unit;
+            d[name] = ResourceUnits.ToAmount(name, set.Amounts[i]);
         }
         return d;
     }

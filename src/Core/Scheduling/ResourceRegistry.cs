@@ -40,6 +40,34 @@ internal sealed class ResourceRegistry
     internal string Format(ResourceSet set) => Names.Format(set);
 
     /// <summary>
+    /// Builds a request from amounts by name ("CPU", "GPU", "memory" in bytes, custom ones), as a
+    /// placement group's bundles give them; see <see cref="Build(double, double, long, IReadOnlyDictionary{string, double}?, out List{string}?)"/>.
+    /// </summary>
+    internal ResourceSet Build(IReadOnlyDictionary<string, double> byName, out List<string>? unknown)
+    {
+        var (cpus, gpus, memory, custom) = Split(byName);
+        return Build(cpus, gpus, (long)memory, custom, out unknown);
+    }
+
+    /// <summary>Splits amounts by name into CPU, GPU, memory (bytes) and the custom ones.</summary>
+    internal static (double Cpus, double Gpus, double Memory, Dictionary<string, double>? Custom) Split(IReadOnlyDictionary<string, double> byName)
+    {
+        double cpus = 0, gpus = 0, memory = 0;
+        Dictionary<string, double>? custom = null;
+        foreach (var (key, value) in byName)
+        {
+            switch (key)
+            {
+                case Cpu: cpus = value; break;
+                case Gpu: gpus = value; break;
+                case Memory: memory = value; break;
+                default: (custom ??= new(StringComparer.Ordinal))[key] = value; break;
+            }
+        }
+        return (cpus, gpus, memory, custom);
+    }
+
+    /// <summary>
     /// Builds a request. Unknown names are returned in <paramref name="unknown"/>: the caller
     /// reports them as unsatisfiable (this runtime has none of them). Amounts were checked by
     /// OptionsValidator (the one rule, <see cref="ResourceUnits.Problem"/>).

@@ -317,7 +317,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
     }
 
     private static void SendError(JobRecord job, ulong requestId, ClusterErrorCode code, string message) =>
-        job.Driver.Send((ushort)ClusterMessageKind.RequestLease, FrameFlags.Reply | FrameFlags.Error, requestId, ClusterCodec.EncodeError(code, message));
+        ReplyError(job.Driver, ClusterMessageKind.RequestLease, requestId, code, message);
 
     /// <summary>Kills every worker and waits (bounded) for them to exit; later registrations are refused.</summary>
     public async ValueTask DisposeAsync()

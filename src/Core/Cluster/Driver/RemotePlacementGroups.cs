@@ -25,15 +25,16 @@ internal static class RemotePlacementGroups
             var reply = session.Link.Request((ushort)ClusterMessageKind.CreatePlacementGroup, ClusterCodec.EncodeCreatePlacementGroup(spec), Timeout);
             return ClusterCodec.DecodeCreatedFlag(new ReadOnlySequence<byte>(reply));
         }
-        catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.Infeasible)
-        {
-            throw new ResourcesUnsatisfiableException($"Placement group {group.Describe()} could never be created: {e.Message}");
-        }
-        catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.AlreadyExists)
-        {
-            throw new ArgumentException(e.Message, "name", e);
-        }
+        catch (RayClusterException e) when (Refusal(group, e) is { } refusal) { throw refusal; }
     }
+
+    // What a refused create means to the caller: a group the node can never hold, or a taken name.
+    private static Exception? Refusal(PlacementGroupEntry group, RayClusterException e) => e.WireCode switch
+    {
+        ClusterErrorCode.Infeasible => new ResourcesUnsatisfiableException($"Placement group {group.Describe()} could never be created: {e.Message}"),
+        ClusterErrorCode.AlreadyExists => new ArgumentException(e.Message, "name", e),
+        _ => null,
+    };
 
     /// <summary>As <see cref="Create"/>, not waiting: the task completes with the reply (true: created, false: pending).</summary>
     internal static async Task<bool> CreateAsync(ClusterSession session, PlacementGroupEntry group, ResourceRegistry registry)
@@ -44,10 +45,7 @@ internal static class RemotePlacementGroups
             var reply = await session.Link.RequestAsync((ushort)ClusterMessageKind.CreatePlacementGroup, ClusterCodec.EncodeCreatePlacementGroup(spec), Timeout).ConfigureAwait(false);
             return ClusterCodec.DecodeCreatedFlag(new ReadOnlySequence<byte>(reply));
         }
-        catch (RayClusterException e) when (e.WireCode == ClusterErrorCode.Infeasible)
-        {
-            throw new ResourcesUnsatisfiableException($"Placement group {group.Describe()} could never be created: {e.Message}");
-        }
+        catch (RayClusterException e) when (Refusal(group, e) is { } refusal) { throw refusal; }
     }
 
     private static PlacementGroupSpec Spec(PlacementGroupEntry group, ResourceRegistry registry)
@@ -96,16 +94,12 @@ internal static class RemotePlacementGroups
         var row = Rows(session).FirstOrDefault(r => match(r) && r.State != 2);
         if (row is null) return null;
         var info = Info(row, registry);
-        var sets = new List<ResourceSet>(info.Bundles.Count);
-        foreach (var b in info.Bundles) sets.Add(registry.Build(Get(b, ResourceRegistry.Cpu), Get(b, ResourceRegistry.Gpu), (long)Get(b, ResourceRegistry.Memory),
-            b.Where(kv => kv.Key is not (ResourceRegistry.Cpu or ResourceRegistry.Gpu or ResourceRegistry.Memory)).ToDictionary(), out _));
+        var sets = info.Bundles.Select(b => registry.Build(b, out _)).ToList();
         var entry = new PlacementGroupEntry(info.Id, info.Name, info.Strategy, info.Lifetime, info.Bundles, new PlacementBundles(registry.Names, sets), owned: false);
         if (row.State == 1) entry.MarkCreated();
         else entry.WaitThrough(() => WaitAsync(session, entry));
         return entry;
     }
-
-    private static double Get(IReadOnlyDictionary<string, double> d, string key) => d.TryGetValue(key, out var v) ? v : 0;
 
     private static List<PlacementGroupRow> Rows(ClusterSession session)
     {

@@ -13,11 +13,7 @@ internal static class Aggregation
     /// <summary>Partial states of one block, one row per key, sorted by key.</summary>
     public static RecordBatch Partial(RecordBatch b, string keyName, AggSpec[] aggs)
     {
-        var keyIndex = BlockOps.IndexOf(b, keyName);
-        var (group, first) = KeyColumn.For(b.Column(keyIndex)).Group();
-        var g = first.Length;
-        var fields = new List<Field> { b.Schema.GetFieldByIndex(keyIndex) };
-        var arrays = new List<IArrowArray> { Columns.Take(b.Column(keyIndex), first) };
+        var (group, g, fields, arrays) = Grouped(b, keyName);
         for (var j = 0; j < aggs.Length; j++)
         {
             var a = aggs[j];
@@ -75,14 +71,18 @@ internal static class Aggregation
         return new RecordBatch(new Schema(fields, null), arrays, g);
     }
 
+    // Each row's group (groups sorted by key), their count, and the output's key column (one row per group) to add the aggregates to.
+    private static (int[] Group, int Groups, List<Field> Fields, List<IArrowArray> Arrays) Grouped(RecordBatch b, string keyName)
+    {
+        var keyIndex = BlockOps.IndexOf(b, keyName);
+        var (group, first) = KeyColumn.For(b.Column(keyIndex)).Group();
+        return (group, first.Length, [b.Schema.GetFieldByIndex(keyIndex)], [Columns.Take(b.Column(keyIndex), first)]);
+    }
+
     /// <summary>Merges partial states (any order, keys repeated) into the final columns, sorted by key.</summary>
     public static RecordBatch Final(RecordBatch partials, string keyName, AggSpec[] aggs)
     {
-        var keyIndex = BlockOps.IndexOf(partials, keyName);
-        var (group, first) = KeyColumn.For(partials.Column(keyIndex)).Group();
-        var g = first.Length;
-        var fields = new List<Field> { partials.Schema.GetFieldByIndex(keyIndex) };
-        var arrays = new List<IArrowArray> { Columns.Take(partials.Column(keyIndex), first) };
+        var (group, g, fields, arrays) = Grouped(partials, keyName);
         for (var j = 0; j < aggs.Length; j++)
         {
             var a = aggs[j];
