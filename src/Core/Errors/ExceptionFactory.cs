@@ -41,6 +41,7 @@ internal static class ExceptionFactory
     {
         "Ray.ObjectStoreFullException" => new ObjectStoreFullException(about.IsNil ? result : about, message, null),
         "Ray.ObjectLostException" => new ObjectLostException(about.IsNil ? result : about, message),
+        "Ray.ObjectFreedException" => new ObjectFreedException(about.IsNil ? result : about, message),
         "Ray.RaySerializationException" => new RaySerializationException(resultType, message, null),
         _ => WorkerFailed(taskName, id, type + ": " + message + (string.IsNullOrEmpty(stack) ? "" : "\n" + stack)),
     };
@@ -72,6 +73,9 @@ internal static class ExceptionFactory
 
     internal static TaskCancelledException Cancelled(string taskName, TaskId id) =>
         new(id, $"Task {taskName} ({id}) was cancelled.");
+
+    internal static ObjectFreedException FreedByUser(ObjectId id) =>
+        new(id, $"Object {id} was freed explicitly (Free); it can no longer be read.");
 
     internal static ObjectLostException ObjectFreed(ObjectId id) =>
         new(id, $"Object {id} was freed because no reference to it was left; it can no longer be read.");

@@ -64,13 +64,26 @@ public sealed class ActorDiedException : RayException
 }
 
 /// <summary>The object is gone (freed because nothing referenced it, or lost).</summary>
-public sealed class ObjectLostException : RayException
+public class ObjectLostException : RayException
 {
     internal ObjectLostException(ObjectId objectId, string message)
-        : base(RayErrorCode.ObjectLost, message) => ObjectId = objectId;
+        : this(RayErrorCode.ObjectLost, objectId, message) { }
+
+    private protected ObjectLostException(RayErrorCode code, ObjectId objectId, string message)
+        : base(code, message) => ObjectId = objectId;
 
     /// <summary>The missing object.</summary>
     public ObjectId ObjectId { get; }
+}
+
+/// <summary>
+/// The object was freed explicitly (<see cref="RayRuntime.Free(ObjectRef[])"/>) while references
+/// to it remained; reads through them fail with this error (Ray's <c>ObjectFreedError</c>).
+/// </summary>
+public sealed class ObjectFreedException : ObjectLostException
+{
+    internal ObjectFreedException(ObjectId objectId, string message)
+        : base(RayErrorCode.ObjectFreed, objectId, message) { }
 }
 
 /// <summary>A get or wait ran out of time. The object is untouched and can be fetched later.</summary>

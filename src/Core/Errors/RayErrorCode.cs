@@ -38,4 +38,6 @@ public enum RayErrorCode
     Cluster = 14,
     /// <summary>The placement group a task or actor was placed into was removed (or is unknown).</summary>
     PlacementGroupRemoved = 15,
+    /// <summary>The object was freed explicitly (<c>Free</c>) while references to it remained.</summary>
+    ObjectFreed = 16,
 }

@@ -82,6 +82,15 @@ internal sealed class MemoryStore
         if (entry.SizeBytes != 0) Interlocked.Add(ref _liveBytes, entry.SizeBytes);
     }
 
+    /// <summary>A value let go early (<see cref="ObjectEntry.FreeByUser"/>): it no longer counts as live.</summary>
+    internal void OnValueDropped(ObjectEntry entry)
+    {
+        var size = entry.SizeBytes;
+        entry.SizeBytes = 0;
+        if (size != 0) Interlocked.Add(ref _liveBytes, -size);
+        // Stays exported while referenced: values holding its id read it back as a freed ref.
+    }
+
     internal void OnFreed(ObjectEntry entry)
     {
         Interlocked.Increment(ref _freed);

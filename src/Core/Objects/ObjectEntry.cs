@@ -98,10 +98,51 @@ internal abstract class ObjectEntry
             if (_state == Freed) return;
             _state = Freed;
         }
+        // A freed-by-user object's value is mostly gone already; this takes what waited for the
+        // last reference (native bytes) and settles the store's counters.
         ClearValue();
         Store.OnFreed(this);
         ReleaseContained();
     }
+
+    /// <summary>
+    /// Frees the object now, whatever still references it (Ray's <c>free</c>): from here on it is
+    /// failed with <see cref="ObjectFreedException"/>, so gets, waits and tasks that take it see
+    /// that error; a value still to come (a running task's) is dropped when it lands. The value's
+    /// memory goes back now where no reader can be using it: a node-store object is deleted (the
+    /// store keeps it for views still open), managed bytes are let go (a reader holds its own
+    /// reference to the array, so they are not returned to the buffer pool), and native bytes,
+    /// which readers read under a reference, go with the last reference. False if the object had
+    /// already failed or been freed.
+    /// </summary>
+    internal bool FreeByUser()
+    {
+        var error = ExceptionFactory.FreedByUser(Id);
+        object? listeners;
+        bool wasReady;
+        lock (this)
+        {
+            if (_state is Failed or Freed) return false;
+            wasReady = _state == Ready;
+            _error = error;
+            _state = Failed;
+            listeners = _listeners;
+            _listeners = null;
+            if (_blockedGetters > 0) Monitor.PulseAll(this);
+        }
+        if (wasReady)
+        {
+            DropValueForFree();
+            Store.OnValueDropped(this);
+        }
+        ReleaseContained();
+        if (listeners is IObjectListener one) one.OnObjectCompleted(this);
+        else if (listeners is List<IObjectListener> many) foreach (var l in many) l.OnObjectCompleted(this);
+        return true;
+    }
+
+    /// <summary>Lets go of the value's memory for <see cref="FreeByUser"/> where no reader can be using it.</summary>
+    protected abstract void DropValueForFree();
 
     /// <summary>Releases the objects the value referred to, once (whoever swaps the array out does it).</summary>
     protected void ReleaseContained()
@@ -246,7 +287,7 @@ internal abstract class ObjectEntry
         var s = Volatile.Read(ref _state);
         if (s == Ready) return;
         if (s == Failed) throw _error!; // shared by every getter; its remote data is immutable
-        if (s == Freed) throw ExceptionFactory.ObjectFreed(Id);
+        if (s == Freed) throw _error is ObjectFreedException freed ? freed : ExceptionFactory.ObjectFreed(Id);
         throw new InvalidOperationException($"Object {Id} is not completed.");
     }
 

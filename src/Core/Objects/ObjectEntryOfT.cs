@@ -272,6 +272,14 @@ internal sealed class ObjectEntry<T> : ObjectEntry
         if (!CompleteReady()) DiscardLateValue();
     }
 
+    protected override void DropValueForFree()
+    {
+        if (Interlocked.Exchange(ref _inPlasmaFlag, 0) == 1) Store.LargeObjects.Delete(Id); // open views keep it until released
+        _value = default;
+        Volatile.Write(ref _buffer, null); // not back to the pool: a reader may still be deserializing it
+        // Native bytes stay until the last reference: readers read them under one (AcquireNative).
+    }
+
     // Idempotent and race-free: a late value and a free may both clear; each resource goes back once.
     protected override void ClearValue()
     {
