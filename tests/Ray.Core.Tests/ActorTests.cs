@@ -236,11 +236,12 @@ public class ActorTests
     {
         await using var rt = Util.Start();
         var name = Util.Key();
-        rt.Actor<ActorCounter>(new ActorOptions { Name = name }).Remote(1);
+        var kept = rt.Actor<ActorCounter>(new ActorOptions { Name = name }).Remote(1); // kept: an actor with no handle ends
         Assert.Null(rt.TryGetActor<ActorCounter>(name + "-missing"));
         var e = Assert.Throws<ActorNotFoundException>(() => rt.GetActor<ActorCounter>(name + "-missing"));
         Assert.Contains(name + "-missing", e.Message);
         Assert.Throws<ActorNotFoundException>(() => rt.GetActor<Recorder>(name));
+        GC.KeepAlive(kept);
     }
 
     [Fact]

@@ -111,6 +111,35 @@ internal sealed class ActorInstance
         finally { Monitor.Exit(_sendOrder); }
     }
 
+    // ---- lifetime by handles ----
+
+    private int _handles;
+    private volatile bool _escaped;
+
+    /// <summary>A new handle to this actor exists in this process.</summary>
+    internal void AddHandle() => Interlocked.Increment(ref _handles);
+
+    /// <summary>
+    /// The actor's address left this process (a handle sent to a worker, or its name published
+    /// cluster-wide): handles elsewhere may reach it, and they are not counted here, so it no
+    /// longer ends when this process's handles are gone (it lives until killed or its owner ends).
+    /// </summary>
+    internal void MarkEscaped() => _escaped = true;
+
+    /// <summary>
+    /// A handle was collected. When it was the last one, nothing can send the actor calls any
+    /// more: as in Ray, it ends once the calls already sent have finished (a graceful terminate,
+    /// never restarted), and its name is freed. Detached actors, actors whose handles left the
+    /// process, and borrowed actors (their owner decides) are left alone.
+    /// </summary>
+    internal void ReleaseHandle()
+    {
+        if (Interlocked.Decrement(ref _handles) != 0) return;
+        if (_escaped || _death is not null || Options.Lifetime == ActorLifetime.Detached || Core.IsStopped || Transport is null || Transport.IsAttached) return;
+        try { SubmitTerminate().Dispose(); }
+        catch (RayException) { /* the runtime is stopping: it ends the actor itself */ }
+    }
+
     private readonly object _childrenLock = new();
     private List<ActorInstance>? _children; // actors made from this actor's code: they die with it
 

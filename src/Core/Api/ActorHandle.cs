@@ -21,11 +21,24 @@ public interface IActorHandle
 /// <summary>
 /// A handle to an actor. Send calls with <c>handle.Task((a, x) => a.Method(x)).Remote(x)</c>;
 /// they run one at a time on the actor in the order this handle sent them. Handles can be
-/// passed to tasks and other actors; they all reach the same actor.
+/// passed to tasks and other actors; they all reach the same actor. When every handle is gone
+/// the actor ends (see the finalizer); keep a handle for as long as the actor should live, or make
+/// it <see cref="ActorLifetime.Detached"/>.
 /// </summary>
 public sealed partial class ActorHandle<TActor> : IActorHandle, IActorInstanceHolder where TActor : class
 {
-    internal ActorHandle(ActorInstance instance) => Instance = instance;
+    internal ActorHandle(ActorInstance instance)
+    {
+        Instance = instance;
+        instance.AddHandle();
+    }
+
+    /// <summary>
+    /// A collected handle lets go of its actor: when no handle to it is left in the process that
+    /// made it (and none ever left that process), the actor ends after the calls already sent,
+    /// as in Ray. Detached actors are kept until killed.
+    /// </summary>
+    ~ActorHandle() => Instance.ReleaseHandle();
 
     internal ActorInstance Instance { get; }
 

@@ -23,6 +23,7 @@ internal static class ActorWire
     {
         var address = (actor.Transport as Driver.RemoteActorLink)?.Address
             ?? throw new NotSupportedException($"actor {actor.ActorType.Name} ({actor.Id}) is not in a worker process right now (not created yet, restarting, or dead); its handle cannot go to another process");
+        actor.MarkEscaped(); // handles in other processes are not counted: it no longer ends with this process's handles
         w.U8(ValueWire.Actor);
         w.U64(address.Id.Owner);
         w.U64(address.Id.Sequence);
