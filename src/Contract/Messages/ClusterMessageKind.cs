@@ -172,4 +172,12 @@ public enum ClusterMessageKind : ushort
     /// many items the consumer has taken (back-pressure), or -1: stop producing.
     /// </summary>
     StreamAck = 106,
+
+    /// <summary>
+    /// One-way, driver -> worker, before a runtime environment's first use on this connection:
+    /// <c>u32 env index | u16 n | (string name | string value)* | string working-dir hash ('' = none) |
+    /// bytes zip of the working directory</c>. A PushTask whose fn index has bit 31 set carries
+    /// <c>u32 env index</c> after it; a CreateActor may end with one after its max concurrency.
+    /// </summary>
+    DefineRuntimeEnv = 107,
 }

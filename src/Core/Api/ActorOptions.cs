@@ -29,6 +29,13 @@ public sealed record ActorOptions
     public string? Name { get; init; }
 
     /// <summary>
+    /// Environment variables and a working directory this actor's code runs with in its worker
+    /// process, merged over the job's (<see cref="RuntimeOptions.RuntimeEnv"/>); see
+    /// <see cref="Ray.RuntimeEnv"/>. Refused by an embedded runtime.
+    /// </summary>
+    public RuntimeEnv? RuntimeEnv { get; init; }
+
+    /// <summary>
     /// Who the actor's life depends on (Ray's <c>lifetime</c>): its owner (default: the driver,
     /// task or actor that made it dies, it dies), or <see cref="ActorLifetime.Detached"/>: it
     /// outlives its driver in a cluster and ends only when killed (from any driver, by a handle

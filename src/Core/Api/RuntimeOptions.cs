@@ -67,4 +67,11 @@ public sealed record RuntimeOptions
     /// of this runtime's own, as Ray gives each job.
     /// </summary>
     public string? Namespace { get; init; }
+
+    /// <summary>
+    /// The job's runtime environment: variables and a working directory every task and actor of
+    /// the job runs with in worker processes (see <see cref="Ray.RuntimeEnv"/>). An embedded
+    /// runtime sets the variables on this process at start and refuses a working directory.
+    /// </summary>
+    public RuntimeEnv? RuntimeEnv { get; init; }
 }

@@ -39,6 +39,13 @@ public sealed record TaskOptions
     public string? Name { get; init; }
 
     /// <summary>
+    /// Environment variables and a working directory this task's code runs with in its worker
+    /// process, merged over the job's (<see cref="RuntimeOptions.RuntimeEnv"/>); see
+    /// <see cref="Ray.RuntimeEnv"/>. Refused by an embedded runtime.
+    /// </summary>
+    public RuntimeEnv? RuntimeEnv { get; init; }
+
+    /// <summary>
     /// Where the task runs: null (default) anywhere with room, or a
     /// <see cref="PlacementGroupSchedulingStrategy"/> to hold its resources out of a placement
     /// group's bundle. Checked at submission: a request that fits no bundle is refused.

@@ -54,6 +54,7 @@ internal sealed partial class RuntimeCore : IDisposable
         long memory;
         IReadOnlyDictionary<string, double>? custom;
         ValidateOptions(options);
+        InitRuntimeEnv();
         if (cluster is null)
         {
             cpus = options.NumCpus ?? Environment.ProcessorCount;
@@ -181,6 +182,7 @@ internal sealed partial class RuntimeCore : IDisposable
         if (_classByOptions.TryGetValue(options, out var cls)) return cls;
         var what = $"Task {options.Name ?? fn.Name}";
         OptionsValidator.RetryCount(what, nameof(TaskOptions.MaxRetries), options.MaxRetries, nameof(options));
+        CheckRuntimeEnv(options.RuntimeEnv, what);
         var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
         if (options.SchedulingStrategy is { } strategy)
             cls = Scheduler.ClassFor(request, PlacementGroups.Place(strategy, request, what)!.Value); // checked against the bundle, not the node
@@ -292,6 +294,7 @@ internal sealed partial class RuntimeCore : IDisposable
         var what = $"Actor {typeof(TActor).Name}";
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxRestarts), options.MaxRestarts, nameof(options));
         OptionsValidator.RetryCount(what, nameof(ActorOptions.MaxTaskRetries), options.MaxTaskRetries, nameof(options));
+        CheckRuntimeEnv(options.RuntimeEnv, what);
         var request = Build(options.NumCpus, options.NumGpus, options.MemoryBytes, options.Resources, what);
         var placement = PlacementGroups.Place(options.SchedulingStrategy, request, what); // checked against its bundle
         if (placement is null) Scheduler.EnsureFeasible(request, what);

@@ -29,6 +29,9 @@ internal abstract class SubmittedTask : IObjectListener
     internal TaskId Id { get; private set; }
     internal SchedulingClass Class { get; private set; } = null!;
     internal TaskOptions Options { get; private set; } = null!;
+
+    /// <summary>The runtime environment it runs with in a worker process (its own over the job's; null: none).</summary>
+    internal RuntimeEnvs.PreparedRuntimeEnv? Env => Core.EnvFor(Options);
     internal string Name { get; private set; } = "";
     internal ObjectEntry Result { get; private set; } = null!;
     internal int Attempt { get; private protected set; }

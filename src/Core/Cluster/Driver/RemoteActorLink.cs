@@ -37,8 +37,11 @@ internal sealed class RemoteActorLink : IActorTransport
     {
         _actor = actor;
         _session = session;
-        _create = EncodeCreate(ctor, args, actor.Options.MaxConcurrency);
+        _env = actor.Core.EnvFor(actor.Options.RuntimeEnv);
+        _create = EncodeCreate(ctor, args, actor.Options.MaxConcurrency, _env);
     }
+
+    private readonly RuntimeEnvs.PreparedRuntimeEnv? _env; // the actor's runtime environment (merged over the job's)
 
     private RemoteActorLink(ActorInstance actor, ClusterSession session, Wire.ActorAddress address)
     {
@@ -68,7 +71,7 @@ internal sealed class RemoteActorLink : IActorTransport
         }
     }
 
-    private static byte[] EncodeCreate(ConstructorInfo ctor, object?[] args, int maxConcurrency)
+    private static byte[] EncodeCreate(ConstructorInfo ctor, object?[] args, int maxConcurrency, RuntimeEnvs.PreparedRuntimeEnv? env)
     {
         var type = ctor.DeclaringType!;
         var values = new byte[args.Length][];
@@ -82,7 +85,7 @@ internal sealed class RemoteActorLink : IActorTransport
                 throw ExceptionFactory.CannotSerialize(t, $"constructor argument {i + 1} of actor {type.Name}", e);
             }
         }
-        return PayloadWriter.Build((ctor, args, values, maxConcurrency), static (w, s) =>
+        return PayloadWriter.Build((ctor, args, values, maxConcurrency, env), static (w, s) =>
         {
             w.Utf8(s.ctor.Module.Assembly.Location);
             w.Utf8(s.ctor.DeclaringType!.AssemblyQualifiedName!);
@@ -100,6 +103,7 @@ internal sealed class RemoteActorLink : IActorTransport
                 ValueWire.WriteInline(w, s.values[i]);
             }
             w.I32(s.maxConcurrency);
+            if (s.env is { } e) w.U32(e.WireIndex); // defined on the connection before the create (WorkerChannel.CreateActorAsync)
         });
     }
 
@@ -161,7 +165,7 @@ internal sealed class RemoteActorLink : IActorTransport
             throw;
         }
         string? error;
-        try { error = await channel.CreateActorAsync(_create!).ConfigureAwait(false); }
+        try { error = await channel.CreateActorAsync(_create!, _env).ConfigureAwait(false); }
         catch
         {
             channel.Dispose();

@@ -24,6 +24,7 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
 {
     private readonly Dictionary<ulong, Pushed> _inflight = new();
     private readonly HashSet<int> _defined = new();
+    private readonly HashSet<uint> _definedEnvs = new(); // runtime environments sent on this connection
     private readonly TaskCompletionSource _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action<WorkerChannel, string, SubmittedTask[]> _onClosed;
     private TaskCompletionSource<string?>? _actorCreated;
@@ -116,13 +117,20 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
             if (_defined.Add(fn.WireIndex))
                 AppendLocked((ushort)ClusterMessageKind.DefineFunction, FrameFlags.NoReply, 0, fn, static (w, f) =>
                     ClusterCodec.WriteDefineFunction(w, new FunctionDefinition((uint)f.WireIndex, f.AssemblyPath, f.TypeName, f.Method.MetadataToken, f.Method.Name)));
+            var env = task.Env;
+            if (env is not null) DefineEnvLocked(env);
             var id = ++_nextId;
             task.Site = this;
             try
             {
                 AppendLocked(kind, FrameFlags.None, id, task, static (w, t) =>
                 {
-                    w.U32((uint)t.Function!.WireIndex);
+                    if (t.Env is { } e)
+                    {
+                        w.U32((uint)t.Function!.WireIndex | WorkerSide.WorkerSession.WithRuntimeEnv);
+                        w.U32(e.WireIndex);
+                    }
+                    else w.U32((uint)t.Function!.WireIndex);
                     w.U64(t.Result.Id.Owner);
                     w.U64(t.Result.Id.Sequence);
                     w.U16((ushort)t.ArgumentCount);
@@ -328,14 +336,22 @@ internal sealed class WorkerChannel : FramedConnection, IExecutionSite
         _onClosed(this, $"worker {Lease.WorkerId}, pid {Lease.Pid}: {reason}", lost.Select(p => p.Task).ToArray());
     }
 
+    // Sends a runtime environment once per connection, before the first frame that names it.
+    private void DefineEnvLocked(RuntimeEnvs.PreparedRuntimeEnv env)
+    {
+        if (_definedEnvs.Add(env.WireIndex))
+            AppendLocked((ushort)ClusterMessageKind.DefineRuntimeEnv, FrameFlags.NoReply, 0, env, static (w, e) => e.WriteDefinition(w));
+    }
+
     /// <summary>Makes the worker the actor's (CreateActor); returns null on success, else the constructor's error text.</summary>
-    internal async Task<string?> CreateActorAsync(byte[] payload)
+    internal async Task<string?> CreateActorAsync(byte[] payload, RuntimeEnvs.PreparedRuntimeEnv? env = null)
     {
         _actorCreated = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (IsClosed) // closed before the completion source existed: OnClosed could not fail it
             _actorCreated.TrySetException(new RayClusterException($"worker {Lease.WorkerId} (pid {Lease.Pid}) closed before the actor was created: {CloseReason}"));
         lock (SendLock)
         {
+            if (env is not null) DefineEnvLocked(env);
             AppendLocked((ushort)ClusterMessageKind.CreateActor, FrameFlags.None, 0, payload, static (w, p) => w.Raw(p));
             SendPendingLocked(); // not a task: sent at once, with anything queued before it
         }

@@ -31,6 +31,10 @@ internal sealed class WorkerRuntime : IDisposable
 
     internal MemoryStore Store { get; }
     internal long Threshold { get; }
+
+    /// <summary>The runtime environments tasks and actors run with in this process.</summary>
+    internal RuntimeEnvs.WorkerRuntimeEnvs Envs => _envs ??= new(_options.SessionDir);
+    private RuntimeEnvs.WorkerRuntimeEnvs? _envs;
     internal WorkerLaunchOptions Options => _options;
 
     /// <summary>Loads (once) the assembly at <paramref name="path"/>, or the loaded one of the same name.</summary>

@@ -20,6 +20,7 @@ internal sealed partial class WorkerSession : FramedConnection
     private readonly WorkerRuntime _runtime;
     private readonly WorkerHostState _host;
     private readonly Dictionary<uint, FunctionSlot> _functions = new();
+    private readonly Dictionary<uint, RuntimeEnvs.WorkerRuntimeEnvs.Defined> _envs = new(); // this connection's numbering
     private byte[]? _scratch;
     private bool _hello;
     private long _lastFlush;
@@ -78,6 +79,10 @@ internal sealed partial class WorkerSession : FramedConnection
                 Run(h, payload, _host.Actor ?? throw new ProtocolException("an actor call to a worker that holds no actor"));
                 break;
             case ClusterMessageKind.CreateActor: CreateActor(h, payload); break;
+            case ClusterMessageKind.DefineRuntimeEnv:
+                var (envIndex, env) = _runtime.Envs.Define(payload);
+                _envs[envIndex] = env;
+                break;
             default: throw new ProtocolException($"unknown message kind {h.Kind}");
         }
     }
@@ -167,6 +172,14 @@ internal sealed partial class WorkerSession : FramedConnection
     {
         var off = 0;
         var index = (uint)ValueWire.ReadI32(p, ref off);
+        RuntimeEnvs.WorkerRuntimeEnvs.Defined? env = null;
+        if ((index & WithRuntimeEnv) != 0)
+        {
+            index &= ~WithRuntimeEnv;
+            env = FindEnv((uint)ValueWire.ReadI32(p, ref off));
+        }
+        // A task runs in its own environment (or none); an actor's calls in the actor's.
+        if (actor is null) _runtime.Envs.Switch(env);
         var resultId = new ObjectId(ValueWire.ReadU64(p, ref off), ValueWire.ReadU64(p, ref off));
         int argc = ValueWire.ReadU16(p, ref off);
         if (!_functions.TryGetValue(index, out var slot)) throw new ProtocolException($"function {index} was never defined on this connection");
@@ -265,6 +278,7 @@ internal sealed partial class WorkerSession : FramedConnection
                 if (maxConcurrency is < 1 or > MaxActorConcurrency)
                     throw new ProtocolException($"CreateActor asks for max concurrency {maxConcurrency}; 1..{MaxActorConcurrency} is allowed");
             }
+            if (off < p.Length) _runtime.Envs.Switch(FindEnv((uint)ValueWire.ReadI32(p, ref off))); // kept for the actor's life
             if (off != p.Length) throw new ProtocolException("CreateActor has trailing bytes");
             object instance;
             try { instance = ctor.Invoke(args); }
@@ -337,6 +351,12 @@ internal sealed partial class WorkerSession : FramedConnection
 
     /// <summary>True on a thread running user code of a task or actor call.</summary>
     internal static bool InTask => t_inTask;
+
+    /// <summary>Bit 31 of a PushTask's fn index: a u32 runtime environment index follows it.</summary>
+    internal const uint WithRuntimeEnv = 0x8000_0000;
+
+    private RuntimeEnvs.WorkerRuntimeEnvs.Defined FindEnv(uint index) =>
+        _envs.TryGetValue(index, out var env) ? env : throw new ProtocolException($"runtime environment {index} was never defined on this connection");
 
     private readonly record struct FunctionSlot(WorkerFunction? Function, string? Error);
 }
