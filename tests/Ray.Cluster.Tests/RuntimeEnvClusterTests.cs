@@ -5,6 +5,10 @@ public static class EnvFns
     public static string Var(string name) => Environment.GetEnvironmentVariable(name) ?? "<unset>";
     public static string ReadFile(string path) => File.ReadAllText(path);
     public static string Cwd(int _) => Environment.CurrentDirectory;
+
+    /// <summary>A nested task (no environment of its own) reads a variable and a file: it inherits its parent's.</summary>
+    public static string Nested(string name) =>
+        RayRuntime.Current.Task(Var).Remote(name).Get(TimeSpan.FromSeconds(30)) + "|" + RayRuntime.Current.Task(ReadFile).Remote("data.txt").Get(TimeSpan.FromSeconds(30));
 }
 
 public sealed class EnvActor
@@ -74,6 +78,20 @@ public sealed class RuntimeEnvClusterTests
                 Assert.Equal(cwd, await ray.Task(EnvFns.Cwd).Options(twinOpts).Remote(0));
             }
             finally { Directory.Delete(twin, true); }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public async Task Tasks_submitted_from_a_task_inherit_its_environment()
+    {
+        var dir = TempDir("data.txt", "inherited");
+        try
+        {
+            await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+            await using var ray = cluster.Connect();
+            var opts = new TaskOptions { RuntimeEnv = new RuntimeEnv { EnvVars = new Dictionary<string, string> { ["RAY_T_PARENT"] = "parent" }, WorkingDir = dir } };
+            Assert.Equal("parent|inherited", await ray.Task(EnvFns.Nested).Options(opts).Remote("RAY_T_PARENT"));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -38,13 +38,20 @@ internal sealed partial class RuntimeCore
     /// <summary>The environment a task with <paramref name="options"/> runs with in a worker (null: none).</summary>
     internal PreparedRuntimeEnv? EnvFor(TaskOptions options)
     {
+        if (WorkerRuntimeEnvs.InForce is { } parent) return InheritedEnvFor(parent, options.RuntimeEnv);
         if (options.RuntimeEnv is null) return _jobEnv;
         return _envByOptions.GetValue(options, o => new StrongBox<PreparedRuntimeEnv?>(EnvFor(o.RuntimeEnv))).Value;
     }
 
+    // In a worker whose task or actor runs in an environment: children inherit it (Ray's rule),
+    // their own merged over it. Prepared once per distinct result (PreparedRuntimeEnv caches).
+    private static PreparedRuntimeEnv InheritedEnvFor(WorkerRuntimeEnvs.Defined parent, RuntimeEnv? own) =>
+        own is not { IsEmpty: false } ? parent.Prepared : PreparedRuntimeEnv.For(RuntimeEnv.Merge(parent.AsRuntimeEnv, own)!);
+
     /// <summary><paramref name="own"/> merged over the job's, prepared (null: none).</summary>
     internal PreparedRuntimeEnv? EnvFor(RuntimeEnv? own)
     {
+        if (WorkerRuntimeEnvs.InForce is { } parent) return InheritedEnvFor(parent, own);
         if (own is not { IsEmpty: false }) return _jobEnv;
         return RuntimeEnv.Merge(Options.RuntimeEnv, own) is { } merged ? PreparedRuntimeEnv.For(merged) : null;
     }

@@ -17,11 +17,27 @@ namespace Ray.RuntimeEnvs;
 internal sealed class WorkerRuntimeEnvs(string sessionDir)
 {
     private readonly object _lock = new();
-    private Defined? _current;
+    private static Defined? s_current; // one worker process, one environment in force
+    private Defined? _current { get => s_current; set => s_current = value; }
+
+    /// <summary>The environment in force in this worker process: what tasks submitted from here inherit, as in Ray. Null outside workers or when none is in force.</summary>
+    internal static Defined? InForce => Volatile.Read(ref s_current);
     private Saved? _saved;
 
     /// <summary>One defined environment: its variables and its unpacked working directory (null: none).</summary>
-    internal sealed record Defined(KeyValuePair<string, string>[] Vars, string? Directory);
+    internal sealed record Defined(KeyValuePair<string, string>[] Vars, string? Directory)
+    {
+        /// <summary>As a <see cref="RuntimeEnv"/>: its working directory is the unpacked copy, which packs to the same hash.</summary>
+        internal RuntimeEnv AsRuntimeEnv { get; } = new()
+        {
+            EnvVars = Vars.Length == 0 ? null : Vars.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal),
+            WorkingDir = Directory,
+        };
+
+        /// <summary>Prepared for tasks submitted from here that set no environment of their own (made on first use).</summary>
+        internal PreparedRuntimeEnv Prepared => _prepared ??= PreparedRuntimeEnv.For(AsRuntimeEnv);
+        private PreparedRuntimeEnv? _prepared;
+    }
 
     private sealed record Saved(KeyValuePair<string, string?>[] Vars, string CurrentDirectory);
 
