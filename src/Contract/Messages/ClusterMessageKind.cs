@@ -136,6 +136,33 @@ public enum ClusterMessageKind : ushort
     /// </summary>
     KillActorWorker = 23,
 
+    /// <summary>
+    /// One-way, borrowed objects (docs/PROTOCOL.md, "Borrowed objects"). From a worker:
+    /// <c>u64 owner | u64 sequence</c>: it holds a ref to that object, which was still pending when
+    /// its owner sent it, and wants its value. The raylet passes <c>u32 worker id | u64 owner |
+    /// u64 sequence</c> on to the owner's connection (the driver, or a worker's nested driver,
+    /// whose owner id that is); an unknown owner is answered at once with a failed
+    /// <see cref="ObjectValue"/>.
+    /// </summary>
+    WantObject = 24,
+
+    /// <summary>
+    /// One-way. From an owner: <c>u32 worker id | u64 owner | u64 sequence | ref body</c> (the
+    /// object's value or failure, as a ref carries it between processes) once the object is done;
+    /// the raylet passes <c>u64 owner | u64 sequence | ref body</c> on to that worker. When the
+    /// owner's connection closes first, the raylet sends the waiting workers a failed body itself.
+    /// </summary>
+    ObjectValue = 25,
+
+    /// <summary>
+    /// One-way. From a worker: <c>u64 owner | u64 sequence | u8 flags (1 force, 2 recursive)</c>:
+    /// cancel the task that makes this borrowed object (Ray's cancel from a process that does not
+    /// own the ref). The raylet passes the same payload on to the owner's connection, which
+    /// cancels as its own <c>Cancel</c> would; the result reaches the borrower as the object's
+    /// failure (ObjectValue).
+    /// </summary>
+    CancelObject = 26,
+
     // ---- driver -> worker (the worker's Unix socket) ----
 
     /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>

@@ -70,6 +70,7 @@ internal sealed partial class RuntimeCore : IDisposable
         Scheduler = new LocalScheduler(registry, total);
         if (options.LargeObjectThresholdBytes < 0) ExceptionFactory.ThrowArgument("LargeObjectThresholdBytes must not be negative.", nameof(options));
         Store = new MemoryStore(OwnerId, options.SpinBeforePark, bufferBudget: Math.Max(256L << 20, memory / 8), options) { TasksLeaveProcess = cluster is not null };
+        if (cluster is not null) new Ray.Cluster.Driver.BorrowerRequests(cluster.Link, Store, CancelOwned).Install(); // workers ask it for borrowed objects' values
         // Made unchecked: a runtime with no CPU (as Ray's num_cpus=0 head) still puts, gets and runs
         // 0-CPU tasks; a default task is refused at submission there.
         DefaultClass = Scheduler.ClassFor(BuildRequest(TaskOptions.Default), "A task", checkFeasible: false);
@@ -252,11 +253,16 @@ internal sealed partial class RuntimeCore : IDisposable
     {
         var producer = objectRef.Entry.Producer;
         GC.KeepAlive(objectRef);
-        if (producer is null) return false;
+        // A borrowed ref (its owner is another process): the owner cancels, asked through the raylet.
+        if (producer is null) return Ray.Cluster.WorkerSide.BorrowedObjects.TryCancel(objectRef.Entry.Id, force, recursive);
         if (force && producer is SubmittedActorCall)
             ExceptionFactory.ThrowArgument("force cancels tasks only: an actor call cannot be stopped without its actor (kill the actor instead)", nameof(force));
         return CancelTask(producer, force, recursive);
     }
+
+    // A borrower's cancel of one of this runtime's objects (CancelObject): as Cancel here would; an actor call is cancelled, never forced.
+    private bool CancelOwned(ObjectEntry entry, bool force, bool recursive) =>
+        entry.Producer is { } producer && CancelTask(producer, force && producer is not SubmittedActorCall, recursive);
 
     /// <summary>
     /// Cancels a task: queued, it never runs; running, its token is signalled (in a worker process

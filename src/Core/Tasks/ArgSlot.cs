@@ -18,10 +18,11 @@ internal struct ArgSlot<T>
     internal ObjectEntry<T>? Ref { get; private set; }
 
     /// <summary>
-    /// When tasks run in worker processes: the objects of refs that go to the worker with their
-    /// values (an ObjectRef passed as the argument itself, or refs inside a serialized
-    /// argument), so the task waits until they are ready; a failed one does not fail the task
-    /// (the task gets the failed ref). Null otherwise.
+    /// When tasks run in worker processes: what the task must wait for before it is sent (an
+    /// actor handle's actor must exist, since the handle goes with its worker's address). Refs
+    /// (passed as the argument itself, or inside a serialized argument) are not waited for: a
+    /// ready one goes with its value, a pending one as a borrowed ref whose value the worker asks
+    /// its owner for (RefWire, as Ray sends refs unresolved). Null otherwise.
     /// </summary>
     internal ObjectEntry[]? Passed { get; private set; }
 
@@ -47,8 +48,7 @@ internal struct ArgSlot<T>
             {
                 passed.ThrowIfDisposed();
                 passed.Entry.AddRef();
-                slot._passedRef = passed.Entry;
-                slot.Passed = [passed.Entry];
+                slot._passedRef = passed.Entry; // held while the task runs: the worker may ask for its value
             }
             else if (store.TasksLeaveProcess && arg.Value is IActorInstanceHolder { Instance.Created: { } created } && created.TryAddRef())
             {
@@ -64,7 +64,6 @@ internal struct ArgSlot<T>
             slot._length = s.Length;
             slot._pooled = s.Pooled;
             slot._contained = s.Contained;
-            if (store.TasksLeaveProcess) slot.Passed = s.Contained;
         }
         return slot;
     }

@@ -40,6 +40,9 @@ internal sealed class JobRecord(uint id, int driverPid, string name, IReadOnlyLi
     /// </summary>
     internal HashSet<ulong> Owners { get; } = [];
 
+    /// <summary>Workers waiting for the value of an object this job's driver owns (WantObject), failed if the job ends first. Under the lease manager's lock.</summary>
+    internal List<(uint WorkerId, ulong Owner, ulong Sequence)> Wants { get; } = [];
+
     /// <summary>Registered workers free for a lease; the most recently used first (warm caches).</summary>
     internal Stack<WorkerRecord> Idle { get; } = new();
 

@@ -171,6 +171,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(job);
         var d = new Deferred();
         int workers, pending;
+        List<(IFrameSink Link, ulong Owner, ulong Sequence)>? orphaned;
         lock (_lock)
         {
             if (job.Ended) return;
@@ -178,6 +179,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             _jobs.Remove(job.Id);
             workers = job.Workers.Count;
             pending = job.Pending.Count;
+            orphaned = DropOwnerLocked(job); // before its workers go: they may be the ones waiting
             foreach (var w in job.Workers.ToList())
             {
                 if (w.State == WorkerState.Leased && w.LeaseDetached) continue; // a detached actor's: it outlives the job
@@ -188,6 +190,8 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             RemoveJobActorNamesLocked(job);
             ScheduleAllLocked(d); // what the job held may let others in
         }
+        if (orphaned is not null)
+            foreach (var (link, owner, sequence) in orphaned) SendOwnerGone(link, owner, sequence, $"its owner (job {job.Id}'s driver) is gone ({reason})");
         Log.JobEnded(_logger, job.Id, reason, workers, pending);
         Run(d);
         try { JobEnded?.Invoke(job); }

@@ -188,6 +188,34 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 if (!oneWay) Reply(h, []);
                 break;
             }
+            case ClusterMessageKind.WantObject:
+            {
+                var (owner, seq) = ClusterCodec.DecodeWantObject(frame.Payload);
+                if (Volatile.Read(ref _worker) is not { } requester)
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent WantObject; only a worker's registration connection asks for borrowed objects");
+                Guard(h, () => host.Leases.WantObject(requester, owner, seq));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
+            case ClusterMessageKind.CancelObject:
+            {
+                var (owner, _, _, _) = ClusterCodec.DecodeCancelObject(frame.Payload);
+                if (Volatile.Read(ref _worker) is null)
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent CancelObject; only a worker's registration connection cancels borrowed objects");
+                var payload = System.Buffers.BuffersExtensions.ToArray(frame.Payload);
+                Guard(h, () => host.Leases.CancelObject(owner, payload));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
+            case ClusterMessageKind.ObjectValue:
+            {
+                if (Volatile.Read(ref _job) is not { } owning)
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent ObjectValue; only a driver's connection answers for its objects");
+                var payload = frame.Payload;
+                Guard(h, () => host.Leases.ObjectValue(owning, payload));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
             case ClusterMessageKind.KillActorWorker:
             {
                 var workerId = ClusterCodec.DecodeWorkerId(frame.Payload, kind);
@@ -249,6 +277,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         // The driver's owner id: this node's tag and the job's number; the job's objects are freed by it.
         var owner = OwnerIds.Driver(OwnerIds.NodeTagOf(host.HelloReply.NodeId), job.Id);
         lock (job.Owners) job.Owners.Add(owner);
+        leases.RegisterOwner(owner, job);
         bool closed;
         lock (_stateLock)
         {

@@ -2,21 +2,23 @@ using System.Collections.Concurrent;
 using Ray.Objects;
 using Ray.Plasma.Client;
 using Ray.Protocol;
+using Ray.Cluster.WorkerSide;
 
 namespace Ray.Cluster.Wire;
 
 /// <summary>
-/// An <see cref="ObjectRef{T}"/> crossing into or out of a worker process (value tag 3): it
-/// travels with its object's value, <c>u8 state</c> then for 0 (ready) the value in its usual
-/// encoding, for 1 (failed) <c>string exception type | string message | string stack</c>. The
-/// receiver makes a new object of its own holding that value, so its ref works there (get,
-/// views, passing it on to further tasks) without calls back to the owner. The object must be
-/// ready when it is written: a driver queues a task once the refs passed to it are ready, a
-/// worker waits for a ref it returns.
+/// An <see cref="ObjectRef{T}"/> crossing into or out of a worker process (value tag 3): <c>u8
+/// state</c> then for 0 (ready) the value in its usual encoding, for 1 (failed) <c>string
+/// exception type | string message | string stack</c>, for 2 (borrowed: still pending when sent)
+/// <c>u64 owner | u64 sequence</c>. For a ready or failed object the receiver makes a new object
+/// of its own holding that value, so its ref works there without calls back to the owner. A
+/// borrowed one becomes an object under the owner's id whose value the receiver asks the owner
+/// for through the raylet (<see cref="BorrowedObjects"/>), as Ray's borrowers do. A worker's
+/// reply carries ready refs only (it waits for a ref it returns).
 /// </summary>
 internal static class RefWire
 {
-    private const byte Ready = 0, Failed = 1;
+    private const byte Ready = 0, Failed = 1, Borrowed = 2;
 
     // Set while a worker writes a reply: the refs it returns carry their bytes inline. A
     // worker's objects in the node's store may be deleted once its ref goes; a driver's (the
@@ -59,7 +61,15 @@ internal static class RefWire
     private static void WriteBodyAt(PayloadWriter w, ObjectEntry entry)
     {
         if (!entry.IsCompleted)
-            throw new InvalidOperationException($"object {entry.Id} is not ready: an ObjectRef goes to another process once its value is there");
+        {
+            if (t_inlineOnly)
+                throw new InvalidOperationException($"object {entry.Id} is not ready: a worker's reply carries refs once their values are there");
+            entry.Store.Export(entry); // the owner finds it by id when the borrower asks
+            w.U8(Borrowed);
+            w.U64(entry.Id.Owner);
+            w.U64(entry.Id.Sequence);
+            return;
+        }
         if (entry.IsFailed || entry.IsFreed)
         {
             // The state byte, then the error as a task reply carries it (status 1 = Failed).
@@ -83,6 +93,10 @@ internal static class RefWire
                 break;
             case Failed:
                 TaskWire.ReadError(p, ref offset);
+                break;
+            case Borrowed:
+                ValueWire.ReadU64(p, ref offset);
+                ValueWire.ReadU64(p, ref offset);
                 break;
             case var state:
                 throw new ProtocolException($"unknown ref state {state}");
@@ -119,26 +133,15 @@ internal static class RefWire
     {
         var off = 0;
         var state = ValueWire.ReadU8(body, ref off);
+        if (state == Borrowed)
+        {
+            var id = new ObjectId(ValueWire.ReadU64(body, ref off), ValueWire.ReadU64(body, ref off));
+            return BorrowedObjects.Borrow<TValue>(id, store, openPlasma);
+        }
         var entry = store.CreatePending<TValue>();
         try
         {
-            if (state == Failed)
-            {
-                var (type, message, stack) = TaskWire.ReadError(body, ref off);
-                entry.Fail(ExceptionFactory.RemoteObjectFailed(type, message, stack));
-            }
-            else
-            {
-                var inner = ValueWire.Read(body, ref off);
-                if (inner.Tag == ValueWire.InPlasma)
-                {
-                    // The sender's object in the node's store: this process keeps a copy of its own.
-                    using var view = (openPlasma ?? throw new ProtocolException("a shared-memory value arrived where none is expected"))(inner.PlasmaId, inner.Size);
-                    var copy = view.Span.ToArray();
-                    EntryWire.Complete(entry, new ValueWire.WireValue(ValueWire.Inline, copy, default, copy.Length));
-                }
-                else EntryWire.Complete(entry, inner);
-            }
+            CompleteFromBody(entry, state, body[off..], openPlasma);
         }
         catch
         {
@@ -146,5 +149,27 @@ internal static class RefWire
             throw;
         }
         return new ObjectRef<TValue>(entry);
+    }
+
+    /// <summary>Completes <paramref name="entry"/> from a ready (0) or failed (1) body's rest (after the state byte).</summary>
+    internal static void CompleteFromBody<TValue>(ObjectEntry<TValue> entry, byte state, ReadOnlySpan<byte> body, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
+    {
+        var off = 0;
+        if (state == Failed)
+        {
+            var (type, message, stack) = TaskWire.ReadError(body, ref off);
+            entry.Fail(ExceptionFactory.RemoteObjectFailed(type, message, stack));
+            return;
+        }
+        if (state != Ready) throw new ProtocolException($"unknown ref state {state}");
+        var inner = ValueWire.Read(body, ref off);
+        if (inner.Tag == ValueWire.InPlasma)
+        {
+            // The sender's object in the node's store: this process keeps a copy of its own.
+            using var view = (openPlasma ?? throw new ProtocolException("a shared-memory value arrived where none is expected"))(inner.PlasmaId, inner.Size);
+            var copy = view.Span.ToArray();
+            EntryWire.Complete(entry, new ValueWire.WireValue(ValueWire.Inline, copy, default, copy.Length));
+        }
+        else EntryWire.Complete(entry, inner);
     }
 }

@@ -174,7 +174,12 @@ internal static class WorkerHost
             link.Closed += reason => state.RequestExit("the raylet connection closed: " + reason);
             link.Pushed = static (kind, payload) =>
             {
-                if (kind != (ushort)ClusterMessageKind.CancelTask) throw new ProtocolException($"the raylet pushed message kind {kind}; a worker takes CancelTask only");
+                if (kind == (ushort)ClusterMessageKind.ObjectValue)
+                {
+                    BorrowedObjects.OnValue(payload); // a borrowed object's value, asked for with WantObject
+                    return;
+                }
+                if (kind != (ushort)ClusterMessageKind.CancelTask) throw new ProtocolException($"the raylet pushed message kind {kind}; a worker takes CancelTask and ObjectValue only");
                 var (_, owner, sequence) = ClusterCodec.DecodeCancelTask(payload);
                 // Off the link's thread: user code runs in token callbacks, and a failure there
                 // must not close this link (its close ends the worker).
@@ -184,6 +189,9 @@ internal static class WorkerHost
                     catch (Exception e) { Console.Error.WriteLine($"cancelling the task of result {id} failed: {e}"); }
                 }, new ObjectId(owner, sequence), preferLocal: false);
             };
+            var wantLink = link;
+            BorrowedObjects.SendWant = payload => wantLink.Send((ushort)ClusterMessageKind.WantObject, payload);
+            BorrowedObjects.SendCancel = payload => wantLink.Send((ushort)ClusterMessageKind.CancelObject, payload);
             await link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
                 ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),
                 TimeSpan.FromSeconds(30)).ConfigureAwait(false);

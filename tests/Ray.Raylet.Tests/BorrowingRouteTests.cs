@@ -1,0 +1,90 @@
+using System.Buffers;
+using Ray.Contract.Messages;
+using Ray.Protocol;
+using Ray.Raylet.Server;
+using static Ray.Raylet.Tests.LeaseKit;
+
+namespace Ray.Raylet.Tests;
+
+/// <summary>WantObject / ObjectValue / CancelObject (24-26): the raylet routes borrowed-object traffic by owner id and worker id.</summary>
+public class BorrowingRouteTests
+{
+    private static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.NoReply, ulong id = 0) =>
+        new(new FrameHeader(payload.Length, (ushort)kind, flags, id), new ReadOnlySequence<byte>(payload));
+
+    private static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer)
+    {
+        var sink = new ListSink();
+        var h = new RayletRequestHandler(host, sink, peer);
+        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), FrameFlags.None, 100));
+        return (h, sink);
+    }
+
+    private static (RayletRequestHandler Driver, ListSink DriverSink, ulong Owner, RayletRequestHandler Worker, ListSink WorkerSink, uint WorkerId) Setup(FakeHost host)
+    {
+        var (driver, dsink) = Connect(host, "driver");
+        driver.Handle(F(ClusterMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(Job("j", "/code")), FrameFlags.None, 1));
+        var accepted = ClusterCodec.DecodeJobAccepted(new ReadOnlySequence<byte>(dsink.Frames[^1].Payload));
+        var (launch, process) = Assert.Single(host.Launcher.All);
+        var (worker, wsink) = Connect(host, "worker");
+        worker.Handle(F(ClusterMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(launch.JobId, launch.WorkerId, process.Pid, "/tmp/w.sock")), FrameFlags.None, 2));
+        return (driver, dsink, accepted.OwnerId, worker, wsink, launch.WorkerId);
+    }
+
+    private static (ushort Kind, FrameFlags Flags, ulong RequestId, byte[] Payload) Last(ListSink sink, ClusterMessageKind kind) =>
+        sink.Frames.Last(f => f.Kind == (ushort)kind);
+
+    [Fact]
+    public void A_want_reaches_the_owner_and_its_value_reaches_the_worker_once()
+    {
+        var host = new FakeHost();
+        var (driver, dsink, owner, worker, wsink, workerId) = Setup(host);
+        worker.Handle(F(ClusterMessageKind.WantObject, ClusterCodec.EncodeWantObject(owner, 7)));
+        var want = ClusterCodec.DecodeWantObjectFor(new ReadOnlySequence<byte>(Last(dsink, ClusterMessageKind.WantObject).Payload));
+        Assert.Equal((workerId, owner, 7ul), want);
+
+        var value = PayloadWriter.Build(0, (PayloadWriter w, int _) => { w.U32(workerId); w.U64(owner); w.U64(7); w.U8(0); w.U8(0); w.Bytes([1, 2, 3]); });
+        driver.Handle(F(ClusterMessageKind.ObjectValue, value));
+        var passed = Last(wsink, ClusterMessageKind.ObjectValue).Payload;
+        Assert.Equal(value.AsSpan(4).ToArray(), passed); // the worker id stripped
+        var before = wsink.Frames.Count;
+        driver.Handle(F(ClusterMessageKind.ObjectValue, value)); // answered already: dropped
+        Assert.Equal(before, wsink.Frames.Count);
+    }
+
+    [Fact]
+    public void An_unknown_owner_and_an_owner_that_ends_fail_the_want_with_a_lost_object()
+    {
+        var host = new FakeHost();
+        var (driver, _, owner, worker, wsink, _) = Setup(host);
+        worker.Handle(F(ClusterMessageKind.WantObject, ClusterCodec.EncodeWantObject(owner + 12345, 1)));
+        Assert.Contains("not connected", System.Text.Encoding.UTF8.GetString(Last(wsink, ClusterMessageKind.ObjectValue).Payload));
+
+        worker.Handle(F(ClusterMessageKind.WantObject, ClusterCodec.EncodeWantObject(owner, 2)));
+        var count = wsink.Frames.Count(f => f.Kind == (ushort)ClusterMessageKind.ObjectValue);
+        driver.OnClosed("driver exited");
+        var failed = Last(wsink, ClusterMessageKind.ObjectValue).Payload;
+        Assert.Equal(count + 1, wsink.Frames.Count(f => f.Kind == (ushort)ClusterMessageKind.ObjectValue));
+        Assert.Equal(1, failed[16]); // the ref's state: failed
+        Assert.Contains("Ray.ObjectLostException", System.Text.Encoding.UTF8.GetString(failed));
+    }
+
+    [Fact]
+    public void Only_workers_want_or_cancel_and_only_drivers_answer()
+    {
+        var host = new FakeHost();
+        var (driver, _, owner, worker, _, workerId) = Setup(host);
+        Assert.Throws<ProtocolException>(() => driver.Handle(F(ClusterMessageKind.WantObject, ClusterCodec.EncodeWantObject(owner, 1))));
+        var host2 = new FakeHost();
+        var (_, _, owner2, worker2, _, id2) = Setup(host2);
+        Assert.Throws<ProtocolException>(() => worker2.Handle(F(ClusterMessageKind.ObjectValue, PayloadWriter.Build(0, (PayloadWriter w, int _) => { w.U32(id2); w.U64(owner2); w.U64(1); w.U8(0); }))));
+        var host3 = new FakeHost();
+        var (driver3, dsink3, owner3, worker3, _, _) = Setup(host3);
+        worker3.Handle(F(ClusterMessageKind.CancelObject, ClusterCodec.EncodeCancelObject(owner3, 9, force: false, recursive: true)));
+        Assert.Equal((owner3, 9ul, false, true), ClusterCodec.DecodeCancelObject(new ReadOnlySequence<byte>(Last(dsink3, ClusterMessageKind.CancelObject).Payload)));
+        Assert.Throws<ProtocolException>(() => driver3.Handle(F(ClusterMessageKind.CancelObject, ClusterCodec.EncodeCancelObject(owner3, 9, false, false))));
+        Assert.Throws<ProtocolException>(() => worker3.Handle(F(ClusterMessageKind.CancelObject, [1, 2, 3]))); // truncated
+        GC.KeepAlive(worker);
+        GC.KeepAlive(workerId);
+    }
+}
