@@ -18,6 +18,16 @@ public static class CancelFns
         return 1;
     }
 
+    public static int Noop(int x) => x;
+
+    /// <summary>Sleeps a little, then leaves a marker (it ran).</summary>
+    public static int SleepThenMark(string marker, int ms)
+    {
+        Thread.Sleep(ms);
+        File.WriteAllText(marker, "ran");
+        return ms;
+    }
+
     /// <summary>Submits <see cref="WaitForToken"/> as a child (a nested task) and waits for it.</summary>
     public static int Parent(string marker)
     {
@@ -84,5 +94,23 @@ public sealed class ClusterCancelTests
         var call = counter.Task((Counter c, string f, int ms) => c.SlowPid(f, ms)).Remote(Path.Combine(cluster.SessionDir, "slow.pid"), 500);
         Assert.Throws<ArgumentException>(() => ray.Cancel(call, force: true));
         Assert.NotEqual(0, await call);
+    }
+
+    [Fact]
+    public async Task A_task_cancelled_while_it_waits_behind_another_in_its_worker_never_runs()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1);
+        await using var ray = cluster.Connect();
+        var dir = cluster.SessionDir;
+        // Short tasks first: the driver then pipelines tasks to its worker (several in flight).
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => ray.Task(CancelFns.Noop).Options(new TaskOptions { NumCpus = 1 }).Remote(i).AsTask()));
+        var first = ray.Task(CancelFns.SleepThenMark).Options(new TaskOptions { NumCpus = 1 }).Remote(Path.Combine(dir, "first"), 1500);
+        var queued = Enumerable.Range(0, 4).Select(i => ray.Task(CancelFns.SleepThenMark).Options(new TaskOptions { NumCpus = 1 }).Remote(Path.Combine(dir, "q" + i), 10)).ToList();
+        await Task.Delay(300); // pushed to the worker, behind the first (one CPU, one worker)
+        foreach (var q in queued) ray.Cancel(q);
+        Assert.Equal(1500, await first);
+        foreach (var q in queued) await Assert.ThrowsAsync<TaskCancelledException>(async () => await q);
+        await Task.Delay(300);
+        for (var i = 0; i < 4; i++) Assert.False(File.Exists(Path.Combine(dir, "q" + i)), $"queued task {i} ran after its cancel");
     }
 }

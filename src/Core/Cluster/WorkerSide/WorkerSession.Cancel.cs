@@ -25,7 +25,11 @@ internal sealed partial class WorkerSession
 
     private void EnterRunning(ObjectId resultId)
     {
-        lock (_cancelLock) _runningId = resultId;
+        lock (_cancelLock)
+        {
+            _runningId = resultId;
+            if (TakeCancelledBeforeStart(resultId)) _runningCancelled = true; // cancelled as it was being read
+        }
         t_running = this;
     }
 
@@ -78,9 +82,29 @@ internal sealed partial class WorkerSession
         if (cancelled) child.Core.CancelTask(child, force: false, recursive: true); // submitted after its parent's cancel
     }
 
-    /// <summary>The raylet passed a cancel on: the task with that result, if it runs here now, is cancelled.</summary>
+    // Cancels that found no running task: the task may wait behind another one in this worker
+    // (pushed, not started). Kept for a while, so it is skipped when it comes up; a cancel for a
+    // task that already finished is forgotten after that.
+    private static readonly ConcurrentDictionary<ObjectId, long> s_cancelledBeforeStart = new();
+    private static readonly long s_forgetAfterTicks = 5 * 60 * System.Diagnostics.Stopwatch.Frequency;
+
+    private static void RememberCancelled(ObjectId resultId)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (s_cancelledBeforeStart.Count >= 1024)
+            foreach (var (id, at) in s_cancelledBeforeStart)
+                if (now - at > s_forgetAfterTicks) s_cancelledBeforeStart.TryRemove(id, out _);
+        s_cancelledBeforeStart[resultId] = now;
+    }
+
+    /// <summary>True (once) when the task with this result was cancelled before it started here.</summary>
+    private static bool TakeCancelledBeforeStart(ObjectId resultId) =>
+        !s_cancelledBeforeStart.IsEmpty && s_cancelledBeforeStart.TryRemove(resultId, out _);
+
+    /// <summary>The raylet passed a cancel on: the task with that result is cancelled if it runs here now, else skipped when it comes up.</summary>
     internal static void CancelRunning(ObjectId resultId)
     {
+        if (resultId == ObjectId.Nil) return;
         foreach (var s in s_live.Keys)
         {
             List<SubmittedTask>? children = null;
@@ -100,5 +124,6 @@ internal sealed partial class WorkerSession
                 foreach (var c in children) c.Core.CancelTask(c, force: false, recursive: true);
             return;
         }
+        RememberCancelled(resultId);
     }
 }

@@ -197,7 +197,14 @@ internal sealed partial class WorkerSession : FramedConnection
             ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, e);
             return;
         }
-        if (StreamWire.ReadSpec(p, ref off) is { } stream)
+        var streamSpec = StreamWire.ReadSpec(p, ref off);
+        if (TakeCancelledBeforeStart(resultId))
+        {
+            // Cancelled while it waited behind another call here: it never runs (Ray's cancel of a queued task).
+            ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, ExceptionFactory.Cancelled(fn.Name, default));
+            return;
+        }
+        if (streamSpec is { } stream)
         {
             StartStream(h, fn, call, actor, stream);
             return;
