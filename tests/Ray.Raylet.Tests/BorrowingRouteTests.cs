@@ -88,3 +88,37 @@ public class BorrowingRouteTests
         GC.KeepAlive(workerId);
     }
 }
+
+/// <summary>A detached actor's lease outlives its job only once its worker said the actor exists (ActorCreated, 27).</summary>
+public class DetachedLeaseTests
+{
+    private static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.None, ulong id = 1) =>
+        new(new FrameHeader(payload.Length, (ushort)kind, flags, id), new ReadOnlySequence<byte>(payload));
+
+    private static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer)
+    {
+        var sink = new ListSink();
+        var h = new RayletRequestHandler(host, sink, peer);
+        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), id: 100));
+        return (h, sink);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_lease_is_kept_at_job_end_only_when_the_actor_was_created(bool created)
+    {
+        var host = new FakeHost();
+        var (driver, dsink) = Connect(host, "driver");
+        driver.Handle(F(ClusterMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(Job("j", "/code")), id: 1));
+        driver.Handle(F(ClusterMessageKind.RequestLease, ClusterCodec.EncodeRequestLease(LeasePurpose.DetachedActor, Cpu(1)), id: 2));
+        var (launch, process) = host.Launcher.All[^1];
+        var (worker, _) = Connect(host, "worker");
+        worker.Handle(F(ClusterMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(launch.JobId, launch.WorkerId, process.Pid, "/tmp/w.sock")), id: 3));
+        Assert.True(Grants(dsink).ContainsKey(2));
+        if (created) worker.Handle(F(ClusterMessageKind.ActorCreated, [], FrameFlags.NoReply, 0));
+        driver.OnClosed("the driver died");
+        Assert.Equal(!created, process.Killed);
+        Assert.Throws<ProtocolException>(() => driver.Handle(F(ClusterMessageKind.ActorCreated, [], FrameFlags.NoReply, 0))); // a driver has no actor
+    }
+}

@@ -163,6 +163,13 @@ public enum ClusterMessageKind : ushort
     /// </summary>
     CancelObject = 26,
 
+    /// <summary>
+    /// One-way, empty. From a worker's registration connection: the actor it was leased for now
+    /// exists (its constructor returned). A detached actor's lease outlives its job only then: a
+    /// driver that dies between the grant and the creation leaves nothing behind.
+    /// </summary>
+    ActorCreated = 27,
+
     // ---- driver -> worker (the worker's Unix socket) ----
 
     /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>

@@ -38,6 +38,12 @@ internal sealed partial class LeaseManager
         else SendOwnerGone(requester.Link, owner, sequence, "its owner is not connected to this raylet (it ended, or the object was never sent from this node)");
     }
 
+    /// <summary>A worker's actor exists (ActorCreated): from now on a detached lease outlives its job.</summary>
+    internal void ActorCreated(WorkerRecord worker)
+    {
+        lock (_lock) if (worker.State == WorkerState.Leased && worker.LeasePurpose == LeasePurpose.Actor) worker.ActorCreated = true;
+    }
+
     /// <summary>Passes a worker's CancelObject on to the object's owner (an unknown owner: nothing to cancel).</summary>
     internal void CancelObject(ulong owner, byte[] payload)
     {

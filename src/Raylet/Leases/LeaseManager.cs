@@ -182,7 +182,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             orphaned = DropOwnerLocked(job); // before its workers go: they may be the ones waiting
             foreach (var w in job.Workers.ToList())
             {
-                if (w.State == WorkerState.Leased && w.LeaseDetached) continue; // a detached actor's: it outlives the job
+                if (w.State == WorkerState.Leased && w.LeaseDetached && w.ActorCreated) continue; // a detached actor's: it outlives the job
                 RemoveWorkerLocked(w, d);
             }
             job.Pending.Clear();
@@ -311,6 +311,7 @@ internal sealed partial class LeaseManager : IAsyncDisposable
         worker.LeaseGroup = null;
         worker.LeaseBundle = -1;
         worker.LeaseDetached = false;
+        worker.ActorCreated = false;
         worker.Blocked = false;
         _gpus.Release(worker.GpuIds);
         worker.GpuIds = [];

@@ -197,6 +197,15 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 if (!oneWay) Reply(h, []);
                 break;
             }
+            case ClusterMessageKind.ActorCreated:
+            {
+                ExpectEmpty(frame);
+                if (Volatile.Read(ref _worker) is not { } created)
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent ActorCreated; only a worker's registration connection does");
+                Guard(h, () => host.Leases.ActorCreated(created));
+                if (!oneWay) Reply(h, []);
+                break;
+            }
             case ClusterMessageKind.CancelObject:
             {
                 var (owner, _, _, _) = ClusterCodec.DecodeCancelObject(frame.Payload);

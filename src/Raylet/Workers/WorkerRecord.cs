@@ -39,6 +39,9 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>The lease is a detached actor's: the worker outlives its job (Leased only).</summary>
     internal bool LeaseDetached { get; set; }
 
+    /// <summary>The worker said its actor exists (ActorCreated): only then does a detached lease outlive its job.</summary>
+    internal bool ActorCreated { get; set; }
+
     /// <summary>The worker's registration connection (messages the raylet passes on to it, e.g. CancelTask).</summary>
     internal Server.IFrameSink? Link { get; set; }
 

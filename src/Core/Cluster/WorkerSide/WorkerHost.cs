@@ -192,6 +192,7 @@ internal static class WorkerHost
             var wantLink = link;
             BorrowedObjects.SendWant = payload => wantLink.Send((ushort)ClusterMessageKind.WantObject, payload);
             BorrowedObjects.SendCancel = payload => wantLink.Send((ushort)ClusterMessageKind.CancelObject, payload);
+            WorkerSession.ActorCreatedNotice = () => wantLink.Send((ushort)ClusterMessageKind.ActorCreated, []);
             await link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
                 ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),
                 TimeSpan.FromSeconds(30)).ConfigureAwait(false);

@@ -298,6 +298,8 @@ internal sealed partial class WorkerSession : FramedConnection
                 ? new Actors.ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, new Actors.DedicatedThreadContext("ray-actor-" + ctor.DeclaringType?.Name))
                 : null;
             _host.SetActor(this, instance, executor);
+            try { ActorCreatedNotice?.Invoke(); } // a detached actor's lease outlives its job only from here
+            catch (Exception e) when (e is RayClusterException or ObjectDisposedException or InvalidOperationException or IOException) { }
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
         catch (Exception e) when (e is not ProtocolException)
@@ -358,6 +360,9 @@ internal sealed partial class WorkerSession : FramedConnection
 
     /// <summary>True on a thread running user code of a task or actor call.</summary>
     internal static bool InTask => t_inTask;
+
+    /// <summary>Tells the raylet this worker's actor exists (ActorCreated; set by the worker host).</summary>
+    internal static Action? ActorCreatedNotice { get; set; }
 
     /// <summary>Bit 31 of a PushTask's fn index: a u32 runtime environment index follows it.</summary>
     internal const uint WithRuntimeEnv = 0x8000_0000;
