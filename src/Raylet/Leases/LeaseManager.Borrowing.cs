@@ -38,6 +38,27 @@ internal sealed partial class LeaseManager
         else SendOwnerGone(requester.Link, owner, sequence, "its owner is not connected to this raylet (it ended, or the object was never sent from this node)");
     }
 
+    /// <summary>
+    /// A connection closed: its waits (named-actor lookups, placement-group waits) are dropped, so
+    /// a connection that came and went while waiting leaves nothing behind.
+    /// </summary>
+    internal void ForgetWaiters(IFrameSink sink)
+    {
+        lock (_lock)
+        {
+            foreach (var record in _actorNames.Values)
+                if (record.Waiters.Count != 0) record.Waiters.RemoveAll(w => ReferenceEquals(w.Sink, sink));
+            foreach (var group in _groups.Values)
+                if (group.Waiters.Count != 0) group.Waiters.RemoveAll(w => ReferenceEquals(w.Sink, sink));
+        }
+    }
+
+    /// <summary>How many waits (named-actor lookups and placement-group waits) are held (tests).</summary>
+    internal int WaiterCount
+    {
+        get { lock (_lock) return _actorNames.Values.Sum(r => r.Waiters.Count) + _groups.Values.Sum(g => g.Waiters.Count); }
+    }
+
     /// <summary>A worker's actor exists (ActorCreated): from now on a detached lease outlives its job.</summary>
     internal void ActorCreated(WorkerRecord worker)
     {

@@ -348,6 +348,7 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         }
         if (job is not null) host.Leases.EndJob(job, "the driver's connection closed: " + reason);
         if (worker is not null) host.Leases.WorkerDisconnected(worker, reason);
+        if (IsAuthenticated) host.Leases.ForgetWaiters(sink);
     }
 
     /// <summary>Runs a call into the lease manager; an unexpected failure is the raylet's (Internal, connection kept).</summary>

@@ -122,3 +122,34 @@ public class DetachedLeaseTests
         Assert.Throws<ProtocolException>(() => driver.Handle(F(ClusterMessageKind.ActorCreated, [], FrameFlags.NoReply, 0))); // a driver has no actor
     }
 }
+
+/// <summary>A connection's waits (named-actor lookups) go with it when it closes.</summary>
+public class WaiterPurgeTests
+{
+    private static Frame F(ClusterMessageKind kind, byte[] payload, ulong id) =>
+        new(new FrameHeader(payload.Length, (ushort)kind, FrameFlags.None, id), new ReadOnlySequence<byte>(payload));
+
+    private static (RayletRequestHandler Handler, ListSink Sink) Driver(FakeHost host, string peer)
+    {
+        var sink = new ListSink();
+        var h = new RayletRequestHandler(host, sink, peer);
+        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), 100));
+        h.Handle(F(ClusterMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(Job(peer, "/code")), 1));
+        return (h, sink);
+    }
+
+    [Fact]
+    public void A_lookup_waiting_for_a_claimed_name_is_dropped_when_its_connection_closes()
+    {
+        var host = new FakeHost();
+        var (owner, _) = Driver(host, "owner");
+        owner.Handle(F(ClusterMessageKind.RegisterActorName, ClusterCodec.EncodeActorName("ns", "counter", "T"), 2)); // claimed, not alive yet
+        var (looker, lsink) = Driver(host, "looker");
+        looker.Handle(F(ClusterMessageKind.LookupActorName, ClusterCodec.EncodeActorName("ns", "counter"), 3));
+        Assert.DoesNotContain(lsink.Frames, f => f.RequestId == 3); // waits for the address
+        Assert.Equal(1, host.Leases.WaiterCount);
+        looker.OnClosed("gone");
+        Assert.Equal(0, host.Leases.WaiterCount);
+        GC.KeepAlive(owner);
+    }
+}
