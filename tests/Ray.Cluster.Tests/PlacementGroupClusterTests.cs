@@ -150,4 +150,18 @@ public sealed class PlacementGroupClusterTests
         Assert.Equal(pg.Id.ToString(), child[5]); // the child, submitted from the worker, went into the group
         Assert.Equal("ctxns", child[2]);
     }
+
+    [Fact]
+    public async Task A_group_is_found_by_name_among_more_than_a_table_reply_holds()
+    {
+        await using var cluster = await ClusterScope.StartAsync();
+        await using var ray = cluster.Connect();
+        var tiny = new[] { new Dictionary<string, double> { ["CPU"] = 0.001 } };
+        var groups = Enumerable.Range(0, 1100).Select(_ => ray.PlacementGroup(tiny)).ToList(); // unnamed: pipelined
+        var last = ray.PlacementGroup(tiny, name: "the-last-one");
+        var found = ray.GetPlacementGroup("the-last-one");
+        Assert.Equal(last.Id, found.Id);
+        Assert.Null(ray.TryGetPlacementGroup("no-such-group"));
+        foreach (var g in groups) ray.RemovePlacementGroup(g);
+    }
 }

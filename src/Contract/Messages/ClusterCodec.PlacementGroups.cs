@@ -74,6 +74,39 @@ internal static partial class ClusterCodec
         return v == 1;
     }
 
+    /// <summary>
+    /// A PlacementGroupTable request that asks for one group (empty asks for all): <c>u8 1 |
+    /// string name</c> or <c>u8 2 | u64 owner | u64 sequence</c>.
+    /// </summary>
+    internal static byte[] EncodePlacementGroupFilter(string? name, ulong owner = 0, ulong sequence = 0) => PayloadWriter.Build((name, owner, sequence), static (w, s) =>
+    {
+        if (s.name is not null)
+        {
+            w.U8(1);
+            w.Utf8(s.name);
+            return;
+        }
+        w.U8(2);
+        w.U64(s.owner);
+        w.U64(s.sequence);
+    });
+
+    /// <summary>Reads a PlacementGroupTable request's filter: null for all.</summary>
+    /// <exception cref="ProtocolException">An unknown filter kind, truncated or trailing bytes.</exception>
+    internal static (string? Name, ulong Owner, ulong Sequence)? DecodePlacementGroupFilter(ReadOnlySequence<byte> payload)
+    {
+        if (payload.IsEmpty) return null;
+        var r = new PayloadReader(payload, (ushort)ClusterMessageKind.PlacementGroupTable);
+        (string?, ulong, ulong) filter = r.U8() switch
+        {
+            1 => (r.Utf8(), 0, 0),
+            2 => (null, r.U64(), r.U64()),
+            var k => throw new ProtocolException($"PlacementGroupTable with unknown filter kind {k}"),
+        };
+        r.End();
+        return filter;
+    }
+
     internal static byte[] EncodePlacementGroupTable(IReadOnlyList<PlacementGroupRow> rows) =>
         PayloadWriter.Build(rows, static (w, rows) => WriteGroupRows(w, rows));
 

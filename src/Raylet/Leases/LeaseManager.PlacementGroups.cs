@@ -109,13 +109,21 @@ internal sealed partial class LeaseManager
         }
     }
 
-    /// <summary>Every live group, with each bundle's resources and what its work holds.</summary>
-    internal List<PlacementGroupRow> PlacementGroupTable()
+    /// <summary>Every live group (or the one <paramref name="filter"/> names: by name, else by id), with each bundle's resources and what its work holds.</summary>
+    internal List<PlacementGroupRow> PlacementGroupTable((string? Name, ulong Owner, ulong Sequence)? filter = null)
     {
         lock (_lock)
-            return _groups.Values.Select(g => new PlacementGroupRow(
+        {
+            IEnumerable<PlacementGroupRecord> groups = filter switch
+            {
+                null => _groups.Values,
+                { Name: { } name } => _groupNames.TryGetValue(name, out var named) ? [named] : [],
+                { } id => _groups.TryGetValue((id.Owner, id.Sequence), out var g) ? [g] : [],
+            };
+            return groups.Select(g => new PlacementGroupRow(
                 new PlacementGroupSpecView(g.Spec.Owner, g.Spec.Sequence, g.Spec.Name, g.Spec.Strategy, g.Spec.Detached),
                 g.State, g.JobId, _resources.Usage(g.Bundles))).ToList();
+        }
     }
 
     // A lease request placed into a group: the group must be live, the bundle must exist and

@@ -233,10 +233,12 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 break;
             }
             case ClusterMessageKind.PlacementGroupTable:
-                ExpectEmpty(frame);
+            {
+                var filter = ClusterCodec.DecodePlacementGroupFilter(frame.Payload); // empty: every group
                 if (oneWay) throw new ProtocolException($"{Peer} sent PlacementGroupTable one-way; it needs a reply");
-                Reply(h, CallHost(h, static host => ClusterCodec.EncodePlacementGroupTable(host.Leases.PlacementGroupTable())));
+                Reply(h, CallHost(h, host => ClusterCodec.EncodePlacementGroupTable(host.Leases.PlacementGroupTable(filter))));
                 break;
+            }
             case ClusterMessageKind.ReturnLease:
             {
                 var (leaseId, broken) = ClusterCodec.DecodeReturnLease(frame.Payload);

@@ -83,15 +83,16 @@ internal static class RemotePlacementGroups
 
     /// <summary>The live group named <paramref name="name"/> on the raylet, as an entry of this runtime (not owned by it), or null.</summary>
     internal static PlacementGroupEntry? Find(ClusterSession session, string name, ResourceRegistry registry) =>
-        Find(session, r => r.Spec.Name == name, registry);
+        Find(session, ClusterCodec.EncodePlacementGroupFilter(name), r => r.Spec.Name == name, registry);
 
     /// <summary>The live group with this id on the raylet (a worker's task placed into another driver's group), or null.</summary>
     internal static PlacementGroupEntry? Find(ClusterSession session, PlacementGroupId id, ResourceRegistry registry) =>
-        Find(session, r => r.Spec.Owner == id.Owner && r.Spec.Sequence == id.Sequence, registry);
+        Find(session, ClusterCodec.EncodePlacementGroupFilter(null, id.Owner, id.Sequence), r => r.Spec.Owner == id.Owner && r.Spec.Sequence == id.Sequence, registry);
 
-    private static PlacementGroupEntry? Find(ClusterSession session, Func<PlacementGroupRow, bool> match, ResourceRegistry registry)
+    // Asks the raylet for the one group (a filtered table request: no cap on how many groups exist).
+    private static PlacementGroupEntry? Find(ClusterSession session, byte[] filter, Func<PlacementGroupRow, bool> match, ResourceRegistry registry)
     {
-        var row = Rows(session).FirstOrDefault(r => match(r) && r.State != 2);
+        var row = Rows(session, filter).FirstOrDefault(r => match(r) && r.State != 2);
         if (row is null) return null;
         var info = Info(row, registry);
         var sets = info.Bundles.Select(b => registry.Build(b, out _)).ToList();
@@ -101,10 +102,10 @@ internal static class RemotePlacementGroups
         return entry;
     }
 
-    private static List<PlacementGroupRow> Rows(ClusterSession session)
+    private static List<PlacementGroupRow> Rows(ClusterSession session, byte[]? filter = null)
     {
         // A blocking public call: answered by the control link's receive thread.
-        var reply = session.Link.Request((ushort)ClusterMessageKind.PlacementGroupTable, [], Timeout);
+        var reply = session.Link.Request((ushort)ClusterMessageKind.PlacementGroupTable, filter ?? [], Timeout);
         return ClusterCodec.DecodePlacementGroupTable(new ReadOnlySequence<byte>(reply));
     }
 
