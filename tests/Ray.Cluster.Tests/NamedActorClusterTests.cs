@@ -105,6 +105,14 @@ public sealed class KillRestartClusterTests
     }
 }
 
+/// <summary>A detached actor that keeps an object of its own in the node's store.</summary>
+public sealed class Hoarder
+{
+    private ObjectRef<long[]>? _kept;
+    public int Keep(int n) { _kept = RayRuntime.Current.Put(Enumerable.Range(0, n).Select(i => (long)i).ToArray()); return n; }
+    public long Sum() => _kept!.Get(TimeSpan.FromSeconds(20)).Sum();
+}
+
 /// <summary>Detached actors outlive their driver and end only when killed, from any driver.</summary>
 [Collection("cluster")]
 public sealed class DetachedActorClusterTests
@@ -151,5 +159,22 @@ public sealed class DetachedActorClusterTests
         var found = other.GetActor<NamedCounter>("phoenix");
         Assert.NotEqual(pid, await found.Task((NamedCounter c) => c.Pid()).Remote());
         Assert.Throws<ArgumentException>(() => other.Actor<NamedCounter>(new ActorOptions { Name = "phoenix" }).Remote());
+    }
+
+    [Fact]
+    public async Task A_detached_actors_own_objects_outlive_its_creators_job_and_go_with_the_actor()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 2);
+        var maker = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "hoard" });
+        var hoarder = maker.Actor<Hoarder>(new ActorOptions { Name = "hoarder", Lifetime = ActorLifetime.Detached }).Remote();
+        Assert.Equal(200_000, await hoarder.Task((Hoarder h, int n) => h.Keep(n)).Remote(200_000)); // 1.6 MB: the node's store
+        await maker.DisposeAsync(); // the creator's job ends; the actor's own object must stay
+
+        await using var user = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { Namespace = "hoard" });
+        var found = user.GetActor<Hoarder>("hoarder");
+        Assert.Equal(19_999_900_000L, await found.Task(h => h.Sum()).Remote());
+        Assert.True(user.Stats.SharedMemoryObjects >= 1);
+        user.Kill(found); // the actor goes: so does what it owned
+        Assert.True(await ClusterScope.WaitUntilAsync(() => user.Stats.SharedMemoryObjects == 0, Long), user.Stats.ToString());
     }
 }

@@ -176,7 +176,15 @@ internal sealed partial class LeaseManager
         RemoveWorkerActorNamesLocked(worker);
         worker.Job.Workers.Remove(worker);
         if (worker.Process is { } p) d.Kill(p);
+        if (worker.KeptPastJob) d.EndOwner(WorkerOwner(worker)); // its job's end left its objects to it
     }
+
+    /// <summary>The owner id this raylet gave <paramref name="worker"/> (its objects in the node's store carry it).</summary>
+    private ulong WorkerOwner(WorkerRecord worker) =>
+        Ray.Contract.Ids.OwnerIds.Worker(Ray.Contract.Ids.OwnerIds.NodeTagOf(_options.NodeId), worker.Id);
+
+    /// <summary>Raised (outside the lock) when a worker that outlived its job goes: the node frees the objects it owned.</summary>
+    internal event Action<ulong>? OwnerEnded;
 
     /// <summary>A worker that never registered: counts against its job; too many in a row fail the job's waiting requests.</summary>
     private void StartFailedLocked(WorkerRecord worker, string reason, Deferred d)
@@ -206,11 +214,17 @@ internal sealed partial class LeaseManager
     {
         if (d.Kills is { } kills) foreach (var p in kills) p.Kill();
         if (d.Launches is { } launches) foreach (var w in launches) Launch(w);
+        if (d.EndedOwners is { } owners)
+            foreach (var o in owners)
+            {
+                try { OwnerEnded?.Invoke(o); }
+                catch (Exception e) { Log.JobCleanupFailed(_logger, 0, e); }
+            }
     }
 
     private void Launch(WorkerRecord worker)
     {
-        var owner = Ray.Contract.Ids.OwnerIds.Worker(Ray.Contract.Ids.OwnerIds.NodeTagOf(_options.NodeId), worker.Id);
+        var owner = WorkerOwner(worker);
         lock (worker.Job.Owners) worker.Job.Owners.Add(owner);
         var request = new WorkerLaunchRequest
         {
@@ -287,6 +301,8 @@ internal sealed partial class LeaseManager
         internal int LaunchCount => Launches?.Count ?? 0;
         internal void Launch(WorkerRecord w) => (Launches ??= []).Add(w);
         internal void Kill(IWorkerProcess p) => (Kills ??= []).Add(p);
+        internal List<ulong>? EndedOwners { get; private set; }
+        internal void EndOwner(ulong owner) => (EndedOwners ??= []).Add(owner);
     }
 }
 

@@ -182,7 +182,13 @@ internal sealed partial class LeaseManager : IAsyncDisposable
             orphaned = DropOwnerLocked(job); // before its workers go: they may be the ones waiting
             foreach (var w in job.Workers.ToList())
             {
-                if (w.State == WorkerState.Leased && w.LeaseDetached && w.ActorCreated) continue; // a detached actor's: it outlives the job
+                if (w.State == WorkerState.Leased && w.LeaseDetached && w.ActorCreated)
+                {
+                    // A detached actor's: it outlives the job, and so do the objects it owns (freed when it goes).
+                    w.KeptPastJob = true;
+                    lock (job.Owners) job.Owners.Remove(WorkerOwner(w));
+                    continue;
+                }
                 RemoveWorkerLocked(w, d);
             }
             job.Pending.Clear();

@@ -165,6 +165,11 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 var freed = store.DeleteWhere(id => owners.Contains(id.Owner));
                 if (freed > 0) Log.JobObjectsFreed(logger, job.Id, freed);
             };
+            node._leases.OwnerEnded += owner =>
+            {
+                var freed = store.DeleteWhere(id => id.Owner == owner);
+                if (freed > 0) Log.JobObjectsFreed(logger, 0, freed);
+            };
             node._server.Start();
             var (rayletServer, storeServer) = (node._server, node._plasmaServer);
             node._trim = new ChurnMemoryTrim(() => rayletServer.RejectedCount + storeServer.ClosedCount, logger);

@@ -42,6 +42,9 @@ internal sealed class WorkerRecord(uint id, JobRecord job)
     /// <summary>The worker said its actor exists (ActorCreated): only then does a detached lease outlive its job.</summary>
     internal bool ActorCreated { get; set; }
 
+    /// <summary>A detached actor's worker that outlived its job: the objects it owns are freed when it goes, not with the job.</summary>
+    internal bool KeptPastJob { get; set; }
+
     /// <summary>The worker's registration connection (messages the raylet passes on to it, e.g. CancelTask).</summary>
     internal Server.IFrameSink? Link { get; set; }
 
