@@ -29,11 +29,19 @@ internal sealed class ClusterScope : IAsyncDisposable
     public static string RayDll { get; } = typeof(ClusterScope).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(a => a.Key == "RayDllPath").Value!;
 
-    public static async Task<ClusterScope> StartAsync(int cpus = 2, string? extra = null, Action<string>? beforeStart = null)
+    public static Task<ClusterScope> StartAsync(int cpus = 2, string? extra = null, Action<string>? beforeStart = null) =>
+        StartAsync(["--head"], cpus, extra, beforeStart);
+
+    /// <summary>A second node: a raylet that joins <paramref name="head"/>'s cluster (`ray start --address HEAD-SESSION`).</summary>
+    public static Task<ClusterScope> JoinAsync(ClusterScope head, int cpus = 1, string? extra = null) =>
+        StartAsync(["--address", head.SessionDir], cpus, extra, null);
+
+    private static async Task<ClusterScope> StartAsync(string[] role, int cpus, string? extra, Action<string>? beforeStart)
     {
         var scope = new ClusterScope();
         beforeStart?.Invoke(scope.SessionDir); // e.g. a small disk mounted where the session's spill directory goes
-        var args = new List<string> { "start", "--head", "--port", "0", "--session-dir", scope.SessionDir, "--num-cpus", cpus.ToString(CultureInfo.InvariantCulture), "--object-store-memory", (256 << 20).ToString(CultureInfo.InvariantCulture) };
+        var args = new List<string> { "start", "--port", "0", "--session-dir", scope.SessionDir, "--num-cpus", cpus.ToString(CultureInfo.InvariantCulture), "--object-store-memory", (256 << 20).ToString(CultureInfo.InvariantCulture) };
+        args.InsertRange(1, role);
         if (extra is not null) args.AddRange(extra.Split(' '));
         var (code, output) = await RunRayAsync(args);
         if (code != 0 || !File.Exists(scope.AddressFile))

@@ -153,3 +153,55 @@ public class WaiterPurgeTests
         GC.KeepAlive(owner);
     }
 }
+
+/// <summary>The head's node table (RegisterNode 28, NodeHeartbeat 29): registration, heartbeats, the silence timeout, bad input.</summary>
+public class NodeTableTests
+{
+    private static Ray.Contract.Messages.NodeStatus Node(string id, double cpuUsed = 0) =>
+        new(id, "127.0.0.1:1" + id.Length, false, true, [new Ray.Contract.Messages.ResourceUsage("CPU", 4, cpuUsed)]);
+
+    [Fact]
+    public void A_silent_node_is_marked_dead_after_the_timeout_and_a_heartbeat_keeps_it_alive()
+    {
+        var self = new Ray.Contract.Messages.NodeStatus("head", "127.0.0.1:9", true, true, []);
+        var table = new Ray.Raylet.Gcs.NodeTable(TimeSpan.FromMilliseconds(200), () => self);
+        var (a, b) = (new object(), new object());
+        table.Register(Node("n1"), a);
+        table.Register(Node("n2"), b);
+        Assert.Throws<InvalidOperationException>(() => table.Register(Node("n1"), b)); // a live node's id, from another connection
+        Assert.Throws<InvalidOperationException>(() => table.Register(Node("head"), b)); // the head's own id
+        Assert.False(table.Heartbeat(Node("n1"), b)); // not registered on that connection
+        for (var i = 0; i < 4; i++)
+        {
+            Thread.Sleep(100);
+            Assert.True(table.Heartbeat(Node("n1", cpuUsed: i), a));
+            table.Sweep();
+        }
+        var nodes = table.Snapshot();
+        Assert.Equal(["head", "n1", "n2"], nodes.Select(n => n.NodeId));
+        Assert.True(nodes[1].Alive);
+        Assert.Equal(3, nodes[1].Resources[0].Used); // the latest heartbeat's
+        Assert.False(nodes[2].Alive); // silent past 200 ms
+        table.Disconnected(a);
+        Assert.False(table.Snapshot()[1].Alive);
+        table.Register(Node("n1"), b); // back, on a new connection: alive again
+        Assert.True(table.Snapshot()[1].Alive);
+    }
+
+    [Fact]
+    public void RegisterNode_is_refused_by_a_raylet_that_is_not_the_head_and_a_stray_heartbeat_closes_the_connection()
+    {
+        var host = new FakeHost(); // no node table: not a head
+        var sink = new ListSink();
+        var h = new RayletRequestHandler(host, sink, "node");
+        static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.None) =>
+            new(new FrameHeader(payload.Length, (ushort)kind, flags, 1), new ReadOnlySequence<byte>(payload));
+        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken)));
+        var e = Assert.Throws<ProtocolException>(() => h.Handle(F(ClusterMessageKind.RegisterNode, ClusterCodec.EncodeNode(Node("n1")))));
+        Assert.Contains("not the head", e.Message);
+        var h2 = new RayletRequestHandler(host, new ListSink(), "node2");
+        h2.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken)));
+        Assert.Throws<ProtocolException>(() => h2.Handle(F(ClusterMessageKind.NodeHeartbeat, ClusterCodec.EncodeNode(Node("n1")), FrameFlags.NoReply)));
+        Assert.Throws<ProtocolException>(() => ClusterCodec.DecodeNode(new ReadOnlySequence<byte>(ClusterCodec.EncodeNode(Node("") )), (ushort)ClusterMessageKind.RegisterNode)); // no id
+    }
+}

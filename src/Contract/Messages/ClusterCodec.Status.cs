@@ -27,19 +27,7 @@ internal static partial class ClusterCodec
             b.I64((long)report.Uptime.TotalMilliseconds);
             b.Utf8Truncated(report.SessionDir);
             b.U16((ushort)report.Nodes.Count);
-            foreach (var node in report.Nodes)
-            {
-                b.Utf8Truncated(node.NodeId);
-                b.Utf8Truncated(node.Address);
-                b.U8((byte)((node.IsHead ? 1 : 0) | (node.Alive ? 2 : 0)));
-                b.U16((ushort)node.Resources.Count);
-                foreach (var res in node.Resources)
-                {
-                    b.Utf8Truncated(res.Name);
-                    b.I64(ToFixed(res.Total));
-                    b.I64(ToFixed(res.Used));
-                }
-            }
+            foreach (var node in report.Nodes) WriteNode(b, node);
             b.U32(Count(report.Workers));
             b.U32(Count(report.IdleWorkers));
             b.U32(Count(report.QueuedTasks));
@@ -54,6 +42,56 @@ internal static partial class ClusterCodec
         });
     }
 
+    /// <summary>One node: <c>string id | string address | u8 flags (1 head, 2 alive) | u16 n | (string name | i64 total | i64 used)*</c>.</summary>
+    internal static void WriteNode(PayloadWriter b, NodeStatus node)
+    {
+        if (node.Resources.Count > ushort.MaxValue) throw new ArgumentException($"node {node.NodeId} has {node.Resources.Count} resources, more than a message holds", nameof(node));
+        b.Utf8Truncated(node.NodeId);
+        b.Utf8Truncated(node.Address);
+        b.U8((byte)((node.IsHead ? 1 : 0) | (node.Alive ? 2 : 0)));
+        b.U16((ushort)node.Resources.Count);
+        foreach (var res in node.Resources)
+        {
+            b.Utf8Truncated(res.Name);
+            b.I64(ToFixed(res.Total));
+            b.I64(ToFixed(res.Used));
+        }
+    }
+
+    /// <exception cref="ProtocolException">Unknown flags or a negative amount.</exception>
+    internal static NodeStatus ReadNode(ref PayloadReader r, string what)
+    {
+        var id = r.Utf8();
+        var address = r.Utf8();
+        var flags = r.U8();
+        if (flags > 3) throw new ProtocolException($"{what} has unknown flags 0x{flags:x}");
+        int resourceCount = r.U16();
+        var resources = new List<ResourceUsage>(Math.Min(resourceCount, 64));
+        for (var i = 0; i < resourceCount; i++)
+        {
+            var name = r.Utf8();
+            var total = r.I64();
+            var used = r.I64();
+            if (total < 0 || used < 0)
+                throw new ProtocolException($"{what}: resource '{name}' has a negative amount (total {total}, used {used})");
+            resources.Add(new ResourceUsage(name, FromFixed(total), FromFixed(used)));
+        }
+        return new NodeStatus(id, address, (flags & 1) != 0, (flags & 2) != 0, resources);
+    }
+
+    /// <summary>RegisterNode / NodeHeartbeat: the sending node as it is now.</summary>
+    internal static byte[] EncodeNode(NodeStatus node) => PayloadWriter.Build(node, static (w, n) => WriteNode(w, n));
+
+    /// <exception cref="ProtocolException">Malformed, or an empty node id or address.</exception>
+    internal static NodeStatus DecodeNode(ReadOnlySequence<byte> payload, ushort kind)
+    {
+        var r = new PayloadReader(payload, kind);
+        var node = ReadNode(ref r, "a node message");
+        r.End();
+        if (node.NodeId.Length == 0 || node.Address.Length == 0) throw new ProtocolException("a node message without a node id or address");
+        return node;
+    }
+
     /// <summary>Reads a Status reply.</summary>
     /// <exception cref="ProtocolException">Truncated, trailing bytes, unknown node flags or negative amounts.</exception>
     internal static RayletStatusReport DecodeStatus(ReadOnlySequence<byte> payload)
@@ -65,25 +103,7 @@ internal static partial class ClusterCodec
         var sessionDir = r.Utf8();
         int nodeCount = r.U16();
         var nodes = new List<NodeStatus>(Math.Min(nodeCount, 64));
-        for (var n = 0; n < nodeCount; n++)
-        {
-            var id = r.Utf8();
-            var address = r.Utf8();
-            var flags = r.U8();
-            if (flags > 3) throw new ProtocolException($"status reply: node {n} has unknown flags 0x{flags:x}");
-            int resourceCount = r.U16();
-            var resources = new List<ResourceUsage>(Math.Min(resourceCount, 64));
-            for (var i = 0; i < resourceCount; i++)
-            {
-                var name = r.Utf8();
-                var total = r.I64();
-                var used = r.I64();
-                if (total < 0 || used < 0)
-                    throw new ProtocolException($"status reply: resource '{name}' of node {n} has a negative amount (total {total}, used {used})");
-                resources.Add(new ResourceUsage(name, FromFixed(total), FromFixed(used)));
-            }
-            nodes.Add(new NodeStatus(id, address, (flags & 1) != 0, (flags & 2) != 0, resources));
-        }
+        for (var n = 0; n < nodeCount; n++) nodes.Add(ReadNode(ref r, $"status reply: node {n}"));
         var report = new RayletStatusReport
         {
             Uptime = TimeSpan.FromMilliseconds(uptimeMs),

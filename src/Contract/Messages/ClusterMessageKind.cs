@@ -170,6 +170,18 @@ public enum ClusterMessageKind : ushort
     /// </summary>
     ActorCreated = 27,
 
+    /// <summary>
+    /// From a raylet joining the cluster (<c>ray start --address HEAD</c>), to the head, after Hello
+    /// with the cluster token: the joining node as in a Status reply's node entry (id, address,
+    /// flags, resources) -> empty. Refused by a raylet that is not the head. The connection is
+    /// then that node's: its close, or no heartbeat within the head's node timeout, marks the
+    /// node dead.
+    /// </summary>
+    RegisterNode = 28,
+
+    /// <summary>One-way, on a registered node's connection: the node as it is now (its resources' use), every second.</summary>
+    NodeHeartbeat = 29,
+
     // ---- driver -> worker (the worker's Unix socket) ----
 
     /// <summary><c>u32 version | string token | u32 job id [| u16 n | u32 GPU id*]</c> -> <c>u32 worker id | i32 pid</c>.</summary>

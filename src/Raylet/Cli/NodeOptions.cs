@@ -27,7 +27,19 @@ internal sealed class NodeOptions
         HelpName = "MS",
     };
 
-    private IEnumerable<Option> All => [Head, Port, Host, Cpus, Gpus, Resources, StoreBytes, IdleWorkerTimeoutMs];
+    internal Option<string?> JoinAddress { get; } = new("--address")
+    {
+        Description = "Join the cluster whose head raylet is at this address (host:port, or the head's session directory or address file); without --head. The cluster token comes from RAY_CLUSTER_TOKEN or the head's address file.",
+        HelpName = "HEAD",
+    };
+
+    internal Option<int?> NodeTimeoutMs { get; } = new("--node-timeout-ms")
+    {
+        Description = "On the head: milliseconds a joined node may go without a heartbeat (sent every second) before it is marked dead (default 5000).",
+        HelpName = "MS",
+    };
+
+    private IEnumerable<Option> All => [Head, Port, Host, Cpus, Gpus, Resources, StoreBytes, IdleWorkerTimeoutMs, JoinAddress, NodeTimeoutMs];
 
     internal void AddTo(Command command)
     {
@@ -44,6 +56,11 @@ internal sealed class NodeOptions
         if (parse.GetValue(StoreBytes) is { } b && b < RayletOptions.MinObjectStoreBytes)
             return $"--object-store-memory {b} is below the minimum of {RayletOptions.MinObjectStoreBytes} bytes";
         if (parse.GetValue(IdleWorkerTimeoutMs) is < 0) return $"--idle-worker-timeout-ms {parse.GetValue(IdleWorkerTimeoutMs)} is negative";
+        if (parse.GetValue(NodeTimeoutMs) is < 100) return $"--node-timeout-ms {parse.GetValue(NodeTimeoutMs)} is below 100 (heartbeats come every second)";
+        var head = parse.GetValue(Head);
+        var join = parse.GetValue(JoinAddress);
+        if (head && join is not null) return "--head starts a new cluster and --address joins one: give one of them";
+        if (!head && join is null) return "give --head to start a new cluster, or --address HEAD to join one";
         try { NodeResources.Create(parse.GetValue(Cpus), parse.GetValue(Gpus), ResourceSpec.ParseJson(parse.GetValue(Resources)), 0, 0); }
         catch (Exception e) when (e is FormatException or ArgumentException) { return e.Message; }
         return null;
@@ -64,6 +81,7 @@ internal sealed class NodeOptions
         if (parse.GetValue(Resources) is { } r) args.AddRange(["--resources", r]);
         if (parse.GetValue(StoreBytes) is { } s) args.AddRange(["--object-store-memory", Invariant(s)]);
         if (parse.GetValue(IdleWorkerTimeoutMs) is { } idle) args.AddRange(["--idle-worker-timeout-ms", Invariant(idle)]);
+        if (parse.GetValue(NodeTimeoutMs) is { } nodeTimeout) args.AddRange(["--node-timeout-ms", Invariant(nodeTimeout)]);
         return args;
     }
 
@@ -82,6 +100,14 @@ internal sealed class NodeOptions
             Resources = ResourceSpec.ParseJson(parse.GetValue(Resources)),
             ObjectStoreMemoryBytes = parse.GetValue(StoreBytes),
         };
+        if (parse.GetValue(NodeTimeoutMs) is { } nodeMs) options = options with { NodeTimeout = TimeSpan.FromMilliseconds(nodeMs) };
+        if (parse.GetValue(JoinAddress) is { } head)
+        {
+            // The daemon gets the head's host:port (ray start resolved it) and the token in its environment.
+            var token = Environment.GetEnvironmentVariable(Ray.Contract.Session.SessionPaths.TokenVariable);
+            if (string.IsNullOrEmpty(token)) throw new ArgumentException("joining a cluster needs its token in RAY_CLUSTER_TOKEN");
+            options = options with { HeadAddress = head, ClusterToken = token };
+        }
         return parse.GetValue(IdleWorkerTimeoutMs) is { } ms ? options with { IdleWorkerTimeout = TimeSpan.FromMilliseconds(ms) } : options;
     }
 

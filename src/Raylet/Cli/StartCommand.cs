@@ -37,11 +37,6 @@ internal static class StartCommand
             var error = parse.InvocationConfiguration.Error;
 
             // 1. validate
-            if (!parse.GetValue(node.Head))
-            {
-                await error.WriteLineAsync("ray start: --head is required: this version starts the head node of a new cluster (joining one with --address comes with multi-node support).").ConfigureAwait(false);
-                return 1;
-            }
             var problem = node.Validate(parse);
             if (problem is not null)
             {
@@ -100,8 +95,21 @@ internal static class StartCommand
 
             // 3. launch
             var args = node.ToDaemonArgs(parse, session.Directory);
+            string? joinToken = null;
+            if (parse.GetValue(node.JoinAddress) is { } join)
+            {
+                // Joining: the head's host:port and token (RAY_CLUSTER_TOKEN, or the head's address file when given a session or file).
+                var (headAddress, token, locateError) = ClusterLocator.Locate(join, null);
+                if (locateError is not null || headAddress is null || string.IsNullOrEmpty(token))
+                {
+                    await error.WriteLineAsync($"ray start: cannot join {join}: {locateError ?? "no cluster token (set RAY_CLUSTER_TOKEN, or pass the head's session directory)"}").ConfigureAwait(false);
+                    return 1;
+                }
+                args.AddRange(["--address", headAddress]);
+                joinToken = token;
+            }
             Process launched;
-            try { launched = RayletProcess.StartDetached(args, session.RayletLog, session.Directory); }
+            try { launched = RayletProcess.StartDetached(args, session.RayletLog, session.Directory, joinToken); }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
             {
                 await error.WriteLineAsync($"ray start: cannot launch the raylet: {e.Message}").ConfigureAwait(false);

@@ -123,6 +123,14 @@ public sealed class RayletClient : IAsyncDisposable
     internal async Task RegisterWorkerAsync(WorkerRegistration worker, CancellationToken cancellationToken = default) =>
         await RequestAsync(ClusterMessageKind.RegisterWorker, ClusterCodec.EncodeRegisterWorker(worker), cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Registers this connection as a raylet joining the cluster (sent to the head).</summary>
+    internal async Task RegisterNodeAsync(NodeStatus node, CancellationToken cancellationToken = default) =>
+        await RequestAsync(ClusterMessageKind.RegisterNode, ClusterCodec.EncodeNode(node), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>One-way: a joined node's heartbeat. False when the connection is closed.</summary>
+    internal bool SendNodeHeartbeat(NodeStatus node) =>
+        _connection.Send((ushort)ClusterMessageKind.NodeHeartbeat, FrameFlags.NoReply, 0, ClusterCodec.EncodeNode(node));
+
     /// <summary>Sends a request and returns the reply's payload.</summary>
     /// <exception cref="RayletException">An error reply, or the connection closed first.</exception>
     /// <exception cref="TimeoutException">No reply within <paramref name="timeout"/> (default the client's).</exception>

@@ -54,7 +54,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         Store = store;
         _logger = logger;
         NodeId = NodeId.NewRandom();
-        ClusterToken = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        ClusterToken = options.ClusterToken ?? RandomNumberGenerator.GetHexString(32, lowercase: true);
         PlasmaSocketPath = ChoosePlasmaSocket(session, NodeId);
         _hello = new HelloReply(ClusterProtocol.Version, NodeId.ToString(), PlasmaSocketPath, store.Arena.Path);
     }
@@ -92,6 +92,13 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
     internal LeaseManager Leases => _leases ?? throw new InvalidOperationException("the raylet is not started");
 
     LeaseManager IRayletHost.Leases => Leases;
+
+    // The cluster's node table (head only), and a joined node's link to its head.
+    private Gcs.NodeTable? _nodes;
+    private Gcs.HeadLink? _head;
+    private Timer? _sweep;
+
+    Gcs.NodeTable? IRayletHost.Nodes => _nodes;
 
     /// <summary>
     /// Starts a node: store, store server, TCP server, address file (steps 1-4 above).
@@ -170,7 +177,27 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
                 var freed = store.DeleteWhere(id => id.Owner == owner);
                 if (freed > 0) Log.JobObjectsFreed(logger, 0, freed);
             };
+            if (options.IsHead)
+            {
+                node._nodes = new Gcs.NodeTable(options.NodeTimeout, node.Self);
+                var sweepEvery = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 50, options.NodeTimeout.Ticks / 4));
+                node._sweep = new Timer(_ =>
+                {
+                    foreach (var dead in node._nodes.Sweep())
+                        logger.LogWarning("node {Node} sent no heartbeat for {Timeout} s: marked dead", dead, options.NodeTimeout.TotalSeconds);
+                }, null, sweepEvery, sweepEvery);
+            }
             node._server.Start();
+            if (options.HeadAddress is { } headAddress)
+            {
+                // Start-up (justified): a node that cannot join its head fails to start, with the reason.
+                try { node._head = Gcs.HeadLink.JoinAsync(headAddress, node.ClusterToken, node.Self, logger, CancellationToken.None).GetAwaiter().GetResult(); }
+                catch (Exception e) when (e is Ray.Raylet.Client.RayletException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+                {
+                    throw new IOException($"cannot join the head at {headAddress}: {e.Message}", e);
+                }
+                logger.LogInformation("joined the cluster of the head at {Head}", headAddress);
+            }
             var (rayletServer, storeServer) = (node._server, node._plasmaServer);
             node._trim = new ChurnMemoryTrim(() => rayletServer.RejectedCount + storeServer.ClosedCount, logger);
             AddressFile.Write(session.AddressFile, node.AddressInfo());
@@ -218,7 +245,7 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         {
             SessionDir = _session.Directory,
             Uptime = _uptime.Elapsed,
-            Nodes = [new NodeStatus(NodeId.ToString(), Address, Options.IsHead, Alive: true, Resources.Snapshot())],
+            Nodes = _nodes?.Snapshot() ?? [Self()],
             Workers = pool.Workers,
             IdleWorkers = pool.IdleWorkers,
             QueuedTasks = pool.QueuedLeases,
@@ -233,12 +260,21 @@ public sealed partial class NodeManager : IAsyncDisposable, IRayletHost
         };
     }
 
+    /// <summary>This node as the head's node table lists it.</summary>
+    internal NodeStatus Self() => new(NodeId.ToString(), Address, Options.IsHead, Alive: true, Resources.Snapshot());
+
     /// <summary>Stops the node (step 6): connections, store server, store, address file.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         RequestShutdown("disposed");
         _trim?.Dispose();
+        if (_sweep is not null) await _sweep.DisposeAsync().ConfigureAwait(false);
+        if (_head is not null)
+        {
+            try { await _head.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) { Log.StopStepFailed(_logger, "link to the head", e); }
+        }
         if (_server is not null)
         {
             try { await _server.DisposeAsync().ConfigureAwait(false); }

@@ -17,6 +17,15 @@ public sealed record RayletOptions
     /// <summary>True for the head node (the only kind today).</summary>
     public bool IsHead { get; init; } = true;
 
+    /// <summary>The head raylet's address (host:port) to join; with it the node is not the head and uses <see cref="ClusterToken"/>.</summary>
+    public string? HeadAddress { get; init; }
+
+    /// <summary>The cluster token to use (a joining node takes the head's); null: a new random one (a head).</summary>
+    public string? ClusterToken { get; init; }
+
+    /// <summary>How long the head waits for a joined node's heartbeat before it marks the node dead (Ray's default is a few seconds).</summary>
+    public TimeSpan NodeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>CPUs to offer; default the machine's processor count.</summary>
     public int? NumCpus { get; init; }
 

@@ -20,6 +20,9 @@ internal interface IRayletHost
     /// <summary>The node's jobs, workers and leases (the cluster messages 10-13 go there).</summary>
     Leases.LeaseManager Leases { get; }
 
+    /// <summary>The cluster's node table: the head's; null on a node that joined a head.</summary>
+    Gcs.NodeTable? Nodes => null;
+
     /// <summary>Asks the raylet to stop gracefully; returns at once.</summary>
     void RequestShutdown(string reason);
 }

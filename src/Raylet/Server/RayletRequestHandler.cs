@@ -197,6 +197,27 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
                 if (!oneWay) Reply(h, []);
                 break;
             }
+            case ClusterMessageKind.RegisterNode:
+            {
+                var node = ClusterCodec.DecodeNode(frame.Payload, h.Kind);
+                if (oneWay) throw new ProtocolException($"{Peer} sent RegisterNode one-way; it needs a reply");
+                if (host.Nodes is not { } nodes)
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent RegisterNode to a raylet that is not the head; join the head's address");
+                if (Volatile.Read(ref _job) is not null || Volatile.Read(ref _worker) is not null)
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} is a driver's or worker's connection and cannot register a node");
+                try { nodes.Register(node, this); }
+                catch (InvalidOperationException e) { throw new RefusedException(ClusterErrorCode.ProtocolError, $"refused node {node.NodeId} from {Peer}: {e.Message}"); }
+                Reply(h, []);
+                break;
+            }
+            case ClusterMessageKind.NodeHeartbeat:
+            {
+                var node = ClusterCodec.DecodeNode(frame.Payload, h.Kind);
+                if (host.Nodes is not { } nodes || !nodes.Heartbeat(node, this))
+                    throw new RefusedException(ClusterErrorCode.ProtocolError, $"{Peer} sent a heartbeat for node {node.NodeId}, which did not register on this connection");
+                if (!oneWay) Reply(h, []);
+                break;
+            }
             case ClusterMessageKind.ActorCreated:
             {
                 ExpectEmpty(frame);
@@ -350,7 +371,11 @@ internal sealed class RayletRequestHandler(IRayletHost host, IFrameSink sink, st
         }
         if (job is not null) host.Leases.EndJob(job, "the driver's connection closed: " + reason);
         if (worker is not null) host.Leases.WorkerDisconnected(worker, reason);
-        if (IsAuthenticated) host.Leases.ForgetWaiters(sink);
+        if (IsAuthenticated)
+        {
+            host.Leases.ForgetWaiters(sink);
+            host.Nodes?.Disconnected(this); // a joined node's connection: the node is dead
+        }
     }
 
     /// <summary>Runs a call into the lease manager; an unexpected failure is the raylet's (Internal, connection kept).</summary>

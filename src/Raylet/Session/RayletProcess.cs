@@ -34,7 +34,7 @@ public static partial class RayletProcess
     /// <paramref name="logFile"/>. Returns the launched process; its pid is the daemon's unless
     /// setsid had to fork (the daemon writes its own pid into the address file either way).
     /// </summary>
-    public static Process StartDetached(IReadOnlyList<string> daemonArgs, string logFile, string workingDirectory)
+    public static Process StartDetached(IReadOnlyList<string> daemonArgs, string logFile, string workingDirectory, string? clusterToken = null)
     {
         var psi = new ProcessStartInfo("/bin/sh")
         {
@@ -48,6 +48,9 @@ public static partial class RayletProcess
         psi.ArgumentList.Add(DaemonCommand);
         foreach (var a in daemonArgs) psi.ArgumentList.Add(a);
         psi.Environment["RAY_RAYLET_LOG"] = logFile;
+        // A joining node's token (the head's): in the environment, never on the command line.
+        if (clusterToken is not null) psi.Environment[Ray.Contract.Session.SessionPaths.TokenVariable] = clusterToken;
+        else psi.Environment.Remove(Ray.Contract.Session.SessionPaths.TokenVariable);
         return Process.Start(psi) ?? throw new InvalidOperationException("could not start /bin/sh to launch the raylet");
     }
 
