@@ -109,7 +109,7 @@ public class CliIntegrationTests
     }
 
     [Theory]
-    [InlineData(new[] { "start", "--port", "0" }, "--head is required")]
+    [InlineData(new[] { "start", "--port", "0" }, "give --head to start a new cluster")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "not json" }, "--resources is not valid JSON")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "[1, 2]" }, "must be a JSON object")]
     [InlineData(new[] { "start", "--head", "--port", "0", "--resources", "{\"CPU\": 4}" }, "use --num-cpus")]
