@@ -6,19 +6,27 @@ using static Ray.Raylet.Tests.LeaseKit;
 
 namespace Ray.Raylet.Tests;
 
-/// <summary>WantObject / ObjectValue / CancelObject (24-26): the raylet routes borrowed-object traffic by owner id and worker id.</summary>
-public class BorrowingRouteTests
+/// <summary>Frames and authenticated connections for the handler tests in this file.</summary>
+internal static class Wire
 {
-    private static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.NoReply, ulong id = 0) =>
+    internal static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.None, ulong id = 1) =>
         new(new FrameHeader(payload.Length, (ushort)kind, flags, id), new ReadOnlySequence<byte>(payload));
 
-    private static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer)
+    internal static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer)
     {
         var sink = new ListSink();
         var h = new RayletRequestHandler(host, sink, peer);
-        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), FrameFlags.None, 100));
+        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), id: 100));
         return (h, sink);
     }
+}
+
+/// <summary>WantObject / ObjectValue / CancelObject (24-26): the raylet routes borrowed-object traffic by owner id and worker id.</summary>
+public class BorrowingRouteTests
+{
+    private static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.NoReply, ulong id = 0) => Wire.F(kind, payload, flags, id);
+
+    private static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer) => Wire.Connect(host, peer);
 
     private static (RayletRequestHandler Driver, ListSink DriverSink, ulong Owner, RayletRequestHandler Worker, ListSink WorkerSink, uint WorkerId) Setup(FakeHost host)
     {
@@ -92,16 +100,9 @@ public class BorrowingRouteTests
 /// <summary>A detached actor's lease outlives its job only once its worker said the actor exists (ActorCreated, 27).</summary>
 public class DetachedLeaseTests
 {
-    private static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.None, ulong id = 1) =>
-        new(new FrameHeader(payload.Length, (ushort)kind, flags, id), new ReadOnlySequence<byte>(payload));
+    private static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.None, ulong id = 1) => Wire.F(kind, payload, flags, id);
 
-    private static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer)
-    {
-        var sink = new ListSink();
-        var h = new RayletRequestHandler(host, sink, peer);
-        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), id: 100));
-        return (h, sink);
-    }
+    private static (RayletRequestHandler Handler, ListSink Sink) Connect(FakeHost host, string peer) => Wire.Connect(host, peer);
 
     [Theory]
     [InlineData(true)]
@@ -126,14 +127,11 @@ public class DetachedLeaseTests
 /// <summary>A connection's waits (named-actor lookups) go with it when it closes.</summary>
 public class WaiterPurgeTests
 {
-    private static Frame F(ClusterMessageKind kind, byte[] payload, ulong id) =>
-        new(new FrameHeader(payload.Length, (ushort)kind, FrameFlags.None, id), new ReadOnlySequence<byte>(payload));
+    private static Frame F(ClusterMessageKind kind, byte[] payload, ulong id) => Wire.F(kind, payload, id: id);
 
     private static (RayletRequestHandler Handler, ListSink Sink) Driver(FakeHost host, string peer)
     {
-        var sink = new ListSink();
-        var h = new RayletRequestHandler(host, sink, peer);
-        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken), 100));
+        var (h, sink) = Wire.Connect(host, peer);
         h.Handle(F(ClusterMessageKind.RegisterJob, ClusterCodec.EncodeRegisterJob(Job(peer, "/code")), 1));
         return (h, sink);
     }
@@ -192,16 +190,11 @@ public class NodeTableTests
     public void RegisterNode_is_refused_by_a_raylet_that_is_not_the_head_and_a_stray_heartbeat_closes_the_connection()
     {
         var host = new FakeHost(); // no node table: not a head
-        var sink = new ListSink();
-        var h = new RayletRequestHandler(host, sink, "node");
-        static Frame F(ClusterMessageKind kind, byte[] payload, FrameFlags flags = FrameFlags.None) =>
-            new(new FrameHeader(payload.Length, (ushort)kind, flags, 1), new ReadOnlySequence<byte>(payload));
-        h.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken)));
-        var e = Assert.Throws<ProtocolException>(() => h.Handle(F(ClusterMessageKind.RegisterNode, ClusterCodec.EncodeNode(Node("n1")))));
+        var (h, _) = Wire.Connect(host, "node");
+        var e = Assert.Throws<ProtocolException>(() => h.Handle(Wire.F(ClusterMessageKind.RegisterNode, ClusterCodec.EncodeNode(Node("n1")))));
         Assert.Contains("not the head", e.Message);
-        var h2 = new RayletRequestHandler(host, new ListSink(), "node2");
-        h2.Handle(F(ClusterMessageKind.Hello, ClusterCodec.EncodeHello(ClusterProtocol.Version, host.ClusterToken)));
-        Assert.Throws<ProtocolException>(() => h2.Handle(F(ClusterMessageKind.NodeHeartbeat, ClusterCodec.EncodeNode(Node("n1")), FrameFlags.NoReply)));
+        var (h2, _) = Wire.Connect(host, "node2");
+        Assert.Throws<ProtocolException>(() => h2.Handle(Wire.F(ClusterMessageKind.NodeHeartbeat, ClusterCodec.EncodeNode(Node("n1")), FrameFlags.NoReply)));
         Assert.Throws<ProtocolException>(() => ClusterCodec.DecodeNode(new ReadOnlySequence<byte>(ClusterCodec.EncodeNode(Node("") )), (ushort)ClusterMessageKind.RegisterNode)); // no id
     }
 }
