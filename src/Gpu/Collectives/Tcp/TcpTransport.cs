@@ -212,6 +212,7 @@ internal sealed partial class TcpTransport : IDisposable
     /// </summary>
     private void SendAll(Peer peer, ReadOnlySpan<byte> data, long deadline, bool pumpWhileBlocked = true)
     {
+        long blockedSince = 0;
         while (data.Length > 0)
         {
             int n = peer.Socket.Send(data, SocketFlags.None, out SocketError status);
@@ -243,6 +244,16 @@ internal sealed partial class TcpTransport : IDisposable
             if (Stopwatch.GetTimestamp() > deadline)
             {
                 throw new TimeoutException();
+            }
+
+            // Like a receive: yield for up to the spin budget (the peer is usually reading right
+            // now), then sleep in the kernel until the socket drains or data arrives.
+            long now = Stopwatch.GetTimestamp();
+            blockedSince = blockedSince == 0 ? now : blockedSince;
+            if (pumpWhileBlocked && now - blockedSince < _spinTicks)
+            {
+                Thread.Yield();
+                continue;
             }
 
             WaitWritableOrReadable(peer, pumpWhileBlocked);
