@@ -74,8 +74,12 @@ internal static partial class Launcher
         return lines;
     }
 
-    /// <summary>Builds and runs ../shared/peers/mpi-allreduce with <paramref name="world"/> ranks; null without mpirun.</summary>
-    public static List<string>? RunMpi(string peerDirectory, int world)
+    /// <summary>
+    /// Builds and runs ../shared/peers/mpi-allreduce with <paramref name="world"/> ranks; null without
+    /// mpirun. <paramref name="tcp"/> forces Open MPI's TCP transport over loopback
+    /// (<c>--mca btl tcp,self</c>), the peer of our TCP transport; otherwise MPI picks shared memory.
+    /// </summary>
+    public static List<string>? RunMpi(string peerDirectory, int world, bool tcp = false)
     {
         if (FindOnPath("mpirun") is null || FindOnPath("mpicc") is null || !File.Exists(Path.Combine(peerDirectory, "allreduce.c")))
         {
@@ -86,8 +90,10 @@ internal static partial class Launcher
         Run("mpicc", ["-O2", "-o", binary, Path.Combine(peerDirectory, "allreduce.c")]);
         try
         {
-            string output = Run("mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", I(world), "--mca", "oob_tcp_if_include", "lo", "--mca", "btl_tcp_if_include", "lo", binary]);
-            return output.Split('\n').Where(l => l.StartsWith("RESULT", StringComparison.Ordinal)).Select(l => l.Replace("test=allreduce", "test=mpi_allreduce_shm", StringComparison.Ordinal)).ToList();
+            string[] transport = tcp ? ["--mca", "btl", "tcp,self"] : [];
+            string output = Run("mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", I(world), "--mca", "oob_tcp_if_include", "lo", "--mca", "btl_tcp_if_include", "lo", .. transport, binary]);
+            string test = tcp ? "test=mpi_allreduce_tcp" : "test=mpi_allreduce_shm";
+            return output.Split('\n').Where(l => l.StartsWith("RESULT", StringComparison.Ordinal)).Select(l => l.Replace("test=allreduce", test, StringComparison.Ordinal)).ToList();
         }
         finally
         {

@@ -78,6 +78,22 @@ internal static class Perf
         return rates[2];
     }
 
+    /// <summary>
+    /// The targets for the TCP transport against Open MPI over TCP in the same run: busbw at
+    /// 1 MiB (goal >= 1.0 x MPI) and the mean time of a 1 KiB all-reduce (goal <= 2 x MPI).
+    /// </summary>
+    public static string TcpVersusMpi(int world, IReadOnlyList<string> ours, IReadOnlyList<string> mpi)
+    {
+        double At(IReadOnlyList<string> lines, long size, string field) =>
+            lines.Where(l => l.StartsWith("RESULT", StringComparison.Ordinal) && Launcher.Field(l, "size_bytes") == size)
+                .Select(l => Launcher.Field(l, field)).DefaultIfEmpty(double.NaN).First();
+        double bw = At(ours, 1 << 20, "busbw_GBps"), mpiBw = At(mpi, 1 << 20, "busbw_GBps");
+        double lat = At(ours, 1024, "time_us"), mpiLat = At(mpi, 1024, "time_us");
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"RATIO tcp_vs_mpi_tcp ranks={world} busbw_1MiB={bw:0.000}/{mpiBw:0.000} GB/s = {bw / mpiBw:0.00} x (goal >= 1.0) latency_1KiB={lat:0.00}/{mpiLat:0.00} us = {lat / mpiLat:0.00} x (goal <= 2.0)");
+    }
+
     /// <summary>A RESULT line as an nccl-tests table row.</summary>
     public static string Row(string line)
     {

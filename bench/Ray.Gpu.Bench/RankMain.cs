@@ -45,10 +45,33 @@ internal static class RankMain
                 sizes.Add(bytes);
             }
 
+            await WarmUpAsync(c, send, receive);
             await SweepAsync(c, send, receive, sizes, trials: 1);
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Runs 1 KiB all-reduces for at least half a second (rank 0 decides when, so every rank makes
+    /// the same calls): the tiered JIT promotes hot methods only after a delay of ~100 ms without new
+    /// compilations, so a count-based warm-up of a few milliseconds would time tier-0 code in the first rows.
+    /// </summary>
+    private static async Task WarmUpAsync(Communicator c, float[] send, float[] receive)
+    {
+        var go = new long[1];
+        var clock = Stopwatch.StartNew();
+        do
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await c.AllReduceAsync<float>(send.AsMemory(0, 256), receive.AsMemory(0, 256));
+            }
+
+            go[0] = clock.Elapsed.TotalSeconds < 0.5 ? 1 : 0;
+            await c.BroadcastAsync<long>(go, 0);
+        }
+        while (go[0] == 1);
     }
 
     private static async Task SweepAsync(Communicator c, float[] send, float[] receive, IReadOnlyList<long> sizes, int trials)

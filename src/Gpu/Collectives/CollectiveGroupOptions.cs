@@ -52,4 +52,13 @@ public sealed record CollectiveGroupOptions
     /// Every rank must use the same value (checked in the handshake). At least 64 KiB.
     /// </summary>
     public int TcpMaxFrameBytes { get; init; } = 4 << 20;
+
+    /// <summary>
+    /// TCP groups: how long a waiting operation pumps its sockets on its own thread (non-blocking
+    /// reads, yielding the core between tries after the first few) before it hands the reading to the
+    /// transport's progress thread and waits asynchronously. A message that arrives within the spin
+    /// costs no thread hop and no wake-up (a 1 KiB all-reduce on loopback drops from ~100 us to ~10 us);
+    /// zero makes every wait asynchronous.
+    /// </summary>
+    public TimeSpan TcpSpin { get; init; } = TimeSpan.FromMilliseconds(1);
 }

@@ -106,7 +106,7 @@ public sealed partial class Communicator
     {
         var reader = _group.Reader(from, Rank, pointToPoint);
         CollectiveMessage message;
-        if (!reader.TryRead(out message))
+        if (!reader.TryRead(out message) && (_group.Tcp is not { } tcp || !tcp.TrySpinReceive(from, reader, scope.CallerToken, out message)))
         {
             try
             {

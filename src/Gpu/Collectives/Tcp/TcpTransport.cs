@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Ray.Gpu.Collectives.SharedMemory;
@@ -8,19 +9,23 @@ using Ray.Protocol;
 namespace Ray.Gpu.Collectives.Tcp;
 
 /// <summary>
-/// The local rank's side of a TCP group: one connection per peer. Sends write frames straight from
-/// the caller's span under the connection's send lock (a message longer than a frame goes out as a
-/// <see cref="TcpWire.Data"/> frame and <see cref="TcpWire.DataMore"/> frames). One receive loop per
-/// connection parses frames with <see cref="FrameParser"/> and queues each whole message (a pooled
-/// byte array) into the group's channel from that peer, so the operations themselves are the same
-/// as for in-process ranks; because the loops drain every socket eagerly, two ranks sending each
-/// other large messages in a ring step never block each other.
-/// Lifecycle: 1. <see cref="TcpTransport.Rendezvous"/> connects; 2. <see cref="Start"/> runs the loops;
-/// 3. a peer's connection closing without a <see cref="TcpWire.Bye"/> fails the group with
-/// <see cref="CollectiveErrorKind.RankDied"/>, a malformed frame with
+/// The local rank's side of a TCP group: one non-blocking connection per peer. Sends write frames
+/// straight from the caller's span under the connection's send gate (a message longer than a frame
+/// goes out as a <see cref="TcpWire.Data"/> frame and <see cref="TcpWire.DataMore"/> frames); a send
+/// the socket cannot take at once reads from every peer while it waits, so two ranks sending each
+/// other large messages in a ring step never block each other. Receiving is a progress engine:
+/// whoever holds a peer's read lock pumps its socket (<see cref="Pump"/>), streams payloads into the
+/// message being assembled (a pooled array) and queues whole messages into the group's channel from
+/// that peer, so the operations themselves are the same as for in-process ranks. The operation's own
+/// thread pumps while it waits (<see cref="TrySpinReceive"/>: no thread hop, no wake-up, as MPI's
+/// progress loop); a progress thread pumps when no operation does (idle sockets, failure detection,
+/// waits longer than <see cref="CollectiveGroupOptions.TcpSpin"/>).
+/// Lifecycle: 1. <see cref="TcpTransport.Rendezvous"/> connects; 2. <see cref="Start"/> starts the
+/// progress thread; 3. a peer's connection closing without a <see cref="TcpWire.Bye"/> fails the group
+/// with <see cref="CollectiveErrorKind.RankDied"/>, a malformed frame with
 /// <see cref="CollectiveErrorKind.ProtocolError"/>, and any failure is sent to every peer
 /// (<see cref="TcpWire.Fail"/>) so all ranks report the first one; 4. <see cref="Dispose"/> says
-/// goodbye, half-closes, waits briefly for the peers' ends, and closes.
+/// goodbye, half-closes, reads until the peers' ends close (bounded), and closes.
 /// </summary>
 internal sealed partial class TcpTransport : IDisposable
 {
@@ -30,6 +35,7 @@ internal sealed partial class TcpTransport : IDisposable
     private readonly CollectiveGroup _group;
     private readonly Peer?[] _peers;
     private readonly int _maxFrame;
+    private readonly long _timeoutTicks;
     private int _disposed;
 
     public TcpTransport(CollectiveGroup group, int rank, Socket?[] sockets, CollectiveGroupOptions options)
@@ -37,16 +43,17 @@ internal sealed partial class TcpTransport : IDisposable
         _group = group;
         Rank = rank;
         _maxFrame = options.TcpMaxFrameBytes;
+        _timeoutTicks = (long)Math.Min(long.MaxValue / 2, options.Timeout.TotalSeconds * Stopwatch.Frequency);
+        _spinTicks = (long)(options.TcpSpin.TotalSeconds * Stopwatch.Frequency);
         _peers = new Peer?[sockets.Length];
-        int timeoutMs = (int)Math.Min(int.MaxValue, Math.Max(1, options.Timeout.TotalMilliseconds));
         for (int r = 0; r < sockets.Length; r++)
         {
             if (sockets[r] is { } socket)
             {
                 socket.NoDelay = true;
-                socket.SendTimeout = timeoutMs; // a peer that stops reading cannot block a send past the group timeout
-                socket.SendBufferSize = 1 << 20;
-                socket.ReceiveBufferSize = 1 << 20;
+                socket.Blocking = false; // the engine polls; a send past the group timeout fails (see SendAll)
+                socket.SendBufferSize = 4 << 20;
+                socket.ReceiveBufferSize = 4 << 20;
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
                 socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 5);
                 socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 1);
@@ -57,18 +64,6 @@ internal sealed partial class TcpTransport : IDisposable
     }
 
     public int Rank { get; }
-
-    /// <summary>Starts one receive loop per peer.</summary>
-    public void Start()
-    {
-        foreach (Peer? peer in _peers)
-        {
-            if (peer is not null)
-            {
-                peer.Loop = Task.Run(() => ReceiveLoopAsync(peer));
-            }
-        }
-    }
 
     public void Send<T>(Communicator.OpScope scope, int to, ReadOnlySpan<T> data, bool pointToPoint)
         where T : unmanaged
@@ -85,43 +80,49 @@ internal sealed partial class TcpTransport : IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(sub[12..], pointToPoint ? 1 : 0);
         BinaryPrimitives.WriteInt64LittleEndian(sub[16..], bytes.Length);
         string? error = null;
-        lock (peer.SendLock)
+        long deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
+        peer.EnterSend();
+        try
         {
-            try
+            if (head.Length + first <= CoalesceBytes)
             {
-                if (head.Length + first <= CoalesceBytes)
-                {
-                    byte[] frame = ArrayPool<byte>.Shared.Rent(head.Length + first);
-                    head.CopyTo(frame);
-                    bytes[..first].CopyTo(frame.AsSpan(head.Length));
-                    SendAll(peer.Socket, frame.AsSpan(0, head.Length + first));
-                    ArrayPool<byte>.Shared.Return(frame);
-                }
-                else
-                {
-                    SendAll(peer.Socket, head);
-                    SendAll(peer.Socket, bytes[..first]);
-                }
+                Span<byte> frame = peer.SendStaging.AsSpan(0, head.Length + first);
+                head.CopyTo(frame);
+                bytes[..first].CopyTo(frame[head.Length..]);
+                SendAll(peer, frame, deadline);
+            }
+            else
+            {
+                SendAll(peer, head, deadline);
+                SendAll(peer, bytes[..first], deadline);
+            }
 
-                Span<byte> more = stackalloc byte[FrameHeader.Size];
-                for (int offset = first; offset < bytes.Length;)
-                {
-                    int n = Math.Min(_maxFrame, bytes.Length - offset);
-                    new FrameHeader(n, TcpWire.DataMore, FrameFlags.None, 0).Write(more);
-                    SendAll(peer.Socket, more);
-                    SendAll(peer.Socket, bytes.Slice(offset, n));
-                    offset += n;
-                }
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut || e.SocketErrorCode == SocketError.WouldBlock)
+            Span<byte> more = stackalloc byte[FrameHeader.Size];
+            for (int offset = first; offset < bytes.Length;)
             {
-                error = $"rank {Rank} could not send to rank {to} ({peer.Endpoint}) within the timeout: it stopped reading";
-                _group.Fail(CollectiveErrorKind.Timeout, to, error);
+                int n = Math.Min(_maxFrame, bytes.Length - offset);
+                new FrameHeader(n, TcpWire.DataMore, FrameFlags.None, 0).Write(more);
+                SendAll(peer, more, deadline);
+                SendAll(peer, bytes.Slice(offset, n), deadline);
+                offset += n;
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                error = e.Message;
-            }
+        }
+        catch (TimeoutException)
+        {
+            error = $"rank {Rank} could not send to rank {to} ({peer.Endpoint}) within the timeout: it stopped reading";
+            _group.Fail(CollectiveErrorKind.Timeout, to, error);
+        }
+        catch (GroupFailedException)
+        {
+            error = "the group failed while sending";
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            error = e.Message;
+        }
+        finally
+        {
+            peer.ExitSend();
         }
 
         if (error is not null)
@@ -144,26 +145,23 @@ internal sealed partial class TcpTransport : IDisposable
         byte[] frame = TcpWire.EncodeFail(kind, failedRank, detail);
         foreach (Peer? peer in _peers)
         {
-            if (peer is null)
+            // Never wait behind a send in progress (it may be the one that is failing, possibly on
+            // this very thread, mid-frame); that peer will see the failure through its own connections.
+            if (peer is null || !peer.TryEnterSend(100))
             {
                 continue;
             }
 
-            // Never wait behind a send in progress (it may be the one that is failing); that peer
-            // will see the failure through its own connections or its timeout.
-            if (Monitor.TryEnter(peer.SendLock, 100))
+            try
             {
-                try
-                {
-                    SendAll(peer.Socket, frame);
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                }
-                finally
-                {
-                    Monitor.Exit(peer.SendLock);
-                }
+                SendAll(peer, frame, Stopwatch.GetTimestamp() + Stopwatch.Frequency, pumpWhileBlocked: false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or TimeoutException or GroupFailedException)
+            {
+            }
+            finally
+            {
+                peer.ExitSend();
             }
         }
     }
@@ -176,131 +174,92 @@ internal sealed partial class TcpTransport : IDisposable
         }
 
         byte[] bye = TcpWire.Frame(TcpWire.Bye, []);
-        var loops = new List<Task>();
         foreach (Peer? peer in _peers)
         {
-            if (peer is null)
+            if (peer is null || !peer.TryEnterSend(1000))
             {
                 continue;
             }
 
-            if (Monitor.TryEnter(peer.SendLock, 1000))
+            try
             {
-                try
-                {
-                    SendAll(peer.Socket, bye);
-                    peer.Socket.Shutdown(SocketShutdown.Send);
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                }
-                finally
-                {
-                    Monitor.Exit(peer.SendLock);
-                }
+                SendAll(peer, bye, Stopwatch.GetTimestamp() + Stopwatch.Frequency, pumpWhileBlocked: false);
+                peer.Socket.Shutdown(SocketShutdown.Send);
             }
-
-            loops.Add(peer.Loop);
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or TimeoutException or GroupFailedException)
+            {
+            }
+            finally
+            {
+                peer.ExitSend();
+            }
         }
 
-        // Wait for each peer to close its end (it does on our goodbye), so our close sends no reset
+        // Read until each peer closes its end (it does on our goodbye), so our close sends no reset
         // that could destroy data still in flight to a peer; bounded, a hung peer does not hold us.
-        try
-        {
-            Task.WaitAll(loops.ToArray(), TimeSpan.FromSeconds(2));
-        }
-        catch (AggregateException)
-        {
-            // A loop that failed has already reported it to the group.
-        }
+        DrainUntilClosed(TimeSpan.FromSeconds(2));
+        StopProgress();
         foreach (Peer? peer in _peers)
         {
             peer?.Socket.Dispose();
         }
     }
 
-    private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Sends all of <paramref name="data"/> on the non-blocking socket. When the socket's buffer is
+    /// full, pumps every peer's receive side (unless <paramref name="pumpWhileBlocked"/> is false) and
+    /// waits for the socket to take more, until <paramref name="deadline"/>.
+    /// </summary>
+    private void SendAll(Peer peer, ReadOnlySpan<byte> data, long deadline, bool pumpWhileBlocked = true)
     {
+        long blockedSince = 0;
         while (data.Length > 0)
         {
-            int n = socket.Send(data);
-            data = data[n..];
-        }
-    }
-
-    private sealed class Peer(int rank, Socket socket, string endpoint)
-    {
-        public int Rank { get; } = rank;
-
-        public Socket Socket { get; } = socket;
-
-        public string Endpoint { get; } = endpoint;
-
-        public object SendLock { get; } = new();
-
-        public Task Loop { get; set; } = Task.CompletedTask;
-
-        public volatile bool SaidBye;
-
-        public PendingMessage? Pending { get; set; }
-
-        private string _status = "connected";
-        private FrameHeader _frame;
-        private bool _inFrame;
-
-        /// <summary>What the receive loop was doing last (put into error messages).</summary>
-        public string Status
-        {
-            get => _inFrame ? $"handling frame 0x{_frame.Kind:x4} ({_frame.PayloadLength} bytes)" : _status;
-            set
+            int n = peer.Socket.Send(data, SocketFlags.None, out SocketError status);
+            if (status == SocketError.Success)
             {
-                _status = value;
-                _inFrame = false;
+                data = data[n..];
+                continue;
             }
-        }
 
-        /// <summary>Notes the frame being handled (per frame: no allocation).</summary>
-        public void Handling(FrameHeader frame)
-        {
-            _frame = frame;
-            _inFrame = true;
-        }
-    }
-
-    /// <summary>A message being assembled from its frames into a pooled array.</summary>
-    private sealed class PendingMessage(long sequence, int operationCode, int typeCode, int elementSize, bool pointToPoint, long total)
-    {
-        public long Sequence { get; } = sequence;
-
-        public int OperationCode { get; } = operationCode;
-
-        public int TypeCode { get; } = typeCode;
-
-        public int ElementSize { get; } = elementSize;
-
-        public bool PointToPoint { get; } = pointToPoint;
-
-        public long Total { get; } = total;
-
-        public long Received { get; private set; }
-
-        public byte[]? Buffer { get; private set; } = total == 0 ? null : ArrayPool<byte>.Shared.Rent((int)total);
-
-        public bool Complete => Received == Total;
-
-        public void Append(ReadOnlySequence<byte> bytes)
-        {
-            bytes.CopyTo(Buffer.AsSpan((int)Received));
-            Received += bytes.Length;
-        }
-
-        public void Return()
-        {
-            if (Buffer is { } buffer)
+            if (status != SocketError.WouldBlock)
             {
-                Buffer = null;
-                ArrayPool<byte>.Shared.Return(buffer);
+                throw new SocketException((int)status);
             }
+
+            if (pumpWhileBlocked)
+            {
+                if (_group.IsFailed)
+                {
+                    throw new GroupFailedException();
+                }
+
+                MarkActive();
+                if (PumpAll() > 0)
+                {
+                    continue;
+                }
+            }
+
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException();
+            }
+
+            // Like a receive: yield for up to the spin budget (the peer is usually reading right
+            // now), then sleep in the kernel until the socket drains or data arrives.
+            long now = Stopwatch.GetTimestamp();
+            blockedSince = blockedSince == 0 ? now : blockedSince;
+            if (pumpWhileBlocked && now - blockedSince < _spinTicks)
+            {
+                Thread.Yield();
+                continue;
+            }
+
+            WaitWritableOrReadable(peer, pumpWhileBlocked);
         }
     }
+
+    /// <summary>Thrown inside a send that gave up because the group already failed.</summary>
+    private sealed class GroupFailedException : Exception;
 }
