@@ -59,6 +59,7 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
         options ??= new RuntimeOptions();
         RuntimeCore.ValidateOptions(options);
         var session = await Cluster.Driver.ClusterSession.ConnectAsync(address, token, JobName(false), TimeSpan.FromSeconds(30), false, cancellationToken).ConfigureAwait(false);
+        if (options.LogToDriver) session.ForwardWorkerLogs();
         return Attach(options, session);
     }
 
@@ -70,6 +71,7 @@ public sealed partial class RayRuntime : IAsyncDisposable, IDisposable
         options ??= new RuntimeOptions();
         RuntimeCore.ValidateOptions(options); // before the raylet registers a job and prestarts its workers
         var session = Cluster.Driver.ClusterSession.Connect(address, token, JobName(nested), TimeSpan.FromSeconds(30), nested);
+        if (options.LogToDriver && !nested) session.ForwardWorkerLogs(); // a nested driver is a worker: its output is in its own log
         return Attach(options, session);
     }
 

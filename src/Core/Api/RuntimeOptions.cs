@@ -58,6 +58,14 @@ public sealed record RuntimeOptions
     /// <summary>Directory where the store spills objects when full of pinned ones; default under the temp directory.</summary>
     public string? SpillDirectory { get; init; }
 
+    /// <summary>
+    /// Connected drivers: print what this job's worker processes write to stdout and stderr on
+    /// this process's stdout and stderr, each line prefixed <c>(name pid=N)</c> with the task or
+    /// actor that wrote it (Ray's <c>log_to_driver</c>). Default true; the lines stay in the
+    /// session's log files either way (<c>ray logs</c>).
+    /// </summary>
+    public bool LogToDriver { get; init; } = true;
+
     /// <summary>Logger factory for runtime diagnostics; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

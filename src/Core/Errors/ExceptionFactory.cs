@@ -13,7 +13,7 @@ internal static class ExceptionFactory
     {
         var type = error.GetType().FullName ?? error.GetType().Name;
         var message = Safe(() => error.Message, "(its Message threw)") ?? "";
-        var stack = Safe(() => error.StackTrace, null);
+        var stack = StackFrames.UserStack(error); // without the dispatch frames; a throwing getter gives null
         return new RayTaskException(taskName, id, type, message, stack, error,
             $"Task {taskName} ({id}) failed: {type}: {message}");
     }

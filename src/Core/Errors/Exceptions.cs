@@ -51,6 +51,13 @@ public sealed class RayTaskException : RayException
 
     /// <summary>True when this task never ran because an argument it depended on failed.</summary>
     public bool IsDependencyFailure => InnerException is RayTaskException && RemoteExceptionType == typeof(RayTaskException).FullName;
+
+    /// <summary>
+    /// Ray's traceback order: this error's message, the remote exception with the frames where
+    /// user code threw (in the worker, or the task's thread), then the driver's frames; the
+    /// runtime's own invocation frames are left out.
+    /// </summary>
+    public override string ToString() => RemoteTraceback.Format(this);
 }
 
 /// <summary>The actor is dead: killed, its constructor threw, or its worker died.</summary>

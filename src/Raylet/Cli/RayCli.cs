@@ -18,6 +18,7 @@ public static class RayCli
         root.Subcommands.Add(StopCommand.Create());
         root.Subcommands.Add(RayletCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(LogsCommand.Create());
         return root;
     }
 

@@ -13,8 +13,9 @@ namespace Ray.Raylet.Workers;
 ///     [--plasma-socket PATH] [--code-path PATH]...
 /// </code>
 /// (or the apphost instead of <c>dotnet ray.dll</c>, as <see cref="RayletProcess.SelfCommand"/>
-/// finds), with RAY_CLUSTER_TOKEN in its environment, stdin from /dev/null and stdout and stderr
-/// appended to <c>logs/worker-J-W.out</c>. It runs through <c>/bin/sh -c 'exec ...'</c> only to
+/// finds), with RAY_CLUSTER_TOKEN in its environment, stdin from /dev/null, stdout appended to
+/// <c>logs/worker-J-W.out</c> and stderr to <c>logs/worker-J-W.err</c> (as Ray splits them; the
+/// driver forwards each to its own stdout or stderr). It runs through <c>/bin/sh -c 'exec ...'</c> only to
 /// redirect its output to the file: <c>exec</c> keeps one pid, the worker is a child of the raylet
 /// (so .NET reaps it), and no thread of the raylet pumps its output.
 /// </summary>
@@ -24,7 +25,7 @@ internal sealed class WorkerProcessLauncher : IWorkerLauncher
     internal const string WorkerCommandName = "worker";
 
     private const string LaunchScript =
-        "log=\"$RAY_WORKER_LOG\"; unset RAY_WORKER_LOG; exec \"$@\" </dev/null >>\"$log\" 2>&1";
+        "log=\"$RAY_WORKER_LOG\"; unset RAY_WORKER_LOG; exec \"$@\" </dev/null >>\"$log\" 2>>\"${log%.out}.err\"";
 
     private readonly IReadOnlyList<string> _command;
 

@@ -137,5 +137,19 @@ internal sealed class ClusterSession : IDisposable
         Link.Send((ushort)ClusterMessageKind.ReturnLease, ClusterCodec.EncodeReturnLease(leaseId, workerBroken));
     }
 
-    public void Dispose() => Link.Dispose();
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _logForwarder, null)?.Dispose(); // prints the workers' last lines first
+        Link.Dispose();
+    }
+
+    private Logs.WorkerLogForwarder? _logForwarder;
+
+    /// <summary>Starts printing this job's worker output here (RuntimeOptions.LogToDriver).</summary>
+    internal void ForwardWorkerLogs()
+    {
+        if (string.IsNullOrEmpty(Job.SessionDir) || !Directory.Exists(Job.SessionDir)) return; // a raylet on another machine
+        var forwarder = new Logs.WorkerLogForwarder(Job.SessionDir, Job.JobId);
+        if (Interlocked.CompareExchange(ref _logForwarder, forwarder, null) is not null) forwarder.Dispose();
+    }
 }

@@ -46,7 +46,7 @@ internal static class TaskWire
     {
         string message, stack;
         try { message = e.Message; } catch { message = "(its Message threw)"; }
-        try { stack = e.StackTrace ?? ""; } catch { stack = ""; }
+        stack = StackFrames.UserStack(e) ?? ""; // user frames only: the worker's call loop is not the user's concern
         WriteError(w, status, e.GetType().FullName ?? e.GetType().Name, message, stack);
     }
 

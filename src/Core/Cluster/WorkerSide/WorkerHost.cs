@@ -128,6 +128,7 @@ internal static class WorkerHost
 
     internal static async Task<int> RunAsync(WorkerLaunchOptions options)
     {
+        Logs.WorkerLogCapture.Install(options.WorkerId); // task-name markers in its log files, for the driver and `ray logs`
         using var state = new WorkerHostState();
         using var runtime = new WorkerRuntime(options);
         var socketPath = SocketPath(options.SessionDir, options.JobId, options.WorkerId, Environment.ProcessId);

@@ -115,6 +115,7 @@ internal sealed partial class WorkerSession
         var actorLock = actor is null || _host.ActorExecutor is not null ? null : _host.ActorLock;
         if (actorLock is not null) Monitor.Enter(actorLock);
         t_inTask = true;
+        if (actor is null) Logs.WorkerLogCapture.Enter(fn.Name);
         try
         {
             try { fn.Stream!.Drain(fn.Invoke(call), stream); }
@@ -125,6 +126,7 @@ internal sealed partial class WorkerSession
             }
             catch (Exception e) when (e is not ProtocolException)
             {
+                Logs.WorkerLogCapture.Failed(fn.Name, e);
                 ReplyError(kind, stream.RequestId, TaskWire.UserError, e);
                 return;
             }
@@ -133,6 +135,7 @@ internal sealed partial class WorkerSession
         finally
         {
             t_inTask = false;
+            Logs.WorkerLogCapture.Leave();
             if (actorLock is not null) Monitor.Exit(actorLock);
             _streams.TryRemove(stream.RequestId, out _);
             Flush();

@@ -223,12 +223,14 @@ internal sealed partial class WorkerSession : FramedConnection
             Monitor.Enter(actorLock);
         }
         t_inTask = true;
+        if (actor is null) Logs.WorkerLogCapture.Enter(fn.Name); // an actor's lines carry its class name
         EnterRunning(resultId);
         try
         {
             try { result = fn.Invoke(call); }
             catch (Exception e)
             {
+                Logs.WorkerLogCapture.Failed(fn.Name, e);
                 ReplyError(h.Kind, h.RequestId, TaskWire.UserError, e);
                 return;
             }
@@ -253,6 +255,7 @@ internal sealed partial class WorkerSession : FramedConnection
         finally
         {
             t_inTask = false;
+            Logs.WorkerLogCapture.Leave();
             LeaveRunning();
             if (actorLock is not null) Monitor.Exit(actorLock);
         }
@@ -291,9 +294,11 @@ internal sealed partial class WorkerSession : FramedConnection
             try { instance = ctor.Invoke(args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
             {
+                Logs.WorkerLogCapture.Failed((ctor.DeclaringType?.Name ?? "actor") + " constructor", e.InnerException);
                 ReplyError(h.Kind, h.RequestId, TaskWire.UserError, e.InnerException);
                 return;
             }
+            Logs.WorkerLogCapture.SetActor(ctor.DeclaringType?.Name ?? "actor", ProcessActorId);
             var executor = maxConcurrency > 1
                 ? new Actors.ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, new Actors.DedicatedThreadContext("ray-actor-" + ctor.DeclaringType?.Name))
                 : null;
@@ -318,7 +323,8 @@ internal sealed partial class WorkerSession : FramedConnection
     // its reply is sent at once.
     internal void ReplyCall(WorkerActorCall call, WorkerActorCall.Outcome outcome)
     {
-        if (outcome.Error is { } error) ReplyError(call.Kind, call.RequestId, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError, error);
+        if (outcome.Error is { } error && !outcome.SystemError) Logs.WorkerLogCapture.Failed(call.Function.Name, error);
+        if (outcome.Error is { } failed) ReplyError(call.Kind, call.RequestId, outcome.SystemError ? TaskWire.SystemError : TaskWire.UserError, failed);
         else ReplyResult(call.Kind, call.RequestId, call.Function, outcome.Prepared, call.ResultId);
         Flush(); // a closed connection is not an error here: nobody waits for the reply any more
     }
