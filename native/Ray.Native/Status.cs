@@ -91,7 +91,7 @@ internal static unsafe class LastError
         RayException r => r.Code switch
         {
             RayErrorCode.TaskFailed or RayErrorCode.WorkerDied or RayErrorCode.ActorDied => Status.TaskFailed,
-            RayErrorCode.ObjectLost => Status.ObjectLost,
+            RayErrorCode.ObjectLost or RayErrorCode.ObjectFreed => Status.ObjectLost,
             RayErrorCode.ObjectStoreFull => Status.StoreFull,
             RayErrorCode.GetTimeout => Status.Timeout,
             RayErrorCode.TaskCancelled => Status.Cancelled,

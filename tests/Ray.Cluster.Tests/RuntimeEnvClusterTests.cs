@@ -116,6 +116,18 @@ public sealed class RuntimeEnvClusterTests
     }
 
     [Fact]
+    public async Task An_actor_without_an_environment_does_not_inherit_the_last_tasks_on_its_worker()
+    {
+        await using var cluster = await ClusterScope.StartAsync(cpus: 1); // the actor takes the worker the task used
+        await using var ray = cluster.Connect();
+        var opts = new TaskOptions { RuntimeEnv = new RuntimeEnv { EnvVars = new Dictionary<string, string> { ["RAY_T_LEAK"] = "task" } } };
+        Assert.Equal("task", await ray.Task(EnvFns.Var).Options(opts).Remote("RAY_T_LEAK"));
+        await Task.Delay(200); // the lease goes back: the worker is idle
+        var a = ray.Actor<EnvActor>(new ActorOptions { NumCpus = 1 }).Remote("RAY_T_LEAK");
+        Assert.Equal("<unset>", await a.Task(x => x.AtStart()).Remote());
+    }
+
+    [Fact]
     public async Task Bad_environments_fail_at_the_call()
     {
         await using var cluster = await ClusterScope.StartAsync();

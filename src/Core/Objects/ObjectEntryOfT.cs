@@ -275,7 +275,7 @@ internal sealed class ObjectEntry<T> : ObjectEntry
     protected override void DropValueForFree()
     {
         if (Interlocked.Exchange(ref _inPlasmaFlag, 0) == 1) Store.LargeObjects.Delete(Id); // open views keep it until released
-        _value = default;
+        // A direct value stays until the last reference: a reader past the state check would see default(T).
         Volatile.Write(ref _buffer, null); // not back to the pool: a reader may still be deserializing it
         // Native bytes stay until the last reference: readers read them under one (AcquireNative).
     }

@@ -172,6 +172,7 @@ internal sealed partial class RuntimeCore : IDisposable
         // A task submitted by a running task is its child: a (recursive) cancel of the parent reaches it.
         if (Workers.WorkerContext.Current?.CurrentTask is { } parent) parent.AddChild(spec);
         else if (Ray.Cluster.WorkerSide.WorkerSession.InTask) Ray.Cluster.WorkerSide.WorkerSession.AddChild(spec);
+        if (Cluster is not null) spec.Env = EnvFor(spec.Options);
         Stats.OnSubmitted();
         spec.RegisterDependencies();
         spec.DependenciesRegistered();

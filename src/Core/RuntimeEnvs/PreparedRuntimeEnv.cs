@@ -14,7 +14,12 @@ namespace Ray.RuntimeEnvs;
 /// </summary>
 internal sealed class PreparedRuntimeEnv
 {
+    // Prepared environments by variables + directory + the directory's stamp, and packed
+    // directories by path (re-packed when the stamp changes): a per-task variable does not pack
+    // the directory again, and an edited directory is packed afresh. Bounded: cleared past a size.
     private static readonly ConcurrentDictionary<string, PreparedRuntimeEnv> s_byKey = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, (string Stamp, string Hash, byte[] Package)> s_packages = new(StringComparer.Ordinal);
+    private const int MaxCached = 4096;
     private static int s_nextIndex;
 
     private PreparedRuntimeEnv(KeyValuePair<string, string>[] vars, string hash, byte[]? package)
@@ -37,35 +42,64 @@ internal sealed class PreparedRuntimeEnv
     /// <summary>The working directory as a zip, null when there is none.</summary>
     internal byte[]? Package { get; }
 
-    /// <summary>The prepared form of <paramref name="env"/> (validated before), made once per distinct environment.</summary>
+    /// <summary>The prepared form of <paramref name="env"/> (validated before), made once per distinct environment and directory contents.</summary>
     /// <exception cref="ArgumentException">The working directory holds more than <see cref="RuntimeEnv.MaxWorkingDirBytes"/>.</exception>
     internal static PreparedRuntimeEnv For(RuntimeEnv env)
     {
         var vars = (env.EnvVars ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
         var dir = env.WorkingDir is { } d ? Path.GetFullPath(d) : "";
-        var key = string.Join('\0', vars.Select(kv => kv.Key + "=" + kv.Value)) + "\0\0" + dir;
+        var files = dir.Length == 0 ? [] : List(dir);
+        var stamp = Stamp(files);
+        var key = string.Join('\0', vars.Select(kv => kv.Key + "=" + kv.Value)) + "\0\0" + dir + "\0" + stamp;
         if (s_byKey.TryGetValue(key, out var known)) return known;
-        var (hash, package) = dir.Length == 0 ? ("", null) : Pack(dir);
+        var (hash, package) = dir.Length == 0 ? ("", null) : Packed(dir, files, stamp);
+        if (s_byKey.Count >= MaxCached) s_byKey.Clear(); // connections define environments again under new indices
         return s_byKey.GetOrAdd(key, _ => new PreparedRuntimeEnv(vars, hash, package));
     }
 
-    // Files in a stable order; the hash covers each relative path, length and contents.
-    private static (string Hash, byte[] Package) Pack(string dir)
+    private static (string Hash, byte[] Package) Packed(string dir, FileInfo[] files, string stamp)
     {
-        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-            .Select(f => (Full: f, Relative: Path.GetRelativePath(dir, f).Replace('\\', '/')))
-            .OrderBy(f => f.Relative, StringComparer.Ordinal).ToArray();
-        long total = 0;
+        if (s_packages.TryGetValue(dir, out var p) && p.Stamp == stamp) return (p.Hash, p.Package);
+        var (hash, package) = Pack(dir, files);
+        if (s_packages.Count >= MaxCached) s_packages.Clear();
+        s_packages[dir] = (stamp, hash, package);
+        return (hash, package);
+    }
+
+    private static FileInfo[] List(string dir)
+    {
+        var files = new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories)
+            .OrderBy(f => Path.GetRelativePath(dir, f.FullName), StringComparer.Ordinal).ToArray();
+        var total = files.Sum(f => f.Length); // refused before anything is read
+        if (total > RuntimeEnv.MaxWorkingDirBytes)
+            throw new ArgumentException($"the runtime environment's WorkingDir '{dir}' holds {total >> 20} MiB, more than {RuntimeEnv.MaxWorkingDirBytes >> 20} MiB: ship large data through the object store or shared storage instead");
+        return files;
+    }
+
+    // What changes when the directory's files do: names, sizes and write times.
+    private static string Stamp(FileInfo[] files)
+    {
+        var h = new HashCode();
+        foreach (var f in files)
+        {
+            h.Add(f.FullName, StringComparer.Ordinal);
+            h.Add(f.Length);
+            h.Add(f.LastWriteTimeUtc.Ticks);
+        }
+        return files.Length + ":" + h.ToHashCode().ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // Files in a stable order; the hash covers each relative path, length and contents.
+    private static (string Hash, byte[] Package) Pack(string dir, FileInfo[] files)
+    {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var zipped = new MemoryStream();
         using (var zip = new ZipArchive(zipped, ZipArchiveMode.Create, leaveOpen: true))
         {
-            foreach (var (full, relative) in files)
+            foreach (var file in files)
             {
-                var bytes = File.ReadAllBytes(full);
-                total += bytes.Length;
-                if (total > RuntimeEnv.MaxWorkingDirBytes)
-                    throw new ArgumentException($"the runtime environment's WorkingDir '{dir}' holds more than {RuntimeEnv.MaxWorkingDirBytes >> 20} MiB: ship large data through the object store or shared storage instead");
+                var relative = Path.GetRelativePath(dir, file.FullName).Replace('\\', '/');
+                var bytes = File.ReadAllBytes(file.FullName);
                 sha.AppendData(System.Text.Encoding.UTF8.GetBytes(relative + "\0" + bytes.Length + "\0"));
                 sha.AppendData(bytes);
                 var entry = zip.CreateEntry(relative, CompressionLevel.Fastest);

@@ -25,7 +25,7 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
     private Saved? _saved;
 
     /// <summary>One defined environment: its variables and its unpacked working directory (null: none).</summary>
-    internal sealed record Defined(KeyValuePair<string, string>[] Vars, string? Directory)
+    internal sealed record Defined(KeyValuePair<string, string>[] Vars, string? Directory, string? Error = null)
     {
         /// <summary>As a <see cref="RuntimeEnv"/>: its working directory is the unpacked copy, which packs to the same hash.</summary>
         internal RuntimeEnv AsRuntimeEnv { get; } = new()
@@ -63,8 +63,13 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
         if (off != p.Length) throw new ProtocolException("DefineRuntimeEnv has trailing bytes");
         if (hash.Length != 0 && (hash.Length > 64 || !hash.All(char.IsAsciiHexDigitLower))) throw new ProtocolException($"a working directory hash '{hash}'");
         if (index == 0) throw new ProtocolException("runtime environment index 0 is reserved for none");
-        var directory = hash.Length == 0 ? null : Unpack(hash, package);
-        return (index, new Defined(vars, directory));
+        if (hash.Length == 0) return (index, new Defined(vars, null));
+        try { return (index, new Defined(vars, Unpack(hash, package))); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Tasks naming it fail with the reason; the connection and the worker go on.
+            return (index, new Defined(vars, null, $"the runtime environment's working directory could not be unpacked on this node: {e.Message}"));
+        }
     }
 
     // Unpacked into a fresh folder, then renamed into place: a concurrent worker unpacking the
@@ -83,7 +88,7 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
             try { Directory.Move(staging, target); }
             catch (IOException) when (Directory.Exists(target)) { /* another worker was first */ }
         }
-        catch (InvalidDataException e) { throw new ProtocolException($"a working directory package that is not a valid zip: {e.Message}"); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"the working directory package is not a valid zip: {e.Message}", e); }
         finally { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); }
         return target;
     }
@@ -100,7 +105,10 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
         if (ReferenceEquals(next, _current)) return;
         Undo();
         if (next is null) return;
-        _saved = new Saved(next.Vars.Select(v => new KeyValuePair<string, string?>(v.Key, Environment.GetEnvironmentVariable(v.Key))).ToArray(), Environment.CurrentDirectory);
+        string cwd;
+        try { cwd = Environment.CurrentDirectory; }
+        catch (IOException) { cwd = AppContext.BaseDirectory; } // the old directory was deleted
+        _saved = new Saved(next.Vars.Select(v => new KeyValuePair<string, string?>(v.Key, Environment.GetEnvironmentVariable(v.Key))).ToArray(), cwd);
         foreach (var (k, v) in next.Vars) Environment.SetEnvironmentVariable(k, v);
         if (next.Directory is { } dir) Environment.CurrentDirectory = dir;
         _current = next;
@@ -112,7 +120,7 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
         {
             foreach (var (k, v) in saved.Vars) Environment.SetEnvironmentVariable(k, v);
             try { Environment.CurrentDirectory = saved.CurrentDirectory; }
-            catch (IOException) { /* the old directory is gone: stay where we are */ }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the old directory is gone: stay where we are */ }
         }
         _saved = null;
         _current = null;

@@ -30,8 +30,12 @@ internal abstract class SubmittedTask : IObjectListener
     internal SchedulingClass Class { get; private set; } = null!;
     internal TaskOptions Options { get; private set; } = null!;
 
-    /// <summary>The runtime environment it runs with in a worker process (its own over the job's; null: none).</summary>
-    internal RuntimeEnvs.PreparedRuntimeEnv? Env => Core.EnvFor(Options);
+    /// <summary>
+    /// The runtime environment it runs with in a worker process (its own over the job's, or over
+    /// the submitting task's in a worker; null: none), fixed at submission: the one in force in
+    /// this process may change before the task is pushed.
+    /// </summary>
+    internal RuntimeEnvs.PreparedRuntimeEnv? Env { get; set; }
     internal string Name { get; private set; } = "";
     internal ObjectEntry Result { get; private set; } = null!;
     internal int Attempt { get; private protected set; }

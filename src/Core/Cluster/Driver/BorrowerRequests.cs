@@ -63,6 +63,19 @@ internal sealed class BorrowerRequests(ControlLink link, MemoryStore store, Func
             w.U64(s.id.Sequence);
             s.body(w, s.id);
         });
+        if (payload.Length > ClusterProtocol.MaxPayload - 64)
+        {
+            // Too large for a control frame (a value holding refs is written inline): a clear failure, not a closed link.
+            var size = payload.Length;
+            payload = PayloadWriter.Build((worker, id, size), static (w, s) =>
+            {
+                w.U32(s.worker);
+                w.U64(s.id.Owner);
+                w.U64(s.id.Sequence);
+                ClusterCodec.WriteFailedBody(w, "System.NotSupportedException",
+                    $"Object {s.id} takes {s.size} bytes as a borrowed value (it holds refs, or lives outside the node's store), more than the {ClusterProtocol.MaxPayload} a borrowed answer may carry: pass it to the task when it is ready, or put its large parts in their own objects.");
+            });
+        }
         try { link.Send((ushort)ClusterMessageKind.ObjectValue, payload); }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or IOException) { /* the raylet is gone: so is the borrower's way back */ }
     }

@@ -22,38 +22,40 @@ internal static class BorrowedObjects
 
     private sealed record Waiting(ObjectEntry Entry, BodySink Complete);
 
-    private static readonly Dictionary<ObjectId, Waiting> s_waiting = new();
+    // Per id, every object made for it (one per value type it arrived as); one WantObject per id.
+    private static readonly Dictionary<ObjectId, List<Waiting>> s_waiting = new();
 
     /// <summary>Sends a WantObject payload to the raylet (set by the worker host once registered; null outside workers).</summary>
     internal static Action<byte[]>? SendWant { get; set; }
 
     /// <summary>How many borrowed objects await their value (tests).</summary>
-    internal static int WaitingCount { get { lock (s_waiting) return s_waiting.Count; } }
+    internal static int WaitingCount { get { lock (s_waiting) return s_waiting.Values.Sum(l => l.Count); } }
 
     /// <summary>A handle to the borrowed object <paramref name="id"/>, made (and asked for) on first sight.</summary>
     internal static ObjectRef<T> Borrow<T>(ObjectId id, MemoryStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
     {
+        // The owner's own object, come back (a value a worker stored, read where the ref was made).
+        if (store.TryLookup(id, out var own) && own is ObjectEntry<T> mine && mine.TryAddRef()) return new ObjectRef<T>(mine);
         ObjectEntry<T> entry;
         lock (s_waiting)
         {
-            if (s_waiting.TryGetValue(id, out var known) && known.Entry is ObjectEntry<T> typed && typed.TryAddRef())
-                return new ObjectRef<T>(typed);
+            var first = !s_waiting.TryGetValue(id, out var list);
+            if (list is not null)
+                foreach (var w in list)
+                    if (w.Entry is ObjectEntry<T> typed && typed.TryAddRef()) return new ObjectRef<T>(typed);
             entry = store.CreatePending<T>(id);
-            s_waiting[id] = new Waiting(entry, (state, rest) => RefWire.CompleteFromBody(entry, state, rest, openPlasma));
+            (list ??= s_waiting[id] = []).Add(new Waiting(entry, (state, rest) => RefWire.CompleteFromBody(entry, state, rest, openPlasma)));
+            if (!first) return new ObjectRef<T>(entry); // asked for already: the answer completes every object of the id
         }
         var send = SendWant;
         if (send is null)
-        {
-            Take(id);
-            entry.Fail(new NotSupportedException($"object {id} arrived still pending, and this process cannot ask its owner for it (not a worker process)"));
-        }
+            FailAll(id, new NotSupportedException($"object {id} arrived still pending, and this process cannot ask its owner for it (not a worker process)"));
         else
         {
             try { send(ClusterCodec.EncodeWantObject(id.Owner, id.Sequence)); }
             catch (Exception e) when (e is RayClusterException or ObjectDisposedException or InvalidOperationException or IOException)
             {
-                Take(id);
-                entry.Fail(new ObjectLostException(id, $"Object {id} cannot be read: its owner cannot be asked ({e.Message})."));
+                FailAll(id, new ObjectLostException(id, $"Object {id} cannot be read: its owner cannot be asked ({e.Message})."));
             }
         }
         return new ObjectRef<T>(entry);
@@ -69,16 +71,21 @@ internal static class BorrowedObjects
     /// </summary>
     internal static bool TryCancel(ObjectId id, bool force, bool recursive)
     {
-        lock (s_waiting) if (!s_waiting.ContainsKey(id)) return false;
+        lock (s_waiting) if (!s_waiting.ContainsKey(id)) return false; // done already, or not borrowed
         if (SendCancel is not { } send) return false;
         try { send(ClusterCodec.EncodeCancelObject(id.Owner, id.Sequence, force, recursive)); }
         catch (Exception e) when (e is RayClusterException or ObjectDisposedException or InvalidOperationException or IOException) { return false; }
         return true;
     }
 
-    private static Waiting? Take(ObjectId id)
+    private static List<Waiting>? Take(ObjectId id)
     {
         lock (s_waiting) return s_waiting.Remove(id, out var w) ? w : null;
+    }
+
+    private static void FailAll(ObjectId id, Exception error)
+    {
+        if (Take(id) is { } list) foreach (var w in list) w.Entry.Fail(error);
     }
 
     /// <summary>An ObjectValue the raylet passed on: <c>u64 owner | u64 sequence | ref body</c>. Values nobody waits for are dropped.</summary>
@@ -89,16 +96,21 @@ internal static class BorrowedObjects
         var off = 0;
         var id = new ObjectId(ValueWire.ReadU64(bytes, ref off), ValueWire.ReadU64(bytes, ref off));
         var state = ValueWire.ReadU8(bytes, ref off);
-        if (Take(id) is not { } waiting) return;
-        try
+        if (Take(id) is not { } list) return;
+        foreach (var waiting in list)
         {
-            // The runtime's own lost/freed errors stay what they are (with the id), not a remote error.
-            if (state == 1 && LostOrFreed(id, bytes.AsSpan(off)) is { } lost) waiting.Entry.Fail(lost);
-            else waiting.Complete(state, bytes.AsSpan(off));
-        }
-        catch (Exception e) when (e is ProtocolException or RaySerializationException)
-        {
-            waiting.Entry.Fail(new ObjectLostException(id, $"Object {id} arrived from its owner in a form this process cannot read: {e.Message}"));
+            try
+            {
+                // The runtime's own lost/freed errors stay what they are (with the id), not a remote error.
+                if (state == 1 && LostOrFreed(id, bytes.AsSpan(off)) is { } lost) waiting.Entry.Fail(lost);
+                else waiting.Complete(state, bytes.AsSpan(off));
+            }
+            catch (Exception e)
+            {
+                // Whatever went wrong (unreadable bytes, the node-store copy already gone), the
+                // reader gets it; this runs on the raylet link's thread, which must live on.
+                waiting.Entry.Fail(e as RayException ?? new ObjectLostException(id, $"Object {id} arrived from its owner but cannot be read here: {e.Message}"));
+            }
         }
     }
 

@@ -193,7 +193,8 @@ internal static class WorkerHost
             var wantLink = link;
             BorrowedObjects.SendWant = payload => wantLink.Send((ushort)ClusterMessageKind.WantObject, payload);
             BorrowedObjects.SendCancel = payload => wantLink.Send((ushort)ClusterMessageKind.CancelObject, payload);
-            WorkerSession.ActorCreatedNotice = () => wantLink.Send((ushort)ClusterMessageKind.ActorCreated, []);
+            // Answered before the CreateActor reply goes out: a driver exiting right after cannot outrun it.
+            WorkerSession.ActorCreatedNotice = () => wantLink.Request((ushort)ClusterMessageKind.ActorCreated, [], TimeSpan.FromSeconds(30));
             await link.RequestAsync((ushort)ClusterMessageKind.RegisterWorker,
                 ClusterCodec.EncodeRegisterWorker(new WorkerRegistration(options.JobId, options.WorkerId, Environment.ProcessId, socketPath)),
                 TimeSpan.FromSeconds(30)).ConfigureAwait(false);

@@ -88,23 +88,34 @@ internal sealed partial class WorkerSession
     private static readonly ConcurrentDictionary<ObjectId, long> s_cancelledBeforeStart = new();
     private static readonly long s_forgetAfterTicks = 5 * 60 * System.Diagnostics.Stopwatch.Frequency;
 
+    private static int s_cancelledCount; // a cheap emptiness check for the per-task path (IsEmpty takes the dictionary's locks)
+
     private static void RememberCancelled(ObjectId resultId)
     {
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (s_cancelledBeforeStart.Count >= 1024)
+        if (Volatile.Read(ref s_cancelledCount) >= 1024)
             foreach (var (id, at) in s_cancelledBeforeStart)
-                if (now - at > s_forgetAfterTicks) s_cancelledBeforeStart.TryRemove(id, out _);
-        s_cancelledBeforeStart[resultId] = now;
+                if (now - at > s_forgetAfterTicks) Forget(id);
+        if (s_cancelledBeforeStart.TryAdd(resultId, now)) Interlocked.Increment(ref s_cancelledCount);
+    }
+
+    private static bool Forget(ObjectId resultId)
+    {
+        if (!s_cancelledBeforeStart.TryRemove(resultId, out _)) return false;
+        Interlocked.Decrement(ref s_cancelledCount);
+        return true;
     }
 
     /// <summary>True (once) when the task with this result was cancelled before it started here.</summary>
     private static bool TakeCancelledBeforeStart(ObjectId resultId) =>
-        !s_cancelledBeforeStart.IsEmpty && s_cancelledBeforeStart.TryRemove(resultId, out _);
+        Volatile.Read(ref s_cancelledCount) != 0 && Forget(resultId);
 
     /// <summary>The raylet passed a cancel on: the task with that result is cancelled if it runs here now, else skipped when it comes up.</summary>
     internal static void CancelRunning(ObjectId resultId)
     {
         if (resultId == ObjectId.Nil) return;
+        // Recorded first: a task entering its run meanwhile finds it there (EnterRunning takes it).
+        RememberCancelled(resultId);
         foreach (var s in s_live.Keys)
         {
             List<SubmittedTask>? children = null;
@@ -112,6 +123,7 @@ internal sealed partial class WorkerSession
             lock (s._cancelLock)
             {
                 if (s._runningId != resultId || resultId == ObjectId.Nil) continue;
+                Forget(resultId); // it runs: its token takes the cancel
                 s._runningCancelled = true;
                 cts = s._runningCts;
                 (children, s._runningChildren) = (s._runningChildren, null);
@@ -124,6 +136,5 @@ internal sealed partial class WorkerSession
                 foreach (var c in children) c.Core.CancelTask(c, force: false, recursive: true);
             return;
         }
-        RememberCancelled(resultId);
     }
 }

@@ -179,7 +179,15 @@ internal sealed partial class WorkerSession : FramedConnection
             env = FindEnv((uint)ValueWire.ReadI32(p, ref off));
         }
         // A task runs in its own environment (or none); an actor's calls in the actor's.
-        if (actor is null) _runtime.Envs.Switch(env);
+        if (actor is null)
+        {
+            if (env?.Error is { } envError)
+            {
+                ReplyError(h.Kind, h.RequestId, TaskWire.SystemError, new InvalidOperationException(envError));
+                return;
+            }
+            _runtime.Envs.Switch(env);
+        }
         var resultId = new ObjectId(ValueWire.ReadU64(p, ref off), ValueWire.ReadU64(p, ref off));
         int argc = ValueWire.ReadU16(p, ref off);
         if (!_functions.TryGetValue(index, out var slot)) throw new ProtocolException($"function {index} was never defined on this connection");
@@ -288,8 +296,11 @@ internal sealed partial class WorkerSession : FramedConnection
                 if (maxConcurrency is < 1 or > MaxActorConcurrency)
                     throw new ProtocolException($"CreateActor asks for max concurrency {maxConcurrency}; 1..{MaxActorConcurrency} is allowed");
             }
-            if (off < p.Length) _runtime.Envs.Switch(FindEnv((uint)ValueWire.ReadI32(p, ref off))); // kept for the actor's life
+            // The actor's environment (or none: not what the worker's last task left) kept for its life.
+            var actorEnv = off < p.Length ? FindEnv((uint)ValueWire.ReadI32(p, ref off)) : null;
             if (off != p.Length) throw new ProtocolException("CreateActor has trailing bytes");
+            if (actorEnv?.Error is { } envError) throw new InvalidOperationException(envError);
+            _runtime.Envs.Switch(actorEnv);
             object instance;
             try { instance = ctor.Invoke(args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
@@ -303,7 +314,7 @@ internal sealed partial class WorkerSession : FramedConnection
                 ? new Actors.ActorExecutor(maxConcurrency, "ray-actor-" + ctor.DeclaringType?.Name, new Actors.DedicatedThreadContext("ray-actor-" + ctor.DeclaringType?.Name))
                 : null;
             _host.SetActor(this, instance, executor);
-            try { ActorCreatedNotice?.Invoke(); } // a detached actor's lease outlives its job only from here
+            try { ActorCreatedNotice?.Invoke(); } // before the reply: a detached actor's lease outlives its job only from here
             catch (Exception e) when (e is RayClusterException or ObjectDisposedException or InvalidOperationException or IOException) { }
             Reply(h, 0, static (w, _) => { w.U8(TaskWire.Ok); ValueWire.WriteDirect(w, Unit.Value); });
         }
