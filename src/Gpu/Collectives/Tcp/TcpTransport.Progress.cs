@@ -45,6 +45,15 @@ internal sealed partial class TcpTransport
     public bool TrySpinReceive(int from, ChannelReader<CollectiveMessage> reader, CancellationToken caller, out CollectiveMessage message)
     {
         Peer peer = _peers[from]!;
+        if (_spinTicks <= 0)
+        {
+            // TcpSpin zero: every wait is asynchronous, the progress thread reads.
+            Volatile.Write(ref _lastActive, 0);
+            _wake.Set();
+            message = default;
+            return false;
+        }
+
         Interlocked.Increment(ref _spinners);
         try
         {
