@@ -80,8 +80,18 @@ public sealed class HttpTests
         await using var t = await TestServe.StartAsync();
         var gate = "bp-" + Guid.NewGuid().ToString("N");
         t.Serve.Run(Serve.Deployment<Gate>(new DeploymentOptions { NumReplicas = 2, MaxOngoingRequests = 1, MaxQueuedRequests = 1 }).Bind(gate), "g", "/");
-        var held = Enumerable.Range(0, 3).Select(_ => t.GetAsync("/")).ToList(); // 2 running + 1 queued
-        Assert.True(await TestServe.WaitUntilAsync(() => t.Serve.Controller.Find(t.Serve.Controller.KeyOf("g", "Gate"))!.Router.Queued == 1, TimeSpan.FromSeconds(10)));
+        var router = t.Serve.Controller.Find(t.Serve.Controller.KeyOf("g", "Gate"))!.Router;
+        // One at a time, each seen by the router before the next: 2 running, then 1 queued (sent at
+        // once, a request can race a replica's first report on a loaded machine and be refused).
+        var held = new List<Task<(int Status, string Body)>>();
+        for (var i = 0; i < 2; i++)
+        {
+            held.Add(t.GetAsync("/"));
+            var running = i + 1;
+            Assert.True(await TestServe.WaitUntilAsync(() => router.InFlight == running, TimeSpan.FromSeconds(10)));
+        }
+        held.Add(t.GetAsync("/"));
+        Assert.True(await TestServe.WaitUntilAsync(() => router.Queued == 1, TimeSpan.FromSeconds(10)));
         var (s, b) = await t.GetAsync("/");
         Assert.Equal(503, s);
         Assert.Contains("backpressure", b);
