@@ -44,7 +44,7 @@ public sealed class ActorHandleLifetimeClusterTests
     public async Task Dropping_the_last_handle_ends_the_actor_process_after_its_calls_and_gives_its_cpu_back()
     {
         await using var cluster = await ClusterScope.StartAsync(cpus: 1);
-        await using var ray = cluster.Connect();
+        await using var ray = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { EndActorsWithoutHandles = true });
         var (pid, last) = MakeAndDrop(ray);
         for (var i = 0; i < 2; i++) { GC.Collect(); GC.WaitForPendingFinalizers(); }
         Assert.Equal(1, last.Get(TimeSpan.FromSeconds(30))); // sent before the handle went: it still runs
@@ -59,7 +59,7 @@ public sealed class ActorHandleLifetimeClusterTests
     public async Task An_actor_whose_handle_went_to_a_worker_is_kept()
     {
         await using var cluster = await ClusterScope.StartAsync();
-        await using var ray = cluster.Connect();
+        await using var ray = RayRuntime.Connect(cluster.SessionDir, new RuntimeOptions { EndActorsWithoutHandles = true });
         var pid = MakeAndPass(ray);
         for (var i = 0; i < 2; i++) { GC.Collect(); GC.WaitForPendingFinalizers(); }
         await Task.Delay(300);

@@ -36,6 +36,7 @@ public sealed class ClusterResourcesTests
         await using var second = cluster.Connect();
         Assert.Equal(1.5, second.AvailableResources["CPU"], 4);
         Assert.Equal(2, second.ClusterResources["CPU"]);
+        GC.KeepAlive(counter);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public static class LifetimeFns
     }
 }
 
-/// <summary>An actor ends when every handle to it is gone (Ray's out-of-scope actors).</summary>
+/// <summary>An actor ends when every handle to it is gone (Ray's out-of-scope actors, RuntimeOptions.EndActorsWithoutHandles).</summary>
 public sealed class ActorHandleLifetimeTests
 {
     private static void Collect()
@@ -68,7 +68,7 @@ public sealed class ActorHandleLifetimeTests
     [Fact]
     public async Task An_actor_whose_handles_are_all_gone_ends_after_its_calls_and_frees_its_name()
     {
-        await using var ray = Util.Start();
+        await using var ray = RayRuntime.Start(new RuntimeOptions { NumCpus = 2, EndActorsWithoutHandles = true });
         var key = Util.Key();
         var last = MakeAndCall(ray, key, new ActorOptions { Name = key }, slowMs: 300);
         Collect();
@@ -83,7 +83,7 @@ public sealed class ActorHandleLifetimeTests
     [Fact]
     public async Task A_live_handle_or_a_task_holding_one_keeps_the_actor()
     {
-        await using var ray = Util.Start();
+        await using var ray = RayRuntime.Start(new RuntimeOptions { NumCpus = 2, EndActorsWithoutHandles = true });
         var key = Util.Key();
         var a = ray.Actor<EndingActor>().Remote(key);
         var viaTask = ray.Task(LifetimeFns.CallTwice).Remote(a);
@@ -98,9 +98,22 @@ public sealed class ActorHandleLifetimeTests
     }
 
     [Fact]
-    public async Task A_detached_actor_outlives_its_handles()
+    public async Task Without_the_option_an_actor_lives_on_after_its_handles_are_gone()
     {
         await using var ray = Util.Start();
+        var key = Util.Key();
+        MakeAndCall(ray, key, new ActorOptions { Name = key }).Get(Util.Long);
+        Collect();
+        Thread.Sleep(200);
+        Collect();
+        Assert.False(EndingActor.Ended.ContainsKey(key));
+        Assert.Equal(3, ray.GetActor<EndingActor>(key).Task(x => x.Call()).Remote().Get(Util.Long));
+    }
+
+    [Fact]
+    public async Task A_detached_actor_outlives_its_handles()
+    {
+        await using var ray = RayRuntime.Start(new RuntimeOptions { NumCpus = 2, EndActorsWithoutHandles = true });
         var key = Util.Key();
         MakeAndCall(ray, key, new ActorOptions { Name = key, Lifetime = ActorLifetime.Detached }).Get(Util.Long);
         Collect();

@@ -135,6 +135,7 @@ internal sealed class ActorInstance
     internal void ReleaseHandle()
     {
         if (Interlocked.Decrement(ref _handles) != 0) return;
+        if (!Core.Options.EndActorsWithoutHandles) return;
         if (_escaped || _death is not null || Options.Lifetime == ActorLifetime.Detached || Core.IsStopped || Transport is null || Transport.IsAttached) return;
         try { SubmitTerminate().Dispose(); }
         catch (RayException) { /* the runtime is stopping: it ends the actor itself */ }

@@ -66,6 +66,17 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool LogToDriver { get; init; } = true;
 
+    /// <summary>
+    /// Ray's out-of-scope actors: an actor ends (after the calls already sent, its name freed)
+    /// once every handle to it in this process has been collected, unless it is detached or its
+    /// handle was sent to another process. Off by default: in optimized .NET code a local's
+    /// handle may be collected right after its last use (Python keeps it to the end of its
+    /// scope), so an actor still wanted by name, or for the resources it holds, could end early.
+    /// Turn it on and keep handles in fields (or <see cref="GC.KeepAlive"/>) for as long as the
+    /// actors should live.
+    /// </summary>
+    public bool EndActorsWithoutHandles { get; init; }
+
     /// <summary>Logger factory for runtime diagnostics; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
