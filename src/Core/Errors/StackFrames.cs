@@ -68,6 +68,7 @@ internal static class StackFrames
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Only names and visibility are read; a method trimming removed is not on the stack.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Only names and visibility are read; a method trimming removed is not on the stack.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "StackFrame.GetMethod may return null or partial metadata when trimmed: the frame is then kept (not filtered), never misread.")]
     internal static bool IsMachinery(StackFrame frame)
     {
         MethodBase? m;
