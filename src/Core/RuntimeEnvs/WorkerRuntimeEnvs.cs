@@ -18,7 +18,6 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
 {
     private readonly object _lock = new();
     private static Defined? s_current; // one worker process, one environment in force
-    private Defined? _current { get => s_current; set => s_current = value; }
 
     /// <summary>The environment in force in this worker process: what tasks submitted from here inherit, as in Ray. Null outside workers or when none is in force.</summary>
     internal static Defined? InForce => Volatile.Read(ref s_current);
@@ -96,13 +95,13 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
     /// <summary>Puts <paramref name="next"/> (null: none) in force for the next task.</summary>
     internal void Switch(Defined? next)
     {
-        if (ReferenceEquals(next, _current)) return;
+        if (ReferenceEquals(next, s_current)) return;
         lock (_lock) SwitchLocked(next);
     }
 
     private void SwitchLocked(Defined? next)
     {
-        if (ReferenceEquals(next, _current)) return;
+        if (ReferenceEquals(next, s_current)) return;
         Undo();
         if (next is null) return;
         string cwd;
@@ -111,7 +110,7 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
         _saved = new Saved(next.Vars.Select(v => new KeyValuePair<string, string?>(v.Key, Environment.GetEnvironmentVariable(v.Key))).ToArray(), cwd);
         foreach (var (k, v) in next.Vars) Environment.SetEnvironmentVariable(k, v);
         if (next.Directory is { } dir) Environment.CurrentDirectory = dir;
-        _current = next;
+        Volatile.Write(ref s_current, next);
     }
 
     private void Undo()
@@ -123,6 +122,6 @@ internal sealed class WorkerRuntimeEnvs(string sessionDir)
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the old directory is gone: stay where we are */ }
         }
         _saved = null;
-        _current = null;
+        Volatile.Write(ref s_current, null);
     }
 }

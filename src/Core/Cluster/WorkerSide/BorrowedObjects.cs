@@ -28,9 +28,6 @@ internal static class BorrowedObjects
     /// <summary>Sends a WantObject payload to the raylet (set by the worker host once registered; null outside workers).</summary>
     internal static Action<byte[]>? SendWant { get; set; }
 
-    /// <summary>How many borrowed objects await their value (tests).</summary>
-    internal static int WaitingCount { get { lock (s_waiting) return s_waiting.Values.Sum(l => l.Count); } }
-
     /// <summary>A handle to the borrowed object <paramref name="id"/>, made (and asked for) on first sight.</summary>
     internal static ObjectRef<T> Borrow<T>(ObjectId id, MemoryStore store, Func<ObjectId, long, PlasmaBuffer>? openPlasma)
     {
